@@ -1,0 +1,181 @@
+//! Facts: everything the engine needs to judge a change, gathered beforehand by a front door
+//! (the hook daemon or the webhook listener). Plain data only; nothing here reads files, git,
+//! keys or the clock.
+
+use serde::{Deserialize, Serialize};
+
+/// Seconds since the Unix epoch (UTC). The engine never reads the clock; `Change::now` carries it.
+pub type Timestamp = i64;
+
+/// One change to judge: a push (all its ref updates) or a pull request.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Change {
+    /// Repository path or name, for messages and the audit log.
+    pub repo: String,
+    /// Receive time on the server; key validity is judged at this time.
+    pub now: Timestamp,
+    /// Who pushed, as named by the server's environment (see `pusher.env` in the policy).
+    pub pusher: Option<String>,
+    /// The repository's default branch, short name (`main`), when known.
+    pub default_branch: Option<String>,
+    /// `git push -o` options.
+    pub push_options: Vec<String>,
+    /// The ref updates, in the order git gave them.
+    pub updates: Vec<RefUpdate>,
+}
+
+/// One `<old> <new> <ref>` line, with what the collector learned about it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct RefUpdate {
+    /// Full ref name, e.g. `refs/heads/main`.
+    pub name: String,
+    /// Old object id; `None` when the ref is created.
+    pub old: Option<String>,
+    /// New object id; `None` when the ref is deleted.
+    pub new: Option<String>,
+    /// True when `old` is an ancestor of `new` (or the ref is created or deleted).
+    pub fast_forward: bool,
+    /// What `new` points at directly.
+    pub new_kind: ObjectKind,
+    /// Annotated tag object that `new` names, when it is one.
+    pub tag: Option<Tag>,
+    /// Commits new to this ref: reachable from `new`, not from `old` (for a created ref, not from
+    /// the refs already governed by the same rulesets). Newest first, like `git rev-list`.
+    pub commits: Vec<Commit>,
+}
+
+impl RefUpdate {
+    pub fn is_create(&self) -> bool {
+        self.old.is_none() && self.new.is_some()
+    }
+    pub fn is_delete(&self) -> bool {
+        self.new.is_none()
+    }
+    pub fn is_update(&self) -> bool {
+        self.old.is_some() && self.new.is_some()
+    }
+}
+
+/// Kind of object a ref points at.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ObjectKind {
+    #[default]
+    Commit,
+    Tag,
+    Tree,
+    Blob,
+    /// The ref is deleted.
+    None,
+}
+
+/// A person line from a commit or tag header.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Person {
+    pub name: String,
+    pub email: String,
+    pub time: Timestamp,
+}
+
+/// A commit, with its signature already verified by the daemon.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Commit {
+    pub id: String,
+    pub parents: Vec<String>,
+    pub author: Person,
+    pub committer: Person,
+    /// First line of the message.
+    pub subject: String,
+    pub signature: SignatureCheck,
+}
+
+/// An annotated tag object.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Tag {
+    pub id: String,
+    /// The tag's name as written in the object.
+    pub name: String,
+    pub target: String,
+    pub tagger: Option<Person>,
+    pub signature: SignatureCheck,
+}
+
+/// Signature formats pushguard knows.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SignatureFormat {
+    Openpgp,
+    Ssh,
+    X509,
+}
+
+/// What verifying one signature against the policy's keys found, before any identity or
+/// authorization check (those are the engine's).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyVerdict {
+    /// The signature is valid and made by a known key that was valid at receive time.
+    Good,
+    /// The object carries no signature.
+    #[default]
+    NoSignature,
+    /// The signature does not match the signed payload (tampered or corrupt).
+    BadSignature,
+    /// No key in the policy made this signature.
+    UnknownKey,
+    /// The key had expired at receive time.
+    ExpiredKey,
+    /// The key is revoked.
+    RevokedKey,
+    /// The key's validity starts after receive time.
+    KeyNotYetValid,
+    /// The key is not allowed to make signatures (OpenPGP key flags).
+    NotSigningKey,
+    /// An SSH signature made for another namespace than `git`.
+    WrongNamespace,
+    /// A signature format pushguard does not verify.
+    UnsupportedFormat,
+    /// The signature could not be parsed.
+    Malformed,
+}
+
+impl KeyVerdict {
+    /// Stable snake_case code, as in JSON output.
+    pub fn code(self) -> &'static str {
+        match self {
+            KeyVerdict::Good => "good",
+            KeyVerdict::NoSignature => "no_signature",
+            KeyVerdict::BadSignature => "bad_signature",
+            KeyVerdict::UnknownKey => "unknown_key",
+            KeyVerdict::ExpiredKey => "expired_key",
+            KeyVerdict::RevokedKey => "revoked_key",
+            KeyVerdict::KeyNotYetValid => "key_not_yet_valid",
+            KeyVerdict::NotSigningKey => "not_signing_key",
+            KeyVerdict::WrongNamespace => "wrong_namespace",
+            KeyVerdict::UnsupportedFormat => "unsupported_format",
+            KeyVerdict::Malformed => "malformed",
+        }
+    }
+}
+
+/// The result of verifying a commit's or tag's signature, produced by the daemon's crypto layer.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct SignatureCheck {
+    pub verdict: KeyVerdict,
+    pub format: Option<SignatureFormat>,
+    /// Fingerprint of the signing key (OpenPGP hex fingerprint, SSH `SHA256:...`), when known.
+    pub key: Option<String>,
+    /// Name of the policy identity that owns the key, when the key is known.
+    pub identity: Option<String>,
+    /// Human detail for messages, e.g. "key expired on 2026-01-01". Never secret.
+    pub detail: Option<String>,
+    /// Signature creation time, when the format carries one.
+    pub signed_at: Option<Timestamp>,
+}
+
+impl SignatureCheck {
+    /// A check for an object that carries no signature.
+    pub fn unsigned() -> Self {
+        Self::default()
+    }
+}

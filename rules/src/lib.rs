@@ -1,0 +1,2 @@
+//! pushguard's policy engine (work in progress).
+pub mod facts;

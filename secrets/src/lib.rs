@@ -1,0 +1,1 @@
+//! Secret detection (to be written).
