@@ -1,1 +1,353 @@
-fn main() {}
+//! `pushguard`: guards bare git repositories on a server. `serve` runs the daemon (and installs
+//! the hooks); the installed hooks run `pushguard hook ...`; `check` and `policy check` judge
+//! and validate without the daemon.
+
+mod audit;
+mod collect;
+mod git;
+mod server;
+mod state;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use hooks::install::{self, InstallOptions, Installed};
+use hooks::wire::{HookKind, HookRequest, PROTOCOL_VERSION};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(name = "pushguard", version, about = "Server-side push protection for git: signed commits, protected branches and tags.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon and install pushguard's hooks into every bare repository under --repos.
+    Serve(ServeArgs),
+    /// Install the hooks into bare repositories (idempotent).
+    Install(InstallArgs),
+    /// What the installed hooks run (git calls these).
+    Hook {
+        #[command(subcommand)]
+        hook: HookCommand,
+    },
+    /// Judge ref updates in-process, without the daemon: exit 0 allowed, 1 rejected, 2 error.
+    Check(CheckArgs),
+    /// Policy file tools.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Directory holding the bare repositories (searched recursively; created if missing).
+    #[arg(long)]
+    repos: PathBuf,
+    /// Policy file (YAML). Without it, the embedded default policy applies.
+    #[arg(long)]
+    policy: Option<PathBuf>,
+    /// The daemon's Unix socket [default: <state-dir>/pushguard.sock].
+    #[arg(long)]
+    socket: Option<PathBuf>,
+    /// Where the audit log lives [default: /var/lib/pushguard as root, else ~/.local/state/pushguard].
+    #[arg(long)]
+    state_dir: Option<PathBuf>,
+    /// Permissions of the socket (octal). The default lets only the daemon's user connect.
+    #[arg(long, default_value = "600", value_parser = parse_octal)]
+    socket_mode: u32,
+    /// Another uid that may ask for verdicts (repeatable); the daemon's own uid always may.
+    #[arg(long = "allow-uid")]
+    allow_uids: Vec<u32>,
+    /// Keep hooks that are not pushguard's and run them before pushguard's.
+    #[arg(long)]
+    chain: bool,
+    /// How often to look for new repositories and policy changes, in seconds.
+    #[arg(long, default_value_t = 5.0)]
+    scan_interval: f64,
+    /// How long to let requests in flight finish on SIGTERM, in seconds.
+    #[arg(long, default_value_t = 30.0)]
+    grace: f64,
+    /// Log format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(clap::Args)]
+struct InstallArgs {
+    /// Bare repositories.
+    #[arg(required = true)]
+    repos: Vec<PathBuf>,
+    /// The daemon's socket [default: <default state dir>/pushguard.sock].
+    #[arg(long)]
+    socket: Option<PathBuf>,
+    /// Keep an existing hook that is not pushguard's and run it before pushguard's.
+    #[arg(long)]
+    chain: bool,
+    /// What the hook does when it gets no verdict.
+    #[arg(long, value_parser = ["fail_closed", "fail_open"])]
+    on_error: Option<String>,
+    /// How long the hook waits for a verdict, in milliseconds.
+    #[arg(long)]
+    timeout_ms: Option<u64>,
+    /// atomic: one verdict for the whole push (pre-receive); per-ref: a verdict per ref (update).
+    #[arg(long, value_parser = ["atomic", "per-ref"])]
+    mode: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum HookCommand {
+    /// git's pre-receive hook: `<old> <new> <ref>` lines on stdin.
+    PreReceive,
+    /// git's update hook.
+    Update { refname: String, old: String, new: String },
+}
+
+#[derive(clap::Args)]
+struct CheckArgs {
+    /// The repository (bare or not).
+    #[arg(long)]
+    repo: PathBuf,
+    /// Policy file [default: the embedded default policy].
+    #[arg(long)]
+    policy: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// The pusher's user name [default: from the policy's pusher.env variables].
+    #[arg(long)]
+    pusher: Option<String>,
+    /// OLD NEW REF triples, as git gives them to pre-receive (zero id for create/delete).
+    #[arg(required = true, num_args = 3.., value_names = ["OLD", "NEW", "REF"])]
+    updates: Vec<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Validate a policy file (and the keys it names) and print a summary. Exit 2 on errors.
+    Check { file: PathBuf },
+    /// Print the embedded default policy.
+    Default,
+}
+
+fn parse_octal(s: &str) -> Result<u32, String> {
+    u32::from_str_radix(s, 8).map_err(|e| format!("{s:?} is not an octal mode: {e}"))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Hook { hook } => {
+            let (kind, args) = match hook {
+                HookCommand::PreReceive => (HookKind::PreReceive, vec![]),
+                HookCommand::Update { refname, old, new } => (HookKind::Update, vec![refname, old, new]),
+            };
+            let stdin = std::io::stdin().lock();
+            let mut stderr = std::io::stderr().lock();
+            let code = hooks::client::run(kind, &args, stdin, &mut stderr);
+            ExitCode::from(code as u8)
+        }
+        Command::Serve(args) => exit(serve(args)),
+        Command::Install(args) => exit(install_cmd(args)),
+        Command::Check(args) => match check(args) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::from(1),
+            Err(e) => {
+                eprintln!("pushguard: {e:#}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Policy { command } => match command {
+            PolicyCommand::Check { file } => match state::Loaded::load(Some(&file)) {
+                Ok(loaded) => {
+                    for w in &loaded.policy.warnings {
+                        eprintln!("{}:{w}: (warning)", file.display());
+                    }
+                    print!("{}: ok\n{}", file.display(), loaded.policy.summary());
+                    println!("keys loaded: {}", loaded.keyring.len());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    ExitCode::from(2)
+                }
+            },
+            PolicyCommand::Default => {
+                print!("{}", rules::policy::DEFAULT_POLICY_YAML);
+                ExitCode::SUCCESS
+            }
+        },
+    }
+}
+
+fn exit(r: Result<()>) -> ExitCode {
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("pushguard: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn default_state_dir() -> PathBuf {
+    let root = std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+        .unwrap_or(false);
+    if root {
+        PathBuf::from("/var/lib/pushguard")
+    } else if let Some(d) = std::env::var_os("XDG_STATE_HOME") {
+        PathBuf::from(d).join("pushguard")
+    } else if let Some(h) = std::env::var_os("HOME") {
+        PathBuf::from(h).join(".local/state/pushguard")
+    } else {
+        PathBuf::from("/tmp/pushguard")
+    }
+}
+
+fn absolute(p: &Path) -> Result<PathBuf> {
+    if p.is_absolute() {
+        Ok(p.to_path_buf())
+    } else {
+        Ok(std::env::current_dir()?.join(p))
+    }
+}
+
+fn serve(args: ServeArgs) -> Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match args.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+    let state_dir = absolute(&args.state_dir.unwrap_or_else(default_state_dir))?;
+    let socket = absolute(&args.socket.unwrap_or_else(|| state_dir.join("pushguard.sock")))?;
+    if !(args.scan_interval > 0.0 && args.grace >= 0.0) {
+        bail!("--scan-interval must be positive and --grace not negative");
+    }
+    let cfg = server::ServeConfig {
+        repos: absolute(&args.repos)?,
+        policy: args.policy.map(|p| absolute(&p)).transpose()?,
+        socket,
+        state_dir,
+        socket_mode: args.socket_mode,
+        allow_uids: args.allow_uids,
+        chain: args.chain,
+        scan_interval: Duration::from_secs_f64(args.scan_interval),
+        grace: Duration::from_secs_f64(args.grace),
+        binary: std::env::current_exe().context("cannot find the pushguard binary's path")?,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(server::serve(cfg))
+}
+
+fn install_cmd(args: InstallArgs) -> Result<()> {
+    let socket = absolute(
+        &args
+            .socket
+            .unwrap_or_else(|| default_state_dir().join("pushguard.sock")),
+    )?;
+    let opts = InstallOptions {
+        binary: std::env::current_exe().context("cannot find the pushguard binary's path")?,
+        socket,
+        chain: args.chain,
+        on_error: args.on_error,
+        timeout_ms: args.timeout_ms,
+        audit_log: None,
+        mode: args.mode,
+    };
+    let mut failed = 0;
+    for repo in &args.repos {
+        let repo = absolute(repo)?;
+        match install::install(&repo, &opts) {
+            Ok(Installed::Written) => println!("{}: hooks installed", repo.display()),
+            Ok(Installed::Chained(h)) => println!(
+                "{}: hooks installed; existing {} kept and run first",
+                repo.display(),
+                h.join(", ")
+            ),
+            Err(e) => {
+                eprintln!("pushguard: {e}");
+                failed += 1;
+            }
+        }
+    }
+    if failed > 0 {
+        bail!("{failed} of {} repositories not installed", args.repos.len());
+    }
+    Ok(())
+}
+
+fn check(args: CheckArgs) -> Result<bool> {
+    if args.updates.len() % 3 != 0 {
+        bail!("updates come in OLD NEW REF triples; got {} words", args.updates.len());
+    }
+    let loaded = state::Loaded::load(args.policy.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let repo = absolute(&args.repo)?;
+    let git_dir = if repo.join(".git").is_dir() { repo.join(".git") } else { repo };
+    let mut env: std::collections::BTreeMap<String, String> =
+        hooks::env::forwarded(std::env::vars(), &loaded.policy.pusher_env);
+    // A check runs outside any push: never read a quarantine named by a stray environment.
+    env.retain(|k, _| !k.starts_with("GIT_"));
+    if let Some(p) = args.pusher {
+        env.insert("PUSHGUARD_USER".into(), p.clone());
+        for name in &loaded.policy.pusher_env {
+            env.insert(name.clone(), p.clone());
+        }
+    }
+    let updates = args
+        .updates
+        .chunks(3)
+        .map(|c| hooks::wire::WireUpdate {
+            old: c[0].clone(),
+            new: c[1].clone(),
+            name: c[2].clone(),
+        })
+        .collect();
+    let req = HookRequest {
+        version: PROTOCOL_VERSION,
+        hook: HookKind::PreReceive,
+        git_dir: git_dir.to_string_lossy().into_owned(),
+        updates,
+        env,
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let (_change, report) = server::judge(&loaded, &req, now)?;
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        Format::Json => writeln!(out, "{}", rules::render::json(&report))?,
+        Format::Text => {
+            let text = rules::render::text(&report);
+            if text.is_empty() {
+                writeln!(out, "pushguard: allowed")?;
+            } else {
+                write!(out, "{text}")?;
+            }
+        }
+    }
+    Ok(report.allowed)
+}

@@ -1,0 +1,86 @@
+//! The audit log: one JSON line per decision, appended to `<state-dir>/audit.jsonl`.
+//! Lines are written whole with O_APPEND, so concurrent writers (the daemon and a failing-open
+//! hook) never interleave within a line.
+
+use anyhow::{Context, Result};
+use hooks::wire::HookRequest;
+use rules::{Change, Report};
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tracing::error;
+
+pub struct AuditLog {
+    file: Mutex<File>,
+}
+
+impl AuditLog {
+    pub fn open(path: &Path) -> Result<AuditLog> {
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .with_context(|| format!("cannot open the audit log {}", path.display()))?;
+        Ok(AuditLog {
+            file: Mutex::new(file),
+        })
+    }
+
+    /// Record one decision (or a failure to decide).
+    #[allow(clippy::too_many_arguments)]
+    pub fn decision(
+        &self,
+        req: &HookRequest,
+        policy_hash: &str,
+        change: Option<&Change>,
+        result: Result<&Report, &String>,
+        peer_uid: u32,
+        peer_pid: Option<i32>,
+        elapsed: Duration,
+    ) {
+        let time = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0);
+        let updates: Vec<_> = req
+            .updates
+            .iter()
+            .map(|u| serde_json::json!({"ref": u.name, "old": u.old, "new": u.new}))
+            .collect();
+        let mut entry = serde_json::json!({
+            "time": time,
+            "event": "decision",
+            "repo": req.git_dir,
+            "hook": req.hook,
+            "pusher": change.and_then(|c| c.pusher.clone()),
+            "push_options": change.map(|c| c.push_options.clone()).unwrap_or_default(),
+            "updates": updates,
+            "policy_hash": policy_hash,
+            "peer": {"uid": peer_uid, "pid": peer_pid},
+            "duration_ms": elapsed.as_secs_f64() * 1000.0,
+        });
+        match result {
+            Ok(report) => {
+                entry["verdict"] = (if report.allowed { "allowed" } else { "rejected" }).into();
+                entry["pusher_identity"] = report.pusher_identity.clone().into();
+                entry["violations"] = serde_json::to_value(&report.violations).unwrap_or_default();
+                entry["bypasses"] = serde_json::to_value(&report.bypassed).unwrap_or_default();
+            }
+            Err(e) => {
+                entry["verdict"] = "error".into();
+                entry["error"] = e.clone().into();
+            }
+        }
+        let mut line = entry.to_string();
+        line.push('\n');
+        let mut f = match self.file.lock() {
+            Ok(f) => f,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Err(e) = f.write_all(line.as_bytes()) {
+            error!("cannot write the audit log: {e}");
+        }
+    }
+}

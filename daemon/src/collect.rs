@@ -1,0 +1,198 @@
+//! Facts assembly for a push: from the hook's request and the repository to a `rules::Change`.
+//! The only code that knows both git and the engine.
+
+use crate::git::{Quarantine, RepoReader, SignaturePart};
+use crate::state::Loaded;
+use anyhow::{Context, Result};
+use gix::ObjectId;
+use hooks::wire::{HookKind, HookRequest, WireUpdate};
+use rules::facts::{Change, Commit, ObjectKind, RefUpdate, SignatureCheck, Tag, Timestamp};
+use rules::policy::RuleSpec;
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+/// Build the facts for a hook request. `now` is the receive time.
+pub fn push_change(loaded: &Loaded, req: &HookRequest, now: Timestamp) -> Result<Change> {
+    let quarantine = match req.hook {
+        HookKind::PreReceive => Quarantine::from_env(&req.env),
+        // The update hook runs after git moved the objects out of quarantine.
+        HookKind::Update => Quarantine::default(),
+    };
+    let reader = RepoReader::open(Path::new(&req.git_dir), &quarantine)?;
+    let policy = &loaded.policy;
+    let pusher = policy
+        .pusher_env
+        .iter()
+        .find_map(|name| req.env.get(name).filter(|v| !v.is_empty()).cloned());
+    let mut collector = Collector {
+        loaded,
+        reader: &reader,
+        now,
+        default_branch: reader.default_branch(),
+        refs: None,
+        commits: HashMap::new(),
+    };
+    let mut updates = Vec::with_capacity(req.updates.len());
+    for u in &req.updates {
+        updates.push(
+            collector
+                .update(u)
+                .with_context(|| format!("cannot read the update of {}", u.name))?,
+        );
+    }
+    Ok(Change {
+        repo: req.git_dir.clone(),
+        now,
+        pusher,
+        default_branch: collector.default_branch.clone(),
+        push_options: push_options(&req.env),
+        updates,
+    })
+}
+
+/// `GIT_PUSH_OPTION_COUNT` and `GIT_PUSH_OPTION_<n>`.
+pub fn push_options(env: &BTreeMap<String, String>) -> Vec<String> {
+    let n: usize = env
+        .get("GIT_PUSH_OPTION_COUNT")
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (0..n.min(1000))
+        .filter_map(|i| env.get(&format!("GIT_PUSH_OPTION_{i}")).cloned())
+        .collect()
+}
+
+struct Collector<'a> {
+    loaded: &'a Loaded,
+    reader: &'a RepoReader,
+    now: Timestamp,
+    default_branch: Option<String>,
+    /// Existing refs, read once when first needed.
+    refs: Option<Vec<(String, ObjectId)>>,
+    /// Commits already read in this request, and whether their signature was verified.
+    commits: HashMap<ObjectId, (Commit, bool)>,
+}
+
+fn is_zero(hex: &str) -> bool {
+    hex.bytes().all(|b| b == b'0')
+}
+
+impl Collector<'_> {
+    fn update(&mut self, u: &WireUpdate) -> Result<RefUpdate> {
+        let loaded: &Loaded = self.loaded;
+        let policy = &loaded.policy;
+        let default_branch = self.default_branch.clone();
+        let old = (!is_zero(&u.old))
+            .then(|| self.reader.parse_id(&u.old))
+            .transpose()?;
+        let new = (!is_zero(&u.new))
+            .then(|| self.reader.parse_id(&u.new))
+            .transpose()?;
+        let mut out = RefUpdate {
+            name: u.name.clone(),
+            old: old.map(|o| o.to_string()),
+            new: new.map(|n| n.to_string()),
+            fast_forward: true,
+            new_kind: ObjectKind::None,
+            tag: None,
+            commits: Vec::new(),
+        };
+        let Some(new) = new else {
+            return Ok(out);
+        };
+        let rulesets: Vec<_> = policy
+            .rulesets_for(&u.name, default_branch.as_deref())
+            .collect();
+        let verify = rulesets
+            .iter()
+            .any(|r| r.rules.contains(&RuleSpec::RequiredSignatures));
+        out.new_kind = self.reader.kind(new)?;
+        if out.new_kind == ObjectKind::Tag {
+            let raw = self.reader.tag(new)?;
+            out.tag = Some(Tag {
+                id: new.to_string(),
+                signature: self.check(&raw.signature, verify),
+                name: raw.name,
+                target: raw.target,
+                tagger: raw.tagger,
+            });
+        }
+        let (new_tip, new_tip_kind) = self.reader.peel(new)?;
+        let old_tip = match old {
+            Some(o) => Some(self.reader.peel(o)?),
+            None => None,
+        };
+        if let Some((o, ObjectKind::Commit)) = old_tip {
+            if new_tip_kind == ObjectKind::Commit {
+                out.fast_forward = self.reader.is_ancestor(o, new_tip)?;
+            }
+        } else if old_tip.is_some() {
+            // A ref that named a tree or blob and now names something else: not a fast-forward.
+            out.fast_forward = old == Some(new);
+        }
+        if new_tip_kind != ObjectKind::Commit {
+            return Ok(out);
+        }
+        let hidden: Vec<ObjectId> = match old_tip {
+            Some((o, ObjectKind::Commit)) => vec![o],
+            _ => {
+                // A created ref: hide what the refs governed by the same rulesets already hold,
+                // so commits first parked on an unprotected branch are still checked. With
+                // several rulesets, only refs governed by all of them are hidden (stricter).
+                let refs = self.refs()?;
+                refs.iter()
+                    .filter(|(name, _)| *name != u.name)
+                    .filter(|(name, _)| {
+                        rulesets.iter().all(|r| r.applies_to(name, default_branch.as_deref()))
+                    })
+                    .map(|(_, id)| *id)
+                    .collect()
+            }
+        };
+        for id in self.reader.new_commits(new_tip, &hidden)? {
+            out.commits.push(self.commit(id, verify)?);
+        }
+        Ok(out)
+    }
+
+    fn refs(&mut self) -> Result<&Vec<(String, ObjectId)>> {
+        if self.refs.is_none() {
+            self.refs = Some(self.reader.refs()?);
+        }
+        Ok(self.refs.as_ref().expect("just filled"))
+    }
+
+    fn commit(&mut self, id: ObjectId, verify: bool) -> Result<Commit> {
+        if let Some((c, verified)) = self.commits.get(&id) {
+            if *verified || !verify {
+                return Ok(c.clone());
+            }
+        }
+        let raw = self.reader.commit(id)?;
+        let c = Commit {
+            id: id.to_string(),
+            parents: raw.parents,
+            author: raw.author,
+            committer: raw.committer,
+            subject: raw.subject,
+            signature: self.check(&raw.signature, verify),
+        };
+        self.commits.insert(id, (c.clone(), verify));
+        Ok(c)
+    }
+
+    fn check(&self, part: &SignaturePart, verify: bool) -> SignatureCheck {
+        match part {
+            SignaturePart::None => SignatureCheck::unsigned(),
+            SignaturePart::Malformed(why) => SignatureCheck {
+                verdict: rules::KeyVerdict::Malformed,
+                detail: Some(why.clone()),
+                ..SignatureCheck::default()
+            },
+            // No rule on this ref asks for signatures: don't spend time verifying.
+            SignaturePart::Signed { .. } if !verify => SignatureCheck::default(),
+            SignaturePart::Signed { signature, payload } => {
+                self.loaded.keyring.verify(signature, payload, self.now)
+            }
+        }
+    }
+}

@@ -1,0 +1,458 @@
+//! Reading a repository during a push, with gix.
+//!
+//! gix ignores git's quarantine variables, so for a pre-receive hook the repository is opened
+//! normally and its object database replaced by a private *overlay*: an empty objects directory
+//! (outside the quarantine, so git never migrates it) whose `info/alternates` lists the
+//! quarantine and the repository's own object directories.
+
+use anyhow::{anyhow, bail, Context, Result};
+use gix::ObjectId;
+use rules::facts::{ObjectKind, Person};
+use std::path::{Path, PathBuf};
+
+/// A repository opened for one request.
+pub struct RepoReader {
+    pub repo: gix::Repository,
+    /// Keeps the overlay directory alive while the repository is in use.
+    _overlay: Option<tempfile::TempDir>,
+}
+
+/// git's quarantine environment, as given to pre-receive.
+#[derive(Debug, Clone, Default)]
+pub struct Quarantine {
+    /// `GIT_OBJECT_DIRECTORY`: where the pushed objects are.
+    pub object_dir: Option<PathBuf>,
+    /// `GIT_ALTERNATE_OBJECT_DIRECTORIES`: the repository's own objects (and its alternates).
+    pub alternates: Vec<PathBuf>,
+}
+
+impl Quarantine {
+    pub fn from_env(env: &std::collections::BTreeMap<String, String>) -> Quarantine {
+        let object_dir = env
+            .get("GIT_QUARANTINE_PATH")
+            .or_else(|| env.get("GIT_OBJECT_DIRECTORY"))
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from);
+        let alternates = env
+            .get("GIT_ALTERNATE_OBJECT_DIRECTORIES")
+            .map(|s| {
+                s.split(':')
+                    .filter(|p| !p.is_empty())
+                    .map(PathBuf::from)
+                    .collect()
+            })
+            .unwrap_or_default();
+        Quarantine {
+            object_dir,
+            alternates,
+        }
+    }
+}
+
+/// A parsed commit (only what the rules need) and its signature split out.
+pub struct RawCommit {
+    pub parents: Vec<String>,
+    pub tree: String,
+    pub author: Person,
+    pub committer: Person,
+    pub subject: String,
+    pub signature: SignaturePart,
+}
+
+/// An annotated tag object.
+pub struct RawTag {
+    pub target: String,
+    pub target_kind: String,
+    pub name: String,
+    pub tagger: Option<Person>,
+    pub signature: SignaturePart,
+}
+
+/// Where an object's signature stands.
+pub enum SignaturePart {
+    None,
+    /// The signature block and the exact bytes it signs.
+    Signed { signature: Vec<u8>, payload: Vec<u8> },
+    /// Something that must not be accepted (e.g. two signature headers).
+    Malformed(String),
+}
+
+impl RepoReader {
+    /// Open `git_dir`; with a quarantine, read objects from it as well.
+    pub fn open(git_dir: &Path, quarantine: &Quarantine) -> Result<RepoReader> {
+        let mut repo = gix::open_opts(git_dir, gix::open::Options::isolated())
+            .with_context(|| format!("cannot open repository {}", git_dir.display()))?;
+        let mut overlay = None;
+        if let Some(qdir) = &quarantine.object_dir {
+            let kind = repo.object_hash();
+            let dir = tempfile::Builder::new()
+                .prefix("pushguard-overlay-")
+                .tempdir()
+                .context("cannot create the object overlay directory")?;
+            std::fs::create_dir_all(dir.path().join("info"))?;
+            std::fs::create_dir_all(dir.path().join("pack"))?;
+            let mut alternates = vec![qdir.clone()];
+            alternates.extend(quarantine.alternates.iter().cloned());
+            let main_objects = repo.objects.store_ref().path().to_path_buf();
+            if !alternates.contains(&main_objects) {
+                alternates.push(main_objects);
+            }
+            let mut text = String::new();
+            for a in &alternates {
+                let a = a.to_str().ok_or_else(|| anyhow!("object directory path is not UTF-8: {}", a.display()))?;
+                text.push_str(a);
+                text.push('\n');
+            }
+            std::fs::write(dir.path().join("info/alternates"), text)?;
+            let mut handle = gix::odb::at(dir.path(), kind)
+                .context("cannot open the quarantine object overlay")?;
+            handle.set_pack_cache(|| {
+                Box::new(gix::odb::pack::cache::lru::StaticLinkedList::<64>::default())
+            });
+            repo.objects = gix::odb::memory::Proxy::new(handle, kind);
+            overlay = Some(dir);
+        }
+        Ok(RepoReader {
+            repo,
+            _overlay: overlay,
+        })
+    }
+
+    pub fn hash_len(&self) -> usize {
+        self.repo.object_hash().len_in_hex()
+    }
+
+    pub fn parse_id(&self, hex: &str) -> Result<ObjectId> {
+        let id = ObjectId::from_hex(hex.as_bytes()).with_context(|| format!("{hex:?} is not an object id"))?;
+        if id.kind() != self.repo.object_hash() {
+            bail!("{hex} is not a {} object id", self.repo.object_hash());
+        }
+        Ok(id)
+    }
+
+    /// The default branch's short name, from HEAD.
+    pub fn default_branch(&self) -> Option<String> {
+        let name = self.repo.head_name().ok()??;
+        name.as_bstr()
+            .to_string()
+            .strip_prefix("refs/heads/")
+            .map(str::to_string)
+    }
+
+    /// Every ref with the commit it peels to (refs to non-commits are skipped).
+    pub fn refs(&self) -> Result<Vec<(String, ObjectId)>> {
+        let mut out = Vec::new();
+        let platform = self.repo.references().context("cannot list refs")?;
+        for r in platform.all().context("cannot list refs")? {
+            let Ok(mut r) = r else { continue };
+            let name = r.name().as_bstr().to_string();
+            if let Ok(id) = r.peel_to_id() {
+                out.push((name, id.detach()));
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn kind(&self, id: ObjectId) -> Result<ObjectKind> {
+        let header = self
+            .repo
+            .find_header(id)
+            .with_context(|| format!("object {id} is missing"))?;
+        Ok(match header.kind() {
+            gix::object::Kind::Commit => ObjectKind::Commit,
+            gix::object::Kind::Tag => ObjectKind::Tag,
+            gix::object::Kind::Tree => ObjectKind::Tree,
+            gix::object::Kind::Blob => ObjectKind::Blob,
+        })
+    }
+
+    /// Follow tags to the object they finally name.
+    pub fn peel(&self, mut id: ObjectId) -> Result<(ObjectId, ObjectKind)> {
+        for _ in 0..32 {
+            match self.kind(id)? {
+                ObjectKind::Tag => {
+                    let tag = self.tag(id)?;
+                    id = self.parse_id(&tag.target)?;
+                }
+                k => return Ok((id, k)),
+            }
+        }
+        bail!("tag chain at {id} is too long")
+    }
+
+    /// Is `old` an ancestor of (or equal to) `new`?
+    pub fn is_ancestor(&self, old: ObjectId, new: ObjectId) -> Result<bool> {
+        if old == new {
+            return Ok(true);
+        }
+        // `git rev-list old --not new` is empty exactly when old is reachable from new.
+        let mut walk = self
+            .repo
+            .rev_walk([old])
+            .with_hidden([new])
+            .all()
+            .context("cannot walk history")?;
+        Ok(walk.next().transpose().context("cannot walk history")?.is_none())
+    }
+
+    /// Commits reachable from `tips` and not from `hidden`, newest first.
+    pub fn new_commits(&self, tip: ObjectId, hidden: &[ObjectId]) -> Result<Vec<ObjectId>> {
+        let walk = self
+            .repo
+            .rev_walk([tip])
+            .with_hidden(hidden.iter().copied())
+            .all()
+            .context("cannot walk history")?;
+        let mut out = Vec::new();
+        for info in walk {
+            out.push(info.context("cannot walk history")?.id);
+        }
+        Ok(out)
+    }
+
+    fn data(&self, id: ObjectId, want: gix::object::Kind) -> Result<Vec<u8>> {
+        let obj = self
+            .repo
+            .find_object(id)
+            .with_context(|| format!("object {id} is missing"))?;
+        if obj.kind != want {
+            bail!("object {id} is a {}, not a {want}", obj.kind);
+        }
+        Ok(obj.data.clone())
+    }
+
+    pub fn commit(&self, id: ObjectId) -> Result<RawCommit> {
+        let data = self.data(id, gix::object::Kind::Commit)?;
+        parse_commit(&data, self.repo.object_hash() == gix::hash::Kind::Sha256)
+            .with_context(|| format!("commit {id} cannot be parsed"))
+    }
+
+    pub fn tag(&self, id: ObjectId) -> Result<RawTag> {
+        let data = self.data(id, gix::object::Kind::Tag)?;
+        parse_tag(&data).with_context(|| format!("tag {id} cannot be parsed"))
+    }
+}
+
+/// Parse a person line: `Name <email> 1700000000 +0100`.
+pub fn parse_person(value: &[u8]) -> Person {
+    let s = String::from_utf8_lossy(value);
+    let (name, rest) = match (s.find('<'), s.rfind('>')) {
+        (Some(l), Some(r)) if l < r => (s[..l].trim().to_string(), (&s[l + 1..r], &s[r + 1..])),
+        _ => (s.trim().to_string(), ("", "")),
+    };
+    let time = rest
+        .1
+        .split_whitespace()
+        .next()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0);
+    Person {
+        name,
+        email: rest.0.trim().to_string(),
+        time,
+    }
+}
+
+/// Split an object into header lines (with continuation lines folded in) and the message.
+/// Returns (name, value, byte range of the whole header including continuations).
+fn headers(data: &[u8]) -> (Vec<(&[u8], Vec<u8>, std::ops::Range<usize>)>, &[u8]) {
+    let mut out: Vec<(&[u8], Vec<u8>, std::ops::Range<usize>)> = Vec::new();
+    let mut pos = 0;
+    while pos < data.len() {
+        let end = data[pos..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map(|i| pos + i + 1)
+            .unwrap_or(data.len());
+        let line = &data[pos..end];
+        let body = line.strip_suffix(b"\n").unwrap_or(line);
+        if body.is_empty() {
+            return (out, &data[end..]);
+        }
+        if body[0] == b' ' {
+            if let Some(last) = out.last_mut() {
+                last.1.push(b'\n');
+                last.1.extend_from_slice(&body[1..]);
+                last.2.end = end;
+            }
+        } else {
+            let (name, value) = match body.iter().position(|&b| b == b' ') {
+                Some(i) => (&body[..i], body[i + 1..].to_vec()),
+                None => (body, Vec::new()),
+            };
+            out.push((name, value, pos..end));
+        }
+        pos = end;
+    }
+    (out, &[])
+}
+
+fn subject(message: &[u8]) -> String {
+    let text = String::from_utf8_lossy(message);
+    text.lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim()
+        .to_string()
+}
+
+/// Parse a commit object's bytes. The signature header for the repository's hash (`gpgsig`,
+/// or `gpgsig-sha256` in SHA-256 repositories) is split out the way git does; a commit with
+/// more than one signature header is marked malformed rather than guessed at.
+pub fn parse_commit(data: &[u8], sha256: bool) -> Result<RawCommit> {
+    let (hdrs, message) = headers(data);
+    let sig_name: &[u8] = if sha256 { b"gpgsig-sha256" } else { b"gpgsig" };
+    let mut tree = None;
+    let mut parents = Vec::new();
+    let mut author = None;
+    let mut committer = None;
+    let mut sigs = Vec::new();
+    let mut other_sigs = 0;
+    for (name, value, range) in &hdrs {
+        match *name {
+            b"tree" => tree = Some(String::from_utf8_lossy(value).into_owned()),
+            b"parent" => parents.push(String::from_utf8_lossy(value).into_owned()),
+            b"author" => author = Some(parse_person(value)),
+            b"committer" => committer = Some(parse_person(value)),
+            n if n == sig_name => sigs.push((value.clone(), range.clone())),
+            n if n.starts_with(b"gpgsig") => other_sigs += 1,
+            _ => {}
+        }
+    }
+    let (Some(tree), Some(author), Some(committer)) = (tree, author, committer) else {
+        bail!("commit lacks a tree, author or committer header");
+    };
+    let signature = match (sigs.len(), other_sigs) {
+        (0, 0) => SignaturePart::None,
+        (1, 0) => {
+            let (sig, range) = sigs.remove(0);
+            let mut payload = Vec::with_capacity(data.len());
+            payload.extend_from_slice(&data[..range.start]);
+            payload.extend_from_slice(&data[range.end..]);
+            let mut signature = sig;
+            if !signature.ends_with(b"\n") {
+                signature.push(b'\n');
+            }
+            SignaturePart::Signed { signature, payload }
+        }
+        _ => SignaturePart::Malformed(
+            "the commit carries more than one signature header".to_string(),
+        ),
+    };
+    Ok(RawCommit {
+        parents,
+        tree,
+        author,
+        committer,
+        subject: subject(message),
+        signature,
+    })
+}
+
+/// Signature block markers git recognises at the start of a line.
+const SIG_MARKERS: [&[u8]; 4] = [
+    b"-----BEGIN PGP SIGNATURE-----",
+    b"-----BEGIN PGP MESSAGE-----",
+    b"-----BEGIN SSH SIGNATURE-----",
+    b"-----BEGIN SIGNED MESSAGE-----",
+];
+
+/// Where a signature appended to a tag message starts: the last line that begins with a
+/// signature marker (git's `parse_signed_buffer`).
+pub fn signature_start(buf: &[u8]) -> Option<usize> {
+    let mut pos = 0;
+    let mut found = None;
+    while pos < buf.len() {
+        if SIG_MARKERS.iter().any(|m| buf[pos..].starts_with(m)) {
+            found = Some(pos);
+        }
+        pos = match buf[pos..].iter().position(|&b| b == b'\n') {
+            Some(i) => pos + i + 1,
+            None => buf.len(),
+        };
+    }
+    found
+}
+
+/// Parse an annotated tag object's bytes; an in-body signature is split off as git does.
+pub fn parse_tag(data: &[u8]) -> Result<RawTag> {
+    let (hdrs, _message) = headers(data);
+    let mut target = None;
+    let mut kind = None;
+    let mut name = None;
+    let mut tagger = None;
+    for (n, value, _) in &hdrs {
+        match *n {
+            b"object" => target = Some(String::from_utf8_lossy(value).into_owned()),
+            b"type" => kind = Some(String::from_utf8_lossy(value).into_owned()),
+            b"tag" => name = Some(String::from_utf8_lossy(value).into_owned()),
+            b"tagger" => tagger = Some(parse_person(value)),
+            _ => {}
+        }
+    }
+    let (Some(target), Some(target_kind), Some(name)) = (target, kind, name) else {
+        bail!("tag lacks an object, type or tag header");
+    };
+    let header_len = data.len() - _message.len();
+    let signature = match signature_start(&data[header_len..]) {
+        Some(off) => SignaturePart::Signed {
+            signature: data[header_len + off..].to_vec(),
+            payload: data[..header_len + off].to_vec(),
+        },
+        None => SignaturePart::None,
+    };
+    Ok(RawTag {
+        target,
+        target_kind,
+        name,
+        tagger,
+        signature,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SIGNED: &[u8] = b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A U Thor <a@example.org> 1700000000 +0000\ncommitter C O Mitter <c@example.org> 1700000100 +0100\ngpgsig -----BEGIN SSH SIGNATURE-----\n U1NIU0lH\n -----END SSH SIGNATURE-----\n\nSubject line\n\nBody\n";
+
+    #[test]
+    fn splits_commit_signature_like_git() {
+        let c = parse_commit(SIGNED, false).expect("parses");
+        assert_eq!(c.committer.email, "c@example.org");
+        assert_eq!(c.committer.time, 1700000100);
+        assert_eq!(c.subject, "Subject line");
+        let SignaturePart::Signed { signature, payload } = c.signature else {
+            panic!("signed")
+        };
+        assert_eq!(
+            signature,
+            b"-----BEGIN SSH SIGNATURE-----\nU1NIU0lH\n-----END SSH SIGNATURE-----\n"
+        );
+        assert_eq!(
+            payload,
+            b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A U Thor <a@example.org> 1700000000 +0000\ncommitter C O Mitter <c@example.org> 1700000100 +0100\n\nSubject line\n\nBody\n".to_vec()
+        );
+    }
+
+    #[test]
+    fn two_signature_headers_are_malformed() {
+        let mut data = SIGNED.to_vec();
+        let at = data.windows(7).position(|w| w == b"gpgsig ").expect("has gpgsig");
+        data.splice(at..at, b"gpgsig-sha256 x\n".iter().copied());
+        let c = parse_commit(&data, false).expect("parses");
+        assert!(matches!(c.signature, SignaturePart::Malformed(_)));
+    }
+
+    #[test]
+    fn splits_tag_signature_at_the_last_marker() {
+        let tag = b"object 4b825dc642cb6eb9a060e54bf8d69288fbee4904\ntype commit\ntag v1\ntagger T <t@example.org> 1700000000 +0000\n\nmsg quoting -----BEGIN PGP SIGNATURE----- inline\n-----BEGIN PGP SIGNATURE-----\nfake\n-----END PGP SIGNATURE-----\n";
+        let t = parse_tag(tag).expect("parses");
+        assert_eq!(t.name, "v1");
+        let SignaturePart::Signed { signature, payload } = t.signature else {
+            panic!("signed")
+        };
+        assert!(signature.starts_with(b"-----BEGIN PGP SIGNATURE-----\nfake"));
+        assert!(payload.ends_with(b"inline\n"));
+    }
+}

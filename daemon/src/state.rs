@@ -1,0 +1,102 @@
+//! The loaded policy: validated rules plus the keys they name, built before any socket is bound
+//! and swapped atomically on reload (an invalid new policy keeps the old one running).
+
+use rules::policy::{KeySource, Location};
+use rules::Policy;
+use sha2::{Digest, Sha256};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A policy ready to judge pushes.
+pub struct Loaded {
+    pub policy: Policy,
+    pub keyring: crypto::Keyring,
+    /// SHA-256 of the policy text (and of every key file it names), for the audit log.
+    pub hash: String,
+    /// The policy file, or `None` for the embedded default.
+    pub source: Option<PathBuf>,
+}
+
+/// A policy that cannot be used, with where.
+#[derive(Debug)]
+pub struct LoadError {
+    pub file: String,
+    pub at: Option<Location>,
+    pub message: String,
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.at {
+            Some(at) => write!(f, "{}:{}:{}: {}", self.file, at.line, at.column, self.message),
+            None => write!(f, "{}: {}", self.file, self.message),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+impl Loaded {
+    /// Load the policy file (or the embedded default) and every key it names.
+    pub fn load(path: Option<&Path>) -> Result<Loaded, LoadError> {
+        let (text, file) = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|e| LoadError {
+                    file: p.display().to_string(),
+                    at: None,
+                    message: format!("cannot read the policy: {e}"),
+                })?;
+                (text, p.display().to_string())
+            }
+            None => (
+                rules::policy::DEFAULT_POLICY_YAML.to_string(),
+                "<embedded default policy>".to_string(),
+            ),
+        };
+        let policy = Policy::from_yaml(&text).map_err(|e| LoadError {
+            file: file.clone(),
+            at: Some(e.at),
+            message: e.message,
+        })?;
+        let base = path
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let mut hasher = Sha256::new();
+        hasher.update(text.as_bytes());
+        let mut keyring = crypto::Keyring::new();
+        for id in &policy.identities {
+            for key in &id.keys {
+                let err = |message: String| LoadError {
+                    file: file.clone(),
+                    at: Some(key.at),
+                    message,
+                };
+                match &key.source {
+                    KeySource::Ssh(line) => {
+                        hasher.update(line.as_bytes());
+                        keyring
+                            .add_ssh_key(&id.name, line)
+                            .map_err(|e| err(format!("identity {}: {e}", id.name)))?;
+                    }
+                    KeySource::Openpgp(p) => {
+                        let full = base.join(p);
+                        let data = std::fs::read(&full).map_err(|e| {
+                            err(format!("identity {}: cannot read {}: {e}", id.name, full.display()))
+                        })?;
+                        hasher.update(&data);
+                        keyring
+                            .add_openpgp_cert(&id.name, &data)
+                            .map_err(|e| err(format!("identity {}: {}: {e}", id.name, full.display())))?;
+                    }
+                }
+            }
+        }
+        Ok(Loaded {
+            policy,
+            keyring,
+            hash: hex::encode(hasher.finalize()),
+            source: path.map(Path::to_path_buf),
+        })
+    }
+}

@@ -1,0 +1,227 @@
+//! The hook's side: gather the request, one socket round trip with a deadline, print the verdict.
+//! Any failure to get a verdict rejects the push (unless the repository is set to fail open).
+
+use crate::env::{forwarded, HookConfig};
+use crate::wire::{self, HookKind, HookRequest, HookResponse, WireUpdate, PROTOCOL_VERSION};
+use std::io::{self, BufRead, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Default time to wait for a verdict.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Exit code: the push (ref) may proceed.
+pub const ALLOW: i32 = 0;
+/// Exit code: rejected.
+pub const REJECT: i32 = 1;
+
+/// Parse pre-receive stdin: `<old> <new> <ref>` lines.
+pub fn parse_updates(input: impl BufRead) -> Result<Vec<WireUpdate>, String> {
+    let mut updates = Vec::new();
+    for (i, line) in input.lines().enumerate() {
+        let line = line.map_err(|e| format!("cannot read the ref updates from git: {e}"))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let mut parts = line.split(' ');
+        match (parts.next(), parts.next(), parts.next(), parts.next()) {
+            (Some(old), Some(new), Some(name), None) if is_hex(old) && is_hex(new) && !name.is_empty() => {
+                updates.push(WireUpdate {
+                    old: old.to_string(),
+                    new: new.to_string(),
+                    name: name.to_string(),
+                })
+            }
+            _ => return Err(format!("line {} from git is not \"<old> <new> <ref>\"", i + 1)),
+        }
+    }
+    Ok(updates)
+}
+
+fn is_hex(s: &str) -> bool {
+    (s.len() == 40 || s.len() == 64) && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Run a hook: `pre-receive` reads stdin, `update` takes `REF OLD NEW`. Returns the exit code.
+/// Everything for the pusher goes to `err` (git shows it as `remote:` lines).
+pub fn run(kind: HookKind, args: &[String], stdin: impl BufRead, err: &mut impl Write) -> i32 {
+    let git_dir = match std::env::var_os("GIT_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => PathBuf::from("."),
+    };
+    let git_dir = std::fs::canonicalize(&git_dir).unwrap_or(git_dir);
+    let config = match HookConfig::read(&git_dir) {
+        Ok(c) => c,
+        Err(e) => return fail(&HookConfig::default(), &git_dir, &e, err),
+    };
+    // In atomic mode the pre-receive hook judges the whole push and the update hook has nothing
+    // to add; in per-ref mode it is the other way round.
+    if (kind == HookKind::Update) != config.per_ref {
+        if kind == HookKind::PreReceive {
+            // Drain stdin so git does not see a broken pipe.
+            let _ = stdin.lines().count();
+        }
+        return ALLOW;
+    }
+    let updates = match kind {
+        HookKind::PreReceive => parse_updates(stdin),
+        HookKind::Update => match args {
+            [name, old, new] if is_hex(old) && is_hex(new) => Ok(vec![WireUpdate {
+                old: old.clone(),
+                new: new.clone(),
+                name: name.clone(),
+            }]),
+            _ => Err("the update hook takes REF OLD NEW".to_string()),
+        },
+    };
+    let updates = match updates {
+        Ok(u) => u,
+        Err(e) => return fail(&config, &git_dir, &e, err),
+    };
+    if updates.is_empty() {
+        return ALLOW;
+    }
+    let request = HookRequest {
+        version: PROTOCOL_VERSION,
+        hook: kind,
+        git_dir: git_dir.to_string_lossy().into_owned(),
+        updates,
+        env: forwarded(std::env::vars(), &config.forward_env),
+    };
+    let timeout = config
+        .timeout_ms
+        .map(Duration::from_millis)
+        .unwrap_or(DEFAULT_TIMEOUT);
+    let Some(socket) = config.socket.clone() else {
+        return fail(
+            &config,
+            &git_dir,
+            "this repository has no pushguard.socket setting (run pushguard install)",
+            err,
+        );
+    };
+    match ask(Path::new(&socket), &request, timeout) {
+        Ok(resp) if resp.error.is_none() => {
+            if !resp.message.is_empty() {
+                let _ = err.write_all(resp.message.as_bytes());
+                if !resp.message.ends_with('\n') {
+                    let _ = err.write_all(b"\n");
+                }
+            }
+            if resp.allowed {
+                ALLOW
+            } else {
+                REJECT
+            }
+        }
+        Ok(resp) => {
+            let why = resp.error.unwrap_or_default();
+            fail(&config, &git_dir, &format!("the policy daemon could not decide: {why}"), err)
+        }
+        Err(e) => fail(&config, &git_dir, &e, err),
+    }
+}
+
+/// One round trip with an overall deadline.
+pub fn ask(socket: &Path, request: &HookRequest, timeout: Duration) -> Result<HookResponse, String> {
+    let start = Instant::now();
+    let left = |what: &str| {
+        timeout
+            .checked_sub(start.elapsed())
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| format!("no verdict from the policy daemon within {} ms ({what})", timeout.as_millis()))
+    };
+    let mut stream = UnixStream::connect(socket).map_err(|e| {
+        format!(
+            "the policy daemon is not reachable at {}: {e}",
+            socket.display()
+        )
+    })?;
+    let body = serde_json::to_vec(request).map_err(|e| format!("cannot encode the request: {e}"))?;
+    stream
+        .set_write_timeout(Some(left("sending")?))
+        .map_err(|e| e.to_string())?;
+    wire::write_frame(&mut stream, &body).map_err(|e| format!("cannot send the request: {e}"))?;
+    stream
+        .set_read_timeout(Some(left("waiting")?))
+        .map_err(|e| e.to_string())?;
+    let answer = wire::read_frame(&mut stream).map_err(|e| match e.kind() {
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
+            format!("no verdict from the policy daemon within {} ms", timeout.as_millis())
+        }
+        _ => format!("no verdict from the policy daemon: {e}"),
+    })?;
+    let resp: HookResponse = serde_json::from_slice(&answer)
+        .map_err(|e| format!("the policy daemon's answer is malformed: {e}"))?;
+    if resp.version != PROTOCOL_VERSION {
+        return Err(format!(
+            "the policy daemon speaks protocol {} and this hook {PROTOCOL_VERSION}: restart or reinstall pushguard",
+            resp.version
+        ));
+    }
+    Ok(resp)
+}
+
+/// No verdict: reject (fail closed), or let through with a warning when the repository is set
+/// to fail open, recording the event in the audit log.
+fn fail(config: &HookConfig, git_dir: &Path, why: &str, err: &mut impl Write) -> i32 {
+    if config.fail_open {
+        let _ = writeln!(
+            err,
+            "pushguard: WARNING: push accepted without a policy check ({why}).\npushguard: this repository is set to fail open; the event is logged."
+        );
+        if let Some(log) = &config.audit_log {
+            let line = serde_json::json!({
+                "time": std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0),
+                "event": "fail_open",
+                "repo": git_dir.to_string_lossy(),
+                "reason": why,
+            });
+            if let Ok(mut f) = std::fs::OpenOptions::new().append(true).create(true).open(log) {
+                let _ = writeln!(f, "{line}");
+            }
+        }
+        ALLOW
+    } else {
+        let _ = writeln!(
+            err,
+            "pushguard: push rejected: {why}.\npushguard: no policy verdict could be had, so nothing was accepted; please contact your git administrator."
+        );
+        REJECT
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_pre_receive_lines() {
+        let z = "0".repeat(40);
+        let a = "a".repeat(40);
+        let input = format!("{z} {a} refs/heads/main\n{a} {z} refs/tags/v1\n");
+        let u = parse_updates(input.as_bytes()).expect("valid lines");
+        assert_eq!(u.len(), 2);
+        assert_eq!(u[1].name, "refs/tags/v1");
+        assert!(parse_updates("nonsense\n".as_bytes()).is_err());
+        assert!(parse_updates(format!("{z} {a}\n").as_bytes()).is_err());
+    }
+
+    #[test]
+    fn unreachable_daemon_is_an_error_with_the_socket_named() {
+        let req = HookRequest {
+            version: PROTOCOL_VERSION,
+            hook: HookKind::PreReceive,
+            git_dir: "/x".into(),
+            updates: vec![],
+            env: Default::default(),
+        };
+        let e = ask(Path::new("/nonexistent/pushguard.sock"), &req, DEFAULT_TIMEOUT)
+            .expect_err("no daemon there");
+        assert!(e.contains("/nonexistent/pushguard.sock"), "{e}");
+    }
+}

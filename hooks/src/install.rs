@@ -1,0 +1,243 @@
+//! Installing pushguard's hooks into bare repositories.
+//!
+//! The hooks are tiny shell scripts that `exec` the pushguard binary; their settings live in the
+//! repository's git config (`pushguard.*`), so reinstalling is idempotent and cheap. A hook that
+//! is not ours is never overwritten: installation refuses, or with `chain` keeps it (renamed to
+//! `<hook>.pushguard-chained`) and runs it before ours.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Marks a hook file as written by pushguard.
+pub const MARKER: &str = "pushguard-hook v1";
+
+/// The hooks pushguard installs.
+pub const HOOKS: [&str; 2] = ["pre-receive", "update"];
+
+#[derive(Debug, Clone, Default)]
+pub struct InstallOptions {
+    /// The pushguard binary the hooks run.
+    pub binary: PathBuf,
+    /// The daemon's socket.
+    pub socket: PathBuf,
+    /// Keep a foreign hook and run it first.
+    pub chain: bool,
+    /// `fail_closed` or `fail_open`.
+    pub on_error: Option<String>,
+    pub timeout_ms: Option<u64>,
+    pub audit_log: Option<PathBuf>,
+    /// `atomic` or `per-ref`.
+    pub mode: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InstallError {
+    #[error("{0}: not a bare git repository (no HEAD, objects/ and refs/, or core.bare is false)")]
+    NotBare(PathBuf),
+    #[error("{path}: a {hook} hook that is not pushguard's is already there; pushguard will not overwrite it. Re-run with --chain to keep it and run it before pushguard's, or remove it")]
+    ForeignHook { path: PathBuf, hook: String },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: git config failed: {message}")]
+    GitConfig { path: PathBuf, message: String },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> InstallError + '_ {
+    move |source| InstallError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Does `dir` look like a bare repository?
+pub fn is_bare_repo(dir: &Path) -> bool {
+    dir.join("HEAD").is_file() && dir.join("objects").is_dir() && dir.join("refs").is_dir()
+}
+
+/// What `install` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Installed {
+    /// Hooks written (or rewritten).
+    Written,
+    /// Hooks written, a foreign hook chained.
+    Chained(Vec<String>),
+}
+
+/// Install the hooks into `repo` and write its `pushguard.*` settings. Idempotent.
+pub fn install(repo: &Path, opts: &InstallOptions) -> Result<Installed, InstallError> {
+    if !is_bare_repo(repo) || git_config_get(repo, "core.bare").as_deref() == Some("false") {
+        return Err(InstallError::NotBare(repo.to_path_buf()));
+    }
+    let hooks_dir = repo.join("hooks");
+    fs::create_dir_all(&hooks_dir).map_err(io(&hooks_dir))?;
+    // Refuse before writing anything.
+    let mut chained = Vec::new();
+    for hook in HOOKS {
+        let path = hooks_dir.join(hook);
+        if let Ok(text) = fs::read(&path) {
+            let ours = String::from_utf8_lossy(&text).contains(MARKER);
+            if !ours {
+                if !opts.chain {
+                    return Err(InstallError::ForeignHook {
+                        path,
+                        hook: hook.to_string(),
+                    });
+                }
+                chained.push(hook.to_string());
+            }
+        }
+    }
+    for hook in &chained {
+        let from = hooks_dir.join(hook);
+        let to = hooks_dir.join(format!("{hook}.pushguard-chained"));
+        fs::rename(&from, &to).map_err(io(&from))?;
+    }
+    for hook in HOOKS {
+        let path = hooks_dir.join(hook);
+        let has_chain = hooks_dir.join(format!("{hook}.pushguard-chained")).exists();
+        let script = hook_script(hook, &opts.binary, has_chain);
+        write_executable(&path, &script)?;
+    }
+    let mut settings: Vec<(&str, String)> = vec![
+        ("pushguard.socket", opts.socket.to_string_lossy().into_owned()),
+        // Lets pushers send `git push -o ...` options (used for audited bypasses).
+        ("receive.advertisePushOptions", "true".to_string()),
+    ];
+    if let Some(v) = &opts.on_error {
+        settings.push(("pushguard.onError", v.clone()));
+    }
+    if let Some(v) = opts.timeout_ms {
+        settings.push(("pushguard.timeout", v.to_string()));
+    }
+    if let Some(v) = &opts.audit_log {
+        settings.push(("pushguard.auditLog", v.to_string_lossy().into_owned()));
+    }
+    if let Some(v) = &opts.mode {
+        settings.push(("pushguard.mode", v.clone()));
+    }
+    for (k, v) in settings {
+        if git_config_get(repo, k).as_deref() != Some(v.as_str()) {
+            git_config_set(repo, k, &v)?;
+        }
+    }
+    Ok(if chained.is_empty() {
+        Installed::Written
+    } else {
+        Installed::Chained(chained)
+    })
+}
+
+/// Are pushguard's hooks installed in `repo`?
+pub fn is_installed(repo: &Path) -> bool {
+    HOOKS.iter().all(|h| {
+        fs::read(repo.join("hooks").join(h))
+            .map(|t| String::from_utf8_lossy(&t).contains(MARKER))
+            .unwrap_or(false)
+    })
+}
+
+/// Quote for a POSIX shell.
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+fn hook_script(hook: &str, binary: &Path, chain: bool) -> String {
+    let bin = sh_quote(&binary.to_string_lossy());
+    let mut s = format!(
+        "#!/bin/sh\n# {MARKER}: written by `pushguard install`; reinstalling rewrites this file.\n# Settings: git config pushguard.* in this repository.\n"
+    );
+    match (hook, chain) {
+        ("pre-receive", true) => s.push_str(&format!(
+            "# The hook that was here before runs first, with the same input.\ninput=$(cat)\nprintf '%s\\n' \"$input\" | \"$(dirname \"$0\")/pre-receive.pushguard-chained\" || exit $?\nprintf '%s\\n' \"$input\" | exec {bin} hook pre-receive\n"
+        )),
+        (_, true) => s.push_str(&format!(
+            "# The hook that was here before runs first.\n\"$(dirname \"$0\")/{hook}.pushguard-chained\" \"$@\" || exit $?\nexec {bin} hook {hook} \"$@\"\n"
+        )),
+        (_, false) => s.push_str(&format!("exec {bin} hook {hook} \"$@\"\n")),
+    }
+    s
+}
+
+fn write_executable(path: &Path, text: &str) -> Result<(), InstallError> {
+    // Write beside and rename, so a push running right now never sees half a script.
+    let tmp = path.with_extension("pushguard-tmp");
+    fs::write(&tmp, text).map_err(io(&tmp))?;
+    fs::set_permissions(&tmp, fs::Permissions::from_mode(0o755)).map_err(io(&tmp))?;
+    fs::rename(&tmp, path).map_err(io(path))
+}
+
+fn git_config_get(repo: &Path, key: &str) -> Option<String> {
+    let out = Command::new("git")
+        .arg("--git-dir")
+        .arg(repo)
+        .args(["config", "--get", key])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn git_config_set(repo: &Path, key: &str, value: &str) -> Result<(), InstallError> {
+    let out = Command::new("git")
+        .arg("--git-dir")
+        .arg(repo)
+        .args(["config", key, value])
+        .output()
+        .map_err(io(repo))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(InstallError::GitConfig {
+            path: repo.to_path_buf(),
+            message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        })
+    }
+}
+
+/// Every bare repository under `root` (recursively; not descending into repositories).
+pub fn find_bare_repos(root: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        if is_bare_repo(&dir) {
+            found.push(dir);
+            continue;
+        }
+        let Ok(entries) = fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            // Do not follow symlinks: a link loop must not hang the scan.
+            if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                stack.push(e.path());
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_survives_quotes_and_spaces() {
+        assert_eq!(sh_quote("/opt/my dir/it's"), r"'/opt/my dir/it'\''s'");
+    }
+
+    #[test]
+    fn scripts_exec_the_binary_and_carry_the_marker() {
+        let s = hook_script("update", Path::new("/usr/bin/pushguard"), false);
+        assert!(s.contains(MARKER));
+        assert!(s.contains("exec '/usr/bin/pushguard' hook update \"$@\""));
+        let c = hook_script("pre-receive", Path::new("/usr/bin/pushguard"), true);
+        assert!(c.contains("pre-receive.pushguard-chained"));
+    }
+}

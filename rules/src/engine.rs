@@ -1,0 +1,335 @@
+//! `evaluate`: scope rulesets to refs, run their rules, gather the violations. All rulesets that
+//! match a ref apply together; any violation rejects the change (the strictest result wins).
+
+use crate::facts::{Change, KeyVerdict, ObjectKind, Person, RefUpdate, SignatureCheck};
+use crate::policy::{Actor, Identity, Policy, RuleSpec, Ruleset, Target};
+use crate::report::{Code, Report, Violation};
+
+/// Judge a change against a policy. Pure and deterministic.
+pub fn evaluate(policy: &Policy, change: &Change) -> Report {
+    let pusher = change
+        .pusher
+        .as_deref()
+        .and_then(|u| policy.identity_for_user(u));
+    let mut report = Report {
+        allowed: true,
+        pusher_identity: pusher.map(|i| i.name.clone()),
+        ..Report::default()
+    };
+    for update in &change.updates {
+        for ruleset in policy.rulesets_for(&update.name, change.default_branch.as_deref()) {
+            let mut found = Vec::new();
+            for rule in &ruleset.rules {
+                let ctx = Ctx {
+                    policy,
+                    ruleset,
+                    rule,
+                    update,
+                    pusher,
+                };
+                ctx.check(&mut found);
+            }
+            let bypass = pusher.is_some_and(|id| {
+                ruleset
+                    .bypass
+                    .iter()
+                    .any(|a| Policy::actor_matches(a, id))
+            });
+            if bypass {
+                report.bypassed.extend(found);
+            } else {
+                report.violations.extend(found);
+            }
+        }
+    }
+    report.allowed = report.violations.is_empty();
+    report
+}
+
+struct Ctx<'a> {
+    policy: &'a Policy,
+    ruleset: &'a Ruleset,
+    rule: &'a RuleSpec,
+    update: &'a RefUpdate,
+    pusher: Option<&'a Identity>,
+}
+
+impl Ctx<'_> {
+    fn violation(&self, code: Code, message: String, fix: String) -> Violation {
+        Violation {
+            rule: self.rule.name().to_string(),
+            ruleset: self.ruleset.name.clone(),
+            ref_name: self.update.name.clone(),
+            commit: None,
+            subject: None,
+            path: None,
+            line: None,
+            code,
+            message,
+            fix,
+        }
+    }
+
+    fn allowed(&self, allow: &[Actor]) -> bool {
+        self.pusher
+            .is_some_and(|id| allow.iter().any(|a| Policy::actor_matches(a, id)))
+    }
+
+    fn who_may(&self, allow: &[Actor], verb: &str) -> String {
+        if allow.is_empty() {
+            format!("nobody may {verb} it")
+        } else {
+            let names: Vec<String> = allow.iter().map(ToString::to_string).collect();
+            format!("only {} may {verb} it", names.join(", "))
+        }
+    }
+
+    fn pusher_text(&self) -> String {
+        match self.pusher {
+            Some(id) => id.name.clone(),
+            None => "an unidentified pusher".to_string(),
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self.ruleset.target {
+            Target::Branch => "branch",
+            Target::Tag => "tag",
+        }
+    }
+
+    fn check(&self, out: &mut Vec<Violation>) {
+        let u = self.update;
+        match self.rule {
+            RuleSpec::Creation { allow } if u.is_create() && !self.allowed(allow) => {
+                out.push(self.violation(
+                    Code::RefCreated,
+                    format!(
+                        "{} may not create this {}: {}",
+                        self.pusher_text(),
+                        self.kind(),
+                        self.who_may(allow, "create")
+                    ),
+                    "ask someone who may create it, or push to a different name".to_string(),
+                ));
+            }
+            RuleSpec::Update { allow } if u.is_update() && !self.allowed(allow) => {
+                let (message, fix) = match self.ruleset.target {
+                    Target::Tag => (
+                        format!("tags are immutable here: {}", self.who_may(allow, "move")),
+                        "create a new tag instead of moving this one".to_string(),
+                    ),
+                    Target::Branch => (
+                        format!(
+                            "{} may not push to this branch: {}",
+                            self.pusher_text(),
+                            self.who_may(allow, "update")
+                        ),
+                        "push to another branch and ask someone who may update it to merge"
+                            .to_string(),
+                    ),
+                };
+                out.push(self.violation(Code::RefUpdated, message, fix));
+            }
+            RuleSpec::Deletion { allow } if u.is_delete() && !self.allowed(allow) => {
+                out.push(self.violation(
+                    Code::RefDeleted,
+                    format!("this {} is protected: {}", self.kind(), self.who_may(allow, "delete")),
+                    "keep it; ask an admin if it really must go".to_string(),
+                ));
+            }
+            RuleSpec::NonFastForward { allow }
+                if u.is_update() && !u.fast_forward && !self.allowed(allow) =>
+            {
+                let old = short(u.old.as_deref().unwrap_or_default());
+                let new = short(u.new.as_deref().unwrap_or_default());
+                out.push(self.violation(
+                    Code::NonFastForward,
+                    format!("force-push rewrites history: {old} is not an ancestor of {new}"),
+                    "fetch, rebase onto the remote branch (git pull --rebase), then push without --force"
+                        .to_string(),
+                ));
+            }
+            RuleSpec::RequiredLinearHistory => {
+                for c in u.commits.iter().filter(|c| c.parents.len() > 1) {
+                    let mut v = self.violation(
+                        Code::MergeCommit,
+                        format!("merge commit ({} parents) in a branch that requires linear history", c.parents.len()),
+                        "rebase instead of merging (git rebase <upstream> or git pull --rebase), then push"
+                            .to_string(),
+                    );
+                    v.commit = Some(c.id.clone());
+                    v.subject = Some(c.subject.clone());
+                    out.push(v);
+                }
+            }
+            RuleSpec::RequiredSignatures => self.check_signatures(out),
+            _ => {}
+        }
+    }
+
+    fn check_signatures(&self, out: &mut Vec<Violation>) {
+        let u = self.update;
+        if u.is_delete() {
+            return;
+        }
+        match self.ruleset.target {
+            Target::Tag => match (&u.tag, u.new_kind) {
+                (Some(tag), ObjectKind::Tag) => {
+                    let email = tag.tagger.as_ref().map(|p| p.email.as_str()).unwrap_or("");
+                    if let Some((code, message, fix)) =
+                        signature_problem(self.policy, &tag.signature, email, "tag", "tagger")
+                    {
+                        let mut v = self.violation(code, message, fix);
+                        v.commit = Some(tag.id.clone());
+                        v.subject = Some(format!("tag {}", tag.name));
+                        out.push(v);
+                    }
+                }
+                _ => {
+                    let mut v = self.violation(
+                        Code::LightweightTag,
+                        "lightweight tag: this tag must be an annotated tag signed by a known identity".to_string(),
+                        "create a signed annotated tag (git tag -s NAME) and push that".to_string(),
+                    );
+                    v.commit = u.new.clone();
+                    out.push(v);
+                }
+            },
+            Target::Branch => {
+                for c in &u.commits {
+                    if let Some((code, message, fix)) = signature_problem(
+                        self.policy,
+                        &c.signature,
+                        &c.committer.email,
+                        "commit",
+                        "committer",
+                    ) {
+                        let mut v = self.violation(code, message, fix);
+                        v.commit = Some(c.id.clone());
+                        v.subject = Some(c.subject.clone());
+                        out.push(v);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Why a signature does not satisfy `required_signatures`, or `None` when it does.
+fn signature_problem(
+    policy: &Policy,
+    sig: &SignatureCheck,
+    email: &str,
+    what: &str,
+    role: &str,
+) -> Option<(Code, String, String)> {
+    let key = sig.key.as_deref().unwrap_or("?");
+    let detail = |default: String| sig.detail.clone().unwrap_or(default);
+    let resign = format!(
+        "re-sign it with your key (git commit --amend --no-edit -S; several commits: git rebase --exec 'git commit --amend --no-edit -S' <base>) and push again"
+    );
+    let resign = if what == "tag" {
+        "re-create the tag signed (git tag -f -s NAME) and push it again".to_string()
+    } else {
+        resign
+    };
+    Some(match sig.verdict {
+        KeyVerdict::Good => {
+            let signer = sig.identity.as_deref().and_then(|n| policy.identity(n));
+            match signer {
+                Some(id) if id.has_email(email) => return None,
+                Some(id) => {
+                    let owner = match policy.identity_for_email(email) {
+                        Some(o) => format!("belongs to {}", o.name),
+                        None => "belongs to no identity".to_string(),
+                    };
+                    (
+                        Code::IdentityMismatch,
+                        format!(
+                            "signed with {}'s key {key}, but the {role} email <{email}> {owner}",
+                            id.name
+                        ),
+                        format!(
+                            "{} with the email of the identity that owns your key (git config user.email), or ask the admin to add <{email}> to {}",
+                            if what == "tag" { "tag" } else { "commit" },
+                            id.name
+                        ),
+                    )
+                }
+                None => (
+                    Code::UnknownKey,
+                    format!("signed with key {key}, which no identity in the policy owns"),
+                    "sign with a key listed for you in the pushguard policy".to_string(),
+                ),
+            }
+        }
+        KeyVerdict::NoSignature => (
+            Code::NoSignature,
+            format!("{what} is not signed"),
+            format!(
+                "sign it: {}",
+                if what == "tag" {
+                    "git tag -f -s NAME, then push the tag again".to_string()
+                } else {
+                    "git commit --amend --no-edit -S (several commits: git rebase --exec 'git commit --amend --no-edit -S' <base>), then push again".to_string()
+                }
+            ),
+        ),
+        KeyVerdict::BadSignature => (
+            Code::BadSignature,
+            detail(format!("the signature does not match the {what}: it was altered after signing")),
+            resign,
+        ),
+        KeyVerdict::UnknownKey => (
+            Code::UnknownKey,
+            detail(format!("signed with key {key}, which is not in the policy")),
+            format!("sign with a key listed for your identity, or ask the admin to add key {key} to it"),
+        ),
+        KeyVerdict::ExpiredKey => (
+            Code::ExpiredKey,
+            detail(format!("key {key} has expired")),
+            "extend the key's expiry and give the updated key to the admin, or sign with a valid key".to_string(),
+        ),
+        KeyVerdict::RevokedKey => (
+            Code::RevokedKey,
+            detail(format!("key {key} is revoked")),
+            format!("{resign}, using a key that is not revoked"),
+        ),
+        KeyVerdict::KeyNotYetValid => (
+            Code::KeyNotYetValid,
+            detail(format!("key {key} is not valid yet")),
+            "sign with a key that is valid now, or ask the admin to check the key's valid-after date".to_string(),
+        ),
+        KeyVerdict::NotSigningKey => (
+            Code::NotSigningKey,
+            detail(format!("key {key} is not allowed to sign")),
+            "sign with a signing-capable (sub)key".to_string(),
+        ),
+        KeyVerdict::WrongNamespace => (
+            Code::WrongNamespace,
+            detail("the SSH signature was made for another namespace than git".to_string()),
+            "let git make the signature (gpg.format=ssh, git commit -S)".to_string(),
+        ),
+        KeyVerdict::UnsupportedFormat => (
+            Code::UnsupportedFormat,
+            detail("the signature format is not supported".to_string()),
+            "sign with OpenPGP or SSH (git config gpg.format ssh|openpgp)".to_string(),
+        ),
+        KeyVerdict::Malformed => (
+            Code::MalformedSignature,
+            detail("the signature cannot be parsed".to_string()),
+            resign,
+        ),
+    })
+}
+
+/// Short object id for messages.
+pub fn short(id: &str) -> &str {
+    id.get(..10).unwrap_or(id)
+}
+
+/// A person as `Name <email>`.
+pub fn person(p: &Person) -> String {
+    format!("{} <{}>", p.name, p.email)
+}

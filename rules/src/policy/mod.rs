@@ -1,0 +1,717 @@
+//! The policy: parsed from YAML, validated into typed values with file positions, then used.
+//!
+//! ```
+//! let policy = rules::Policy::from_yaml(r#"
+//! version: 1
+//! rulesets:
+//!   - name: protect-main
+//!     target: branch
+//!     include: [~DEFAULT_BRANCH, main]
+//!     rules:
+//!       non_fast_forward: {}
+//!       deletion: {}
+//! "#).expect("valid policy");
+//! assert_eq!(policy.rulesets.len(), 1);
+//! ```
+
+mod raw;
+
+use globset::{GlobBuilder, GlobMatcher};
+use raw::{RawAllow, RawPolicy, S};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+/// The policy pushguard's daemon uses when it is started without `--policy`.
+pub const DEFAULT_POLICY_YAML: &str = include_str!("default-policy.yaml");
+
+/// A place in the policy file (1-based).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Location {
+    pub line: u32,
+    pub column: u32,
+}
+
+impl<T> From<&S<T>> for Location {
+    fn from(s: &S<T>) -> Self {
+        Location {
+            line: s.referenced.line() as u32,
+            column: s.referenced.column() as u32,
+        }
+    }
+}
+
+/// A policy that could not be loaded. Display gives `LINE:COLUMN: message`; callers put the
+/// file name in front.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}:{}: {message}", at.line, at.column)]
+pub struct PolicyError {
+    pub at: Location,
+    pub message: String,
+}
+
+impl PolicyError {
+    fn new(at: impl Into<Location>, message: impl Into<String>) -> Self {
+        PolicyError {
+            at: at.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// What the hook does when no verdict can be had (daemon down, timeout, internal error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnError {
+    /// Reject the push (the default).
+    #[default]
+    FailClosed,
+    /// Let the push through with a warning; the event is logged.
+    FailOpen,
+}
+
+impl OnError {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnError::FailClosed => "fail_closed",
+            OnError::FailOpen => "fail_open",
+        }
+    }
+}
+
+/// Global settings.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Settings {
+    pub on_error: OnError,
+    /// How long the hook waits for the daemon's verdict, in milliseconds.
+    pub timeout_ms: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            on_error: OnError::FailClosed,
+            timeout_ms: 10_000,
+        }
+    }
+}
+
+/// Per-repository settings, chosen by a glob on the repository's path below the served root.
+#[derive(Debug, Clone)]
+pub struct RepositorySettings {
+    pub path: String,
+    matcher: GlobMatcher,
+    pub on_error: Option<OnError>,
+}
+
+/// Where a key comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeySource {
+    /// An OpenSSH public key line.
+    Ssh(String),
+    /// Path of an OpenPGP certificate file; relative paths are relative to the policy file.
+    Openpgp(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeySpec {
+    pub source: KeySource,
+    pub at: Location,
+}
+
+/// A person or machine the policy knows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Identity {
+    pub name: String,
+    /// Lower-cased.
+    pub emails: Vec<String>,
+    /// Server user names (e.g. `GL_USER`) that name this identity, besides `name` itself.
+    pub usernames: Vec<String>,
+    pub keys: Vec<KeySpec>,
+    pub roles: Vec<String>,
+}
+
+impl Identity {
+    pub fn has_email(&self, email: &str) -> bool {
+        let email = email.to_ascii_lowercase();
+        self.emails.iter().any(|e| *e == email)
+    }
+}
+
+/// Who a rule's `allow` or a ruleset's `bypass` names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Actor {
+    Identity(String),
+    Role(String),
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Actor::Identity(n) => f.write_str(n),
+            Actor::Role(r) => write!(f, "role:{r}"),
+        }
+    }
+}
+
+/// What kind of refs a ruleset governs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    Branch,
+    Tag,
+}
+
+impl Target {
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Target::Branch => "refs/heads/",
+            Target::Tag => "refs/tags/",
+        }
+    }
+}
+
+/// One entry of `include` / `exclude`.
+#[derive(Debug, Clone)]
+pub enum RefPattern {
+    /// `~DEFAULT_BRANCH`: the repository's default branch.
+    DefaultBranch,
+    /// `~ALL`: every ref of the target kind.
+    All,
+    /// A glob on the short name (`release/*`), or on the full name when it starts with `refs/`.
+    /// `*` stays within one path component, `**` crosses them.
+    Glob {
+        text: String,
+        full: bool,
+        matcher: GlobMatcher,
+    },
+}
+
+impl RefPattern {
+    fn text(&self) -> &str {
+        match self {
+            RefPattern::DefaultBranch => "~DEFAULT_BRANCH",
+            RefPattern::All => "~ALL",
+            RefPattern::Glob { text, .. } => text,
+        }
+    }
+}
+
+/// A rule and its parameters. The names are the policy keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "rule")]
+pub enum RuleSpec {
+    /// Refuse updates where the old tip is not an ancestor of the new one.
+    NonFastForward { allow: Vec<Actor> },
+    /// Refuse deleting the ref.
+    Deletion { allow: Vec<Actor> },
+    /// Refuse creating the ref.
+    Creation { allow: Vec<Actor> },
+    /// Refuse moving the ref (creation and deletion are separate rules).
+    Update { allow: Vec<Actor> },
+    /// Refuse merge commits among the commits new to the ref.
+    RequiredLinearHistory,
+    /// Every commit new to the ref (for tags: the tag object) signed by a known identity's key,
+    /// the identity owning the committer (tagger) email.
+    RequiredSignatures,
+}
+
+impl RuleSpec {
+    /// The rule's policy key.
+    pub fn name(&self) -> &'static str {
+        match self {
+            RuleSpec::NonFastForward { .. } => "non_fast_forward",
+            RuleSpec::Deletion { .. } => "deletion",
+            RuleSpec::Creation { .. } => "creation",
+            RuleSpec::Update { .. } => "update",
+            RuleSpec::RequiredLinearHistory => "required_linear_history",
+            RuleSpec::RequiredSignatures => "required_signatures",
+        }
+    }
+}
+
+/// A named group of rules for a set of refs, like a GitHub repository ruleset.
+#[derive(Debug, Clone)]
+pub struct Ruleset {
+    pub name: String,
+    pub target: Target,
+    pub include: Vec<RefPattern>,
+    pub exclude: Vec<RefPattern>,
+    pub bypass: Vec<Actor>,
+    pub rules: Vec<RuleSpec>,
+    pub at: Location,
+}
+
+impl Ruleset {
+    /// Does this ruleset govern `ref_name` (a full ref name)?
+    pub fn applies_to(&self, ref_name: &str, default_branch: Option<&str>) -> bool {
+        let Some(short) = ref_name.strip_prefix(self.target.prefix()) else {
+            return false;
+        };
+        let hit = |p: &RefPattern| match p {
+            RefPattern::DefaultBranch => default_branch == Some(short),
+            RefPattern::All => true,
+            RefPattern::Glob { full, matcher, .. } => {
+                matcher.is_match(if *full { ref_name } else { short })
+            }
+        };
+        self.include.iter().any(hit) && !self.exclude.iter().any(hit)
+    }
+}
+
+/// A validated policy.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub settings: Settings,
+    pub repositories: Vec<RepositorySettings>,
+    /// Sorted by name.
+    pub identities: Vec<Identity>,
+    /// Environment variables naming the pusher; the first one set wins.
+    pub pusher_env: Vec<String>,
+    pub rulesets: Vec<Ruleset>,
+    /// Things that are allowed but probably mistakes (e.g. a role nobody has).
+    pub warnings: Vec<PolicyError>,
+}
+
+impl Policy {
+    /// The embedded default policy.
+    pub fn default_policy() -> Policy {
+        Policy::from_yaml(DEFAULT_POLICY_YAML).expect("the embedded default policy is valid (tested)")
+    }
+
+    /// Parse and validate a policy file's text.
+    pub fn from_yaml(text: &str) -> Result<Policy, PolicyError> {
+        let options = serde_saphyr::options! {
+            duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error,
+            strict_booleans: true,
+        };
+        let raw: RawPolicy = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
+            let at = e
+                .location()
+                .map(|l| Location {
+                    line: l.line() as u32,
+                    column: l.column() as u32,
+                })
+                .unwrap_or(Location { line: 1, column: 1 });
+            let opts = serde_saphyr::render_options! { snippets: serde_saphyr::SnippetMode::Off };
+            PolicyError::new(at, strip_location_suffix(&e.render_with_options(opts)))
+        })?;
+        validate(raw)
+    }
+
+    pub fn identity(&self, name: &str) -> Option<&Identity> {
+        self.identities.iter().find(|i| i.name == name)
+    }
+
+    /// The identity a server user name stands for (its name or one of its `usernames`).
+    pub fn identity_for_user(&self, user: &str) -> Option<&Identity> {
+        self.identities
+            .iter()
+            .find(|i| i.name == user || i.usernames.iter().any(|u| u == user))
+    }
+
+    /// The identity that owns an email address.
+    pub fn identity_for_email(&self, email: &str) -> Option<&Identity> {
+        self.identities.iter().find(|i| i.has_email(email))
+    }
+
+    /// Does `actor` name this identity?
+    pub fn actor_matches(actor: &Actor, identity: &Identity) -> bool {
+        match actor {
+            Actor::Identity(n) => *n == identity.name,
+            Actor::Role(r) => identity.roles.iter().any(|x| x == r),
+        }
+    }
+
+    /// The rulesets that govern `ref_name`, in policy order.
+    pub fn rulesets_for<'a>(
+        &'a self,
+        ref_name: &'a str,
+        default_branch: Option<&'a str>,
+    ) -> impl Iterator<Item = &'a Ruleset> + 'a {
+        self.rulesets
+            .iter()
+            .filter(move |r| r.applies_to(ref_name, default_branch))
+    }
+
+    /// What to do when no verdict can be had for the repository at `repo_path` (relative to the
+    /// served root, `/`-separated).
+    pub fn on_error_for(&self, repo_path: &str) -> OnError {
+        self.repositories
+            .iter()
+            .rev()
+            .find(|r| r.matcher.is_match(repo_path.trim_end_matches('/')))
+            .and_then(|r| r.on_error)
+            .unwrap_or(self.settings.on_error)
+    }
+
+    /// A short human summary for `pushguard policy check`.
+    pub fn summary(&self) -> String {
+        let mut out = String::new();
+        let keys: usize = self.identities.iter().map(|i| i.keys.len()).sum();
+        out.push_str(&format!(
+            "identities: {} ({} keys)\nrulesets: {}\n",
+            self.identities.len(),
+            keys,
+            self.rulesets.len()
+        ));
+        for r in &self.rulesets {
+            let inc: Vec<&str> = r.include.iter().map(RefPattern::text).collect();
+            let rules: Vec<&str> = r.rules.iter().map(RuleSpec::name).collect();
+            out.push_str(&format!(
+                "  - {} ({}: {}): {}\n",
+                r.name,
+                match r.target {
+                    Target::Branch => "branches",
+                    Target::Tag => "tags",
+                },
+                inc.join(", "),
+                rules.join(", ")
+            ));
+            if !r.exclude.is_empty() {
+                let exc: Vec<&str> = r.exclude.iter().map(RefPattern::text).collect();
+                out.push_str(&format!("      except: {}\n", exc.join(", ")));
+            }
+            if !r.bypass.is_empty() {
+                let b: Vec<String> = r.bypass.iter().map(ToString::to_string).collect();
+                out.push_str(&format!("      bypass: {}\n", b.join(", ")));
+            }
+        }
+        out.push_str(&format!(
+            "on error: {} (hook timeout {} ms)\n",
+            self.settings.on_error.as_str(),
+            self.settings.timeout_ms
+        ));
+        out
+    }
+}
+
+/// serde-saphyr appends " at line L column C" to plain messages; we print the location first.
+fn strip_location_suffix(msg: &str) -> String {
+    let msg = msg.trim();
+    match msg.rfind(" at line ") {
+        Some(i) if msg[i..].contains("column") => msg[..i].to_string(),
+        _ => msg.to_string(),
+    }
+}
+
+fn glob(text: &str) -> Result<GlobMatcher, globset::Error> {
+    Ok(GlobBuilder::new(text)
+        .literal_separator(true)
+        .backslash_escape(true)
+        .build()?
+        .compile_matcher())
+}
+
+fn parse_on_error(s: &S<String>) -> Result<OnError, PolicyError> {
+    match s.value.as_str() {
+        "fail_closed" => Ok(OnError::FailClosed),
+        "fail_open" => Ok(OnError::FailOpen),
+        other => Err(PolicyError::new(
+            s,
+            format!("on_error must be fail_closed or fail_open, not {other:?}"),
+        )),
+    }
+}
+
+fn validate(raw: RawPolicy) -> Result<Policy, PolicyError> {
+    if raw.version.value != 1 {
+        return Err(PolicyError::new(
+            &raw.version,
+            format!(
+                "unsupported policy version {}: this pushguard reads version 1",
+                raw.version.value
+            ),
+        ));
+    }
+    let mut warnings = Vec::new();
+
+    let mut settings = Settings::default();
+    if let Some(s) = &raw.settings {
+        if let Some(v) = &s.on_error {
+            settings.on_error = parse_on_error(v)?;
+        }
+        if let Some(t) = &s.timeout_seconds {
+            if !(t.value > 0.0 && t.value <= 600.0) {
+                return Err(PolicyError::new(
+                    t,
+                    "timeout_seconds must be more than 0 and at most 600",
+                ));
+            }
+            settings.timeout_ms = (t.value * 1000.0).round() as u64;
+        }
+    }
+
+    let mut repositories = Vec::new();
+    for r in &raw.repositories {
+        let matcher = glob(r.path.value.trim_end_matches('/'))
+            .map_err(|e| PolicyError::new(&r.path, format!("bad repository glob: {e}")))?;
+        let on_error = r.on_error.as_ref().map(parse_on_error).transpose()?;
+        repositories.push(RepositorySettings {
+            path: r.path.value.clone(),
+            matcher,
+            on_error,
+        });
+    }
+
+    let mut identities = Vec::new();
+    let mut email_owner: BTreeMap<String, String> = BTreeMap::new();
+    let mut user_owner: BTreeMap<String, String> = BTreeMap::new();
+    let mut roles_in_use = BTreeSet::new();
+    for (name, id) in &raw.identities {
+        let at = Location::from(id);
+        if name.is_empty() || name.starts_with("role:") || name.contains(char::is_whitespace) {
+            return Err(PolicyError::new(
+                at,
+                format!("identity name {name:?} must be non-empty, without spaces, and not start with role:"),
+            ));
+        }
+        let id = &id.value;
+        let mut emails = Vec::new();
+        for e in &id.emails {
+            let email = e.value.trim().to_ascii_lowercase();
+            if !email.contains('@') {
+                return Err(PolicyError::new(
+                    e,
+                    format!("{:?} is not an email address", e.value),
+                ));
+            }
+            if let Some(other) = email_owner.insert(email.clone(), name.clone()) {
+                if other != *name {
+                    return Err(PolicyError::new(
+                        e,
+                        format!("email {email} is listed for both {other} and {name}: an email belongs to one identity"),
+                    ));
+                }
+            }
+            emails.push(email);
+        }
+        let mut usernames = Vec::new();
+        for u in &id.usernames {
+            if let Some(other) = user_owner.insert(u.value.clone(), name.clone()) {
+                if other != *name {
+                    return Err(PolicyError::new(
+                        u,
+                        format!(
+                            "user name {} is listed for both {other} and {name}",
+                            u.value
+                        ),
+                    ));
+                }
+            }
+            usernames.push(u.value.clone());
+        }
+        let mut keys = Vec::new();
+        for k in &id.keys {
+            let source = match (&k.value.ssh, &k.value.openpgp) {
+                (Some(s), None) => {
+                    let s = s.trim();
+                    if s.split_whitespace().count() < 2 {
+                        return Err(PolicyError::new(
+                            k,
+                            "ssh key must be an OpenSSH public key line: \"ssh-ed25519 AAAA... comment\"",
+                        ));
+                    }
+                    KeySource::Ssh(s.to_string())
+                }
+                (None, Some(p)) if !p.trim().is_empty() => KeySource::Openpgp(p.trim().to_string()),
+                _ => {
+                    return Err(PolicyError::new(
+                        k,
+                        "each key is either {ssh: \"<public key line>\"} or {openpgp: <certificate file>}",
+                    ))
+                }
+            };
+            keys.push(KeySpec {
+                source,
+                at: Location::from(k),
+            });
+        }
+        let roles: Vec<String> = id.roles.iter().map(|r| r.value.clone()).collect();
+        roles_in_use.extend(roles.iter().cloned());
+        identities.push(Identity {
+            name: name.clone(),
+            emails,
+            usernames,
+            keys,
+            roles,
+        });
+    }
+    // A user name must not name a different identity than the one whose name it is.
+    for (user, owner) in &user_owner {
+        if identities.iter().any(|i| i.name == *user && i.name != *owner) {
+            return Err(PolicyError::new(
+                Location { line: 1, column: 1 },
+                format!("user name {user} of identity {owner} is also the name of another identity"),
+            ));
+        }
+    }
+
+    let actor = |s: &S<String>, warnings: &mut Vec<PolicyError>| -> Result<Actor, PolicyError> {
+        let v = s.value.trim();
+        if let Some(role) = v.strip_prefix("role:") {
+            if role.is_empty() {
+                return Err(PolicyError::new(s, "role: needs a name, e.g. role:maintainer"));
+            }
+            if !roles_in_use.contains(role) {
+                warnings.push(PolicyError::new(
+                    s,
+                    format!("no identity has role {role}"),
+                ));
+            }
+            Ok(Actor::Role(role.to_string()))
+        } else if identities.iter().any(|i| i.name == v) {
+            Ok(Actor::Identity(v.to_string()))
+        } else {
+            Err(PolicyError::new(
+                s,
+                format!("unknown identity {v:?}: define it under identities, or write role:NAME"),
+            ))
+        }
+    };
+    let allow = |a: &RawAllow, warnings: &mut Vec<PolicyError>| -> Result<Vec<Actor>, PolicyError> {
+        a.allow.iter().map(|s| actor(s, warnings)).collect()
+    };
+
+    let mut rulesets: Vec<Ruleset> = Vec::new();
+    for rs in &raw.rulesets {
+        let name = rs.name.value.trim().to_string();
+        if name.is_empty() {
+            return Err(PolicyError::new(&rs.name, "ruleset name is empty"));
+        }
+        if rulesets.iter().any(|r| r.name == name) {
+            return Err(PolicyError::new(
+                &rs.name,
+                format!("two rulesets are named {name:?}"),
+            ));
+        }
+        let target = match rs.target.value.as_str() {
+            "branch" => Target::Branch,
+            "tag" => Target::Tag,
+            other => {
+                return Err(PolicyError::new(
+                    &rs.target,
+                    format!("target must be branch or tag, not {other:?}"),
+                ))
+            }
+        };
+        let pattern = |s: &S<String>| -> Result<RefPattern, PolicyError> {
+            let v = s.value.trim();
+            match v {
+                "~DEFAULT_BRANCH" if target == Target::Branch => Ok(RefPattern::DefaultBranch),
+                "~DEFAULT_BRANCH" => Err(PolicyError::new(
+                    s,
+                    "~DEFAULT_BRANCH only makes sense in a ruleset with target: branch",
+                )),
+                "~ALL" => Ok(RefPattern::All),
+                "" => Err(PolicyError::new(s, "empty ref pattern")),
+                _ if v.starts_with('~') => Err(PolicyError::new(
+                    s,
+                    format!("unknown special pattern {v}: use ~DEFAULT_BRANCH or ~ALL"),
+                )),
+                _ => {
+                    let full = v.starts_with("refs/");
+                    if full && !v.starts_with(target.prefix()) {
+                        return Err(PolicyError::new(
+                            s,
+                            format!("{v} can never match: this ruleset governs {}*", target.prefix()),
+                        ));
+                    }
+                    let matcher = glob(v)
+                        .map_err(|e| PolicyError::new(s, format!("bad ref pattern: {e}")))?;
+                    Ok(RefPattern::Glob {
+                        text: v.to_string(),
+                        full,
+                        matcher,
+                    })
+                }
+            }
+        };
+        let include = rs.include.iter().map(pattern).collect::<Result<Vec<_>, _>>()?;
+        if include.is_empty() {
+            return Err(PolicyError::new(
+                &rs.name,
+                format!("ruleset {name} has no include patterns, so it would govern no ref"),
+            ));
+        }
+        let exclude = rs.exclude.iter().map(pattern).collect::<Result<Vec<_>, _>>()?;
+        let bypass = rs
+            .bypass
+            .iter()
+            .map(|s| actor(s, &mut warnings))
+            .collect::<Result<Vec<_>, _>>()?;
+        let r = &rs.rules.value;
+        let mut rules = Vec::new();
+        if let Some(a) = &r.creation {
+            rules.push(RuleSpec::Creation {
+                allow: allow(a, &mut warnings)?,
+            });
+        }
+        if let Some(a) = &r.update {
+            rules.push(RuleSpec::Update {
+                allow: allow(a, &mut warnings)?,
+            });
+        }
+        if let Some(a) = &r.deletion {
+            rules.push(RuleSpec::Deletion {
+                allow: allow(a, &mut warnings)?,
+            });
+        }
+        if let Some(a) = &r.non_fast_forward {
+            rules.push(RuleSpec::NonFastForward {
+                allow: allow(a, &mut warnings)?,
+            });
+        }
+        if r.required_linear_history.is_some() {
+            rules.push(RuleSpec::RequiredLinearHistory);
+        }
+        if r.required_signatures.is_some() {
+            rules.push(RuleSpec::RequiredSignatures);
+        }
+        if rules.is_empty() {
+            return Err(PolicyError::new(
+                &rs.rules,
+                format!("ruleset {name} has no rules"),
+            ));
+        }
+        rulesets.push(Ruleset {
+            name,
+            target,
+            include,
+            exclude,
+            bypass,
+            rules,
+            at: Location::from(&rs.name),
+        });
+    }
+
+    let pusher_env = match &raw.pusher {
+        Some(p) if !p.env.is_empty() => p.env.iter().map(|s| s.value.clone()).collect(),
+        _ => default_pusher_env(),
+    };
+
+    Ok(Policy {
+        settings,
+        repositories,
+        identities,
+        pusher_env,
+        rulesets,
+        warnings,
+    })
+}
+
+/// Where common git servers put the authenticated user name.
+pub fn default_pusher_env() -> Vec<String> {
+    [
+        "PUSHGUARD_USER",
+        "GL_USERNAME",
+        "GL_USER",
+        "GITEA_PUSHER_NAME",
+        "REMOTE_USER",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}

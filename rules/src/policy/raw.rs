@@ -1,0 +1,114 @@
+//! The serde mirror of the policy file. Only `super::parse` looks at these types: they are
+//! validated into [`super::Policy`] before anything uses them. Unknown keys are errors.
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+use std::collections::BTreeMap;
+
+pub(super) type S<T> = Spanned<T>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPolicy {
+    pub version: S<u32>,
+    #[serde(default)]
+    pub settings: Option<RawSettings>,
+    #[serde(default)]
+    pub repositories: Vec<RawRepository>,
+    #[serde(default)]
+    pub identities: BTreeMap<String, S<RawIdentity>>,
+    #[serde(default)]
+    pub pusher: Option<RawPusher>,
+    #[serde(default)]
+    pub rulesets: Vec<RawRuleset>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSettings {
+    #[serde(default)]
+    pub on_error: Option<S<String>>,
+    #[serde(default)]
+    pub timeout_seconds: Option<S<f64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRepository {
+    pub path: S<String>,
+    #[serde(default)]
+    pub on_error: Option<S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawIdentity {
+    #[serde(default)]
+    pub emails: Vec<S<String>>,
+    #[serde(default)]
+    pub usernames: Vec<S<String>>,
+    #[serde(default)]
+    pub keys: Vec<S<RawKey>>,
+    #[serde(default)]
+    pub roles: Vec<S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawKey {
+    #[serde(default)]
+    pub ssh: Option<String>,
+    #[serde(default)]
+    pub openpgp: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPusher {
+    #[serde(default)]
+    pub env: Vec<S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRuleset {
+    pub name: S<String>,
+    pub target: S<String>,
+    #[serde(default)]
+    pub include: Vec<S<String>>,
+    #[serde(default)]
+    pub exclude: Vec<S<String>>,
+    #[serde(default)]
+    pub bypass: Vec<S<String>>,
+    pub rules: S<RawRules>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRules {
+    #[serde(default)]
+    pub non_fast_forward: Option<RawAllow>,
+    #[serde(default)]
+    pub deletion: Option<RawAllow>,
+    #[serde(default)]
+    pub creation: Option<RawAllow>,
+    #[serde(default)]
+    pub update: Option<RawAllow>,
+    #[serde(default)]
+    pub required_linear_history: Option<RawEmpty>,
+    #[serde(default)]
+    pub required_signatures: Option<RawEmpty>,
+}
+
+/// `{}` or `{allow: [...]}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAllow {
+    #[serde(default)]
+    pub allow: Vec<S<String>>,
+}
+
+/// A rule without parameters: `{}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawEmpty {}

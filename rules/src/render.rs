@@ -1,0 +1,132 @@
+//! Renderers: the same report as text for pushers (`remote:` lines, at most 79 columns) and as
+//! JSON. Formatting only; no decisions.
+
+use crate::engine::short;
+use crate::report::{Report, Violation};
+use std::fmt::Write;
+
+/// Width the pusher's text is wrapped to. git prefixes each line with `remote: ` (8 columns).
+pub const TEXT_WIDTH: usize = 71;
+
+/// How many violations are listed per ref before "and N more".
+pub const MAX_PER_REF: usize = 10;
+
+/// The text a pusher sees. Empty when there is nothing to say.
+pub fn text(report: &Report) -> String {
+    let mut out = String::new();
+    if report.allowed && report.bypassed.is_empty() {
+        return out;
+    }
+    if !report.allowed {
+        let n = report.violations.len();
+        let _ = writeln!(
+            out,
+            "pushguard: push rejected, {n} policy violation{}",
+            if n == 1 { "" } else { "s" }
+        );
+        write_grouped(&mut out, &report.violations);
+    }
+    if !report.bypassed.is_empty() {
+        let n = report.bypassed.len();
+        let who = report.pusher_identity.as_deref().unwrap_or("the pusher");
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        wrap(
+            &mut out,
+            "",
+            "",
+            &format!(
+                "pushguard: {n} violation{} bypassed by {who} (ruleset bypass); this is recorded in the audit log",
+                if n == 1 { "" } else { "s" }
+            ),
+        );
+        write_grouped(&mut out, &report.bypassed);
+    }
+    out
+}
+
+fn write_grouped(out: &mut String, violations: &[Violation]) {
+    let mut refs: Vec<&str> = Vec::new();
+    for v in violations {
+        if !refs.contains(&v.ref_name.as_str()) {
+            refs.push(&v.ref_name);
+        }
+    }
+    for r in refs {
+        let on_ref: Vec<&Violation> = violations.iter().filter(|v| v.ref_name == r).collect();
+        let _ = writeln!(out, "\n{r}");
+        for v in on_ref.iter().take(MAX_PER_REF) {
+            write_violation(out, v);
+        }
+        if on_ref.len() > MAX_PER_REF {
+            let _ = writeln!(
+                out,
+                "  ... and {} more on {r} (pushguard check shows all)",
+                on_ref.len() - MAX_PER_REF
+            );
+        }
+    }
+}
+
+fn write_violation(out: &mut String, v: &Violation) {
+    let _ = writeln!(out, "  x {} (ruleset {})", v.rule, v.ruleset);
+    if let Some(c) = &v.commit {
+        let mut what = format!("commit {}", short(c));
+        if let Some(s) = &v.subject {
+            if let Some(tag) = s.strip_prefix("tag ") {
+                what = format!("tag {tag} ({})", short(c));
+            } else {
+                what.push_str(&format!(" \"{}\"", clip(s, 50)));
+            }
+        }
+        wrap(out, "    ", "    ", &what);
+    }
+    if let (Some(p), line) = (&v.path, v.line) {
+        let at = match line {
+            Some(l) => format!("{p}:{l}"),
+            None => p.clone(),
+        };
+        wrap(out, "    ", "    ", &format!("at {at}"));
+    }
+    wrap(out, "    ", "    ", &v.message);
+    wrap(out, "    fix: ", "         ", &v.fix);
+}
+
+fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(max.saturating_sub(3)).collect();
+        t.push_str("...");
+        t
+    }
+}
+
+/// Word-wrap `text` to `TEXT_WIDTH`, first line after `first`, others after `rest`.
+fn wrap(out: &mut String, first: &str, rest: &str, text: &str) {
+    let mut line = String::from(first);
+    let mut empty = true;
+    for word in text.split_whitespace() {
+        let len = line.chars().count();
+        if !empty && len + 1 + word.chars().count() > TEXT_WIDTH {
+            out.push_str(line.trim_end());
+            out.push('\n');
+            line = String::from(rest);
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+        }
+        line.push_str(word);
+        empty = false;
+    }
+    out.push_str(line.trim_end());
+    out.push('\n');
+}
+
+/// The report as JSON: `{"allowed": bool, "violations": [...]}` plus `bypassed` and
+/// `pusher_identity` when present.
+pub fn json(report: &Report) -> String {
+    serde_json::to_string_pretty(report).expect("a report always serializes (plain data)")
+}

@@ -1,0 +1,115 @@
+//! The engine's answer: a typed report. Renderers format it; nothing re-decides.
+
+use serde::{Deserialize, Serialize};
+
+/// Stable reason codes. They appear in JSON output and the audit log; never rename one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Code {
+    /// The ref was force-pushed (old tip not an ancestor of the new one).
+    NonFastForward,
+    /// The ref was deleted.
+    RefDeleted,
+    /// The ref was created by someone not allowed to.
+    RefCreated,
+    /// The ref was moved by someone not allowed to.
+    RefUpdated,
+    /// A merge commit under `required_linear_history`.
+    MergeCommit,
+    /// A commit or tag without a signature.
+    NoSignature,
+    /// The signature does not match the signed content.
+    BadSignature,
+    /// Signed by a key the policy does not list.
+    UnknownKey,
+    ExpiredKey,
+    RevokedKey,
+    KeyNotYetValid,
+    NotSigningKey,
+    WrongNamespace,
+    UnsupportedFormat,
+    MalformedSignature,
+    /// Signed by a known key, but the key's identity does not own the committer (tagger) email.
+    IdentityMismatch,
+    /// A lightweight tag where a signed annotated tag is required.
+    LightweightTag,
+}
+
+impl Code {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::NonFastForward => "non_fast_forward",
+            Code::RefDeleted => "ref_deleted",
+            Code::RefCreated => "ref_created",
+            Code::RefUpdated => "ref_updated",
+            Code::MergeCommit => "merge_commit",
+            Code::NoSignature => "no_signature",
+            Code::BadSignature => "bad_signature",
+            Code::UnknownKey => "unknown_key",
+            Code::ExpiredKey => "expired_key",
+            Code::RevokedKey => "revoked_key",
+            Code::KeyNotYetValid => "key_not_yet_valid",
+            Code::NotSigningKey => "not_signing_key",
+            Code::WrongNamespace => "wrong_namespace",
+            Code::UnsupportedFormat => "unsupported_format",
+            Code::MalformedSignature => "malformed_signature",
+            Code::IdentityMismatch => "identity_mismatch",
+            Code::LightweightTag => "lightweight_tag",
+        }
+    }
+}
+
+/// One broken rule on one ref (and commit, where it applies).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Violation {
+    /// The rule's policy key, e.g. `required_signatures`.
+    pub rule: String,
+    /// The ruleset's name.
+    pub ruleset: String,
+    /// Full ref name.
+    #[serde(rename = "ref")]
+    pub ref_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// Subject of the commit (or tag name) the violation is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    pub code: Code,
+    /// What is wrong, in one sentence.
+    pub message: String,
+    /// How to fix it, in one sentence.
+    pub fix: String,
+}
+
+/// The verdict on a whole change.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    pub allowed: bool,
+    pub violations: Vec<Violation>,
+    /// Violations let through because the pusher may bypass the ruleset; audited.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bypassed: Vec<Violation>,
+    /// The policy identity the pusher was recognised as, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pusher_identity: Option<String>,
+}
+
+impl Report {
+    /// Violations on one ref, for per-ref verdicts (`update` hook).
+    pub fn for_ref(&self, ref_name: &str) -> Report {
+        let pick = |v: &Vec<Violation>| -> Vec<Violation> {
+            v.iter().filter(|x| x.ref_name == ref_name).cloned().collect()
+        };
+        let violations = pick(&self.violations);
+        Report {
+            allowed: violations.is_empty(),
+            violations,
+            bypassed: pick(&self.bypassed),
+            pusher_identity: self.pusher_identity.clone(),
+        }
+    }
+}
