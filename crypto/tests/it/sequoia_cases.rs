@@ -237,7 +237,14 @@ fn revoked_signing_subkey() {
 
 #[test]
 fn encryption_subkey_cannot_sign() {
-    let cert = cert(NOW - 30 * DAY, None);
+    // RSA, so the encryption subkey is technically able to sign (Cv25519 could not at all).
+    let (cert, _) = CertBuilder::new()
+        .set_cipher_suite(CipherSuite::RSA2k)
+        .set_creation_time(at(NOW - 30 * DAY))
+        .add_userid("Alice <alice@example.com>")
+        .add_subkey(KeyFlags::empty().set_transport_encryption(), None, None)
+        .generate()
+        .expect("cert");
     let p = StandardPolicy::new();
     let enc = cert
         .keys()
@@ -247,41 +254,42 @@ fn encryption_subkey_cannot_sign() {
         .secret()
         .next()
         .expect("encryption subkey");
-    if enc.key().pk_algo().for_signing() {
-        let sig = sign_with(enc.key(), NOW - DAY);
-        let keyring = keyring_with(&cert);
-        let check = keyring.verify(&sig, PAYLOAD, NOW);
-        assert_eq!(check.verdict, KeyVerdict::NotSigningKey, "{check:?}");
-    } else {
-        // Default cipher suite: Cv25519 cannot sign at all, so use an RSA cert whose
-        // encryption subkey is technically able to.
-        let (cert, _) = CertBuilder::new()
-            .set_cipher_suite(CipherSuite::RSA2k)
-            .set_creation_time(at(NOW - 30 * DAY))
-            .add_userid("Alice <alice@example.com>")
-            .add_subkey(KeyFlags::empty().set_transport_encryption(), None, None)
-            .generate()
-            .expect("cert");
-        let enc = cert
-            .keys()
-            .subkeys()
-            .with_policy(&p, at(NOW))
-            .for_transport_encryption()
-            .secret()
-            .next()
-            .expect("encryption subkey");
-        let sig = sign_with(enc.key(), NOW - DAY);
-        let keyring = keyring_with(&cert);
-        let check = keyring.verify(&sig, PAYLOAD, NOW);
-        assert_eq!(check.verdict, KeyVerdict::NotSigningKey, "{check:?}");
-        assert_eq!(
-            check.detail,
-            Some(format!(
-                "key 0x{} is not marked for signing (its key flags do not allow it)",
-                enc.key().keyid().to_hex()
-            ))
-        );
-    }
+    let sig = sign_with(enc.key(), NOW - DAY);
+    let keyring = keyring_with(&cert);
+    let check = keyring.verify(&sig, PAYLOAD, NOW);
+    assert_eq!(check.verdict, KeyVerdict::NotSigningKey, "{check:?}");
+    assert_eq!(
+        check.detail,
+        Some(format!(
+            "key 0x{} is not marked for signing (its key flags do not allow it)",
+            enc.key().keyid().to_hex()
+        ))
+    );
+}
+
+#[test]
+fn expired_signing_subkey_of_live_cert() {
+    let (cert, _) = CertBuilder::new()
+        .set_creation_time(at(NOW - 30 * DAY))
+        .add_userid("Alice <alice@example.com>")
+        .add_subkey(
+            KeyFlags::empty().set_signing(),
+            Some(Duration::from_secs(10 * 86_400)),
+            None,
+        )
+        .generate()
+        .expect("cert");
+    let keyring = keyring_with(&cert);
+    let check = keyring.verify(&sign(&cert, NOW - 25 * DAY), PAYLOAD, NOW);
+    assert_eq!(check.verdict, KeyVerdict::ExpiredKey, "{check:?}");
+    let subkey = cert.keys().subkeys().next().expect("subkey");
+    assert_eq!(
+        check.detail,
+        Some(format!(
+            "key 0x{} expired on 2026-05-12",
+            subkey.key().keyid().to_hex()
+        ))
+    );
 }
 
 #[test]
