@@ -15,7 +15,11 @@ fn rsa_good_and_tampered() {
     let added = keyring
         .add_openpgp_cert("alice", &gpg.export(&[ALICE]))
         .expect("cert accepted");
-    assert_eq!(added, std::slice::from_ref(&fpr), "fingerprints as gpg prints them");
+    assert_eq!(
+        added,
+        std::slice::from_ref(&fpr),
+        "fingerprints as gpg prints them"
+    );
 
     let sig = gpg.sign(ALICE, PAYLOAD, &[]);
     let t = now();
