@@ -1,0 +1,357 @@
+//! SSH signatures (`SSHSIG`, as made by `ssh-keygen -Y sign -n git`).
+
+use std::collections::HashMap;
+
+use rules::facts::{KeyVerdict, SignatureCheck, SignatureFormat};
+use ssh_key::{public::KeyData, Algorithm, EcdsaCurve, HashAlg, PublicKey, SshSig};
+
+use crate::time::format_date;
+use crate::KeyError;
+
+/// The namespace git uses for commit and tag signatures.
+pub(crate) const GIT_NAMESPACE: &str = "git";
+
+/// FIDO "user present" flag in a security-key signature.
+const SK_USER_PRESENT: u8 = 0x01;
+
+/// Conditions under which a key may sign, from one `add_ssh_key` call or one allowed_signers line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Grant {
+    /// `namespaces="..."`: pattern list; `None` means any namespace.
+    pub namespaces: Option<String>,
+    /// `valid-after=`: the key is valid from this time on (inclusive).
+    pub valid_after: Option<i64>,
+    /// `valid-before=`: the key is valid up to this time (inclusive, like ssh-keygen).
+    pub valid_before: Option<i64>,
+    /// Where the grant came from, for messages (`allowed_signers line 3`).
+    pub origin: Option<String>,
+}
+
+impl Grant {
+    pub(crate) fn unrestricted() -> Self {
+        Grant {
+            namespaces: None,
+            valid_after: None,
+            valid_before: None,
+            origin: None,
+        }
+    }
+
+    fn allows_namespace(&self, namespace: &str) -> bool {
+        self.namespaces
+            .as_deref()
+            .is_none_or(|list| match_pattern_list(namespace, list))
+    }
+}
+
+/// One SSH public key in the keyring.
+#[derive(Debug)]
+pub(crate) struct SshEntry {
+    pub identity: String,
+    pub key: PublicKey,
+    pub grants: Vec<Grant>,
+}
+
+/// SSH keys indexed by their public key material.
+#[derive(Debug, Default)]
+pub(crate) struct SshKeys {
+    keys: HashMap<KeyData, SshEntry>,
+}
+
+/// `SHA256:<base64 without padding>`, as `ssh-keygen -l` prints it.
+pub(crate) fn fingerprint(key: &KeyData) -> String {
+    key.fingerprint(HashAlg::Sha256).to_string()
+}
+
+/// Parses an OpenSSH public key line and refuses key types pushguard cannot verify.
+pub(crate) fn parse_public_key(identity: &str, line: &str) -> Result<PublicKey, KeyError> {
+    let line = line.trim();
+    let key = PublicKey::from_openssh(line).map_err(|e| KeyError::SshKey {
+        identity: identity.to_owned(),
+        key: abbreviate(line),
+        reason: e.to_string(),
+    })?;
+    let supported = match key.algorithm() {
+        Algorithm::Ed25519 | Algorithm::SkEd25519 | Algorithm::SkEcdsaSha2NistP256 => true,
+        Algorithm::Ecdsa { curve } => matches!(curve, EcdsaCurve::NistP256 | EcdsaCurve::NistP384),
+        Algorithm::Rsa { .. } => true,
+        _ => false,
+    };
+    if !supported {
+        return Err(KeyError::UnsupportedSshKey {
+            identity: identity.to_owned(),
+            fingerprint: fingerprint(key.key_data()),
+            algorithm: key.algorithm().to_string(),
+        });
+    }
+    Ok(key)
+}
+
+fn abbreviate(line: &str) -> String {
+    match line.char_indices().nth(48) {
+        Some((i, _)) => format!("{}…", &line[..i]),
+        None => line.to_owned(),
+    }
+}
+
+impl SshKeys {
+    pub(crate) fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// The identity that owns `key`, if the key is known.
+    pub(crate) fn owner(&self, key: &KeyData) -> Option<&str> {
+        self.keys.get(key).map(|e| e.identity.as_str())
+    }
+
+    /// Adds `key` for `identity` under `grant`; the same key for another identity is an error.
+    pub(crate) fn insert(
+        &mut self,
+        identity: &str,
+        key: PublicKey,
+        grant: Grant,
+    ) -> Result<String, KeyError> {
+        let fp = fingerprint(key.key_data());
+        if let Some(existing) = self.keys.get_mut(key.key_data()) {
+            if existing.identity != identity {
+                return Err(KeyError::SharedKey {
+                    key: fp,
+                    first: existing.identity.clone(),
+                    second: identity.to_owned(),
+                });
+            }
+            if !existing.grants.contains(&grant) {
+                existing.grants.push(grant);
+            }
+            return Ok(fp);
+        }
+        self.keys.insert(
+            key.key_data().clone(),
+            SshEntry {
+                identity: identity.to_owned(),
+                key,
+                grants: vec![grant],
+            },
+        );
+        Ok(fp)
+    }
+
+    /// Verifies an armored SSHSIG over `payload`, judging key validity at `now`.
+    pub(crate) fn verify(&self, armored: &[u8], payload: &[u8], now: i64) -> SignatureCheck {
+        let mut check = SignatureCheck {
+            format: Some(SignatureFormat::Ssh),
+            ..SignatureCheck::default()
+        };
+        let sig = match SshSig::from_pem(armored) {
+            Ok(sig) => sig,
+            Err(e) => {
+                check.verdict = KeyVerdict::Malformed;
+                check.detail = Some(format!("cannot read SSH signature: {e}"));
+                return check;
+            }
+        };
+        let fp = fingerprint(sig.public_key());
+        check.key = Some(fp.clone());
+        let entry = self.keys.get(sig.public_key());
+        check.identity = entry.map(|e| e.identity.clone());
+
+        if sig.namespace() != GIT_NAMESPACE {
+            check.verdict = KeyVerdict::WrongNamespace;
+            check.detail = Some(format!(
+                "signature was made for namespace {:?}, not \"git\"",
+                sig.namespace()
+            ));
+            return check;
+        }
+        let Some(entry) = entry else {
+            check.verdict = KeyVerdict::UnknownKey;
+            check.detail = Some(format!(
+                "{} key {fp} is not in the policy",
+                sig.public_key().algorithm()
+            ));
+            return check;
+        };
+        if let Err(e) = entry.key.verify(GIT_NAMESPACE, payload, &sig) {
+            check.verdict = KeyVerdict::BadSignature;
+            check.detail = Some(format!(
+                "signature by key {fp} does not match the signed data ({e})"
+            ));
+            return check;
+        }
+        if matches!(
+            sig.public_key(),
+            KeyData::SkEd25519(_) | KeyData::SkEcdsaSha2NistP256(_)
+        ) {
+            // ssh-key verifies the FIDO signature but ignores its flags; like OpenSSH's default
+            // we require the "user present" bit (the key was touched).
+            let flags = sig
+                .signature_bytes()
+                .len()
+                .checked_sub(5)
+                .and_then(|i| sig.signature_bytes().get(i));
+            if flags.is_none_or(|f| f & SK_USER_PRESENT == 0) {
+                check.verdict = KeyVerdict::BadSignature;
+                check.detail = Some(format!(
+                    "security-key signature by {fp} was made without user presence (key not touched)"
+                ));
+                return check;
+            }
+        }
+        check.verdict = judge_grants(&entry.grants, now, &fp, &mut check.detail);
+        check
+    }
+}
+
+/// The verdict for a cryptographically good signature by a key with these grants, at `now`.
+fn judge_grants(grants: &[Grant], now: i64, fp: &str, detail: &mut Option<String>) -> KeyVerdict {
+    let for_git: Vec<&Grant> = grants
+        .iter()
+        .filter(|g| g.allows_namespace(GIT_NAMESPACE))
+        .collect();
+    if for_git.is_empty() {
+        let namespaces: Vec<String> = grants
+            .iter()
+            .map(|g| {
+                let list = g.namespaces.as_deref().unwrap_or("*");
+                match &g.origin {
+                    Some(origin) => format!("{list:?} ({origin})"),
+                    None => format!("{list:?}"),
+                }
+            })
+            .collect();
+        *detail = Some(format!(
+            "key {fp} may only sign for namespaces {}, not \"git\"",
+            namespaces.join(", ")
+        ));
+        return KeyVerdict::WrongNamespace;
+    }
+    // Any grant valid now is enough; otherwise report the most telling one.
+    let mut verdict = KeyVerdict::Good;
+    for g in &for_git {
+        let too_early = g.valid_after.filter(|&t| now < t);
+        let too_late = g.valid_before.filter(|&t| now > t);
+        match (too_early, too_late) {
+            (None, None) => {
+                *detail = None;
+                return KeyVerdict::Good;
+            }
+            (Some(t), _) => {
+                verdict = KeyVerdict::KeyNotYetValid;
+                *detail = Some(with_origin(
+                    format!("key {fp} is only valid from {}", format_date(t)),
+                    g,
+                ));
+            }
+            (None, Some(t)) => {
+                verdict = KeyVerdict::ExpiredKey;
+                *detail = Some(with_origin(
+                    format!("key {fp} expired on {}", format_date(t)),
+                    g,
+                ));
+            }
+        }
+    }
+    verdict
+}
+
+fn with_origin(msg: String, g: &Grant) -> String {
+    match &g.origin {
+        Some(origin) => format!("{msg} ({origin})"),
+        None => msg,
+    }
+}
+
+/// OpenSSH `match_pattern_list`: comma-separated `*`/`?` patterns, `!pattern` negates and wins.
+pub(crate) fn match_pattern_list(s: &str, list: &str) -> bool {
+    let mut matched = false;
+    for pattern in list.split(',') {
+        let pattern = pattern.trim();
+        if let Some(negated) = pattern.strip_prefix('!') {
+            if match_pattern(s.as_bytes(), negated.as_bytes()) {
+                return false;
+            }
+        } else if match_pattern(s.as_bytes(), pattern.as_bytes()) {
+            matched = true;
+        }
+    }
+    matched
+}
+
+/// Glob match with `*` (any run) and `?` (any one byte), iterative with backtracking.
+fn match_pattern(s: &[u8], p: &[u8]) -> bool {
+    let (mut si, mut pi) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while si < s.len() {
+        match p.get(pi) {
+            Some(b'*') => {
+                star = Some((pi, si));
+                pi += 1;
+            }
+            Some(&c) if c == b'?' || c == s[si] => {
+                si += 1;
+                pi += 1;
+            }
+            _ => match star {
+                Some((sp, ss)) => {
+                    pi = sp + 1;
+                    si = ss + 1;
+                    star = Some((sp, ss + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    p[pi..].iter().all(|&c| c == b'*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns() {
+        assert!(match_pattern_list("git", "git"));
+        assert!(match_pattern_list("git", "file,git"));
+        assert!(match_pattern_list("git", "g*"));
+        assert!(match_pattern_list("git", "g?t"));
+        assert!(match_pattern_list("git", "*"));
+        assert!(!match_pattern_list("git", "file"));
+        assert!(!match_pattern_list("git", "*,!git"));
+        assert!(!match_pattern_list("git", "gi"));
+        assert!(!match_pattern_list("git", ""));
+        assert!(match_pattern_list("a.b.git", "*.git"));
+    }
+
+    #[test]
+    fn grants_are_judged_at_now() {
+        let g = Grant {
+            namespaces: Some("git".into()),
+            valid_after: Some(100),
+            valid_before: Some(200),
+            origin: None,
+        };
+        let mut d = None;
+        assert_eq!(
+            judge_grants(std::slice::from_ref(&g), 99, "fp", &mut d),
+            KeyVerdict::KeyNotYetValid
+        );
+        assert_eq!(
+            judge_grants(std::slice::from_ref(&g), 100, "fp", &mut d),
+            KeyVerdict::Good
+        );
+        assert_eq!(
+            judge_grants(std::slice::from_ref(&g), 200, "fp", &mut d),
+            KeyVerdict::Good
+        );
+        assert_eq!(
+            judge_grants(std::slice::from_ref(&g), 201, "fp", &mut d),
+            KeyVerdict::ExpiredKey
+        );
+        // A second, open grant for the same key wins.
+        let open = Grant::unrestricted();
+        assert_eq!(
+            judge_grants(&[g, open], 201, "fp", &mut d),
+            KeyVerdict::Good
+        );
+    }
+}

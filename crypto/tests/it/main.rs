@@ -1,0 +1,25 @@
+//! Integration tests for `pushguard-crypto`, with real keys made at test time.
+//!
+//! Tools: `ssh-keygen` (openssh-client) and `gpg` (gnupg). A missing tool fails the test with
+//! the package to install; nothing is skipped.
+
+/// Helpers: ssh-keygen and gpg in temporary directories, payloads, clocks.
+mod util;
+
+/// SSH signatures made by `ssh-keygen -Y sign`: each key type, tampering, namespaces.
+mod ssh;
+
+/// git's allowed_signers files: options judged at receive time, principals, errors.
+mod allowed_signers;
+
+/// OpenPGP signatures made by gpg: RSA and ed25519, text mode, SHA-1, keyrings.
+mod gpg;
+
+/// OpenPGP cases gpg cannot easily make, built with Sequoia: expiry, revocation, future keys, v6.
+mod sequoia_cases;
+
+/// Format detection and garbage.
+mod formats;
+
+/// Policy errors: a key under two identities.
+mod keyring;

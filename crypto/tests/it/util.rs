@@ -1,0 +1,213 @@
+//! Helpers: real `ssh-keygen` and `gpg` in throwaway directories, and a commit-like payload.
+//!
+//! Every key made here is test-only and lives in a temporary directory.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A payload shaped like a commit's signed bytes.
+pub const PAYLOAD: &[u8] = b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n\
+author Alice <alice@example.com> 1790000000 +0000\n\
+committer Alice <alice@example.com> 1790000000 +0000\n\
+\n\
+Add the thing\n";
+
+/// The same payload with one byte changed.
+pub fn tampered() -> Vec<u8> {
+    let mut p = PAYLOAD.to_vec();
+    let at = p.len() - 2;
+    p[at] ^= 0x20;
+    p
+}
+
+/// Current Unix time; keys made by gpg are dated now, so tests verify at now (+ a little).
+pub fn now() -> i64 {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("the clock is after 1970")
+        .as_secs();
+    i64::try_from(secs).expect("fits")
+}
+
+pub const DAY: i64 = 86_400;
+
+/// Fails the test (never skips) when a tool is missing, naming the Debian package.
+pub fn require(tool: &str, package: &str) {
+    let found = Command::new(tool)
+        .arg("--help")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok();
+    assert!(
+        found,
+        "`{tool}` is not installed; these tests need real tools: apt-get install {package}"
+    );
+}
+
+fn run(cmd: &mut Command, what: &str) -> Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// An SSH key pair made by `ssh-keygen` in a temporary directory.
+pub struct SshKey {
+    _dir: tempfile::TempDir,
+    pub private: PathBuf,
+    /// The `.pub` line, e.g. `ssh-ed25519 AAAA… test`.
+    pub public: String,
+}
+
+impl SshKey {
+    /// `kind` and `bits` as for `ssh-keygen -t kind -b bits`.
+    pub fn generate(kind: &str, bits: Option<u32>) -> SshKey {
+        require("ssh-keygen", "openssh-client");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let private = dir.path().join("key");
+        let mut cmd = Command::new("ssh-keygen");
+        cmd.args(["-q", "-t", kind, "-N", "", "-C", "test-only"]);
+        if let Some(bits) = bits {
+            cmd.args(["-b", &bits.to_string()]);
+        }
+        cmd.arg("-f").arg(&private);
+        run(&mut cmd, "ssh-keygen -t");
+        let public = std::fs::read_to_string(private.with_extension("pub"))
+            .expect("public key written")
+            .trim()
+            .to_owned();
+        SshKey {
+            _dir: dir,
+            private,
+            public,
+        }
+    }
+
+    /// `ssh-keygen -Y sign -n namespace` over `data`; returns the armored signature.
+    pub fn sign(&self, namespace: &str, data: &[u8]) -> Vec<u8> {
+        let dir = self.private.parent().expect("key has a directory");
+        let file = dir.join("payload");
+        std::fs::write(&file, data).expect("write payload");
+        let sig = dir.join("payload.sig");
+        let _ = std::fs::remove_file(&sig);
+        run(
+            Command::new("ssh-keygen")
+                .args(["-Y", "sign", "-n", namespace, "-f"])
+                .arg(&self.private)
+                .arg(&file),
+            "ssh-keygen -Y sign",
+        );
+        std::fs::read(&sig).expect("signature written")
+    }
+
+    /// `ssh-keygen -l` fingerprint, e.g. `SHA256:…`.
+    pub fn fingerprint(&self) -> String {
+        let out = run(
+            Command::new("ssh-keygen")
+                .args(["-l", "-E", "sha256", "-f"])
+                .arg(self.private.with_extension("pub")),
+            "ssh-keygen -l",
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .nth(1)
+            .expect("ssh-keygen -l prints bits, fingerprint, comment")
+            .to_owned()
+    }
+}
+
+/// A GnuPG home in a temporary directory; its agent is stopped on drop.
+pub struct Gpg {
+    home: tempfile::TempDir,
+}
+
+impl Gpg {
+    pub fn new() -> Gpg {
+        require("gpg", "gnupg");
+        let home = tempfile::tempdir().expect("temp dir");
+        Gpg { home }
+    }
+
+    pub fn home(&self) -> &Path {
+        self.home.path()
+    }
+
+    fn gpg(&self) -> Command {
+        let mut cmd = Command::new("gpg");
+        cmd.env("GNUPGHOME", self.home.path()).args([
+            "--batch",
+            "--no-tty",
+            "--pinentry-mode",
+            "loopback",
+            "--passphrase",
+            "",
+        ]);
+        cmd
+    }
+
+    /// `gpg --quick-gen-key uid algo usage never` without a passphrase; returns the fingerprint.
+    pub fn generate(&self, uid: &str, algo: &str, usage: &str) -> String {
+        run(
+            self.gpg()
+                .args(["--quick-gen-key", uid, algo, usage, "never"]),
+            "gpg --quick-gen-key",
+        );
+        self.fingerprint(uid)
+    }
+
+    /// The primary fingerprint gpg prints for `uid`.
+    pub fn fingerprint(&self, uid: &str) -> String {
+        let out = run(
+            self.gpg().args(["--with-colons", "--fingerprint", uid]),
+            "gpg --fingerprint",
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find_map(|l| l.strip_prefix("fpr:"))
+            .and_then(|l| l.split(':').nth(8))
+            .expect("gpg prints an fpr line")
+            .to_owned()
+    }
+
+    /// `gpg --armor --export` of the given user ids (all keys when empty).
+    pub fn export(&self, uids: &[&str]) -> Vec<u8> {
+        run(
+            self.gpg().args(["--armor", "--export"]).args(uids),
+            "gpg --export",
+        )
+        .stdout
+    }
+
+    /// `gpg --armor --detach-sign -u uid` over `data`, with extra options (e.g. `--digest-algo`).
+    pub fn sign(&self, uid: &str, data: &[u8], extra: &[&str]) -> Vec<u8> {
+        let file = self.home.path().join("payload");
+        std::fs::write(&file, data).expect("write payload");
+        run(
+            self.gpg()
+                .args(["--armor", "--detach-sign", "--output", "-", "-u", uid])
+                .args(extra)
+                .arg(&file),
+            "gpg --detach-sign",
+        )
+        .stdout
+    }
+}
+
+impl Drop for Gpg {
+    fn drop(&mut self) {
+        let _ = Command::new("gpgconf")
+            .env("GNUPGHOME", self.home.path())
+            .args(["--kill", "gpg-agent"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
