@@ -63,7 +63,12 @@ impl AuditLog {
         });
         match result {
             Ok(report) => {
-                entry["verdict"] = (if report.allowed { "allowed" } else { "rejected" }).into();
+                entry["verdict"] = (if report.allowed {
+                    "allowed"
+                } else {
+                    "rejected"
+                })
+                .into();
                 entry["pusher_identity"] = report.pusher_identity.clone().into();
                 entry["violations"] = serde_json::to_value(&report.violations).unwrap_or_default();
                 entry["bypasses"] = serde_json::to_value(&report.bypassed).unwrap_or_default();

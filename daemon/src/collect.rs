@@ -142,7 +142,9 @@ impl Collector<'_> {
                 refs.iter()
                     .filter(|(name, _)| *name != u.name)
                     .filter(|(name, _)| {
-                        rulesets.iter().all(|r| r.applies_to(name, default_branch.as_deref()))
+                        rulesets
+                            .iter()
+                            .all(|r| r.applies_to(name, default_branch.as_deref()))
                     })
                     .map(|(_, id)| *id)
                     .collect()

@@ -52,7 +52,6 @@ impl Quarantine {
 /// A parsed commit (only what the rules need) and its signature split out.
 pub struct RawCommit {
     pub parents: Vec<String>,
-    pub tree: String,
     pub author: Person,
     pub committer: Person,
     pub subject: String,
@@ -62,7 +61,6 @@ pub struct RawCommit {
 /// An annotated tag object.
 pub struct RawTag {
     pub target: String,
-    pub target_kind: String,
     pub name: String,
     pub tagger: Option<Person>,
     pub signature: SignaturePart,
@@ -72,7 +70,10 @@ pub struct RawTag {
 pub enum SignaturePart {
     None,
     /// The signature block and the exact bytes it signs.
-    Signed { signature: Vec<u8>, payload: Vec<u8> },
+    Signed {
+        signature: Vec<u8>,
+        payload: Vec<u8>,
+    },
     /// Something that must not be accepted (e.g. two signature headers).
     Malformed(String),
 }
@@ -99,7 +100,9 @@ impl RepoReader {
             }
             let mut text = String::new();
             for a in &alternates {
-                let a = a.to_str().ok_or_else(|| anyhow!("object directory path is not UTF-8: {}", a.display()))?;
+                let a = a.to_str().ok_or_else(|| {
+                    anyhow!("object directory path is not UTF-8: {}", a.display())
+                })?;
                 text.push_str(a);
                 text.push('\n');
             }
@@ -118,12 +121,9 @@ impl RepoReader {
         })
     }
 
-    pub fn hash_len(&self) -> usize {
-        self.repo.object_hash().len_in_hex()
-    }
-
     pub fn parse_id(&self, hex: &str) -> Result<ObjectId> {
-        let id = ObjectId::from_hex(hex.as_bytes()).with_context(|| format!("{hex:?} is not an object id"))?;
+        let id = ObjectId::from_hex(hex.as_bytes())
+            .with_context(|| format!("{hex:?} is not an object id"))?;
         if id.kind() != self.repo.object_hash() {
             bail!("{hex} is not a {} object id", self.repo.object_hash());
         }
@@ -192,7 +192,11 @@ impl RepoReader {
             .with_hidden([new])
             .all()
             .context("cannot walk history")?;
-        Ok(walk.next().transpose().context("cannot walk history")?.is_none())
+        Ok(walk
+            .next()
+            .transpose()
+            .context("cannot walk history")?
+            .is_none())
     }
 
     /// Commits reachable from `tips` and not from `hidden`, newest first.
@@ -319,7 +323,7 @@ pub fn parse_commit(data: &[u8], sha256: bool) -> Result<RawCommit> {
             _ => {}
         }
     }
-    let (Some(tree), Some(author), Some(committer)) = (tree, author, committer) else {
+    let (Some(_tree), Some(author), Some(committer)) = (tree, author, committer) else {
         bail!("commit lacks a tree, author or committer header");
     };
     let signature = match (sigs.len(), other_sigs) {
@@ -341,7 +345,6 @@ pub fn parse_commit(data: &[u8], sha256: bool) -> Result<RawCommit> {
     };
     Ok(RawCommit {
         parents,
-        tree,
         author,
         committer,
         subject: subject(message),
@@ -390,7 +393,7 @@ pub fn parse_tag(data: &[u8]) -> Result<RawTag> {
             _ => {}
         }
     }
-    let (Some(target), Some(target_kind), Some(name)) = (target, kind, name) else {
+    let (Some(target), Some(_kind), Some(name)) = (target, kind, name) else {
         bail!("tag lacks an object, type or tag header");
     };
     let header_len = data.len() - _message.len();
@@ -403,7 +406,6 @@ pub fn parse_tag(data: &[u8]) -> Result<RawTag> {
     };
     Ok(RawTag {
         target,
-        target_kind,
         name,
         tagger,
         signature,
@@ -438,7 +440,10 @@ mod tests {
     #[test]
     fn two_signature_headers_are_malformed() {
         let mut data = SIGNED.to_vec();
-        let at = data.windows(7).position(|w| w == b"gpgsig ").expect("has gpgsig");
+        let at = data
+            .windows(7)
+            .position(|w| w == b"gpgsig ")
+            .expect("has gpgsig");
         data.splice(at..at, b"gpgsig-sha256 x\n".iter().copied());
         let c = parse_commit(&data, false).expect("parses");
         assert!(matches!(c.signature, SignaturePart::Malformed(_)));

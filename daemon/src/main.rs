@@ -18,7 +18,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 #[derive(Parser)]
-#[command(name = "pushguard", version, about = "Server-side push protection for git: signed commits, protected branches and tags.")]
+#[command(
+    name = "pushguard",
+    version,
+    about = "Server-side push protection for git: signed commits, protected branches and tags."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -111,7 +115,11 @@ enum HookCommand {
     /// git's pre-receive hook: `<old> <new> <ref>` lines on stdin.
     PreReceive,
     /// git's update hook.
-    Update { refname: String, old: String, new: String },
+    Update {
+        refname: String,
+        old: String,
+        new: String,
+    },
 }
 
 #[derive(clap::Args)]
@@ -157,7 +165,9 @@ fn main() -> ExitCode {
         Command::Hook { hook } => {
             let (kind, args) = match hook {
                 HookCommand::PreReceive => (HookKind::PreReceive, vec![]),
-                HookCommand::Update { refname, old, new } => (HookKind::Update, vec![refname, old, new]),
+                HookCommand::Update { refname, old, new } => {
+                    (HookKind::Update, vec![refname, old, new])
+                }
             };
             let stdin = std::io::stdin().lock();
             let mut stderr = std::io::stderr().lock();
@@ -233,13 +243,19 @@ fn absolute(p: &Path) -> Result<PathBuf> {
 fn serve(args: ServeArgs) -> Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match args.log_format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
     }
     let state_dir = absolute(&args.state_dir.unwrap_or_else(default_state_dir))?;
-    let socket = absolute(&args.socket.unwrap_or_else(|| state_dir.join("pushguard.sock")))?;
+    let socket = absolute(
+        &args
+            .socket
+            .unwrap_or_else(|| state_dir.join("pushguard.sock")),
+    )?;
     if !(args.scan_interval > 0.0 && args.grace >= 0.0) {
         bail!("--scan-interval must be positive and --grace not negative");
     }
@@ -294,18 +310,28 @@ fn install_cmd(args: InstallArgs) -> Result<()> {
         }
     }
     if failed > 0 {
-        bail!("{failed} of {} repositories not installed", args.repos.len());
+        bail!(
+            "{failed} of {} repositories not installed",
+            args.repos.len()
+        );
     }
     Ok(())
 }
 
 fn check(args: CheckArgs) -> Result<bool> {
     if args.updates.len() % 3 != 0 {
-        bail!("updates come in OLD NEW REF triples; got {} words", args.updates.len());
+        bail!(
+            "updates come in OLD NEW REF triples; got {} words",
+            args.updates.len()
+        );
     }
     let loaded = state::Loaded::load(args.policy.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))?;
     let repo = absolute(&args.repo)?;
-    let git_dir = if repo.join(".git").is_dir() { repo.join(".git") } else { repo };
+    let git_dir = if repo.join(".git").is_dir() {
+        repo.join(".git")
+    } else {
+        repo
+    };
     let mut env: std::collections::BTreeMap<String, String> =
         hooks::env::forwarded(std::env::vars(), &loaded.policy.pusher_env);
     // A check runs outside any push: never read a quarantine named by a stray environment.

@@ -79,7 +79,12 @@ pub async fn serve(cfg: ServeConfig) -> Result<()> {
 
     let stop = CancellationToken::new();
     let tracker = TaskTracker::new();
-    tracker.spawn(accept_loop(shared.clone(), listener, stop.clone(), tracker.clone()));
+    tracker.spawn(accept_loop(
+        shared.clone(),
+        listener,
+        stop.clone(),
+        tracker.clone(),
+    ));
     tracker.spawn(watch_loop(shared.clone(), stop.clone()));
 
     let mut term = signal(SignalKind::terminate())?;
@@ -98,8 +103,14 @@ pub async fn serve(cfg: ServeConfig) -> Result<()> {
     info!("shutting down: finishing requests in flight");
     stop.cancel();
     tracker.close();
-    if tokio::time::timeout(shared.cfg.grace, tracker.wait()).await.is_err() {
-        warn!(grace_ms = shared.cfg.grace.as_millis() as u64, "requests still running after the grace period; exiting");
+    if tokio::time::timeout(shared.cfg.grace, tracker.wait())
+        .await
+        .is_err()
+    {
+        warn!(
+            grace_ms = shared.cfg.grace.as_millis() as u64,
+            "requests still running after the grace period; exiting"
+        );
     }
     let _ = std::fs::remove_file(&shared.cfg.socket);
     info!("pushguard daemon stopped");
@@ -128,8 +139,8 @@ fn bind(path: &Path, mode: u32) -> Result<UnixListener> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let listener = UnixListener::bind(path)
-        .with_context(|| format!("cannot listen on {}", path.display()))?;
+    let listener =
+        UnixListener::bind(path).with_context(|| format!("cannot listen on {}", path.display()))?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
         .with_context(|| format!("cannot set permissions on {}", path.display()))?;
     Ok(listener)
@@ -215,7 +226,10 @@ async fn handle(shared: Arc<Shared>, mut stream: UnixStream) {
         warn!(uid = peer.uid(), pid = ?peer.pid(), "refused a connection from a user that may not ask for verdicts");
         respond(
             &mut stream,
-            &error_response(format!("uid {} may not use this pushguard daemon", peer.uid())),
+            &error_response(format!(
+                "uid {} may not use this pushguard daemon",
+                peer.uid()
+            )),
         )
         .await;
         return;
@@ -253,7 +267,15 @@ async fn handle(shared: Arc<Shared>, mut stream: UnixStream) {
     let elapsed = started.elapsed();
     let resp = match &outcome {
         Ok((change, report)) => {
-            shared.audit.decision(&req, &loaded.hash, Some(change), Ok(report), peer.uid(), peer.pid(), elapsed);
+            shared.audit.decision(
+                &req,
+                &loaded.hash,
+                Some(change),
+                Ok(report),
+                peer.uid(),
+                peer.pid(),
+                elapsed,
+            );
             let text = rules::render::text(report);
             HookResponse {
                 version: PROTOCOL_VERSION,
@@ -264,7 +286,15 @@ async fn handle(shared: Arc<Shared>, mut stream: UnixStream) {
         }
         Err(e) => {
             error!(repo = %req.git_dir, "could not decide: {e}");
-            shared.audit.decision(&req, &loaded.hash, None, Err(e), peer.uid(), peer.pid(), elapsed);
+            shared.audit.decision(
+                &req,
+                &loaded.hash,
+                None,
+                Err(e),
+                peer.uid(),
+                peer.pid(),
+                elapsed,
+            );
             error_response(e.clone())
         }
     };

@@ -5,7 +5,7 @@ use rules::policy::{KeySource, Location};
 use rules::Policy;
 use sha2::{Digest, Sha256};
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// A policy ready to judge pushes.
 pub struct Loaded {
@@ -13,8 +13,6 @@ pub struct Loaded {
     pub keyring: crypto::Keyring,
     /// SHA-256 of the policy text (and of every key file it names), for the audit log.
     pub hash: String,
-    /// The policy file, or `None` for the embedded default.
-    pub source: Option<PathBuf>,
 }
 
 /// A policy that cannot be used, with where.
@@ -28,7 +26,11 @@ pub struct LoadError {
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.at {
-            Some(at) => write!(f, "{}:{}:{}: {}", self.file, at.line, at.column, self.message),
+            Some(at) => write!(
+                f,
+                "{}:{}:{}: {}",
+                self.file, at.line, at.column, self.message
+            ),
             None => write!(f, "{}: {}", self.file, self.message),
         }
     }
@@ -82,12 +84,16 @@ impl Loaded {
                     KeySource::Openpgp(p) => {
                         let full = base.join(p);
                         let data = std::fs::read(&full).map_err(|e| {
-                            err(format!("identity {}: cannot read {}: {e}", id.name, full.display()))
+                            err(format!(
+                                "identity {}: cannot read {}: {e}",
+                                id.name,
+                                full.display()
+                            ))
                         })?;
                         hasher.update(&data);
-                        keyring
-                            .add_openpgp_cert(&id.name, &data)
-                            .map_err(|e| err(format!("identity {}: {}: {e}", id.name, full.display())))?;
+                        keyring.add_openpgp_cert(&id.name, &data).map_err(|e| {
+                            err(format!("identity {}: {}: {e}", id.name, full.display()))
+                        })?;
                     }
                 }
             }
@@ -96,7 +102,6 @@ impl Loaded {
             policy,
             keyring,
             hash: hex::encode(hasher.finalize()),
-            source: path.map(Path::to_path_buf),
         })
     }
 }

@@ -26,14 +26,21 @@ pub fn parse_updates(input: impl BufRead) -> Result<Vec<WireUpdate>, String> {
         }
         let mut parts = line.split(' ');
         match (parts.next(), parts.next(), parts.next(), parts.next()) {
-            (Some(old), Some(new), Some(name), None) if is_hex(old) && is_hex(new) && !name.is_empty() => {
+            (Some(old), Some(new), Some(name), None)
+                if is_hex(old) && is_hex(new) && !name.is_empty() =>
+            {
                 updates.push(WireUpdate {
                     old: old.to_string(),
                     new: new.to_string(),
                     name: name.to_string(),
                 })
             }
-            _ => return Err(format!("line {} from git is not \"<old> <new> <ref>\"", i + 1)),
+            _ => {
+                return Err(format!(
+                    "line {} from git is not \"<old> <new> <ref>\"",
+                    i + 1
+                ))
+            }
         }
     }
     Ok(updates)
@@ -117,20 +124,34 @@ pub fn run(kind: HookKind, args: &[String], stdin: impl BufRead, err: &mut impl 
         }
         Ok(resp) => {
             let why = resp.error.unwrap_or_default();
-            fail(&config, &git_dir, &format!("the policy daemon could not decide: {why}"), err)
+            fail(
+                &config,
+                &git_dir,
+                &format!("the policy daemon could not decide: {why}"),
+                err,
+            )
         }
         Err(e) => fail(&config, &git_dir, &e, err),
     }
 }
 
 /// One round trip with an overall deadline.
-pub fn ask(socket: &Path, request: &HookRequest, timeout: Duration) -> Result<HookResponse, String> {
+pub fn ask(
+    socket: &Path,
+    request: &HookRequest,
+    timeout: Duration,
+) -> Result<HookResponse, String> {
     let start = Instant::now();
     let left = |what: &str| {
         timeout
             .checked_sub(start.elapsed())
             .filter(|d| !d.is_zero())
-            .ok_or_else(|| format!("no verdict from the policy daemon within {} ms ({what})", timeout.as_millis()))
+            .ok_or_else(|| {
+                format!(
+                    "no verdict from the policy daemon within {} ms ({what})",
+                    timeout.as_millis()
+                )
+            })
     };
     let mut stream = UnixStream::connect(socket).map_err(|e| {
         format!(
@@ -138,7 +159,8 @@ pub fn ask(socket: &Path, request: &HookRequest, timeout: Duration) -> Result<Ho
             socket.display()
         )
     })?;
-    let body = serde_json::to_vec(request).map_err(|e| format!("cannot encode the request: {e}"))?;
+    let body =
+        serde_json::to_vec(request).map_err(|e| format!("cannot encode the request: {e}"))?;
     stream
         .set_write_timeout(Some(left("sending")?))
         .map_err(|e| e.to_string())?;
@@ -148,7 +170,10 @@ pub fn ask(socket: &Path, request: &HookRequest, timeout: Duration) -> Result<Ho
         .map_err(|e| e.to_string())?;
     let answer = wire::read_frame(&mut stream).map_err(|e| match e.kind() {
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
-            format!("no verdict from the policy daemon within {} ms", timeout.as_millis())
+            format!(
+                "no verdict from the policy daemon within {} ms",
+                timeout.as_millis()
+            )
         }
         _ => format!("no verdict from the policy daemon: {e}"),
     })?;
@@ -181,7 +206,11 @@ fn fail(config: &HookConfig, git_dir: &Path, why: &str, err: &mut impl Write) ->
                 "repo": git_dir.to_string_lossy(),
                 "reason": why,
             });
-            if let Ok(mut f) = std::fs::OpenOptions::new().append(true).create(true).open(log) {
+            if let Ok(mut f) = std::fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .open(log)
+            {
                 let _ = writeln!(f, "{line}");
             }
         }
@@ -220,8 +249,12 @@ mod tests {
             updates: vec![],
             env: Default::default(),
         };
-        let e = ask(Path::new("/nonexistent/pushguard.sock"), &req, DEFAULT_TIMEOUT)
-            .expect_err("no daemon there");
+        let e = ask(
+            Path::new("/nonexistent/pushguard.sock"),
+            &req,
+            DEFAULT_TIMEOUT,
+        )
+        .expect_err("no daemon there");
         assert!(e.contains("/nonexistent/pushguard.sock"), "{e}");
     }
 }

@@ -104,7 +104,10 @@ pub fn install(repo: &Path, opts: &InstallOptions) -> Result<Installed, InstallE
         write_executable(&path, &script)?;
     }
     let mut settings: Vec<(&str, String)> = vec![
-        ("pushguard.socket", opts.socket.to_string_lossy().into_owned()),
+        (
+            "pushguard.socket",
+            opts.socket.to_string_lossy().into_owned(),
+        ),
         // Lets pushers send `git push -o ...` options (used for audited bypasses).
         ("receive.advertisePushOptions", "true".to_string()),
     ];

@@ -29,12 +29,8 @@ pub fn evaluate(policy: &Policy, change: &Change) -> Report {
                 };
                 ctx.check(&mut found);
             }
-            let bypass = pusher.is_some_and(|id| {
-                ruleset
-                    .bypass
-                    .iter()
-                    .any(|a| Policy::actor_matches(a, id))
-            });
+            let bypass = pusher
+                .is_some_and(|id| ruleset.bypass.iter().any(|a| Policy::actor_matches(a, id)));
             if bypass {
                 report.bypassed.extend(found);
             } else {
@@ -134,7 +130,11 @@ impl Ctx<'_> {
             RuleSpec::Deletion { allow } if u.is_delete() && !self.allowed(allow) => {
                 out.push(self.violation(
                     Code::RefDeleted,
-                    format!("this {} is protected: {}", self.kind(), self.who_may(allow, "delete")),
+                    format!(
+                        "this {} is protected: {}",
+                        self.kind(),
+                        self.who_may(allow, "delete")
+                    ),
                     "keep it; ask an admin if it really must go".to_string(),
                 ));
             }

@@ -102,7 +102,10 @@ impl Report {
     /// Violations on one ref, for per-ref verdicts (`update` hook).
     pub fn for_ref(&self, ref_name: &str) -> Report {
         let pick = |v: &Vec<Violation>| -> Vec<Violation> {
-            v.iter().filter(|x| x.ref_name == ref_name).cloned().collect()
+            v.iter()
+                .filter(|x| x.ref_name == ref_name)
+                .cloned()
+                .collect()
         };
         let violations = pick(&self.violations);
         Report {

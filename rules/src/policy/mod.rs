@@ -278,7 +278,8 @@ pub struct Policy {
 impl Policy {
     /// The embedded default policy.
     pub fn default_policy() -> Policy {
-        Policy::from_yaml(DEFAULT_POLICY_YAML).expect("the embedded default policy is valid (tested)")
+        Policy::from_yaml(DEFAULT_POLICY_YAML)
+            .expect("the embedded default policy is valid (tested)")
     }
 
     /// Parse and validate a policy file's text.
@@ -541,10 +542,15 @@ fn validate(raw: RawPolicy) -> Result<Policy, PolicyError> {
     }
     // A user name must not name a different identity than the one whose name it is.
     for (user, owner) in &user_owner {
-        if identities.iter().any(|i| i.name == *user && i.name != *owner) {
+        if identities
+            .iter()
+            .any(|i| i.name == *user && i.name != *owner)
+        {
             return Err(PolicyError::new(
                 Location { line: 1, column: 1 },
-                format!("user name {user} of identity {owner} is also the name of another identity"),
+                format!(
+                    "user name {user} of identity {owner} is also the name of another identity"
+                ),
             ));
         }
     }
@@ -553,13 +559,13 @@ fn validate(raw: RawPolicy) -> Result<Policy, PolicyError> {
         let v = s.value.trim();
         if let Some(role) = v.strip_prefix("role:") {
             if role.is_empty() {
-                return Err(PolicyError::new(s, "role: needs a name, e.g. role:maintainer"));
+                return Err(PolicyError::new(
+                    s,
+                    "role: needs a name, e.g. role:maintainer",
+                ));
             }
             if !roles_in_use.contains(role) {
-                warnings.push(PolicyError::new(
-                    s,
-                    format!("no identity has role {role}"),
-                ));
+                warnings.push(PolicyError::new(s, format!("no identity has role {role}")));
             }
             Ok(Actor::Role(role.to_string()))
         } else if identities.iter().any(|i| i.name == v) {
@@ -571,9 +577,10 @@ fn validate(raw: RawPolicy) -> Result<Policy, PolicyError> {
             ))
         }
     };
-    let allow = |a: &RawAllow, warnings: &mut Vec<PolicyError>| -> Result<Vec<Actor>, PolicyError> {
-        a.allow.iter().map(|s| actor(s, warnings)).collect()
-    };
+    let allow =
+        |a: &RawAllow, warnings: &mut Vec<PolicyError>| -> Result<Vec<Actor>, PolicyError> {
+            a.allow.iter().map(|s| actor(s, warnings)).collect()
+        };
 
     let mut rulesets: Vec<Ruleset> = Vec::new();
     for rs in &raw.rulesets {
@@ -616,7 +623,10 @@ fn validate(raw: RawPolicy) -> Result<Policy, PolicyError> {
                     if full && !v.starts_with(target.prefix()) {
                         return Err(PolicyError::new(
                             s,
-                            format!("{v} can never match: this ruleset governs {}*", target.prefix()),
+                            format!(
+                                "{v} can never match: this ruleset governs {}*",
+                                target.prefix()
+                            ),
                         ));
                     }
                     let matcher = glob(v)
@@ -629,14 +639,22 @@ fn validate(raw: RawPolicy) -> Result<Policy, PolicyError> {
                 }
             }
         };
-        let include = rs.include.iter().map(pattern).collect::<Result<Vec<_>, _>>()?;
+        let include = rs
+            .include
+            .iter()
+            .map(pattern)
+            .collect::<Result<Vec<_>, _>>()?;
         if include.is_empty() {
             return Err(PolicyError::new(
                 &rs.name,
                 format!("ruleset {name} has no include patterns, so it would govern no ref"),
             ));
         }
-        let exclude = rs.exclude.iter().map(pattern).collect::<Result<Vec<_>, _>>()?;
+        let exclude = rs
+            .exclude
+            .iter()
+            .map(pattern)
+            .collect::<Result<Vec<_>, _>>()?;
         let bypass = rs
             .bypass
             .iter()
