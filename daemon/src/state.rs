@@ -79,7 +79,7 @@ impl Loaded {
                         hasher.update(line.as_bytes());
                         keyring
                             .add_ssh_key(&id.name, line)
-                            .map_err(|e| err(format!("identity {}: {e}", id.name)))?;
+                            .map_err(|e| err(e.to_string()))?;
                     }
                     KeySource::Openpgp(p) => {
                         let full = base.join(p);

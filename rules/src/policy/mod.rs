@@ -391,7 +391,11 @@ impl Policy {
 
 /// serde-saphyr appends " at line L column C" to plain messages; we print the location first.
 fn strip_location_suffix(msg: &str) -> String {
-    let msg = msg.trim();
+    // Also drop advice aimed at programmers using the YAML library.
+    let msg = msg
+        .trim()
+        .replace(", set DuplicateKeyPolicy in Options if acceptable", "");
+    let msg = msg.as_str();
     match msg.rfind(" at line ") {
         Some(i) if msg[i..].contains("column") => msg[..i].to_string(),
         _ => msg.to_string(),

@@ -1,0 +1,348 @@
+//! Every rule on hand-built facts, and the pusher's text as a snapshot.
+
+use rules::facts::{Change, Commit, KeyVerdict, ObjectKind, Person, RefUpdate, SignatureCheck, Tag};
+use rules::{evaluate, render, Code, Policy, Report};
+
+const POLICY: &str = r#"version: 1
+identities:
+  alice:
+    emails: [alice@example.org]
+    roles: [maintainer]
+  bob:
+    emails: [bob@example.org]
+    roles: [developer]
+  root:
+    emails: [root@example.org]
+    usernames: [admin-user]
+    roles: [admin]
+rulesets:
+  - name: protect-main
+    target: branch
+    include: [~DEFAULT_BRANCH, main, "release/*"]
+    exclude: ["release/old"]
+    bypass: [role:admin]
+    rules:
+      non_fast_forward: {}
+      deletion: {}
+      required_linear_history: {}
+      required_signatures: {}
+      update:
+        allow: [role:maintainer, bob]
+  - name: no-force-anywhere
+    target: branch
+    include: ["**"]
+    rules:
+      non_fast_forward:
+        allow: [alice]
+  - name: release-tags
+    target: tag
+    include: ["v*"]
+    rules:
+      creation:
+        allow: [role:maintainer]
+      update: {}
+      deletion: {}
+      required_signatures: {}
+"#;
+
+const A: &str = "1111111111111111111111111111111111111111";
+const B: &str = "2222222222222222222222222222222222222222";
+const C: &str = "3333333333333333333333333333333333333333";
+
+fn policy() -> Policy {
+    Policy::from_yaml(POLICY).expect("test policy is valid")
+}
+
+fn person(email: &str) -> Person {
+    Person {
+        name: email.split('@').next().unwrap_or("").to_string(),
+        email: email.to_string(),
+        time: 1_700_000_000,
+    }
+}
+
+fn good(identity: &str) -> SignatureCheck {
+    SignatureCheck {
+        verdict: KeyVerdict::Good,
+        key: Some(format!("SHA256:{identity}-key")),
+        identity: Some(identity.to_string()),
+        ..SignatureCheck::default()
+    }
+}
+
+fn commit(id: &str, email: &str, signature: SignatureCheck) -> Commit {
+    Commit {
+        id: id.to_string(),
+        parents: vec![A.to_string()],
+        author: person(email),
+        committer: person(email),
+        subject: format!("Change {}", &id[..4]),
+        signature,
+    }
+}
+
+fn update(name: &str, old: Option<&str>, new: Option<&str>, commits: Vec<Commit>) -> RefUpdate {
+    RefUpdate {
+        name: name.to_string(),
+        old: old.map(str::to_string),
+        new: new.map(str::to_string),
+        fast_forward: true,
+        new_kind: if new.is_some() { ObjectKind::Commit } else { ObjectKind::None },
+        tag: None,
+        commits,
+    }
+}
+
+fn judge(pusher: Option<&str>, updates: Vec<RefUpdate>) -> Report {
+    let change = Change {
+        repo: "test.git".into(),
+        now: 1_800_000_000,
+        pusher: pusher.map(str::to_string),
+        default_branch: Some("trunk".into()),
+        push_options: vec![],
+        updates,
+    };
+    evaluate(&policy(), &change)
+}
+
+fn codes(r: &Report) -> Vec<(String, Code)> {
+    r.violations.iter().map(|v| (v.rule.clone(), v.code)).collect()
+}
+
+mod branch_protection {
+    use super::*;
+
+    #[test]
+    fn signed_fast_forward_by_a_maintainer_is_allowed() {
+        let r = judge(
+            Some("alice"),
+            vec![update("refs/heads/main", Some(A), Some(B), vec![commit(B, "alice@example.org", good("alice"))])],
+        );
+        assert!(r.allowed, "{r:?}");
+        assert_eq!(r.pusher_identity.as_deref(), Some("alice"));
+    }
+
+    #[test]
+    fn force_push_is_refused_by_every_ruleset_that_forbids_it() {
+        let mut u = update("refs/heads/main", Some(A), Some(B), vec![]);
+        u.fast_forward = false;
+        let r = judge(Some("bob"), vec![u]);
+        assert_eq!(
+            codes(&r),
+            [
+                ("non_fast_forward".to_string(), Code::NonFastForward),
+                ("non_fast_forward".to_string(), Code::NonFastForward)
+            ]
+        );
+        assert_eq!(r.violations[0].ruleset, "protect-main");
+        assert_eq!(r.violations[1].ruleset, "no-force-anywhere");
+    }
+
+    #[test]
+    fn strictest_wins_an_allow_in_one_ruleset_does_not_lift_another() {
+        // alice may force-push under no-force-anywhere, but protect-main still forbids it.
+        let mut u = update("refs/heads/main", Some(A), Some(B), vec![]);
+        u.fast_forward = false;
+        let r = judge(Some("alice"), vec![u.clone()]);
+        assert_eq!(r.violations.len(), 1);
+        assert_eq!(r.violations[0].ruleset, "protect-main");
+        // On a feature branch only no-force-anywhere applies, and alice is allowed there.
+        u.name = "refs/heads/feature".into();
+        assert!(judge(Some("alice"), vec![u.clone()]).allowed);
+        assert!(!judge(Some("bob"), vec![u]).allowed);
+    }
+
+    #[test]
+    fn deletion_is_refused() {
+        let r = judge(Some("alice"), vec![update("refs/heads/main", Some(A), None, vec![])]);
+        assert_eq!(codes(&r), [("deletion".to_string(), Code::RefDeleted)]);
+    }
+
+    #[test]
+    fn update_allow_list_names_who_may_move_the_branch() {
+        let u = || update("refs/heads/release/2.0", Some(A), Some(B), vec![commit(B, "bob@example.org", good("bob"))]);
+        assert!(judge(Some("bob"), vec![u()]).allowed, "bob is listed");
+        assert!(judge(Some("alice"), vec![u()]).allowed, "maintainers are listed");
+        let r = judge(Some("mallory"), vec![u()]);
+        assert_eq!(codes(&r), [("update".to_string(), Code::RefUpdated)]);
+        assert!(r.violations[0].message.contains("an unidentified pusher"));
+        let r = judge(None, vec![u()]);
+        assert!(!r.allowed, "an unknown pusher is never on an allow list");
+    }
+
+    #[test]
+    fn default_branch_and_excludes_scope_the_ruleset() {
+        let r = judge(Some("carol"), vec![update("refs/heads/trunk", Some(A), Some(B), vec![])]);
+        assert_eq!(codes(&r), [("update".to_string(), Code::RefUpdated)], "trunk is the default branch");
+        let r = judge(Some("carol"), vec![update("refs/heads/release/old", Some(A), Some(B), vec![])]);
+        assert!(r.allowed, "release/old is excluded");
+    }
+
+    #[test]
+    fn merge_commits_break_linear_history() {
+        let mut m = commit(C, "alice@example.org", good("alice"));
+        m.parents = vec![A.into(), B.into()];
+        let r = judge(Some("alice"), vec![update("refs/heads/main", Some(A), Some(C), vec![m])]);
+        assert_eq!(codes(&r), [("required_linear_history".to_string(), Code::MergeCommit)]);
+        assert_eq!(r.violations[0].commit.as_deref(), Some(C));
+    }
+
+    #[test]
+    fn bypass_actors_pass_but_are_reported() {
+        let r = judge(Some("admin-user"), vec![update("refs/heads/main", Some(A), None, vec![])]);
+        assert!(r.allowed);
+        assert_eq!(r.pusher_identity.as_deref(), Some("root"));
+        assert_eq!(r.bypassed.len(), 1);
+        assert_eq!(r.bypassed[0].code, Code::RefDeleted);
+    }
+
+    #[test]
+    fn unprotected_refs_are_free() {
+        let r = judge(None, vec![update("refs/heads/topic", None, Some(B), vec![commit(B, "x@example.org", SignatureCheck::unsigned())])]);
+        assert!(r.allowed);
+        let r = judge(None, vec![update("refs/heads/topic", Some(A), None, vec![])]);
+        assert!(r.allowed);
+    }
+}
+
+mod signatures {
+    use super::*;
+
+    fn one(sig: SignatureCheck, email: &str) -> Report {
+        judge(Some("alice"), vec![update("refs/heads/main", Some(A), Some(B), vec![commit(B, email, sig)])])
+    }
+
+    #[test]
+    fn every_key_verdict_maps_to_its_code() {
+        let cases = [
+            (KeyVerdict::NoSignature, Code::NoSignature),
+            (KeyVerdict::BadSignature, Code::BadSignature),
+            (KeyVerdict::UnknownKey, Code::UnknownKey),
+            (KeyVerdict::ExpiredKey, Code::ExpiredKey),
+            (KeyVerdict::RevokedKey, Code::RevokedKey),
+            (KeyVerdict::KeyNotYetValid, Code::KeyNotYetValid),
+            (KeyVerdict::NotSigningKey, Code::NotSigningKey),
+            (KeyVerdict::WrongNamespace, Code::WrongNamespace),
+            (KeyVerdict::UnsupportedFormat, Code::UnsupportedFormat),
+            (KeyVerdict::Malformed, Code::MalformedSignature),
+        ];
+        for (verdict, code) in cases {
+            let sig = SignatureCheck { verdict, key: Some("KEY".into()), ..SignatureCheck::default() };
+            let r = one(sig, "alice@example.org");
+            assert_eq!(codes(&r), [("required_signatures".to_string(), code)], "{verdict:?}");
+            let v = &r.violations[0];
+            assert_eq!(v.commit.as_deref(), Some(B));
+            assert!(!v.fix.is_empty());
+        }
+    }
+
+    #[test]
+    fn the_key_must_belong_to_the_committer() {
+        assert!(one(good("alice"), "ALICE@example.org").allowed, "emails compare case-insensitively");
+        let r = one(good("bob"), "alice@example.org");
+        assert_eq!(codes(&r), [("required_signatures".to_string(), Code::IdentityMismatch)]);
+        assert!(r.violations[0].message.contains("bob's key"), "{}", r.violations[0].message);
+        assert!(r.violations[0].message.contains("belongs to alice"));
+        let r = one(good("bob"), "stranger@example.org");
+        assert!(r.violations[0].message.contains("belongs to no identity"));
+    }
+
+    #[test]
+    fn a_detail_from_the_verifier_is_the_message() {
+        let sig = SignatureCheck {
+            verdict: KeyVerdict::ExpiredKey,
+            detail: Some("key 0xABCD expired on 2026-01-01".into()),
+            ..SignatureCheck::default()
+        };
+        let r = one(sig, "alice@example.org");
+        assert_eq!(r.violations[0].message, "key 0xABCD expired on 2026-01-01");
+    }
+
+    fn tag_update(tag: Option<Tag>, old: Option<&str>) -> RefUpdate {
+        let mut u = update("refs/tags/v1.0", old, Some(C), vec![]);
+        if tag.is_some() {
+            u.new_kind = ObjectKind::Tag;
+        }
+        u.tag = tag;
+        u
+    }
+
+    fn tag(sig: SignatureCheck, tagger: &str) -> Tag {
+        Tag { id: C.into(), name: "v1.0".into(), target: B.into(), tagger: Some(person(tagger)), signature: sig }
+    }
+
+    #[test]
+    fn signed_annotated_tag_by_a_maintainer_is_allowed() {
+        let r = judge(Some("alice"), vec![tag_update(Some(tag(good("alice"), "alice@example.org")), None)]);
+        assert!(r.allowed, "{r:?}");
+    }
+
+    #[test]
+    fn tags_are_checked_for_signature_creator_and_immutability() {
+        // Lightweight tag.
+        let r = judge(Some("alice"), vec![tag_update(None, None)]);
+        assert_eq!(codes(&r), [("required_signatures".to_string(), Code::LightweightTag)]);
+        // Unsigned annotated tag.
+        let r = judge(Some("alice"), vec![tag_update(Some(tag(SignatureCheck::unsigned(), "alice@example.org")), None)]);
+        assert_eq!(codes(&r), [("required_signatures".to_string(), Code::NoSignature)]);
+        // Created by a developer.
+        let r = judge(Some("bob"), vec![tag_update(Some(tag(good("bob"), "bob@example.org")), None)]);
+        assert_eq!(codes(&r), [("creation".to_string(), Code::RefCreated)]);
+        // Moved.
+        let r = judge(Some("alice"), vec![tag_update(Some(tag(good("alice"), "alice@example.org")), Some(A))]);
+        assert_eq!(codes(&r), [("update".to_string(), Code::RefUpdated)]);
+        // Deleted.
+        let r = judge(Some("alice"), vec![update("refs/tags/v1.0", Some(C), None, vec![])]);
+        assert_eq!(codes(&r), [("deletion".to_string(), Code::RefDeleted)]);
+    }
+}
+
+mod rendering {
+    use super::*;
+
+    #[test]
+    fn pusher_text_snapshot() {
+        let mut force = update("refs/heads/main", Some(A), Some(B), vec![
+            commit(B, "alice@example.org", SignatureCheck::unsigned()),
+            commit(C, "bob@example.org", good("alice")),
+        ]);
+        force.fast_forward = false;
+        let tags = update("refs/tags/v1.0", None, Some(C), vec![]);
+        let r = judge(Some("bob"), vec![force, tags]);
+        let text = render::text(&r);
+        for line in text.lines() {
+            assert!(line.chars().count() <= render::TEXT_WIDTH, "line too wide: {line:?}");
+        }
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn json_has_the_documented_fields() {
+        let r = judge(Some("bob"), vec![update("refs/heads/main", Some(A), None, vec![])]);
+        let v: serde_json::Value = serde_json::from_str(&render::json(&r)).expect("valid JSON");
+        assert_eq!(v["allowed"], false);
+        let first = &v["violations"][0];
+        for key in ["rule", "ruleset", "ref", "code", "message"] {
+            assert!(first.get(key).is_some(), "missing {key}: {first}");
+        }
+        assert_eq!(first["code"], "ref_deleted");
+        assert!(first.get("commit").is_none(), "absent fields are left out");
+    }
+
+    #[test]
+    fn long_lists_are_cut_per_ref() {
+        let commits: Vec<Commit> = (0..25)
+            .map(|i| commit(&format!("{i:040}"), "alice@example.org", SignatureCheck::unsigned()))
+            .collect();
+        let r = judge(Some("alice"), vec![update("refs/heads/main", Some(A), Some(B), commits)]);
+        assert_eq!(r.violations.len(), 25);
+        let text = render::text(&r);
+        assert!(text.contains("... and 15 more on refs/heads/main"), "{text}");
+    }
+
+    #[test]
+    fn allowed_reports_say_nothing() {
+        let r = judge(None, vec![update("refs/heads/topic", Some(A), Some(B), vec![])]);
+        assert_eq!(render::text(&r), "");
+    }
+}

@@ -1,0 +1,160 @@
+//! Policy parsing and validation: the issue's example loads, mistakes are reported with
+//! line and column.
+
+use rules::policy::{Actor, OnError, RuleSpec, Target};
+use rules::Policy;
+
+const EXAMPLE: &str = r#"version: 1
+identities:
+  alice:
+    emails: [alice@example.org]
+    keys:
+      - ssh: "ssh-ed25519 AAAAC3Nza... alice@laptop"
+      - openpgp: keys/alice.asc        # armored certificate; relative paths are relative to this file
+    roles: [maintainer]
+  bob:
+    emails: [bob@example.org]
+    keys:
+      - ssh: "ssh-ed25519 AAAAC3Nza... bob@desktop"
+    roles: [developer]
+pusher:
+  env: [GL_USER, GL_USERNAME, GITEA_PUSHER_NAME, REMOTE_USER, PUSHGUARD_USER]   # first one set names the pusher
+rulesets:
+  - name: protect-main
+    target: branch                     # branch | tag
+    include: [~DEFAULT_BRANCH, main, "release/*"]
+    exclude: []
+    bypass: [role:admin]               # identities or role:NAME; every bypass is written to the audit log
+    rules:
+      non_fast_forward: {}
+      deletion: {}
+      required_linear_history: {}
+      required_signatures: {}
+      update:
+        allow: [role:maintainer, bob]  # who may move the branch at all (GitHub: bypass actors only)
+  - name: release-tags
+    target: tag
+    include: ["v*"]
+    rules:
+      creation:
+        allow: [role:maintainer]
+      update: {}                       # nobody may move a tag
+      deletion: {}
+      required_signatures: {}          # annotated tag signed by a known identity
+"#;
+
+fn err(text: &str) -> (u32, u32, String) {
+    let e = Policy::from_yaml(text).expect_err("policy should be rejected");
+    (e.at.line, e.at.column, e.message)
+}
+
+#[test]
+fn the_issue_example_loads() {
+    let p = Policy::from_yaml(EXAMPLE).expect("example is valid");
+    assert_eq!(p.identities.len(), 2);
+    let alice = p.identity("alice").expect("alice");
+    assert_eq!(alice.keys.len(), 2);
+    assert_eq!(alice.roles, ["maintainer"]);
+    assert_eq!(p.pusher_env[0], "GL_USER");
+    let main = &p.rulesets[0];
+    assert_eq!(main.target, Target::Branch);
+    assert_eq!(main.bypass, [Actor::Role("admin".into())]);
+    assert!(main.rules.contains(&RuleSpec::Update {
+        allow: vec![Actor::Role("maintainer".into()), Actor::Identity("bob".into())]
+    }));
+    assert!(main.applies_to("refs/heads/release/1.0", None));
+    assert!(!main.applies_to("refs/heads/release/1.0/hotfix", None), "* stays in one component");
+    assert!(main.applies_to("refs/heads/trunk", Some("trunk")), "~DEFAULT_BRANCH");
+    assert!(!main.applies_to("refs/tags/main", None), "branch rulesets ignore tags");
+    let tags = &p.rulesets[1];
+    assert!(tags.applies_to("refs/tags/v1.2.3", None));
+    assert!(!tags.applies_to("refs/heads/v1", None));
+    // role:admin is allowed but nobody has it: a warning, not an error.
+    assert_eq!(p.warnings.len(), 1);
+    assert!(p.warnings[0].message.contains("admin"));
+    assert_eq!(p.warnings[0].at.line, 21);
+}
+
+#[test]
+fn the_default_policy_protects_main_branches_and_release_tags() {
+    let p = Policy::default_policy();
+    let names = |r: &str, d: Option<&str>| -> Vec<String> {
+        p.rulesets_for(r, d).map(|r| r.name.clone()).collect()
+    };
+    assert_eq!(names("refs/heads/main", None), ["protect-default-branch"]);
+    assert_eq!(names("refs/heads/master", None), ["protect-default-branch"]);
+    assert_eq!(names("refs/heads/trunk", Some("trunk")), ["protect-default-branch"]);
+    assert!(names("refs/heads/feature", Some("main")).is_empty());
+    assert_eq!(names("refs/tags/v1.0", None), ["protect-release-tags"]);
+    assert!(names("refs/tags/nightly", None).is_empty());
+    assert_eq!(p.settings.on_error, OnError::FailClosed);
+}
+
+#[test]
+fn unknown_keys_are_errors_with_their_position() {
+    let (line, col, msg) = err("version: 1\nrulesets:\n  - name: x\n    target: branch\n    include: [main]\n    rulez: {}\n    rules: {deletion: {}}\n");
+    assert_eq!((line, col), (6, 5), "{msg}");
+    assert!(msg.contains("rulez"), "{msg}");
+}
+
+#[test]
+fn unknown_rule_names_are_errors() {
+    let (line, _, msg) = err("version: 1\nrulesets:\n  - name: x\n    target: branch\n    include: [main]\n    rules:\n      force_push: {}\n");
+    assert_eq!(line, 7, "{msg}");
+    assert!(msg.contains("force_push"), "{msg}");
+}
+
+#[test]
+fn duplicate_keys_are_errors() {
+    let (line, _, msg) = err("version: 1\nversion: 1\n");
+    assert_eq!(line, 2, "{msg}");
+    assert!(msg.to_lowercase().contains("duplicate"), "{msg}");
+}
+
+#[test]
+fn unknown_identities_in_allow_lists_point_at_the_name() {
+    let (line, col, msg) = err("version: 1\nrulesets:\n  - name: x\n    target: branch\n    include: [main]\n    rules:\n      update:\n        allow: [carol]\n");
+    assert_eq!((line, col), (8, 17), "{msg}");
+    assert!(msg.contains("unknown identity \"carol\""), "{msg}");
+}
+
+#[test]
+fn semantic_mistakes_are_reported() {
+    let cases = [
+        ("version: 2\n", 1, "version 2"),
+        ("version: 1\nrulesets:\n  - name: x\n    target: branches\n    include: [main]\n    rules: {deletion: {}}\n", 4, "target must be branch or tag"),
+        ("version: 1\nrulesets:\n  - name: x\n    target: branch\n    rules: {deletion: {}}\n", 3, "no include"),
+        ("version: 1\nrulesets:\n  - name: x\n    target: branch\n    include: [main]\n    rules: {}\n", 6, "no rules"),
+        ("version: 1\nrulesets:\n  - name: x\n    target: tag\n    include: [~DEFAULT_BRANCH]\n    rules: {deletion: {}}\n", 5, "~DEFAULT_BRANCH"),
+        ("version: 1\nrulesets:\n  - name: x\n    target: tag\n    include: [refs/heads/main]\n    rules: {deletion: {}}\n", 5, "can never match"),
+        ("version: 1\nidentities:\n  a: {emails: [x@example.org]}\n  b: {emails: [X@example.org]}\n", 4, "one identity"),
+        ("version: 1\nidentities:\n  a: {emails: [not-an-email]}\n", 3, "not an email"),
+        ("version: 1\nidentities:\n  a:\n    keys:\n      - {ssh: x, openpgp: y}\n", 5, "either"),
+        ("version: 1\nsettings: {on_error: maybe}\n", 2, "fail_closed or fail_open"),
+        ("version: 1\nsettings: {timeout_seconds: 0}\n", 2, "timeout_seconds"),
+        ("version: 1\nrulesets:\n  - {name: x, target: branch, include: [main], rules: {deletion: {}}}\n  - {name: x, target: branch, include: [main], rules: {deletion: {}}}\n", 4, "two rulesets"),
+    ];
+    for (text, line, needle) in cases {
+        let (l, _, msg) = err(text);
+        assert!(msg.contains(needle), "{text:?}: {msg:?} lacks {needle:?}");
+        assert_eq!(l, line, "{text:?}: {msg}");
+    }
+}
+
+#[test]
+fn yaml_booleans_are_strict() {
+    // `yes` is not a boolean; no field here takes one, but it must not sneak through as true.
+    let (_, _, msg) = err("version: yes\n");
+    assert!(!msg.is_empty());
+}
+
+#[test]
+fn per_repository_on_error_settings() {
+    let p = Policy::from_yaml(
+        "version: 1\nsettings: {on_error: fail_closed, timeout_seconds: 2.5}\nrepositories:\n  - {path: \"legacy/*\", on_error: fail_open}\n",
+    )
+    .expect("valid");
+    assert_eq!(p.settings.timeout_ms, 2500);
+    assert_eq!(p.on_error_for("legacy/old.git"), OnError::FailOpen);
+    assert_eq!(p.on_error_for("team/new.git"), OnError::FailClosed);
+}
