@@ -51,6 +51,10 @@ fn own_uid() -> Result<u32> {
 
 /// Run the daemon until SIGTERM or SIGINT.
 pub async fn serve(cfg: ServeConfig) -> Result<()> {
+    // Signal handlers before anything else: a SIGHUP or SIGTERM must never kill us by default.
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
     // Configuration first: nothing is bound with an invalid policy.
     let loaded = Loaded::load(cfg.policy.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))?;
     for w in &loaded.policy.warnings {
@@ -87,9 +91,6 @@ pub async fn serve(cfg: ServeConfig) -> Result<()> {
     ));
     tracker.spawn(watch_loop(shared.clone(), stop.clone()));
 
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut hup = signal(SignalKind::hangup())?;
     loop {
         tokio::select! {
             _ = term.recv() => break,

@@ -97,12 +97,6 @@ pub fn install(repo: &Path, opts: &InstallOptions) -> Result<Installed, InstallE
         let to = hooks_dir.join(format!("{hook}.pushguard-chained"));
         fs::rename(&from, &to).map_err(io(&from))?;
     }
-    for hook in HOOKS {
-        let path = hooks_dir.join(hook);
-        let has_chain = hooks_dir.join(format!("{hook}.pushguard-chained")).exists();
-        let script = hook_script(hook, &opts.binary, has_chain);
-        write_executable(&path, &script)?;
-    }
     let mut settings: Vec<(&str, String)> = vec![
         (
             "pushguard.socket",
@@ -127,6 +121,13 @@ pub fn install(repo: &Path, opts: &InstallOptions) -> Result<Installed, InstallE
         if git_config_get(repo, k).as_deref() != Some(v.as_str()) {
             git_config_set(repo, k, &v)?;
         }
+    }
+    // Settings first, hooks last: a hook never runs without its settings.
+    for hook in HOOKS {
+        let path = hooks_dir.join(hook);
+        let has_chain = hooks_dir.join(format!("{hook}.pushguard-chained")).exists();
+        let script = hook_script(hook, &opts.binary, has_chain);
+        write_executable(&path, &script)?;
     }
     Ok(if chained.is_empty() {
         Installed::Written

@@ -1,6 +1,8 @@
 //! Every rule on hand-built facts, and the pusher's text as a snapshot.
 
-use rules::facts::{Change, Commit, KeyVerdict, ObjectKind, Person, RefUpdate, SignatureCheck, Tag};
+use rules::facts::{
+    Change, Commit, KeyVerdict, ObjectKind, Person, RefUpdate, SignatureCheck, Tag,
+};
 use rules::{evaluate, render, Code, Policy, Report};
 
 const POLICY: &str = r#"version: 1
@@ -87,7 +89,11 @@ fn update(name: &str, old: Option<&str>, new: Option<&str>, commits: Vec<Commit>
         old: old.map(str::to_string),
         new: new.map(str::to_string),
         fast_forward: true,
-        new_kind: if new.is_some() { ObjectKind::Commit } else { ObjectKind::None },
+        new_kind: if new.is_some() {
+            ObjectKind::Commit
+        } else {
+            ObjectKind::None
+        },
         tag: None,
         commits,
     }
@@ -106,7 +112,10 @@ fn judge(pusher: Option<&str>, updates: Vec<RefUpdate>) -> Report {
 }
 
 fn codes(r: &Report) -> Vec<(String, Code)> {
-    r.violations.iter().map(|v| (v.rule.clone(), v.code)).collect()
+    r.violations
+        .iter()
+        .map(|v| (v.rule.clone(), v.code))
+        .collect()
 }
 
 mod branch_protection {
@@ -116,7 +125,12 @@ mod branch_protection {
     fn signed_fast_forward_by_a_maintainer_is_allowed() {
         let r = judge(
             Some("alice"),
-            vec![update("refs/heads/main", Some(A), Some(B), vec![commit(B, "alice@example.org", good("alice"))])],
+            vec![update(
+                "refs/heads/main",
+                Some(A),
+                Some(B),
+                vec![commit(B, "alice@example.org", good("alice"))],
+            )],
         );
         assert!(r.allowed, "{r:?}");
         assert_eq!(r.pusher_identity.as_deref(), Some("alice"));
@@ -154,15 +168,28 @@ mod branch_protection {
 
     #[test]
     fn deletion_is_refused() {
-        let r = judge(Some("alice"), vec![update("refs/heads/main", Some(A), None, vec![])]);
+        let r = judge(
+            Some("alice"),
+            vec![update("refs/heads/main", Some(A), None, vec![])],
+        );
         assert_eq!(codes(&r), [("deletion".to_string(), Code::RefDeleted)]);
     }
 
     #[test]
     fn update_allow_list_names_who_may_move_the_branch() {
-        let u = || update("refs/heads/release/2.0", Some(A), Some(B), vec![commit(B, "bob@example.org", good("bob"))]);
+        let u = || {
+            update(
+                "refs/heads/release/2.0",
+                Some(A),
+                Some(B),
+                vec![commit(B, "bob@example.org", good("bob"))],
+            )
+        };
         assert!(judge(Some("bob"), vec![u()]).allowed, "bob is listed");
-        assert!(judge(Some("alice"), vec![u()]).allowed, "maintainers are listed");
+        assert!(
+            judge(Some("alice"), vec![u()]).allowed,
+            "maintainers are listed"
+        );
         let r = judge(Some("mallory"), vec![u()]);
         assert_eq!(codes(&r), [("update".to_string(), Code::RefUpdated)]);
         assert!(r.violations[0].message.contains("an unidentified pusher"));
@@ -172,9 +199,19 @@ mod branch_protection {
 
     #[test]
     fn default_branch_and_excludes_scope_the_ruleset() {
-        let r = judge(Some("carol"), vec![update("refs/heads/trunk", Some(A), Some(B), vec![])]);
-        assert_eq!(codes(&r), [("update".to_string(), Code::RefUpdated)], "trunk is the default branch");
-        let r = judge(Some("carol"), vec![update("refs/heads/release/old", Some(A), Some(B), vec![])]);
+        let r = judge(
+            Some("carol"),
+            vec![update("refs/heads/trunk", Some(A), Some(B), vec![])],
+        );
+        assert_eq!(
+            codes(&r),
+            [("update".to_string(), Code::RefUpdated)],
+            "trunk is the default branch"
+        );
+        let r = judge(
+            Some("carol"),
+            vec![update("refs/heads/release/old", Some(A), Some(B), vec![])],
+        );
         assert!(r.allowed, "release/old is excluded");
     }
 
@@ -182,14 +219,23 @@ mod branch_protection {
     fn merge_commits_break_linear_history() {
         let mut m = commit(C, "alice@example.org", good("alice"));
         m.parents = vec![A.into(), B.into()];
-        let r = judge(Some("alice"), vec![update("refs/heads/main", Some(A), Some(C), vec![m])]);
-        assert_eq!(codes(&r), [("required_linear_history".to_string(), Code::MergeCommit)]);
+        let r = judge(
+            Some("alice"),
+            vec![update("refs/heads/main", Some(A), Some(C), vec![m])],
+        );
+        assert_eq!(
+            codes(&r),
+            [("required_linear_history".to_string(), Code::MergeCommit)]
+        );
         assert_eq!(r.violations[0].commit.as_deref(), Some(C));
     }
 
     #[test]
     fn bypass_actors_pass_but_are_reported() {
-        let r = judge(Some("admin-user"), vec![update("refs/heads/main", Some(A), None, vec![])]);
+        let r = judge(
+            Some("admin-user"),
+            vec![update("refs/heads/main", Some(A), None, vec![])],
+        );
         assert!(r.allowed);
         assert_eq!(r.pusher_identity.as_deref(), Some("root"));
         assert_eq!(r.bypassed.len(), 1);
@@ -198,9 +244,20 @@ mod branch_protection {
 
     #[test]
     fn unprotected_refs_are_free() {
-        let r = judge(None, vec![update("refs/heads/topic", None, Some(B), vec![commit(B, "x@example.org", SignatureCheck::unsigned())])]);
+        let r = judge(
+            None,
+            vec![update(
+                "refs/heads/topic",
+                None,
+                Some(B),
+                vec![commit(B, "x@example.org", SignatureCheck::unsigned())],
+            )],
+        );
         assert!(r.allowed);
-        let r = judge(None, vec![update("refs/heads/topic", Some(A), None, vec![])]);
+        let r = judge(
+            None,
+            vec![update("refs/heads/topic", Some(A), None, vec![])],
+        );
         assert!(r.allowed);
     }
 }
@@ -209,7 +266,15 @@ mod signatures {
     use super::*;
 
     fn one(sig: SignatureCheck, email: &str) -> Report {
-        judge(Some("alice"), vec![update("refs/heads/main", Some(A), Some(B), vec![commit(B, email, sig)])])
+        judge(
+            Some("alice"),
+            vec![update(
+                "refs/heads/main",
+                Some(A),
+                Some(B),
+                vec![commit(B, email, sig)],
+            )],
+        )
     }
 
     #[test]
@@ -227,9 +292,17 @@ mod signatures {
             (KeyVerdict::Malformed, Code::MalformedSignature),
         ];
         for (verdict, code) in cases {
-            let sig = SignatureCheck { verdict, key: Some("KEY".into()), ..SignatureCheck::default() };
+            let sig = SignatureCheck {
+                verdict,
+                key: Some("KEY".into()),
+                ..SignatureCheck::default()
+            };
             let r = one(sig, "alice@example.org");
-            assert_eq!(codes(&r), [("required_signatures".to_string(), code)], "{verdict:?}");
+            assert_eq!(
+                codes(&r),
+                [("required_signatures".to_string(), code)],
+                "{verdict:?}"
+            );
             let v = &r.violations[0];
             assert_eq!(v.commit.as_deref(), Some(B));
             assert!(!v.fix.is_empty());
@@ -238,10 +311,20 @@ mod signatures {
 
     #[test]
     fn the_key_must_belong_to_the_committer() {
-        assert!(one(good("alice"), "ALICE@example.org").allowed, "emails compare case-insensitively");
+        assert!(
+            one(good("alice"), "ALICE@example.org").allowed,
+            "emails compare case-insensitively"
+        );
         let r = one(good("bob"), "alice@example.org");
-        assert_eq!(codes(&r), [("required_signatures".to_string(), Code::IdentityMismatch)]);
-        assert!(r.violations[0].message.contains("bob's key"), "{}", r.violations[0].message);
+        assert_eq!(
+            codes(&r),
+            [("required_signatures".to_string(), Code::IdentityMismatch)]
+        );
+        assert!(
+            r.violations[0].message.contains("bob's key"),
+            "{}",
+            r.violations[0].message
+        );
         assert!(r.violations[0].message.contains("belongs to alice"));
         let r = one(good("bob"), "stranger@example.org");
         assert!(r.violations[0].message.contains("belongs to no identity"));
@@ -268,12 +351,24 @@ mod signatures {
     }
 
     fn tag(sig: SignatureCheck, tagger: &str) -> Tag {
-        Tag { id: C.into(), name: "v1.0".into(), target: B.into(), tagger: Some(person(tagger)), signature: sig }
+        Tag {
+            id: C.into(),
+            name: "v1.0".into(),
+            target: B.into(),
+            tagger: Some(person(tagger)),
+            signature: sig,
+        }
     }
 
     #[test]
     fn signed_annotated_tag_by_a_maintainer_is_allowed() {
-        let r = judge(Some("alice"), vec![tag_update(Some(tag(good("alice"), "alice@example.org")), None)]);
+        let r = judge(
+            Some("alice"),
+            vec![tag_update(
+                Some(tag(good("alice"), "alice@example.org")),
+                None,
+            )],
+        );
         assert!(r.allowed, "{r:?}");
     }
 
@@ -281,18 +376,42 @@ mod signatures {
     fn tags_are_checked_for_signature_creator_and_immutability() {
         // Lightweight tag.
         let r = judge(Some("alice"), vec![tag_update(None, None)]);
-        assert_eq!(codes(&r), [("required_signatures".to_string(), Code::LightweightTag)]);
+        assert_eq!(
+            codes(&r),
+            [("required_signatures".to_string(), Code::LightweightTag)]
+        );
         // Unsigned annotated tag.
-        let r = judge(Some("alice"), vec![tag_update(Some(tag(SignatureCheck::unsigned(), "alice@example.org")), None)]);
-        assert_eq!(codes(&r), [("required_signatures".to_string(), Code::NoSignature)]);
+        let r = judge(
+            Some("alice"),
+            vec![tag_update(
+                Some(tag(SignatureCheck::unsigned(), "alice@example.org")),
+                None,
+            )],
+        );
+        assert_eq!(
+            codes(&r),
+            [("required_signatures".to_string(), Code::NoSignature)]
+        );
         // Created by a developer.
-        let r = judge(Some("bob"), vec![tag_update(Some(tag(good("bob"), "bob@example.org")), None)]);
+        let r = judge(
+            Some("bob"),
+            vec![tag_update(Some(tag(good("bob"), "bob@example.org")), None)],
+        );
         assert_eq!(codes(&r), [("creation".to_string(), Code::RefCreated)]);
         // Moved.
-        let r = judge(Some("alice"), vec![tag_update(Some(tag(good("alice"), "alice@example.org")), Some(A))]);
+        let r = judge(
+            Some("alice"),
+            vec![tag_update(
+                Some(tag(good("alice"), "alice@example.org")),
+                Some(A),
+            )],
+        );
         assert_eq!(codes(&r), [("update".to_string(), Code::RefUpdated)]);
         // Deleted.
-        let r = judge(Some("alice"), vec![update("refs/tags/v1.0", Some(C), None, vec![])]);
+        let r = judge(
+            Some("alice"),
+            vec![update("refs/tags/v1.0", Some(C), None, vec![])],
+        );
         assert_eq!(codes(&r), [("deletion".to_string(), Code::RefDeleted)]);
     }
 }
@@ -302,23 +421,34 @@ mod rendering {
 
     #[test]
     fn pusher_text_snapshot() {
-        let mut force = update("refs/heads/main", Some(A), Some(B), vec![
-            commit(B, "alice@example.org", SignatureCheck::unsigned()),
-            commit(C, "bob@example.org", good("alice")),
-        ]);
+        let mut force = update(
+            "refs/heads/main",
+            Some(A),
+            Some(B),
+            vec![
+                commit(B, "alice@example.org", SignatureCheck::unsigned()),
+                commit(C, "bob@example.org", good("alice")),
+            ],
+        );
         force.fast_forward = false;
         let tags = update("refs/tags/v1.0", None, Some(C), vec![]);
         let r = judge(Some("bob"), vec![force, tags]);
         let text = render::text(&r);
         for line in text.lines() {
-            assert!(line.chars().count() <= render::TEXT_WIDTH, "line too wide: {line:?}");
+            assert!(
+                line.chars().count() <= render::TEXT_WIDTH,
+                "line too wide: {line:?}"
+            );
         }
         insta::assert_snapshot!(text);
     }
 
     #[test]
     fn json_has_the_documented_fields() {
-        let r = judge(Some("bob"), vec![update("refs/heads/main", Some(A), None, vec![])]);
+        let r = judge(
+            Some("bob"),
+            vec![update("refs/heads/main", Some(A), None, vec![])],
+        );
         let v: serde_json::Value = serde_json::from_str(&render::json(&r)).expect("valid JSON");
         assert_eq!(v["allowed"], false);
         let first = &v["violations"][0];
@@ -332,17 +462,32 @@ mod rendering {
     #[test]
     fn long_lists_are_cut_per_ref() {
         let commits: Vec<Commit> = (0..25)
-            .map(|i| commit(&format!("{i:040}"), "alice@example.org", SignatureCheck::unsigned()))
+            .map(|i| {
+                commit(
+                    &format!("{i:040}"),
+                    "alice@example.org",
+                    SignatureCheck::unsigned(),
+                )
+            })
             .collect();
-        let r = judge(Some("alice"), vec![update("refs/heads/main", Some(A), Some(B), commits)]);
+        let r = judge(
+            Some("alice"),
+            vec![update("refs/heads/main", Some(A), Some(B), commits)],
+        );
         assert_eq!(r.violations.len(), 25);
         let text = render::text(&r);
-        assert!(text.contains("... and 15 more on refs/heads/main"), "{text}");
+        assert!(
+            text.contains("... and 15 more on refs/heads/main"),
+            "{text}"
+        );
     }
 
     #[test]
     fn allowed_reports_say_nothing() {
-        let r = judge(None, vec![update("refs/heads/topic", Some(A), Some(B), vec![])]);
+        let r = judge(
+            None,
+            vec![update("refs/heads/topic", Some(A), Some(B), vec![])],
+        );
         assert_eq!(render::text(&r), "");
     }
 }

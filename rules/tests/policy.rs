@@ -60,12 +60,24 @@ fn the_issue_example_loads() {
     assert_eq!(main.target, Target::Branch);
     assert_eq!(main.bypass, [Actor::Role("admin".into())]);
     assert!(main.rules.contains(&RuleSpec::Update {
-        allow: vec![Actor::Role("maintainer".into()), Actor::Identity("bob".into())]
+        allow: vec![
+            Actor::Role("maintainer".into()),
+            Actor::Identity("bob".into())
+        ]
     }));
     assert!(main.applies_to("refs/heads/release/1.0", None));
-    assert!(!main.applies_to("refs/heads/release/1.0/hotfix", None), "* stays in one component");
-    assert!(main.applies_to("refs/heads/trunk", Some("trunk")), "~DEFAULT_BRANCH");
-    assert!(!main.applies_to("refs/tags/main", None), "branch rulesets ignore tags");
+    assert!(
+        !main.applies_to("refs/heads/release/1.0/hotfix", None),
+        "* stays in one component"
+    );
+    assert!(
+        main.applies_to("refs/heads/trunk", Some("trunk")),
+        "~DEFAULT_BRANCH"
+    );
+    assert!(
+        !main.applies_to("refs/tags/main", None),
+        "branch rulesets ignore tags"
+    );
     let tags = &p.rulesets[1];
     assert!(tags.applies_to("refs/tags/v1.2.3", None));
     assert!(!tags.applies_to("refs/heads/v1", None));
@@ -83,7 +95,10 @@ fn the_default_policy_protects_main_branches_and_release_tags() {
     };
     assert_eq!(names("refs/heads/main", None), ["protect-default-branch"]);
     assert_eq!(names("refs/heads/master", None), ["protect-default-branch"]);
-    assert_eq!(names("refs/heads/trunk", Some("trunk")), ["protect-default-branch"]);
+    assert_eq!(
+        names("refs/heads/trunk", Some("trunk")),
+        ["protect-default-branch"]
+    );
     assert!(names("refs/heads/feature", Some("main")).is_empty());
     assert_eq!(names("refs/tags/v1.0", None), ["protect-release-tags"]);
     assert!(names("refs/tags/nightly", None).is_empty());

@@ -1,0 +1,16 @@
+//! End-to-end tests: real bare repositories, pushguard's hooks installed by a real
+//! `pushguard serve`, real `git push` from clients whose commits are signed with keys generated
+//! for the test (fixtures-repos/keys.sh). Nothing is faked.
+
+mod harness;
+
+/// `pushguard check`, `policy check`, `install`.
+mod cli;
+/// The daemon down, fail-open repositories, concurrency, per-ref mode, reloads.
+mod operations;
+/// Force-push, deletion, linear history, commits parked on other branches.
+mod protection;
+/// Signed and unsigned commits on a protected branch.
+mod push_signed;
+/// Release tags: who may create them, immutability, signatures.
+mod tags;

@@ -1,0 +1,247 @@
+use crate::harness::*;
+use std::time::{Duration, Instant};
+
+#[test]
+fn daemon_killed_means_pushes_are_rejected() {
+    let w = World::new();
+    let (bare, c) = w.seed("app", "sha1");
+    let policy = w.policy("", STANDARD_RULESETS);
+    let mut d = Daemon::start(&w, Some(&policy), &[&bare]);
+    let before = rev(&bare, "main");
+    d.crash();
+    // Even a push the policy would accept is refused: no verdict, no entry.
+    c.commit("a.txt", "alice@example.org", Sign::Ssh("alice"));
+    let p = c.push(&["origin", "main"]);
+    assert!(!p.ok);
+    assert!(
+        p.flat()
+            .contains("pushguard: push rejected: the policy daemon is not reachable"),
+        "{}",
+        p.text
+    );
+    assert!(
+        p.flat().contains("please contact your git administrator"),
+        "{}",
+        p.text
+    );
+    assert_eq!(rev(&bare, "main"), before);
+}
+
+#[test]
+fn fail_open_repositories_pass_with_a_warning_and_a_log_line() {
+    let w = World::new();
+    let (bare, c) = w.seed("legacy", "sha1");
+    let policy = w.policy(
+        "repositories:\n  - {path: \"legacy.git\", on_error: fail_open}\n",
+        STANDARD_RULESETS,
+    );
+    let mut d = Daemon::start(&w, Some(&policy), &[&bare]);
+    assert_eq!(
+        c.git(&[
+            "--git-dir",
+            &bare.display().to_string(),
+            "config",
+            "pushguard.onError"
+        ]),
+        "fail_open"
+    );
+    d.crash();
+    let id = c.commit("a.txt", "alice@example.org", Sign::Unsigned);
+    let p = c.push(&["origin", "main"]);
+    assert!(p.ok, "{}", p.text);
+    assert!(
+        p.flat()
+            .contains("WARNING: push accepted without a policy check"),
+        "{}",
+        p.text
+    );
+    assert_eq!(rev(&bare, "main").as_deref(), Some(id.as_str()));
+    let audit = d.audit();
+    let last = audit.last().expect("fail-open event logged");
+    assert_eq!(last["event"], "fail_open");
+}
+
+#[test]
+fn twenty_concurrent_pushes_are_each_judged() {
+    let w = World::new();
+    let (bare, seed) = w.seed("busy", "sha1");
+    let rulesets = format!(
+        "{STANDARD_RULESETS}  - name: guarded\n    target: branch\n    include: [\"guarded/*\"]\n    rules:\n      required_signatures: {{}}\n"
+    );
+    let policy = w.policy("", &rulesets);
+    let d = Daemon::start(&w, Some(&policy), &[&bare]);
+    drop(seed);
+    let clients: Vec<(usize, Client)> = (0..20)
+        .map(|i| (i, w.clone_of(&bare, &format!("c{i}"))))
+        .collect();
+    for (i, c) in &clients {
+        let sign = if i % 2 == 0 {
+            Sign::Ssh("alice")
+        } else {
+            Sign::Unsigned
+        };
+        c.commit(&format!("f{i}.txt"), "alice@example.org", sign);
+    }
+    let results: Vec<(usize, Pushed)> = std::thread::scope(|s| {
+        let handles: Vec<_> = clients
+            .iter()
+            .map(|(i, c)| {
+                s.spawn(move || {
+                    (
+                        *i,
+                        c.push(&["origin", &format!("HEAD:refs/heads/guarded/{i}")]),
+                    )
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("push thread"))
+            .collect()
+    });
+    for (i, p) in results {
+        let should_pass = i % 2 == 0;
+        assert_eq!(p.ok, should_pass, "push {i}: {}\n{}", p.text, d.log_text());
+        assert_eq!(
+            rev(&bare, &format!("refs/heads/guarded/{i}")).is_some(),
+            should_pass
+        );
+    }
+    assert_eq!(d.audit().len(), 20);
+}
+
+#[test]
+fn per_ref_mode_rejects_only_the_violating_ref() {
+    let w = World::new();
+    let (bare, c) = w.seed("perref", "sha1");
+    let policy = w.policy("", STANDARD_RULESETS);
+    let _d = Daemon::start(&w, Some(&policy), &[&bare]);
+    let out = std::process::Command::new(BIN)
+        .args(["install", "--mode", "per-ref", "--socket"])
+        .arg(w.path().join("pg.sock"))
+        .arg(&bare)
+        .output()
+        .expect("install");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    c.git(&["checkout", "-q", "-b", "topic"]);
+    let topic = c.commit("t.txt", "alice@example.org", Sign::Unsigned);
+    c.git(&["checkout", "-q", "main"]);
+    c.git(&["merge", "-q", "--ff-only", "topic"]);
+    // Non-atomic push of two refs: topic is unprotected, main requires signatures.
+    let p = c.push(&["origin", "main", "topic"]);
+    assert!(!p.ok);
+    assert!(
+        p.flat().contains("update hook declined") || p.flat().contains("hook declined"),
+        "{}",
+        p.text
+    );
+    assert_eq!(
+        rev(&bare, "refs/heads/topic").as_deref(),
+        Some(topic.as_str()),
+        "{}",
+        p.text
+    );
+    assert_ne!(rev(&bare, "main").as_deref(), Some(topic.as_str()));
+}
+
+#[test]
+fn repositories_created_later_get_hooks() {
+    let w = World::new();
+    let (bare, _c) = w.seed("first", "sha1");
+    let _d = Daemon::start(&w, None, &[&bare]);
+    let later = w.path().join("repos/team/later.git");
+    std::fs::create_dir_all(later.parent().expect("parent")).expect("mkdir");
+    let ok = std::process::Command::new("git")
+        .args(["init", "-q", "--bare"])
+        .arg(&later)
+        .status()
+        .expect("git init")
+        .success();
+    assert!(ok);
+    let start = Instant::now();
+    while !hooks::install::is_installed(&later) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "hooks never installed into the new repo"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn policy_reload_keeps_the_old_policy_when_the_new_one_is_invalid() {
+    let w = World::new();
+    let (bare, c) = w.seed("reload", "sha1");
+    let policy = w.policy("", STANDARD_RULESETS);
+    let d = Daemon::start(&w, Some(&policy), &[&bare]);
+    std::fs::write(&policy, "version: 1\nrulesets: [oops\n").expect("write");
+    d.signal("HUP");
+    let start = Instant::now();
+    while !d.log_text().contains("the new policy is invalid") {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no reload error logged:\n{}",
+            d.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        d.log_text().contains("policy.yaml:"),
+        "the error names the file: {}",
+        d.log_text()
+    );
+    c.commit("a.txt", "alice@example.org", Sign::Unsigned);
+    let p = c.push(&["origin", "main"]);
+    assert!(
+        !p.ok,
+        "the old policy (signatures required) still applies: {}",
+        p.text
+    );
+    // A valid new policy takes effect without a restart.
+    std::fs::write(
+        &policy,
+        "version: 1\nrulesets:\n  - {name: only-deletion, target: branch, include: [main], rules: {deletion: {}}}\n",
+    )
+    .expect("write");
+    d.signal("HUP");
+    let start = Instant::now();
+    loop {
+        let p = c.push(&["origin", "main"]);
+        if p.ok {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "new policy never applied: {}",
+            p.text
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn sigterm_stops_the_daemon_and_removes_the_socket() {
+    let w = World::new();
+    let (bare, _c) = w.seed("stop", "sha1");
+    let mut d = Daemon::start(&w, None, &[&bare]);
+    d.signal("TERM");
+    let mut child = d.child.take().expect("running");
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "daemon did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success());
+    assert!(!d.socket.exists());
+    assert!(d.log_text().contains("pushguard daemon stopped"));
+}

@@ -1,0 +1,143 @@
+use crate::harness::*;
+
+fn world() -> (World, std::path::PathBuf, Client, Daemon) {
+    let w = World::new();
+    let (bare, client) = w.seed("app", "sha1");
+    let policy = w.policy("", STANDARD_RULESETS);
+    let d = Daemon::start(&w, Some(&policy), &[&bare]);
+    (w, bare, client, d)
+}
+
+#[test]
+fn ssh_signed_push_is_accepted() {
+    let (_w, bare, c, d) = world();
+    let id = c.commit("a.txt", "alice@example.org", Sign::Ssh("alice"));
+    let p = c.push(&["origin", "main"]);
+    assert!(p.ok, "{}\n{}", p.text, d.log_text());
+    assert_eq!(rev(&bare, "main").as_deref(), Some(id.as_str()));
+    let audit = d.audit();
+    let last = audit.last().expect("decision logged");
+    assert_eq!(last["verdict"], "allowed");
+    assert_eq!(last["pusher"], "alice");
+    assert_eq!(last["pusher_identity"], "alice");
+}
+
+#[test]
+fn openpgp_signed_push_is_accepted() {
+    let (_w, bare, c, d) = world();
+    let id = c.commit("a.txt", "alice@example.org", Sign::Gpg);
+    let p = c.push(&["origin", "main"]);
+    assert!(p.ok, "{}\n{}", p.text, d.log_text());
+    assert_eq!(rev(&bare, "main").as_deref(), Some(id.as_str()));
+}
+
+#[test]
+fn ecdsa_signed_push_by_a_developer_is_accepted() {
+    let (_w, _bare, c, d) = world();
+    c.commit("a.txt", "carol@example.org", Sign::Ssh("carol"));
+    let p = c.push_as(Some("carol"), &["origin", "main"]);
+    assert!(p.ok, "{}\n{}", p.text, d.log_text());
+}
+
+#[test]
+fn unsigned_commit_is_rejected_and_never_lands() {
+    let (_w, bare, c, _d) = world();
+    let before = rev(&bare, "main");
+    let id = c.commit("a.txt", "alice@example.org", Sign::Unsigned);
+    let p = c.push(&["origin", "main"]);
+    assert!(!p.ok);
+    assert!(
+        p.flat()
+            .contains("pushguard: push rejected, 1 policy violation"),
+        "{}",
+        p.text
+    );
+    assert!(
+        p.flat()
+            .contains("x required_signatures (ruleset protect-main)"),
+        "{}",
+        p.text
+    );
+    assert!(
+        p.flat().contains(&format!("commit {}", &id[..10])),
+        "{}",
+        p.text
+    );
+    assert!(p.flat().contains("commit is not signed"), "{}", p.text);
+    assert!(
+        p.flat()
+            .contains("fix: sign it: git commit --amend --no-edit -S"),
+        "{}",
+        p.text
+    );
+    assert!(p.flat().contains("pre-receive hook declined"), "{}", p.text);
+    assert_eq!(rev(&bare, "main"), before);
+    // The rejected objects stayed in git's quarantine and were thrown away.
+    assert!(
+        !has_object(&bare, &id),
+        "rejected commit must not enter the repository"
+    );
+}
+
+#[test]
+fn unknown_key_is_rejected() {
+    let (_w, _bare, c, _d) = world();
+    c.commit("a.txt", "alice@example.org", Sign::Ssh("mallory"));
+    let p = c.push(&["origin", "main"]);
+    assert!(!p.ok);
+    assert!(p.flat().contains("required_signatures"), "{}", p.text);
+    assert!(
+        p.flat().contains("not in the policy") || p.flat().contains("unknown"),
+        "{}",
+        p.text
+    );
+}
+
+#[test]
+fn key_of_another_identity_is_rejected() {
+    let (_w, _bare, c, d) = world();
+    // Committed as alice, signed with bob's key.
+    c.commit("a.txt", "alice@example.org", Sign::Ssh("bob"));
+    let p = c.push(&["origin", "main"]);
+    assert!(!p.ok);
+    assert!(p.flat().contains("signed with bob's key"), "{}", p.text);
+    assert!(
+        p.flat().contains("<alice@example.org> belongs to alice"),
+        "{}",
+        p.text
+    );
+    let last = d.audit().pop().expect("logged");
+    assert_eq!(last["violations"][0]["code"], "identity_mismatch");
+}
+
+#[test]
+fn one_bad_commit_among_good_ones_rejects_the_push() {
+    let (_w, _bare, c, _d) = world();
+    c.commit("a.txt", "alice@example.org", Sign::Ssh("alice"));
+    let bad = c.commit("b.txt", "alice@example.org", Sign::Unsigned);
+    c.commit("c.txt", "alice@example.org", Sign::Ssh("alice"));
+    let p = c.push(&["origin", "main"]);
+    assert!(!p.ok);
+    assert!(p.flat().contains(&bad[..10]), "{}", p.text);
+    assert!(p.flat().contains("1 policy violation"), "{}", p.text);
+}
+
+#[test]
+fn sha256_repositories_work() {
+    let w = World::new();
+    let (bare, c) = w.seed("sha", "sha256");
+    let policy = w.policy("", STANDARD_RULESETS);
+    let d = Daemon::start(&w, Some(&policy), &[&bare]);
+    let id = c.commit("a.txt", "alice@example.org", Sign::Ssh("alice"));
+    assert_eq!(id.len(), 64);
+    let p = c.push(&["origin", "main"]);
+    assert!(p.ok, "{}\n{}", p.text, d.log_text());
+    let bad = c.commit("a.txt", "alice@example.org", Sign::Unsigned);
+    let p = c.push(&["origin", "main"]);
+    assert!(!p.ok);
+    assert!(p.flat().contains(&bad[..10]), "{}", p.text);
+    c.git(&["reset", "-q", "--hard", &id]);
+    c.commit("b.txt", "alice@example.org", Sign::Gpg);
+    let p = c.push(&["origin", "main"]);
+    assert!(p.ok, "openpgp in sha256: {}", p.text);
+}
