@@ -226,13 +226,10 @@ fn signature_problem(
 ) -> Option<(Code, String, String)> {
     let key = sig.key.as_deref().unwrap_or("?");
     let detail = |default: String| sig.detail.clone().unwrap_or(default);
-    let resign = format!(
-        "re-sign it with your key (git commit --amend --no-edit -S; several commits: git rebase --exec 'git commit --amend --no-edit -S' <base>) and push again"
-    );
     let resign = if what == "tag" {
         "re-create the tag signed (git tag -f -s NAME) and push it again".to_string()
     } else {
-        resign
+        "re-sign it with your key (git commit --amend --no-edit -S; several commits: git rebase --exec 'git commit --amend --no-edit -S' <base>) and push again".to_string()
     };
     Some(match sig.verdict {
         KeyVerdict::Good => {

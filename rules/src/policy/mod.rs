@@ -135,7 +135,7 @@ pub struct Identity {
 impl Identity {
     pub fn has_email(&self, email: &str) -> bool {
         let email = email.to_ascii_lowercase();
-        self.emails.iter().any(|e| *e == email)
+        self.emails.contains(&email)
     }
 }
 
