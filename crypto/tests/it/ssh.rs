@@ -103,3 +103,63 @@ fn unreadable_key_line() {
         "{msg}"
     );
 }
+
+/// A security-key (FIDO) signature, built by hand since no hardware token is around: the key
+/// signs sha256(application) || flags || counter || sha256(SSHSIG signed data).
+fn sk_ed25519_signature(flags: u8) -> (String, Vec<u8>) {
+    use signature::Signer;
+    use ssh_key::private::Ed25519Keypair;
+    use ssh_key::public::{KeyData, SkEd25519};
+    use ssh_key::sha2::{Digest, Sha256};
+    use ssh_key::{Algorithm, HashAlg, LineEnding, PublicKey, Signature, SshSig};
+
+    let keypair = Ed25519Keypair::from_seed(&[7; 32]);
+    let application = "ssh:";
+    let key = KeyData::SkEd25519(SkEd25519::new(keypair.public, application));
+    let inner = SshSig::signed_data("git", HashAlg::Sha512, PAYLOAD).expect("signed data");
+    let counter = 42u32.to_be_bytes();
+    let mut to_sign = Sha256::digest(application).to_vec();
+    to_sign.push(flags);
+    to_sign.extend_from_slice(&counter);
+    to_sign.extend_from_slice(&Sha256::digest(&inner));
+    let raw: Signature = keypair.try_sign(&to_sign).expect("ed25519 signs");
+    let mut data = raw.as_bytes().to_vec();
+    data.push(flags);
+    data.extend_from_slice(&counter);
+    let sig = Signature::new(Algorithm::SkEd25519, data).expect("sk signature");
+    let pem = SshSig::new(key.clone(), "git", HashAlg::Sha512, sig)
+        .expect("sshsig")
+        .to_pem(LineEnding::LF)
+        .expect("pem");
+    let public = PublicKey::new(key, "test-only")
+        .to_openssh()
+        .expect("openssh line");
+    (public, pem.into_bytes())
+}
+
+#[test]
+fn security_key_signature_needs_user_presence() {
+    let (public, touched) = sk_ed25519_signature(0x01);
+    let (_, untouched) = sk_ed25519_signature(0x00);
+    let mut keyring = Keyring::new();
+    keyring
+        .add_ssh_key("alice", &public)
+        .expect("sk key accepted");
+    assert_eq!(
+        keyring.verify(&touched, PAYLOAD, now()).verdict,
+        KeyVerdict::Good
+    );
+    assert_eq!(
+        keyring.verify(&touched, &tampered(), now()).verdict,
+        KeyVerdict::BadSignature
+    );
+    let check = keyring.verify(&untouched, PAYLOAD, now());
+    assert_eq!(check.verdict, KeyVerdict::BadSignature, "{check:?}");
+    assert!(
+        check
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains("user presence")),
+        "{check:?}"
+    );
+}
