@@ -65,6 +65,37 @@ fn sign_with<R: key::KeyRole>(signer: &Key<key::SecretParts, R>, when: i64) -> V
     out
 }
 
+/// Like `sign_with`, with a chosen hash algorithm.
+fn sign_with_hash<R: key::KeyRole>(
+    signer: &Key<key::SecretParts, R>,
+    when: i64,
+    hash: openpgp::types::HashAlgorithm,
+) -> Vec<u8> {
+    let keypair = signer
+        .clone()
+        .role_into_unspecified()
+        .into_keypair()
+        .expect("unencrypted secret");
+    let mut out = Vec::new();
+    {
+        let message = Armorer::new(Message::new(&mut out))
+            .kind(armor::Kind::Signature)
+            .build()
+            .expect("armorer");
+        let mut signer = Signer::new(message, keypair)
+            .expect("signer")
+            .hash_algo(hash)
+            .expect("hash accepted by the signer")
+            .detached()
+            .creation_time(at(when))
+            .build()
+            .expect("signer built");
+        signer.write_all(PAYLOAD).expect("write");
+        signer.finalize().expect("finalize");
+    }
+    out
+}
+
 /// Signs with the cert's signing subkey (as valid at `when`).
 fn sign(cert: &Cert, when: i64) -> Vec<u8> {
     let p = StandardPolicy::new();
@@ -336,5 +367,34 @@ fn updated_cert_for_same_identity_is_merged() {
     assert_eq!(
         keyring.verify(&sig, PAYLOAD, NOW).verdict,
         KeyVerdict::RevokedKey
+    );
+}
+
+#[test]
+fn backdated_sha1_signature_is_still_rejected() {
+    // A signature claiming 2010 (before the 2013 SHA-1 cutoff) must not slip through: the
+    // policy is evaluated at receive time.
+    let (cert, _) = CertBuilder::new()
+        .set_creation_time(at(1_230_768_000)) // 2009-01-01
+        .add_userid("Alice <alice@example.com>")
+        .set_primary_key_flags(KeyFlags::empty().set_certification().set_signing())
+        .generate()
+        .expect("cert");
+    let key = cert
+        .primary_key()
+        .key()
+        .clone()
+        .parts_into_secret()
+        .expect("secret");
+    let keyring = keyring_with(&cert);
+    let sha1 = sign_with_hash(&key, 1_262_304_000, openpgp::types::HashAlgorithm::SHA1); // 2010-01-01
+    let check = keyring.verify(&sha1, PAYLOAD, NOW);
+    assert_eq!(check.verdict, KeyVerdict::UnsupportedFormat, "{check:?}");
+    assert_eq!(check.identity.as_deref(), Some("alice"));
+    // The same key with SHA-256 is fine.
+    let sha256 = sign_with_hash(&key, 1_262_304_000, openpgp::types::HashAlgorithm::SHA256);
+    assert_eq!(
+        keyring.verify(&sha256, PAYLOAD, NOW).verdict,
+        KeyVerdict::Good
     );
 }
