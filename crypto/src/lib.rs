@@ -43,6 +43,7 @@
 mod allowed_signers;
 mod openpgp;
 mod ssh;
+mod ssh_fast;
 mod time;
 
 use rules::facts::{KeyVerdict, SignatureCheck, SignatureFormat};
@@ -74,6 +75,14 @@ pub enum KeyError {
         identity: String,
         fingerprint: String,
         algorithm: String,
+    },
+    /// An RSA SSH key shorter than pushguard accepts.
+    #[error("identity {identity}: SSH RSA key {fingerprint} has {bits} bits; at least {minimum} are required")]
+    WeakSshKey {
+        identity: String,
+        fingerprint: String,
+        bits: usize,
+        minimum: usize,
     },
     /// OpenPGP data could not be read as certificates.
     #[error("identity {identity}: cannot read OpenPGP certificate: {reason}")]

@@ -5,8 +5,12 @@ use std::collections::HashMap;
 use rules::facts::{KeyVerdict, SignatureCheck, SignatureFormat};
 use ssh_key::{public::KeyData, Algorithm, EcdsaCurve, HashAlg, PublicKey, SshSig};
 
+use crate::ssh_fast::FastKey;
 use crate::time::format_date;
 use crate::KeyError;
+
+/// Smallest RSA modulus accepted, in bits (ssh-keygen's default is 3072; OpenSSH still allows 1024).
+const MIN_RSA_BITS: usize = 2048;
 
 /// The namespace git uses for commit and tag signatures.
 pub(crate) const GIT_NAMESPACE: &str = "git";
@@ -49,6 +53,8 @@ impl Grant {
 pub(crate) struct SshEntry {
     pub identity: String,
     pub key: PublicKey,
+    /// RSA/ECDSA key prepared for OpenSSL; `None` for types ssh-key verifies itself.
+    pub fast: Option<FastKey>,
     pub grants: Vec<Grant>,
 }
 
@@ -83,6 +89,20 @@ pub(crate) fn parse_public_key(identity: &str, line: &str) -> Result<PublicKey, 
             fingerprint: fingerprint(key.key_data()),
             algorithm: key.algorithm().to_string(),
         });
+    }
+    if let KeyData::Rsa(rsa) = key.key_data() {
+        let bits = rsa.n.as_positive_bytes().map_or(0, |n| {
+            let lead = n.first().map_or(8, |b| b.leading_zeros() as usize);
+            n.len() * 8 - lead
+        });
+        if bits < MIN_RSA_BITS {
+            return Err(KeyError::WeakSshKey {
+                identity: identity.to_owned(),
+                fingerprint: fingerprint(key.key_data()),
+                bits,
+                minimum: MIN_RSA_BITS,
+            });
+        }
     }
     Ok(key)
 }
@@ -129,6 +149,7 @@ impl SshKeys {
             key.key_data().clone(),
             SshEntry {
                 identity: identity.to_owned(),
+                fast: FastKey::prepare(key.key_data()),
                 key,
                 grants: vec![grant],
             },
@@ -171,7 +192,24 @@ impl SshKeys {
             ));
             return check;
         };
-        if let Err(e) = entry.key.verify(GIT_NAMESPACE, payload, &sig) {
+        let result = match &entry.fast {
+            Some(fast) => fast.verify(GIT_NAMESPACE, payload, &sig),
+            None => entry
+                .key
+                .verify(GIT_NAMESPACE, payload, &sig)
+                .map_err(|e| e.to_string()),
+        };
+        #[cfg(debug_assertions)]
+        if entry.fast.is_some() {
+            // Differential check of the OpenSSL path against ssh-key, in every debug build.
+            let reference = entry.key.verify(GIT_NAMESPACE, payload, &sig);
+            assert_eq!(
+                result.is_ok(),
+                reference.is_ok(),
+                "OpenSSL ({result:?}) and ssh-key ({reference:?}) disagree for key {fp}"
+            );
+        }
+        if let Err(e) = result {
             check.verdict = KeyVerdict::BadSignature;
             check.detail = Some(format!(
                 "signature by key {fp} does not match the signed data ({e})"

@@ -53,6 +53,129 @@ fn rsa_good_and_tampered() {
 }
 
 #[test]
+fn sshsig_sha256_hash_for_each_type() {
+    // `-O hashalg=sha256` changes the SSHSIG message hash (the default is sha512).
+    for (kind, bits) in [("ed25519", None), ("ecdsa", Some(384)), ("rsa", Some(3072))] {
+        let key = SshKey::generate(kind, bits);
+        let mut keyring = Keyring::new();
+        keyring
+            .add_ssh_key("alice", &key.public)
+            .expect("key accepted");
+        let sig = key.sign_opts("git", PAYLOAD, &["-O", "hashalg=sha256"]);
+        assert_eq!(
+            keyring.verify(&sig, PAYLOAD, now()).verdict,
+            KeyVerdict::Good,
+            "{kind}"
+        );
+        assert_eq!(
+            keyring.verify(&sig, &tampered(), now()).verdict,
+            KeyVerdict::BadSignature,
+            "{kind}"
+        );
+    }
+}
+
+#[test]
+fn signature_by_another_key_of_the_same_type_does_not_verify() {
+    // The key inside the SSHSIG decides the lookup; a known key's blob with a stranger's
+    // signature bytes must fail.
+    let a = SshKey::generate("rsa", Some(2048));
+    let b = SshKey::generate("rsa", Some(2048));
+    let mut keyring = Keyring::new();
+    keyring.add_ssh_key("alice", &a.public).expect("a");
+    let sig_a = a.sign("git", PAYLOAD);
+    let sig_b = b.sign("git", PAYLOAD);
+    let pem = |s: &[u8]| String::from_utf8(s.to_vec()).expect("ascii");
+    let body = |s: &str| -> Vec<u8> {
+        use std::io::Read;
+        let b64: String = s.lines().filter(|l| !l.starts_with("-----")).collect();
+        let mut out = Vec::new();
+        base64_decode(&b64)
+            .as_slice()
+            .read_to_end(&mut out)
+            .expect("read");
+        out
+    };
+    let (blob_a, blob_b) = (body(&pem(&sig_a)), body(&pem(&sig_b)));
+    // Same length layout for same-size keys: splice b's trailing signature onto a's header.
+    assert_eq!(blob_a.len(), blob_b.len());
+    let sig_len = 4 + 4 + "rsa-sha2-512".len() + 4 + 256;
+    let mut forged = blob_a[..blob_a.len() - sig_len].to_vec();
+    forged.extend_from_slice(&blob_b[blob_b.len() - sig_len..]);
+    let b64 = base64_encode(&forged);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(70)
+        .map(|c| std::str::from_utf8(c).expect("ascii"))
+        .collect();
+    let armored = format!(
+        "-----BEGIN SSH SIGNATURE-----\n{}\n-----END SSH SIGNATURE-----\n",
+        lines.join("\n")
+    );
+    let check = keyring.verify(armored.as_bytes(), PAYLOAD, now());
+    assert_eq!(check.verdict, KeyVerdict::BadSignature, "{check:?}");
+    assert_eq!(
+        keyring.verify(&sig_a, PAYLOAD, now()).verdict,
+        KeyVerdict::Good
+    );
+}
+
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut acc = 0u32;
+    let mut bits = 0;
+    for c in s.bytes().filter(|&c| c != b'=') {
+        let v = B64.iter().position(|&b| b == c).expect("base64 digit") as u32;
+        acc = (acc << 6) | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    out
+}
+
+fn base64_encode(data: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in data.chunks(3) {
+        let n = chunk.len();
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let v = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= n {
+                out.push(B64[((v >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn short_rsa_keys_are_refused_at_load() {
+    let key = SshKey::generate("rsa", Some(1024));
+    let err = Keyring::new()
+        .add_ssh_key("alice", &key.public)
+        .expect_err("1024-bit RSA");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "identity alice: SSH RSA key {} has 1024 bits; at least 2048 are required",
+            key.fingerprint()
+        )
+    );
+}
+
+#[test]
 fn unknown_key() {
     let known = SshKey::generate("ed25519", None);
     let stranger = SshKey::generate("ed25519", None);

@@ -93,6 +93,11 @@ impl SshKey {
 
     /// `ssh-keygen -Y sign -n namespace` over `data`; returns the armored signature.
     pub fn sign(&self, namespace: &str, data: &[u8]) -> Vec<u8> {
+        self.sign_opts(namespace, data, &[])
+    }
+
+    /// Same with extra options, e.g. `["-O", "hashalg=sha256"]`.
+    pub fn sign_opts(&self, namespace: &str, data: &[u8], extra: &[&str]) -> Vec<u8> {
         let dir = self.private.parent().expect("key has a directory");
         let file = dir.join("payload");
         std::fs::write(&file, data).expect("write payload");
@@ -100,7 +105,9 @@ impl SshKey {
         let _ = std::fs::remove_file(&sig);
         run(
             Command::new("ssh-keygen")
-                .args(["-Y", "sign", "-n", namespace, "-f"])
+                .args(["-Y", "sign", "-n", namespace])
+                .args(extra)
+                .arg("-f")
                 .arg(&self.private)
                 .arg(&file),
             "ssh-keygen -Y sign",
