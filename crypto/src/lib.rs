@@ -106,13 +106,9 @@ pub enum KeyError {
         column: usize,
         reason: String,
     },
-    /// An allowed_signers line parsed but its key was refused.
-    #[error("allowed_signers line {line}: {source}")]
-    AllowedSignersKey {
-        line: usize,
-        #[source]
-        source: Box<KeyError>,
-    },
+    /// An allowed_signers line parsed but its key was refused (`error` says why).
+    #[error("allowed_signers line {line}: {error}")]
+    AllowedSignersKey { line: usize, error: Box<KeyError> },
 }
 
 /// The armor that starts each signature format git knows.
@@ -187,9 +183,9 @@ impl Keyring {
                     )),
                 }
             }
-            let wrap = |source| KeyError::AllowedSignersKey {
+            let wrap = |error| KeyError::AllowedSignersKey {
                 line: line.number,
-                source: Box::new(source),
+                error: Box::new(error),
             };
             let Some(first) = identities.first() else {
                 continue;
@@ -217,7 +213,7 @@ impl Keyring {
                 if owner != identity {
                     return Err(KeyError::AllowedSignersKey {
                         line: *number,
-                        source: Box::new(KeyError::SharedKey {
+                        error: Box::new(KeyError::SharedKey {
                             key: ssh::fingerprint(key.key_data()),
                             first: owner.to_owned(),
                             second: identity.clone(),
@@ -228,10 +224,10 @@ impl Keyring {
             seen.insert(key.key_data(), identity);
         }
         for (number, identity, key, grant) in staged {
-            self.ssh.insert(&identity, key, grant).map_err(|source| {
+            self.ssh.insert(&identity, key, grant).map_err(|error| {
                 KeyError::AllowedSignersKey {
                     line: number,
-                    source: Box::new(source),
+                    error: Box::new(error),
                 }
             })?;
         }
@@ -242,7 +238,7 @@ impl Keyring {
     /// or at the end of a tag) over `payload` (the signed bytes), judging the key at `now`
     /// (receive time, Unix seconds).
     pub fn verify(&self, signature: &[u8], payload: &[u8], now: i64) -> SignatureCheck {
-        let block = trim_ascii_start(signature);
+        let block = signature.trim_ascii_start();
         if block.starts_with(SSH_ARMOR) {
             self.ssh.verify(block, payload, now)
         } else if block.starts_with(PGP_ARMOR) {
@@ -272,14 +268,6 @@ impl Keyring {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-}
-
-fn trim_ascii_start(b: &[u8]) -> &[u8] {
-    let start = b
-        .iter()
-        .position(|c| !c.is_ascii_whitespace())
-        .unwrap_or(b.len());
-    &b[start..]
 }
 
 #[cfg(test)]

@@ -166,8 +166,20 @@ impl SshKeys {
         let sig = match SshSig::from_pem(armored) {
             Ok(sig) => sig,
             Err(e) => {
-                check.verdict = KeyVerdict::Malformed;
-                check.detail = Some(format!("cannot read SSH signature: {e}"));
+                // ssh-key 0.6 cannot read a signature made with an SSH certificate; say so
+                // instead of calling it garbage.
+                match sshsig_key_type(armored).filter(|t| t.ends_with(CERT_SUFFIX)) {
+                    Some(cert_type) => {
+                        check.verdict = KeyVerdict::UnsupportedFormat;
+                        check.detail = Some(format!(
+                            "signed with an SSH certificate ({cert_type}); certificates are not supported yet"
+                        ));
+                    }
+                    None => {
+                        check.verdict = KeyVerdict::Malformed;
+                        check.detail = Some(format!("cannot read SSH signature: {e}"));
+                    }
+                }
                 return check;
             }
         };
@@ -238,6 +250,56 @@ impl SshKeys {
         check.verdict = judge_grants(&entry.grants, now, &fp, &mut check.detail);
         check
     }
+}
+
+/// Key types of OpenSSH certificates end with this.
+const CERT_SUFFIX: &str = "-cert-v01@openssh.com";
+
+/// The key type named inside an armored SSHSIG, read by hand: the `SSHSIG` magic, a u32
+/// version, then the public key blob whose first string is its type.
+fn sshsig_key_type(armored: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(armored).ok()?;
+    let b64: String = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("-----"))
+        .collect();
+    let blob = base64_decode(&b64)?;
+    let rest = blob.strip_prefix(b"SSHSIG")?.get(4..)?;
+    let (public_key, _) = read_string(rest)?;
+    let (key_type, _) = read_string(public_key)?;
+    String::from_utf8(key_type.to_vec()).ok()
+}
+
+/// An SSH wire `string`: u32 big-endian length, then the bytes.
+fn read_string(b: &[u8]) -> Option<(&[u8], &[u8])> {
+    let len = usize::try_from(u32::from_be_bytes(b.get(..4)?.try_into().ok()?)).ok()?;
+    let end = len.checked_add(4)?;
+    Some((b.get(4..end)?, b.get(end..)?))
+}
+
+/// Standard base64 with optional padding; `None` on any other character.
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in s.bytes().filter(|&c| c != b'=') {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(u8::try_from((acc >> bits) & 0xff).ok()?);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
 }
 
 /// The verdict for a cryptographically good signature by a key with these grants, at `now`.

@@ -115,6 +115,32 @@ impl SshKey {
         std::fs::read(&sig).expect("signature written")
     }
 
+    /// Has `ca` certify this key for `principal` (`ssh-keygen -s`), then signs `data` with the
+    /// certificate (`ssh-keygen -Y sign -f key-cert.pub`).
+    pub fn sign_with_certificate(&self, ca: &SshKey, principal: &str, data: &[u8]) -> Vec<u8> {
+        let public = self.private.with_extension("pub");
+        run(
+            Command::new("ssh-keygen")
+                .args(["-q", "-s"])
+                .arg(&ca.private)
+                .args(["-I", "test-only", "-n", principal])
+                .arg(&public),
+            "ssh-keygen -s",
+        );
+        let dir = self.private.parent().expect("key has a directory");
+        let file = dir.join("payload");
+        std::fs::write(&file, data).expect("write payload");
+        let _ = std::fs::remove_file(dir.join("payload.sig"));
+        run(
+            Command::new("ssh-keygen")
+                .args(["-Y", "sign", "-n", "git", "-f"])
+                .arg(dir.join("key-cert.pub"))
+                .arg(&file),
+            "ssh-keygen -Y sign with a certificate",
+        );
+        std::fs::read(dir.join("payload.sig")).expect("signature written")
+    }
+
     /// `ssh-keygen -l` fingerprint, e.g. `SHA256:…`.
     pub fn fingerprint(&self) -> String {
         let out = run(
