@@ -94,10 +94,7 @@ fn split_tag(raw: &[u8]) -> (Vec<u8>, Vec<u8>) {
         .filter(|&i| i == 0 || text.as_bytes()[i - 1] == b'\n')
         .last()
         .expect("tag is signed");
-    (
-        text[at..].as_bytes().to_vec(),
-        text[..at].as_bytes().to_vec(),
-    )
+    (raw[at..].to_vec(), raw[..at].to_vec())
 }
 
 #[test]
