@@ -111,6 +111,64 @@ pub enum KeyError {
     AllowedSignersKey { line: usize, error: Box<KeyError> },
 }
 
+/// What the daemon needs from this crate, so it can hold an `Arc<dyn SignatureVerifier>` and
+/// use [`FakeVerifier`] in its own tests. [`Keyring`] is the real implementation.
+pub trait SignatureVerifier: Send + Sync {
+    /// Verifies `signature` over `payload`, judging the key at `now` (receive time, Unix seconds).
+    fn verify(&self, signature: &[u8], payload: &[u8], now: i64) -> SignatureCheck;
+}
+
+impl SignatureVerifier for Keyring {
+    fn verify(&self, signature: &[u8], payload: &[u8], now: i64) -> SignatureCheck {
+        Keyring::verify(self, signature, payload, now)
+    }
+}
+
+/// A [`SignatureVerifier`] that answers from a table keyed by the signature bytes; any other
+/// signature gets `UnknownKey`. For tests of code that calls the verifier.
+///
+/// ```
+/// use crypto::{FakeVerifier, SignatureVerifier};
+/// use rules::facts::{KeyVerdict, SignatureCheck};
+///
+/// let fake = FakeVerifier::new().answer(
+///     "sig-by-alice",
+///     SignatureCheck { verdict: KeyVerdict::Good, identity: Some("alice".into()), ..Default::default() },
+/// );
+/// assert_eq!(fake.verify(b"sig-by-alice", b"payload", 0).verdict, KeyVerdict::Good);
+/// assert_eq!(fake.verify(b"other", b"payload", 0).verdict, KeyVerdict::UnknownKey);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct FakeVerifier {
+    answers: std::collections::HashMap<Vec<u8>, SignatureCheck>,
+}
+
+impl FakeVerifier {
+    /// A fake with no answers.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Answers `check` for `signature`, whatever the payload and time.
+    pub fn answer(mut self, signature: impl Into<Vec<u8>>, check: SignatureCheck) -> Self {
+        self.answers.insert(signature.into(), check);
+        self
+    }
+}
+
+impl SignatureVerifier for FakeVerifier {
+    fn verify(&self, signature: &[u8], _payload: &[u8], _now: i64) -> SignatureCheck {
+        self.answers
+            .get(signature)
+            .cloned()
+            .unwrap_or_else(|| SignatureCheck {
+                verdict: KeyVerdict::UnknownKey,
+                detail: Some("FakeVerifier has no answer for this signature".into()),
+                ..SignatureCheck::default()
+            })
+    }
+}
+
 /// The armor that starts each signature format git knows.
 const SSH_ARMOR: &[u8] = b"-----BEGIN SSH SIGNATURE-----";
 const PGP_ARMOR: &[u8] = b"-----BEGIN PGP SIGNATURE-----";
@@ -278,5 +336,7 @@ mod tests {
     fn keyring_is_send_and_sync() {
         fn assert_send_sync<T: Send + Sync>() {}
         assert_send_sync::<Keyring>();
+        let shared: std::sync::Arc<dyn SignatureVerifier> = std::sync::Arc::new(Keyring::new());
+        assert_eq!(shared.verify(b"x", b"y", 0).verdict, KeyVerdict::Malformed);
     }
 }
