@@ -185,6 +185,11 @@ impl SshKeys {
         };
         let fp = fingerprint(sig.public_key());
         check.key = Some(fp.clone());
+        if let Err(why) = check_canonical(armored, &sig) {
+            check.verdict = KeyVerdict::Malformed;
+            check.detail = Some(format!("SSH signature is not canonically encoded: {why}"));
+            return check;
+        }
         let entry = self.keys.get(sig.public_key());
         check.identity = entry.map(|e| e.identity.clone());
 
@@ -269,6 +274,49 @@ fn sshsig_key_type(armored: &[u8]) -> Option<String> {
     let (public_key, _) = read_string(rest)?;
     let (key_type, _) = read_string(public_key)?;
     String::from_utf8(key_type.to_vec()).ok()
+}
+
+/// Rejects encodings ssh-key 0.6 accepts but OpenSSH never writes: ssh-encoding does not check
+/// that a length-prefixed field is used up, so e.g. the public key's length prefix can be
+/// inflated and the signature still verifies. Left alone, anyone could re-encode a commit's
+/// signature, giving a different commit id that still verifies. We walk the blob ourselves:
+/// every length must be exact, nothing may trail, and the public key must be byte-for-byte the
+/// canonical encoding of the key ssh-key read.
+fn check_canonical(armored: &[u8], sig: &SshSig) -> Result<(), &'static str> {
+    let text = std::str::from_utf8(armored).map_err(|_| "not ASCII")?;
+    let b64: String = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("-----"))
+        .collect();
+    let blob = base64_decode(&b64).ok_or("bad base64")?;
+    let rest = blob.strip_prefix(b"SSHSIG").ok_or("no SSHSIG magic")?;
+    let rest = rest.get(4..).ok_or("truncated")?;
+    let (public_key, rest) = read_string(rest).ok_or("truncated public key")?;
+    let canonical_key = PublicKey::new(sig.public_key().clone(), "")
+        .to_bytes()
+        .map_err(|_| "public key does not encode")?;
+    if public_key != canonical_key.as_slice() {
+        return Err("public key blob");
+    }
+    let (_namespace, rest) = read_string(rest).ok_or("truncated namespace")?;
+    let (_reserved, rest) = read_string(rest).ok_or("truncated reserved field")?;
+    let (_hash, rest) = read_string(rest).ok_or("truncated hash algorithm")?;
+    let (signature, rest) = read_string(rest).ok_or("truncated signature")?;
+    if !rest.is_empty() {
+        return Err("bytes after the signature");
+    }
+    let (_algorithm, inner) = read_string(signature).ok_or("truncated signature algorithm")?;
+    let (_raw, trailer) = read_string(inner).ok_or("truncated signature bytes")?;
+    let sk = matches!(
+        sig.public_key(),
+        KeyData::SkEd25519(_) | KeyData::SkEcdsaSha2NistP256(_)
+    );
+    // Security-key signatures carry a flags byte and a u32 counter after the signature.
+    if trailer.len() != if sk { 5 } else { 0 } {
+        return Err("bytes after the signature value");
+    }
+    Ok(())
 }
 
 /// An SSH wire `string`: u32 big-endian length, then the bytes.

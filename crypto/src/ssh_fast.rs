@@ -28,7 +28,11 @@ pub(crate) struct FastKey {
 
 #[derive(Debug, Clone, Copy)]
 enum Kind {
-    Rsa,
+    /// RSA with the modulus length in bytes: OpenSSH always writes signatures of exactly that
+    /// length, and ssh-key insists on it, so we do too (no leading-zero games).
+    Rsa {
+        modulus_len: usize,
+    },
     Ecdsa(HashAlgorithm),
 }
 
@@ -44,7 +48,9 @@ impl FastKey {
                     .ok()?;
                 Some(FastKey {
                     key: key.into(),
-                    kind: Kind::Rsa,
+                    kind: Kind::Rsa {
+                        modulus_len: n.len(),
+                    },
                 })
             }
             KeyData::Ecdsa(ec) => {
@@ -83,9 +89,17 @@ impl FastKey {
         let signed =
             SshSig::signed_data(namespace, sig.hash_alg(), payload).map_err(|e| e.to_string())?;
         let raw = sig.signature_bytes();
+        if let Kind::Rsa { modulus_len } = self.kind {
+            if raw.len() != modulus_len {
+                return Err(format!(
+                    "RSA signature is {} bytes, the modulus {modulus_len}",
+                    raw.len()
+                ));
+            }
+        }
         let (mpi_sig, hash, digest) = match (self.kind, sig.algorithm()) {
             (
-                Kind::Rsa,
+                Kind::Rsa { .. },
                 Algorithm::Rsa {
                     hash: Some(HashAlg::Sha256),
                 },
@@ -97,7 +111,7 @@ impl FastKey {
                 Sha256::digest(&signed).to_vec(),
             ),
             (
-                Kind::Rsa,
+                Kind::Rsa { .. },
                 Algorithm::Rsa {
                     hash: Some(HashAlg::Sha512),
                 },
