@@ -292,7 +292,7 @@ fn check_canonical(armored: &[u8], sig: &SshSig) -> Result<(), &'static str> {
     let blob = base64_decode(&b64).ok_or("bad base64")?;
     let rest = blob.strip_prefix(b"SSHSIG").ok_or("no SSHSIG magic")?;
     let rest = rest.get(4..).ok_or("truncated")?;
-    let (public_key, rest) = read_string(rest).ok_or("truncated public key")?;
+    let (public_key, rest) = read_string(rest).ok_or("public key length")?;
     let canonical_key = PublicKey::new(sig.public_key().clone(), "")
         .to_bytes()
         .map_err(|_| "public key does not encode")?;

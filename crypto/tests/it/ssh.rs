@@ -303,3 +303,40 @@ fn certificate_signatures_are_unsupported_not_garbage() {
         Some("signed with an SSH certificate (ssh-ed25519-cert-v01@openssh.com); certificates are not supported yet")
     );
 }
+
+/// ssh-key 0.6.7 accepts an SSHSIG whose public-key length prefix is larger than the key
+/// (ssh-encoding does not check that a nested field is used up). Such a re-encoded signature
+/// would still verify and would give the commit a new id; pushguard calls it malformed.
+#[test]
+fn inflated_length_prefix_is_malformed() {
+    let key = SshKey::generate("ed25519", None);
+    let mut keyring = Keyring::new();
+    keyring.add_ssh_key("alice", &key.public).expect("key");
+    let sig = key.sign("git", PAYLOAD);
+    let text = String::from_utf8(sig.clone()).expect("ascii");
+    let b64: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+    let mut blob = base64_decode(&b64);
+    // "SSHSIG" (6) + version (4), then the u32 length of the public key: bump its third byte.
+    assert_eq!(&blob[10..12], &[0, 0]);
+    blob[12] = 0x01;
+    let b64 = base64_encode(&blob);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(70)
+        .map(|c| std::str::from_utf8(c).expect("ascii"))
+        .collect();
+    let forged = format!(
+        "-----BEGIN SSH SIGNATURE-----\n{}\n-----END SSH SIGNATURE-----\n",
+        lines.join("\n")
+    );
+    assert!(
+        ssh_key::SshSig::from_pem(&forged).is_ok(),
+        "ssh-key still accepts this; if it stops, the check in ssh.rs is belt and braces"
+    );
+    let check = keyring.verify(forged.as_bytes(), PAYLOAD, now());
+    assert_eq!(check.verdict, KeyVerdict::Malformed, "{check:?}");
+    assert_eq!(
+        check.detail.as_deref(),
+        Some("SSH signature is not canonically encoded: public key length")
+    );
+}
