@@ -18,15 +18,36 @@
 //! use rules::facts::KeyVerdict;
 //!
 //! let mut keyring = Keyring::new();
+//! // A test-only key; its private half was thrown away.
 //! let fingerprint = keyring.add_ssh_key(
 //!     "alice",
 //!     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFV0emzjpTqc1WO/9VGIo2C4EqB+JF7/geMrikdP+Wbp alice@laptop",
 //! )?;
-//! assert!(fingerprint.starts_with("SHA256:"));
 //!
-//! // Garbage is a verdict, not an error.
-//! let check = keyring.verify(b"not a signature", b"tree 4b825dc...\n", 1_790_000_000);
-//! assert_eq!(check.verdict, KeyVerdict::Malformed);
+//! // What gix splits out of a commit: the gpgsig block and the commit without it.
+//! let signature = b"-----BEGIN SSH SIGNATURE-----
+//! U1NIU0lHAAAAAQAAADMAAAALc3NoLWVkMjU1MTkAAAAgVXR6bOOlOpzVY7/1UYijYLgSoH
+//! 4kXv+B4yuKR0/5ZukAAAADZ2l0AAAAAAAAAAZzaGE1MTIAAABTAAAAC3NzaC1lZDI1NTE5
+//! AAAAQKD9sGsrrLMcSiL5vHpshCTppRnirQiI9OqILI3uKmCwxC+rdscKhEnPIIQ30HI2aZ
+//! e89E3yiUrMJ7eVbj3kzQg=
+//! -----END SSH SIGNATURE-----
+//! ";
+//! let payload = b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904
+//! author Alice <alice@example.com> 1790000000 +0000
+//! committer Alice <alice@example.com> 1790000000 +0000
+//!
+//! Add the thing
+//! ";
+//! let received_at = 1_790_000_100;
+//! let check = keyring.verify(signature, payload, received_at);
+//! assert_eq!(check.verdict, KeyVerdict::Good);
+//! assert_eq!(check.identity.as_deref(), Some("alice"));
+//! assert_eq!(check.key, Some(fingerprint));
+//!
+//! // A changed payload, or garbage, is a verdict too, not an error.
+//! let check = keyring.verify(signature, b"tree 0000\n", received_at);
+//! assert_eq!(check.verdict, KeyVerdict::BadSignature);
+//! assert_eq!(keyring.verify(b"hello", payload, received_at).verdict, KeyVerdict::Malformed);
 //! # Ok::<(), crypto::KeyError>(())
 //! ```
 //!
