@@ -211,10 +211,11 @@ impl SshKeys {
         };
         let result = match &entry.fast {
             Some(fast) => fast.verify(GIT_NAMESPACE, payload, &sig),
+            // ssh-key's error says nothing more than "does not verify".
             None => entry
                 .key
                 .verify(GIT_NAMESPACE, payload, &sig)
-                .map_err(|e| e.to_string()),
+                .map_err(|_| None),
         };
         #[cfg(debug_assertions)]
         if entry.fast.is_some() {
@@ -226,11 +227,12 @@ impl SshKeys {
                 "OpenSSL ({result:?}) and ssh-key ({reference:?}) disagree for key {fp}"
             );
         }
-        if let Err(e) = result {
+        if let Err(why) = result {
             check.verdict = KeyVerdict::BadSignature;
-            check.detail = Some(format!(
-                "signature by key {fp} does not match the signed data ({e})"
-            ));
+            check.detail = Some(match why {
+                Some(why) => format!("signature by key {fp} is invalid: {why}"),
+                None => format!("signature by key {fp} does not match the signed data"),
+            });
             return check;
         }
         if matches!(

@@ -76,13 +76,25 @@ impl FastKey {
         }
     }
 
-    /// Verifies `sig` over `payload` in `namespace`. `Err` carries a short reason.
+    /// Verifies `sig` over `payload` in `namespace`. `Err(Some(reason))` for a structural
+    /// problem, `Err(None)` when the signature simply does not match.
     pub(crate) fn verify(
         &self,
         namespace: &str,
         payload: &[u8],
         sig: &SshSig,
-    ) -> Result<(), String> {
+    ) -> Result<(), Option<String>> {
+        let (mpi_sig, hash, digest) = self.to_openpgp(namespace, payload, sig).map_err(Some)?;
+        self.key.verify(&mpi_sig, hash, &digest).map_err(|_| None)
+    }
+
+    /// The OpenPGP-shaped signature, hash algorithm and digest for `sig`.
+    fn to_openpgp(
+        &self,
+        namespace: &str,
+        payload: &[u8],
+        sig: &SshSig,
+    ) -> Result<(mpi::Signature, HashAlgorithm, Vec<u8>), String> {
         if !sig.reserved().is_empty() {
             return Err("SSHSIG reserved field is not empty".into());
         }
@@ -97,7 +109,7 @@ impl FastKey {
                 ));
             }
         }
-        let (mpi_sig, hash, digest) = match (self.kind, sig.algorithm()) {
+        let prepared = match (self.kind, sig.algorithm()) {
             (
                 Kind::Rsa { .. },
                 Algorithm::Rsa {
@@ -148,9 +160,7 @@ impl FastKey {
                 ))
             }
         };
-        self.key
-            .verify(&mpi_sig, hash, &digest)
-            .map_err(|_| "signature verification failed".to_owned())
+        Ok(prepared)
     }
 }
 

@@ -21,6 +21,9 @@ mod sequoia_cases;
 /// Real commits and tags signed by git, split like git does: the daemon's contract.
 mod git;
 
+/// Every verdict's message, as the pusher reads it.
+mod messages;
+
 /// Format detection and garbage.
 mod formats;
 

@@ -18,14 +18,14 @@ use openpgp::types::{KeyFlags, ReasonForRevocation};
 use crate::util::{tampered, DAY, PAYLOAD};
 
 /// Receive time for all cases: 2026-06-01 00:00 UTC.
-const NOW: i64 = 1_780_272_000;
+pub const NOW: i64 = 1_780_272_000;
 
-fn at(unix: i64) -> SystemTime {
+pub fn at(unix: i64) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(u64::try_from(unix).expect("after 1970"))
 }
 
 /// A cert created at `created` with a signing subkey, valid for `validity` seconds (None: forever).
-fn cert(created: i64, validity: Option<i64>) -> Cert {
+pub fn cert(created: i64, validity: Option<i64>) -> Cert {
     CertBuilder::new()
         .add_userid("Alice <alice@example.com>")
         .set_creation_time(at(created))
@@ -40,7 +40,7 @@ fn cert(created: i64, validity: Option<i64>) -> Cert {
 }
 
 /// A detached armored signature over PAYLOAD by `signer`, dated `when`.
-fn sign_with<R: key::KeyRole>(signer: &Key<key::SecretParts, R>, when: i64) -> Vec<u8> {
+pub fn sign_with<R: key::KeyRole>(signer: &Key<key::SecretParts, R>, when: i64) -> Vec<u8> {
     let keypair = signer
         .clone()
         .role_into_unspecified()
@@ -97,7 +97,7 @@ fn sign_with_hash<R: key::KeyRole>(
 }
 
 /// Signs with the cert's signing subkey (as valid at `when`).
-fn sign(cert: &Cert, when: i64) -> Vec<u8> {
+pub fn sign(cert: &Cert, when: i64) -> Vec<u8> {
     let p = StandardPolicy::new();
     let ka = cert
         .keys()
@@ -117,7 +117,7 @@ fn keyring_with(cert: &Cert) -> Keyring {
     keyring
 }
 
-fn primary_signer(cert: &Cert) -> openpgp::crypto::KeyPair {
+pub fn primary_signer(cert: &Cert) -> openpgp::crypto::KeyPair {
     cert.primary_key()
         .key()
         .clone()
