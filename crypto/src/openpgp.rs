@@ -228,10 +228,24 @@ impl Certs {
             check.verdict = KeyVerdict::BadSignature;
             check.key = Some(entry.cert.fingerprint().to_hex());
             check.identity = Some(entry.identity.clone());
-            check.detail = Some(format!(
-                "signature by key {} does not match the signed data",
-                issuer_label(first_issuer)
-            ));
+            let predates = entry
+                .cert
+                .keys()
+                .key_handle(first_issuer.clone())
+                .next()
+                .zip(sig.signature_creation_time())
+                .is_some_and(|(ka, signed)| signed < ka.key().creation_time());
+            check.detail = Some(if predates {
+                format!(
+                    "signature is dated before key {} was created",
+                    issuer_label(first_issuer)
+                )
+            } else {
+                format!(
+                    "signature by key {} does not match the signed data",
+                    issuer_label(first_issuer)
+                )
+            });
             return check;
         };
         let entry = &self.certs[index];

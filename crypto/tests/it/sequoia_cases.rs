@@ -398,3 +398,26 @@ fn backdated_sha1_signature_is_still_rejected() {
         KeyVerdict::Good
     );
 }
+
+#[test]
+fn signature_dated_before_the_key_is_bad() {
+    let cert = cert(NOW - 30 * DAY, None);
+    let p = StandardPolicy::new();
+    let key = cert
+        .keys()
+        .with_policy(&p, at(NOW))
+        .for_signing()
+        .secret()
+        .next()
+        .expect("signing key");
+    let keyring = keyring_with(&cert);
+    let check = keyring.verify(&sign_with(key.key(), NOW - 40 * DAY), PAYLOAD, NOW);
+    assert_eq!(check.verdict, KeyVerdict::BadSignature, "{check:?}");
+    assert_eq!(
+        check.detail,
+        Some(format!(
+            "signature is dated before key 0x{} was created",
+            key.key().keyid().to_hex()
+        ))
+    );
+}
