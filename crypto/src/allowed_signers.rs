@@ -244,4 +244,26 @@ mod tests {
         let e = parse("a@x namespaces=\"git\"").expect_err("no key after options");
         assert!(e.reason.contains("missing public key"), "{}", e.reason);
     }
+
+    /// Random lines from a nasty alphabet never panic (byte offsets stay on char boundaries).
+    #[test]
+    fn random_input_never_panics() {
+        let alphabet: Vec<char> = "ab@,= \t\"#!*?zé🔑-\n".chars().collect();
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..20_000 {
+            let len = (next() % 40) as usize;
+            let line: String = (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect();
+            let _ = parse(&line);
+            let _ = parse(&format!("a@x {line} {KEY}"));
+            let _ = parse(&format!("{line} ssh-ed25519 AAAA"));
+        }
+    }
 }

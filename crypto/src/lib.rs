@@ -18,15 +18,36 @@
 //! use rules::facts::KeyVerdict;
 //!
 //! let mut keyring = Keyring::new();
+//! // A test-only key; its private half was thrown away.
 //! let fingerprint = keyring.add_ssh_key(
 //!     "alice",
 //!     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFV0emzjpTqc1WO/9VGIo2C4EqB+JF7/geMrikdP+Wbp alice@laptop",
 //! )?;
-//! assert!(fingerprint.starts_with("SHA256:"));
 //!
-//! // Garbage is a verdict, not an error.
-//! let check = keyring.verify(b"not a signature", b"tree 4b825dc...\n", 1_790_000_000);
-//! assert_eq!(check.verdict, KeyVerdict::Malformed);
+//! // What gix splits out of a commit: the gpgsig block and the commit without it.
+//! let signature = b"-----BEGIN SSH SIGNATURE-----
+//! U1NIU0lHAAAAAQAAADMAAAALc3NoLWVkMjU1MTkAAAAgVXR6bOOlOpzVY7/1UYijYLgSoH
+//! 4kXv+B4yuKR0/5ZukAAAADZ2l0AAAAAAAAAAZzaGE1MTIAAABTAAAAC3NzaC1lZDI1NTE5
+//! AAAAQKD9sGsrrLMcSiL5vHpshCTppRnirQiI9OqILI3uKmCwxC+rdscKhEnPIIQ30HI2aZ
+//! e89E3yiUrMJ7eVbj3kzQg=
+//! -----END SSH SIGNATURE-----
+//! ";
+//! let payload = b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904
+//! author Alice <alice@example.com> 1790000000 +0000
+//! committer Alice <alice@example.com> 1790000000 +0000
+//!
+//! Add the thing
+//! ";
+//! let received_at = 1_790_000_100;
+//! let check = keyring.verify(signature, payload, received_at);
+//! assert_eq!(check.verdict, KeyVerdict::Good);
+//! assert_eq!(check.identity.as_deref(), Some("alice"));
+//! assert_eq!(check.key, Some(fingerprint));
+//!
+//! // A changed payload, or garbage, is a verdict too, not an error.
+//! let check = keyring.verify(signature, b"tree 0000\n", received_at);
+//! assert_eq!(check.verdict, KeyVerdict::BadSignature);
+//! assert_eq!(keyring.verify(b"hello", payload, received_at).verdict, KeyVerdict::Malformed);
 //! # Ok::<(), crypto::KeyError>(())
 //! ```
 //!
@@ -43,6 +64,7 @@
 mod allowed_signers;
 mod openpgp;
 mod ssh;
+mod ssh_fast;
 mod time;
 
 use rules::facts::{KeyVerdict, SignatureCheck, SignatureFormat};
@@ -75,6 +97,14 @@ pub enum KeyError {
         fingerprint: String,
         algorithm: String,
     },
+    /// An RSA SSH key shorter than pushguard accepts.
+    #[error("identity {identity}: SSH RSA key {fingerprint} has {bits} bits; at least {minimum} are required")]
+    WeakSshKey {
+        identity: String,
+        fingerprint: String,
+        bits: usize,
+        minimum: usize,
+    },
     /// OpenPGP data could not be read as certificates.
     #[error("identity {identity}: cannot read OpenPGP certificate: {reason}")]
     OpenPgp { identity: String, reason: String },
@@ -97,13 +127,67 @@ pub enum KeyError {
         column: usize,
         reason: String,
     },
-    /// An allowed_signers line parsed but its key was refused.
-    #[error("allowed_signers line {line}: {source}")]
-    AllowedSignersKey {
-        line: usize,
-        #[source]
-        source: Box<KeyError>,
-    },
+    /// An allowed_signers line parsed but its key was refused (`error` says why).
+    #[error("allowed_signers line {line}: {error}")]
+    AllowedSignersKey { line: usize, error: Box<KeyError> },
+}
+
+/// What the daemon needs from this crate, so it can hold an `Arc<dyn SignatureVerifier>` and
+/// use [`FakeVerifier`] in its own tests. [`Keyring`] is the real implementation.
+pub trait SignatureVerifier: Send + Sync {
+    /// Verifies `signature` over `payload`, judging the key at `now` (receive time, Unix seconds).
+    fn verify(&self, signature: &[u8], payload: &[u8], now: i64) -> SignatureCheck;
+}
+
+impl SignatureVerifier for Keyring {
+    fn verify(&self, signature: &[u8], payload: &[u8], now: i64) -> SignatureCheck {
+        Keyring::verify(self, signature, payload, now)
+    }
+}
+
+/// A [`SignatureVerifier`] that answers from a table keyed by the signature bytes; any other
+/// signature gets `UnknownKey`. For tests of code that calls the verifier.
+///
+/// ```
+/// use crypto::{FakeVerifier, SignatureVerifier};
+/// use rules::facts::{KeyVerdict, SignatureCheck};
+///
+/// let fake = FakeVerifier::new().answer(
+///     "sig-by-alice",
+///     SignatureCheck { verdict: KeyVerdict::Good, identity: Some("alice".into()), ..Default::default() },
+/// );
+/// assert_eq!(fake.verify(b"sig-by-alice", b"payload", 0).verdict, KeyVerdict::Good);
+/// assert_eq!(fake.verify(b"other", b"payload", 0).verdict, KeyVerdict::UnknownKey);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct FakeVerifier {
+    answers: std::collections::HashMap<Vec<u8>, SignatureCheck>,
+}
+
+impl FakeVerifier {
+    /// A fake with no answers.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Answers `check` for `signature`, whatever the payload and time.
+    pub fn answer(mut self, signature: impl Into<Vec<u8>>, check: SignatureCheck) -> Self {
+        self.answers.insert(signature.into(), check);
+        self
+    }
+}
+
+impl SignatureVerifier for FakeVerifier {
+    fn verify(&self, signature: &[u8], _payload: &[u8], _now: i64) -> SignatureCheck {
+        self.answers
+            .get(signature)
+            .cloned()
+            .unwrap_or_else(|| SignatureCheck {
+                verdict: KeyVerdict::UnknownKey,
+                detail: Some("FakeVerifier has no answer for this signature".into()),
+                ..SignatureCheck::default()
+            })
+    }
 }
 
 /// The armor that starts each signature format git knows.
@@ -178,9 +262,9 @@ impl Keyring {
                     )),
                 }
             }
-            let wrap = |source| KeyError::AllowedSignersKey {
+            let wrap = |error| KeyError::AllowedSignersKey {
                 line: line.number,
-                source: Box::new(source),
+                error: Box::new(error),
             };
             let Some(first) = identities.first() else {
                 continue;
@@ -208,7 +292,7 @@ impl Keyring {
                 if owner != identity {
                     return Err(KeyError::AllowedSignersKey {
                         line: *number,
-                        source: Box::new(KeyError::SharedKey {
+                        error: Box::new(KeyError::SharedKey {
                             key: ssh::fingerprint(key.key_data()),
                             first: owner.to_owned(),
                             second: identity.clone(),
@@ -219,10 +303,10 @@ impl Keyring {
             seen.insert(key.key_data(), identity);
         }
         for (number, identity, key, grant) in staged {
-            self.ssh.insert(&identity, key, grant).map_err(|source| {
+            self.ssh.insert(&identity, key, grant).map_err(|error| {
                 KeyError::AllowedSignersKey {
                     line: number,
-                    source: Box::new(source),
+                    error: Box::new(error),
                 }
             })?;
         }
@@ -233,7 +317,7 @@ impl Keyring {
     /// or at the end of a tag) over `payload` (the signed bytes), judging the key at `now`
     /// (receive time, Unix seconds).
     pub fn verify(&self, signature: &[u8], payload: &[u8], now: i64) -> SignatureCheck {
-        let block = trim_ascii_start(signature);
+        let block = signature.trim_ascii_start();
         if block.starts_with(SSH_ARMOR) {
             self.ssh.verify(block, payload, now)
         } else if block.starts_with(PGP_ARMOR) {
@@ -265,14 +349,6 @@ impl Keyring {
     }
 }
 
-fn trim_ascii_start(b: &[u8]) -> &[u8] {
-    let start = b
-        .iter()
-        .position(|c| !c.is_ascii_whitespace())
-        .unwrap_or(b.len());
-    &b[start..]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,5 +357,7 @@ mod tests {
     fn keyring_is_send_and_sync() {
         fn assert_send_sync<T: Send + Sync>() {}
         assert_send_sync::<Keyring>();
+        let shared: std::sync::Arc<dyn SignatureVerifier> = std::sync::Arc::new(Keyring::new());
+        assert_eq!(shared.verify(b"x", b"y", 0).verdict, KeyVerdict::Malformed);
     }
 }

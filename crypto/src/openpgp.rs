@@ -23,9 +23,12 @@ use openpgp::{Fingerprint, KeyHandle, KeyID, Packet, PacketPile};
 use crate::time::{format_date, system_time_of, unix_of};
 use crate::KeyError;
 
-/// Sequoia's standard policy: among others it rejects SHA-1 data signatures (made after
-/// 2013-02-01 with collision-resistance needs) and weak public-key algorithms.
-static POLICY: StandardPolicy<'static> = StandardPolicy::new();
+/// Sequoia's standard policy, evaluated at the receive time (not the wall clock, not the
+/// signature's time). Among others it rejects SHA-1 where collision resistance matters (data
+/// signatures) from 2013-02-01 and everywhere from 2023-02-01, MD5 always, and weak keys.
+fn policy_at(t: SystemTime) -> StandardPolicy<'static> {
+    StandardPolicy::at(t)
+}
 
 #[derive(Debug)]
 struct CertEntry {
@@ -134,9 +137,11 @@ impl Certs {
         };
         // One good signature is enough (gpg reports them all; git takes the first). Otherwise
         // report the first failure by a known key, which says more than "unknown key".
+        let t = system_time_of(now);
+        let policy = policy_at(t);
         let mut best: Option<SignatureCheck> = None;
         for sig in &sigs {
-            let check = self.verify_one(sig, payload, now);
+            let check = self.verify_one(sig, payload, t, &policy);
             if check.verdict == KeyVerdict::Good {
                 return check;
             }
@@ -154,13 +159,27 @@ impl Certs {
         })
     }
 
-    fn verify_one(&self, sig: &Signature, payload: &[u8], now: i64) -> SignatureCheck {
+    fn verify_one(
+        &self,
+        sig: &Signature,
+        payload: &[u8],
+        t: SystemTime,
+        policy: &dyn Policy,
+    ) -> SignatureCheck {
         let mut check = SignatureCheck {
             verdict: KeyVerdict::Good,
             format: Some(SignatureFormat::Openpgp),
             signed_at: sig.signature_creation_time().map(unix_of),
             ..SignatureCheck::default()
         };
+        if !matches!(sig.typ(), SignatureType::Binary | SignatureType::Text) {
+            check.verdict = KeyVerdict::Malformed;
+            check.detail = Some(format!(
+                "a {} signature is not a signature over data",
+                sig.typ()
+            ));
+            return check;
+        }
         let issuers = sig.get_issuers();
         let Some(first_issuer) = issuers.first() else {
             check.verdict = KeyVerdict::Malformed;
@@ -209,17 +228,31 @@ impl Certs {
             check.verdict = KeyVerdict::BadSignature;
             check.key = Some(entry.cert.fingerprint().to_hex());
             check.identity = Some(entry.identity.clone());
-            check.detail = Some(format!(
-                "signature by key {} does not match the signed data",
-                issuer_label(first_issuer)
-            ));
+            let predates = entry
+                .cert
+                .keys()
+                .key_handle(first_issuer.clone())
+                .next()
+                .zip(sig.signature_creation_time())
+                .is_some_and(|(ka, signed)| signed < ka.key().creation_time());
+            check.detail = Some(if predates {
+                format!(
+                    "signature is dated before key {} was created",
+                    issuer_label(first_issuer)
+                )
+            } else {
+                format!(
+                    "signature by key {} does not match the signed data",
+                    issuer_label(first_issuer)
+                )
+            });
             return check;
         };
         let entry = &self.certs[index];
         check.key = Some(entry.cert.fingerprint().to_hex());
         check.identity = Some(entry.identity.clone());
 
-        if let Err(e) = POLICY.signature(sig, HashAlgoSecurity::CollisionResistance) {
+        if let Err(e) = policy.signature(sig, HashAlgoSecurity::CollisionResistance) {
             check.verdict = KeyVerdict::UnsupportedFormat;
             check.detail = Some(format!(
                 "signature uses {} which the standard policy rejects ({e})",
@@ -227,7 +260,6 @@ impl Certs {
             ));
             return check;
         }
-        let t = system_time_of(now);
         if let Some(expires) = sig.signature_expiration_time() {
             if expires <= t {
                 check.verdict = KeyVerdict::ExpiredKey;
@@ -238,7 +270,7 @@ impl Certs {
                 return check;
             }
         }
-        let (verdict, detail) = judge_key(&entry.cert, &signing_fpr, t);
+        let (verdict, detail) = judge_key(&entry.cert, &signing_fpr, t, policy);
         check.verdict = verdict;
         check.detail = detail;
         check
@@ -306,7 +338,12 @@ fn to_crlf(data: &[u8]) -> Vec<u8> {
 }
 
 /// Judges the certificate and its signing key at `t` (the receive time).
-fn judge_key(cert: &Cert, signing: &Fingerprint, t: SystemTime) -> (KeyVerdict, Option<String>) {
+fn judge_key(
+    cert: &Cert,
+    signing: &Fingerprint,
+    t: SystemTime,
+    policy: &dyn Policy,
+) -> (KeyVerdict, Option<String>) {
     let label = format!("0x{}", KeyID::from(signing).to_hex());
     let primary_label = format!("0x{}", cert.keyid().to_hex());
     let date = |st: SystemTime| format_date(unix_of(st));
@@ -335,7 +372,7 @@ fn judge_key(cert: &Cert, signing: &Fingerprint, t: SystemTime) -> (KeyVerdict, 
         }
     }
 
-    let vc = match cert.with_policy(&POLICY, t) {
+    let vc = match cert.with_policy(policy, t) {
         Ok(vc) => vc,
         Err(e) => {
             return (

@@ -5,8 +5,12 @@ use std::collections::HashMap;
 use rules::facts::{KeyVerdict, SignatureCheck, SignatureFormat};
 use ssh_key::{public::KeyData, Algorithm, EcdsaCurve, HashAlg, PublicKey, SshSig};
 
+use crate::ssh_fast::FastKey;
 use crate::time::format_date;
 use crate::KeyError;
+
+/// Smallest RSA modulus accepted, in bits (ssh-keygen's default is 3072; OpenSSH still allows 1024).
+const MIN_RSA_BITS: usize = 2048;
 
 /// The namespace git uses for commit and tag signatures.
 pub(crate) const GIT_NAMESPACE: &str = "git";
@@ -49,6 +53,8 @@ impl Grant {
 pub(crate) struct SshEntry {
     pub identity: String,
     pub key: PublicKey,
+    /// RSA/ECDSA key prepared for OpenSSL; `None` for types ssh-key verifies itself.
+    pub fast: Option<FastKey>,
     pub grants: Vec<Grant>,
 }
 
@@ -83,6 +89,20 @@ pub(crate) fn parse_public_key(identity: &str, line: &str) -> Result<PublicKey, 
             fingerprint: fingerprint(key.key_data()),
             algorithm: key.algorithm().to_string(),
         });
+    }
+    if let KeyData::Rsa(rsa) = key.key_data() {
+        let bits = rsa.n.as_positive_bytes().map_or(0, |n| {
+            let lead = n.first().map_or(8, |b| b.leading_zeros() as usize);
+            n.len() * 8 - lead
+        });
+        if bits < MIN_RSA_BITS {
+            return Err(KeyError::WeakSshKey {
+                identity: identity.to_owned(),
+                fingerprint: fingerprint(key.key_data()),
+                bits,
+                minimum: MIN_RSA_BITS,
+            });
+        }
     }
     Ok(key)
 }
@@ -129,6 +149,7 @@ impl SshKeys {
             key.key_data().clone(),
             SshEntry {
                 identity: identity.to_owned(),
+                fast: FastKey::prepare(key.key_data()),
                 key,
                 grants: vec![grant],
             },
@@ -145,13 +166,30 @@ impl SshKeys {
         let sig = match SshSig::from_pem(armored) {
             Ok(sig) => sig,
             Err(e) => {
-                check.verdict = KeyVerdict::Malformed;
-                check.detail = Some(format!("cannot read SSH signature: {e}"));
+                // ssh-key 0.6 cannot read a signature made with an SSH certificate; say so
+                // instead of calling it garbage.
+                match sshsig_key_type(armored).filter(|t| t.ends_with(CERT_SUFFIX)) {
+                    Some(cert_type) => {
+                        check.verdict = KeyVerdict::UnsupportedFormat;
+                        check.detail = Some(format!(
+                            "signed with an SSH certificate ({cert_type}); certificates are not supported yet"
+                        ));
+                    }
+                    None => {
+                        check.verdict = KeyVerdict::Malformed;
+                        check.detail = Some(format!("cannot read SSH signature: {e}"));
+                    }
+                }
                 return check;
             }
         };
         let fp = fingerprint(sig.public_key());
         check.key = Some(fp.clone());
+        if let Err(why) = check_canonical(armored, &sig) {
+            check.verdict = KeyVerdict::Malformed;
+            check.detail = Some(format!("SSH signature is not canonically encoded: {why}"));
+            return check;
+        }
         let entry = self.keys.get(sig.public_key());
         check.identity = entry.map(|e| e.identity.clone());
 
@@ -171,11 +209,30 @@ impl SshKeys {
             ));
             return check;
         };
-        if let Err(e) = entry.key.verify(GIT_NAMESPACE, payload, &sig) {
+        let result = match &entry.fast {
+            Some(fast) => fast.verify(GIT_NAMESPACE, payload, &sig),
+            // ssh-key's error says nothing more than "does not verify".
+            None => entry
+                .key
+                .verify(GIT_NAMESPACE, payload, &sig)
+                .map_err(|_| None),
+        };
+        #[cfg(debug_assertions)]
+        if entry.fast.is_some() {
+            // Differential check of the OpenSSL path against ssh-key, in every debug build.
+            let reference = entry.key.verify(GIT_NAMESPACE, payload, &sig);
+            assert_eq!(
+                result.is_ok(),
+                reference.is_ok(),
+                "OpenSSL ({result:?}) and ssh-key ({reference:?}) disagree for key {fp}"
+            );
+        }
+        if let Err(why) = result {
             check.verdict = KeyVerdict::BadSignature;
-            check.detail = Some(format!(
-                "signature by key {fp} does not match the signed data ({e})"
-            ));
+            check.detail = Some(match why {
+                Some(why) => format!("signature by key {fp} is invalid: {why}"),
+                None => format!("signature by key {fp} does not match the signed data"),
+            });
             return check;
         }
         if matches!(
@@ -200,6 +257,99 @@ impl SshKeys {
         check.verdict = judge_grants(&entry.grants, now, &fp, &mut check.detail);
         check
     }
+}
+
+/// Key types of OpenSSH certificates end with this.
+const CERT_SUFFIX: &str = "-cert-v01@openssh.com";
+
+/// The key type named inside an armored SSHSIG, read by hand: the `SSHSIG` magic, a u32
+/// version, then the public key blob whose first string is its type.
+fn sshsig_key_type(armored: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(armored).ok()?;
+    let b64: String = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("-----"))
+        .collect();
+    let blob = base64_decode(&b64)?;
+    let rest = blob.strip_prefix(b"SSHSIG")?.get(4..)?;
+    let (public_key, _) = read_string(rest)?;
+    let (key_type, _) = read_string(public_key)?;
+    String::from_utf8(key_type.to_vec()).ok()
+}
+
+/// Rejects encodings ssh-key 0.6 accepts but OpenSSH never writes: ssh-encoding does not check
+/// that a length-prefixed field is used up, so e.g. the public key's length prefix can be
+/// inflated and the signature still verifies. Left alone, anyone could re-encode a commit's
+/// signature, giving a different commit id that still verifies. We walk the blob ourselves:
+/// every length must be exact, nothing may trail, and the public key must be byte-for-byte the
+/// canonical encoding of the key ssh-key read.
+fn check_canonical(armored: &[u8], sig: &SshSig) -> Result<(), &'static str> {
+    let text = std::str::from_utf8(armored).map_err(|_| "not ASCII")?;
+    let b64: String = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("-----"))
+        .collect();
+    let blob = base64_decode(&b64).ok_or("bad base64")?;
+    let rest = blob.strip_prefix(b"SSHSIG").ok_or("no SSHSIG magic")?;
+    let rest = rest.get(4..).ok_or("truncated")?;
+    let (public_key, rest) = read_string(rest).ok_or("public key length")?;
+    let canonical_key = PublicKey::new(sig.public_key().clone(), "")
+        .to_bytes()
+        .map_err(|_| "public key does not encode")?;
+    if public_key != canonical_key.as_slice() {
+        return Err("public key blob");
+    }
+    let (_namespace, rest) = read_string(rest).ok_or("truncated namespace")?;
+    let (_reserved, rest) = read_string(rest).ok_or("truncated reserved field")?;
+    let (_hash, rest) = read_string(rest).ok_or("truncated hash algorithm")?;
+    let (signature, rest) = read_string(rest).ok_or("truncated signature")?;
+    if !rest.is_empty() {
+        return Err("bytes after the signature");
+    }
+    let (_algorithm, inner) = read_string(signature).ok_or("truncated signature algorithm")?;
+    let (_raw, trailer) = read_string(inner).ok_or("truncated signature bytes")?;
+    let sk = matches!(
+        sig.public_key(),
+        KeyData::SkEd25519(_) | KeyData::SkEcdsaSha2NistP256(_)
+    );
+    // Security-key signatures carry a flags byte and a u32 counter after the signature.
+    if trailer.len() != if sk { 5 } else { 0 } {
+        return Err("bytes after the signature value");
+    }
+    Ok(())
+}
+
+/// An SSH wire `string`: u32 big-endian length, then the bytes.
+fn read_string(b: &[u8]) -> Option<(&[u8], &[u8])> {
+    let len = usize::try_from(u32::from_be_bytes(b.get(..4)?.try_into().ok()?)).ok()?;
+    let end = len.checked_add(4)?;
+    Some((b.get(4..end)?, b.get(end..)?))
+}
+
+/// Standard base64 with optional padding; `None` on any other character.
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in s.bytes().filter(|&c| c != b'=') {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(u8::try_from((acc >> bits) & 0xff).ok()?);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
 }
 
 /// The verdict for a cryptographically good signature by a key with these grants, at `now`.

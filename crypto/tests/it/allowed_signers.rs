@@ -181,8 +181,8 @@ fn one_key_for_two_identities_is_an_error() {
         .add_allowed_signers(&text, identity_of)
         .expect_err("shared key");
     match &err {
-        KeyError::AllowedSignersKey { line: 2, source } => {
-            assert!(matches!(**source, KeyError::SharedKey { .. }), "{err}");
+        KeyError::AllowedSignersKey { line: 2, error } => {
+            assert!(matches!(**error, KeyError::SharedKey { .. }), "{err}");
         }
         other => panic!("unexpected error {other}"),
     }

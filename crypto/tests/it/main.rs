@@ -18,6 +18,12 @@ mod gpg;
 /// OpenPGP cases gpg cannot easily make, built with Sequoia: expiry, revocation, future keys, v6.
 mod sequoia_cases;
 
+/// Real commits and tags signed by git, split like git does: the daemon's contract.
+mod git;
+
+/// Every verdict's message, as the pusher reads it.
+mod messages;
+
 /// Format detection and garbage.
 mod formats;
 

@@ -18,14 +18,14 @@ use openpgp::types::{KeyFlags, ReasonForRevocation};
 use crate::util::{tampered, DAY, PAYLOAD};
 
 /// Receive time for all cases: 2026-06-01 00:00 UTC.
-const NOW: i64 = 1_780_272_000;
+pub const NOW: i64 = 1_780_272_000;
 
-fn at(unix: i64) -> SystemTime {
+pub fn at(unix: i64) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(u64::try_from(unix).expect("after 1970"))
 }
 
 /// A cert created at `created` with a signing subkey, valid for `validity` seconds (None: forever).
-fn cert(created: i64, validity: Option<i64>) -> Cert {
+pub fn cert(created: i64, validity: Option<i64>) -> Cert {
     CertBuilder::new()
         .add_userid("Alice <alice@example.com>")
         .set_creation_time(at(created))
@@ -40,7 +40,7 @@ fn cert(created: i64, validity: Option<i64>) -> Cert {
 }
 
 /// A detached armored signature over PAYLOAD by `signer`, dated `when`.
-fn sign_with<R: key::KeyRole>(signer: &Key<key::SecretParts, R>, when: i64) -> Vec<u8> {
+pub fn sign_with<R: key::KeyRole>(signer: &Key<key::SecretParts, R>, when: i64) -> Vec<u8> {
     let keypair = signer
         .clone()
         .role_into_unspecified()
@@ -65,8 +65,39 @@ fn sign_with<R: key::KeyRole>(signer: &Key<key::SecretParts, R>, when: i64) -> V
     out
 }
 
+/// Like `sign_with`, with a chosen hash algorithm.
+fn sign_with_hash<R: key::KeyRole>(
+    signer: &Key<key::SecretParts, R>,
+    when: i64,
+    hash: openpgp::types::HashAlgorithm,
+) -> Vec<u8> {
+    let keypair = signer
+        .clone()
+        .role_into_unspecified()
+        .into_keypair()
+        .expect("unencrypted secret");
+    let mut out = Vec::new();
+    {
+        let message = Armorer::new(Message::new(&mut out))
+            .kind(armor::Kind::Signature)
+            .build()
+            .expect("armorer");
+        let mut signer = Signer::new(message, keypair)
+            .expect("signer")
+            .hash_algo(hash)
+            .expect("hash accepted by the signer")
+            .detached()
+            .creation_time(at(when))
+            .build()
+            .expect("signer built");
+        signer.write_all(PAYLOAD).expect("write");
+        signer.finalize().expect("finalize");
+    }
+    out
+}
+
 /// Signs with the cert's signing subkey (as valid at `when`).
-fn sign(cert: &Cert, when: i64) -> Vec<u8> {
+pub fn sign(cert: &Cert, when: i64) -> Vec<u8> {
     let p = StandardPolicy::new();
     let ka = cert
         .keys()
@@ -86,7 +117,7 @@ fn keyring_with(cert: &Cert) -> Keyring {
     keyring
 }
 
-fn primary_signer(cert: &Cert) -> openpgp::crypto::KeyPair {
+pub fn primary_signer(cert: &Cert) -> openpgp::crypto::KeyPair {
     cert.primary_key()
         .key()
         .clone()
@@ -336,5 +367,57 @@ fn updated_cert_for_same_identity_is_merged() {
     assert_eq!(
         keyring.verify(&sig, PAYLOAD, NOW).verdict,
         KeyVerdict::RevokedKey
+    );
+}
+
+#[test]
+fn backdated_sha1_signature_is_still_rejected() {
+    // A signature claiming 2010 (before the 2013 SHA-1 cutoff) must not slip through: the
+    // policy is evaluated at receive time.
+    let (cert, _) = CertBuilder::new()
+        .set_creation_time(at(1_230_768_000)) // 2009-01-01
+        .add_userid("Alice <alice@example.com>")
+        .set_primary_key_flags(KeyFlags::empty().set_certification().set_signing())
+        .generate()
+        .expect("cert");
+    let key = cert
+        .primary_key()
+        .key()
+        .clone()
+        .parts_into_secret()
+        .expect("secret");
+    let keyring = keyring_with(&cert);
+    let sha1 = sign_with_hash(&key, 1_262_304_000, openpgp::types::HashAlgorithm::SHA1); // 2010-01-01
+    let check = keyring.verify(&sha1, PAYLOAD, NOW);
+    assert_eq!(check.verdict, KeyVerdict::UnsupportedFormat, "{check:?}");
+    assert_eq!(check.identity.as_deref(), Some("alice"));
+    // The same key with SHA-256 is fine.
+    let sha256 = sign_with_hash(&key, 1_262_304_000, openpgp::types::HashAlgorithm::SHA256);
+    assert_eq!(
+        keyring.verify(&sha256, PAYLOAD, NOW).verdict,
+        KeyVerdict::Good
+    );
+}
+
+#[test]
+fn signature_dated_before_the_key_is_bad() {
+    let cert = cert(NOW - 30 * DAY, None);
+    let p = StandardPolicy::new();
+    let key = cert
+        .keys()
+        .with_policy(&p, at(NOW))
+        .for_signing()
+        .secret()
+        .next()
+        .expect("signing key");
+    let keyring = keyring_with(&cert);
+    let check = keyring.verify(&sign_with(key.key(), NOW - 40 * DAY), PAYLOAD, NOW);
+    assert_eq!(check.verdict, KeyVerdict::BadSignature, "{check:?}");
+    assert_eq!(
+        check.detail,
+        Some(format!(
+            "signature is dated before key 0x{} was created",
+            key.key().keyid().to_hex()
+        ))
     );
 }

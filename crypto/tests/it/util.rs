@@ -93,6 +93,11 @@ impl SshKey {
 
     /// `ssh-keygen -Y sign -n namespace` over `data`; returns the armored signature.
     pub fn sign(&self, namespace: &str, data: &[u8]) -> Vec<u8> {
+        self.sign_opts(namespace, data, &[])
+    }
+
+    /// Same with extra options, e.g. `["-O", "hashalg=sha256"]`.
+    pub fn sign_opts(&self, namespace: &str, data: &[u8], extra: &[&str]) -> Vec<u8> {
         let dir = self.private.parent().expect("key has a directory");
         let file = dir.join("payload");
         std::fs::write(&file, data).expect("write payload");
@@ -100,12 +105,40 @@ impl SshKey {
         let _ = std::fs::remove_file(&sig);
         run(
             Command::new("ssh-keygen")
-                .args(["-Y", "sign", "-n", namespace, "-f"])
+                .args(["-Y", "sign", "-n", namespace])
+                .args(extra)
+                .arg("-f")
                 .arg(&self.private)
                 .arg(&file),
             "ssh-keygen -Y sign",
         );
         std::fs::read(&sig).expect("signature written")
+    }
+
+    /// Has `ca` certify this key for `principal` (`ssh-keygen -s`), then signs `data` with the
+    /// certificate (`ssh-keygen -Y sign -f key-cert.pub`).
+    pub fn sign_with_certificate(&self, ca: &SshKey, principal: &str, data: &[u8]) -> Vec<u8> {
+        let public = self.private.with_extension("pub");
+        run(
+            Command::new("ssh-keygen")
+                .args(["-q", "-s"])
+                .arg(&ca.private)
+                .args(["-I", "test-only", "-n", principal])
+                .arg(&public),
+            "ssh-keygen -s",
+        );
+        let dir = self.private.parent().expect("key has a directory");
+        let file = dir.join("payload");
+        std::fs::write(&file, data).expect("write payload");
+        let _ = std::fs::remove_file(dir.join("payload.sig"));
+        run(
+            Command::new("ssh-keygen")
+                .args(["-Y", "sign", "-n", "git", "-f"])
+                .arg(dir.join("key-cert.pub"))
+                .arg(&file),
+            "ssh-keygen -Y sign with a certificate",
+        );
+        std::fs::read(dir.join("payload.sig")).expect("signature written")
     }
 
     /// `ssh-keygen -l` fingerprint, e.g. `SHA256:…`.
