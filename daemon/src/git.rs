@@ -257,10 +257,13 @@ pub fn parse_person(value: &[u8]) -> Person {
     }
 }
 
+/// One header of a commit or tag: name, value (continuations folded in), byte range.
+type Header<'a> = (&'a [u8], Vec<u8>, std::ops::Range<usize>);
+
 /// Split an object into header lines (with continuation lines folded in) and the message.
 /// Returns (name, value, byte range of the whole header including continuations).
-fn headers(data: &[u8]) -> (Vec<(&[u8], Vec<u8>, std::ops::Range<usize>)>, &[u8]) {
-    let mut out: Vec<(&[u8], Vec<u8>, std::ops::Range<usize>)> = Vec::new();
+fn headers(data: &[u8]) -> (Vec<Header<'_>>, &[u8]) {
+    let mut out: Vec<Header<'_>> = Vec::new();
     let mut pos = 0;
     while pos < data.len() {
         let end = data[pos..]

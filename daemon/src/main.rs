@@ -319,7 +319,7 @@ fn install_cmd(args: InstallArgs) -> Result<()> {
 }
 
 fn check(args: CheckArgs) -> Result<bool> {
-    if args.updates.len() % 3 != 0 {
+    if !args.updates.len().is_multiple_of(3) {
         bail!(
             "updates come in OLD NEW REF triples; got {} words",
             args.updates.len()
@@ -337,9 +337,12 @@ fn check(args: CheckArgs) -> Result<bool> {
     // A check runs outside any push: never read a quarantine named by a stray environment.
     env.retain(|k, _| !k.starts_with("GIT_"));
     if let Some(p) = args.pusher {
-        env.insert("PUSHGUARD_USER".into(), p.clone());
+        // The first variable the policy reads names the pusher.
         for name in &loaded.policy.pusher_env {
-            env.insert(name.clone(), p.clone());
+            env.remove(name);
+        }
+        if let Some(first) = loaded.policy.pusher_env.first() {
+            env.insert(first.clone(), p);
         }
     }
     let updates = args
