@@ -89,12 +89,17 @@ pub fn run(kind: HookKind, args: &[String], stdin: impl BufRead, err: &mut impl 
     if updates.is_empty() {
         return ALLOW;
     }
+    let mut env = forwarded(std::env::vars(), &config.forward_env);
+    absolutize_object_dirs(
+        &mut env,
+        &std::env::current_dir().unwrap_or_else(|_| git_dir.clone()),
+    );
     let request = HookRequest {
         version: PROTOCOL_VERSION,
         hook: kind,
         git_dir: git_dir.to_string_lossy().into_owned(),
         updates,
-        env: forwarded(std::env::vars(), &config.forward_env),
+        env,
     };
     let timeout = config
         .timeout_ms
@@ -132,6 +137,32 @@ pub fn run(kind: HookKind, args: &[String], stdin: impl BufRead, err: &mut impl 
             )
         }
         Err(e) => fail(&config, &git_dir, &e, err),
+    }
+}
+
+/// The daemon runs elsewhere: make git's object directory variables absolute (relative ones
+/// are relative to the hook's working directory, the repository).
+pub fn absolutize_object_dirs(env: &mut std::collections::BTreeMap<String, String>, cwd: &Path) {
+    for key in ["GIT_QUARANTINE_PATH", "GIT_OBJECT_DIRECTORY"] {
+        if let Some(v) = env.get_mut(key) {
+            if !v.is_empty() && !Path::new(v.as_str()).is_absolute() {
+                *v = cwd.join(v.as_str()).to_string_lossy().into_owned();
+            }
+        }
+    }
+    if let Some(v) = env.get_mut("GIT_ALTERNATE_OBJECT_DIRECTORIES") {
+        let parts: Vec<String> = v
+            .split(':')
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                if Path::new(p).is_absolute() {
+                    p.to_string()
+                } else {
+                    cwd.join(p).to_string_lossy().into_owned()
+                }
+            })
+            .collect();
+        *v = parts.join(":");
     }
 }
 
@@ -238,6 +269,83 @@ mod tests {
         assert_eq!(u[1].name, "refs/tags/v1");
         assert!(parse_updates("nonsense\n".as_bytes()).is_err());
         assert!(parse_updates(format!("{z} {a}\n").as_bytes()).is_err());
+    }
+
+    #[test]
+    fn relative_object_directories_become_absolute() {
+        let mut env = std::collections::BTreeMap::new();
+        env.insert(
+            "GIT_OBJECT_DIRECTORY".to_string(),
+            "./objects/incoming".to_string(),
+        );
+        env.insert(
+            "GIT_ALTERNATE_OBJECT_DIRECTORIES".to_string(),
+            "/abs:objects".to_string(),
+        );
+        absolutize_object_dirs(&mut env, Path::new("/srv/git/a.git"));
+        assert_eq!(
+            env["GIT_OBJECT_DIRECTORY"],
+            "/srv/git/a.git/./objects/incoming"
+        );
+        assert_eq!(
+            env["GIT_ALTERNATE_OBJECT_DIRECTORIES"],
+            "/abs:/srv/git/a.git/objects"
+        );
+    }
+
+    fn request() -> HookRequest {
+        HookRequest {
+            version: PROTOCOL_VERSION,
+            hook: HookKind::PreReceive,
+            git_dir: "/x".into(),
+            updates: vec![],
+            env: Default::default(),
+        }
+    }
+
+    /// A one-shot server that reads the request and answers with `answer` (or nothing).
+    fn fake_daemon(answer: Option<Vec<u8>>) -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("d.sock");
+        let listener = std::os::unix::net::UnixListener::bind(&path).expect("bind");
+        std::thread::spawn(move || {
+            if let Ok((mut s, _)) = listener.accept() {
+                let _ = wire::read_frame(&mut s);
+                match answer {
+                    Some(a) => {
+                        let _ = s.write_all(&a);
+                    }
+                    None => std::thread::sleep(Duration::from_secs(5)),
+                }
+            }
+        });
+        (dir, path)
+    }
+
+    #[test]
+    fn malformed_answers_are_errors() {
+        let mut frame = 7u32.to_be_bytes().to_vec();
+        frame.extend_from_slice(b"garbage");
+        let (_d, path) = fake_daemon(Some(frame));
+        let e = ask(&path, &request(), DEFAULT_TIMEOUT).expect_err("garbage");
+        assert!(e.contains("malformed"), "{e}");
+    }
+
+    #[test]
+    fn oversized_answers_are_errors() {
+        let frame = u32::MAX.to_be_bytes().to_vec();
+        let (_d, path) = fake_daemon(Some(frame));
+        let e = ask(&path, &request(), DEFAULT_TIMEOUT).expect_err("too large");
+        assert!(e.contains("larger than the limit"), "{e}");
+    }
+
+    #[test]
+    fn a_silent_daemon_times_out() {
+        let (_d, path) = fake_daemon(None);
+        let start = Instant::now();
+        let e = ask(&path, &request(), Duration::from_millis(300)).expect_err("timeout");
+        assert!(e.contains("within 300 ms"), "{e}");
+        assert!(start.elapsed() < Duration::from_secs(3));
     }
 
     #[test]

@@ -245,3 +245,76 @@ fn sigterm_stops_the_daemon_and_removes_the_socket() {
     assert!(!d.socket.exists());
     assert!(d.log_text().contains("pushguard daemon stopped"));
 }
+
+#[test]
+fn hostile_requests_get_an_error_and_the_daemon_keeps_serving() {
+    use std::io::{Read, Write};
+    let w = World::new();
+    let (bare, c) = w.seed("hostile", "sha1");
+    let policy = w.policy("", STANDARD_RULESETS);
+    let d = Daemon::start(&w, Some(&policy), &[&bare]);
+    let answer = |payload: &[u8]| -> String {
+        let mut s = std::os::unix::net::UnixStream::connect(&d.socket).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        s.write_all(payload).expect("send");
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    let mut garbage = 9u32.to_be_bytes().to_vec();
+    garbage.extend_from_slice(b"not json!");
+    assert!(answer(&garbage).contains("malformed request"));
+    // A frame claiming to be huge is refused without reading it.
+    assert!(answer(&u32::MAX.to_be_bytes()).contains("too large"));
+    // A well-formed request naming a repository that does not exist: an error, not a verdict.
+    let body = serde_json::json!({
+        "version": 1, "hook": "pre-receive", "git_dir": "/nonexistent/repo.git",
+        "updates": [{"old": "0".repeat(40), "new": "1".repeat(40), "ref": "refs/heads/main"}],
+        "env": {}
+    })
+    .to_string();
+    let mut frame = (body.len() as u32).to_be_bytes().to_vec();
+    frame.extend_from_slice(body.as_bytes());
+    let a = answer(&frame);
+    assert!(
+        a.contains("\"allowed\":false") && a.contains("cannot open repository"),
+        "{a}"
+    );
+    // A protocol version from the future.
+    let body = body.replace("\"version\":1", "\"version\":99");
+    let mut frame = (body.len() as u32).to_be_bytes().to_vec();
+    frame.extend_from_slice(body.as_bytes());
+    assert!(answer(&frame).contains("protocol 99"));
+    // Still serving.
+    c.commit("a.txt", "alice@example.org", Sign::Ssh("alice"));
+    let p = c.push(&["origin", "main"]);
+    assert!(p.ok, "{}", p.text);
+    assert_eq!(
+        d.audit().iter().filter(|e| e["verdict"] == "error").count(),
+        1
+    );
+}
+
+#[test]
+fn a_pushed_object_the_daemon_cannot_read_fails_closed() {
+    // A ref update naming an object that is in neither the quarantine nor the repository.
+    let w = World::new();
+    let (bare, _c) = w.seed("missing", "sha1");
+    let _d = Daemon::start(&w, None, &[&bare]);
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "printf '%s %s refs/heads/x\\n' {} {} | GIT_DIR={} {} hook pre-receive",
+            "0".repeat(40),
+            "ab".repeat(20),
+            bare.display(),
+            BIN
+        ))
+        .output()
+        .expect("run hook");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("the policy daemon could not decide"), "{err}");
+    assert!(err.contains("is missing"), "{err}");
+}
