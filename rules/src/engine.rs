@@ -2,8 +2,26 @@
 //! match a ref apply together; any violation rejects the change (the strictest result wins).
 
 use crate::facts::{Change, KeyVerdict, ObjectKind, Person, RefUpdate, SignatureCheck};
-use crate::policy::{Actor, Identity, Policy, RuleSpec, Ruleset, Target};
-use crate::report::{Code, Report, Violation};
+use crate::policy::{Actor, Identity, LargeBlob, OnError, Policy, RuleSpec, Ruleset, SecretScanning, Target};
+use crate::report::{Code, Report, SecretDetail, Violation};
+
+/// The push option that asks to let one detected secret through:
+/// `git push -o pushguard.secret-bypass=FINGERPRINT:REASON`.
+pub const SECRET_BYPASS_OPTION: &str = "pushguard.secret-bypass=";
+
+/// Reasons a secret bypass may give.
+pub const SECRET_BYPASS_REASONS: [&str; 3] = ["false_positive", "used_in_tests", "will_fix_later"];
+
+/// Where a rule's findings go.
+#[derive(Default)]
+struct Sinks {
+    /// Violations; the ruleset's bypass actors pass them (except secrets, see below).
+    found: Vec<Violation>,
+    /// Violations let through by an explicit, authorised bypass (audited).
+    bypassed: Vec<Violation>,
+    /// Shown, never blocking.
+    warnings: Vec<Violation>,
+}
 
 /// Judge a change against a policy. Pure and deterministic.
 pub fn evaluate(policy: &Policy, change: &Change) -> Report {
@@ -18,32 +36,43 @@ pub fn evaluate(policy: &Policy, change: &Change) -> Report {
     };
     for update in &change.updates {
         for ruleset in policy.rulesets_for(&update.name, change.default_branch.as_deref()) {
-            let mut found = Vec::new();
+            let mut sinks = Sinks::default();
             for rule in &ruleset.rules {
                 let ctx = Ctx {
                     policy,
+                    change,
                     ruleset,
                     rule,
                     update,
                     pusher,
                 };
-                ctx.check(&mut found);
+                ctx.check(&mut sinks);
             }
-            let bypass = pusher
-                .is_some_and(|id| ruleset.bypass.iter().any(|a| Policy::actor_matches(a, id)));
-            if bypass {
-                report.bypassed.extend(found);
-            } else {
-                report.violations.extend(found);
+            let bypass = ruleset_bypass(ruleset, pusher);
+            for v in sinks.found {
+                // A detected secret is never passed wholesale: even bypass actors name each
+                // secret they let through (see `SECRET_BYPASS_OPTION`).
+                if bypass && v.code != Code::SecretDetected {
+                    report.bypassed.push(v);
+                } else {
+                    report.violations.push(v);
+                }
             }
+            report.bypassed.extend(sinks.bypassed);
+            report.warnings.extend(sinks.warnings);
         }
     }
     report.allowed = report.violations.is_empty();
     report
 }
 
+fn ruleset_bypass(ruleset: &Ruleset, pusher: Option<&Identity>) -> bool {
+    pusher.is_some_and(|id| ruleset.bypass.iter().any(|a| Policy::actor_matches(a, id)))
+}
+
 struct Ctx<'a> {
     policy: &'a Policy,
+    change: &'a Change,
     ruleset: &'a Ruleset,
     rule: &'a RuleSpec,
     update: &'a RefUpdate,
@@ -63,6 +92,8 @@ impl Ctx<'_> {
             code,
             message,
             fix,
+            secret: None,
+            bypass_reason: None,
         }
     }
 
@@ -91,11 +122,13 @@ impl Ctx<'_> {
         match self.ruleset.target {
             Target::Branch => "branch",
             Target::Tag => "tag",
+            Target::Push => "ref",
         }
     }
 
-    fn check(&self, out: &mut Vec<Violation>) {
+    fn check(&self, sinks: &mut Sinks) {
         let u = self.update;
+        let out = &mut sinks.found;
         match self.rule {
             RuleSpec::Creation { allow } if u.is_create() && !self.allowed(allow) => {
                 out.push(self.violation(
@@ -111,7 +144,7 @@ impl Ctx<'_> {
             }
             RuleSpec::Update { allow } if u.is_update() && !self.allowed(allow) => {
                 let (message, fix) = match self.ruleset.target {
-                    Target::Tag => (
+                    Target::Tag | Target::Push => (
                         format!("tags are immutable here: {}", self.who_may(allow, "move")),
                         "create a new tag instead of moving this one".to_string(),
                     ),
@@ -164,7 +197,129 @@ impl Ctx<'_> {
                 }
             }
             RuleSpec::RequiredSignatures => self.check_signatures(out),
+            RuleSpec::SecretScanning(sc) => self.check_secrets(sc, sinks),
             _ => {}
+        }
+    }
+
+    fn check_secrets(&self, sc: &SecretScanning, sinks: &mut Sinks) {
+        let u = self.update;
+        if u.is_delete() {
+            return;
+        }
+        let Some(scan) = &self.change.secrets else {
+            // The rule applies but no scan ran: that cannot be decided, so it is refused.
+            sinks.found.push(self.violation(
+                Code::ScanIncomplete,
+                "the secret scan did not run for this push".to_string(),
+                "try again; if it persists, tell your git administrator".to_string(),
+            ));
+            return;
+        };
+        let now = self.change.now;
+        let bypass_actor = ruleset_bypass(self.ruleset, self.pusher);
+        for f in scan.findings.iter().filter(|f| f.ref_name == u.name) {
+            let suppressed = sc
+                .suppressions
+                .iter()
+                .chain(self.change.base_suppressions.iter())
+                .any(|s| s.covers(&f.fingerprint, &f.rule_id, &f.secret_sha256, &f.path, now));
+            if suppressed {
+                continue;
+            }
+            let detail = SecretDetail {
+                rule_id: f.rule_id.clone(),
+                description: f.description.clone(),
+                redacted: f.redacted.clone(),
+                fingerprint: f.fingerprint.clone(),
+            };
+            let at = |mut v: Violation| {
+                v.commit = Some(f.commit.clone());
+                v.path = Some(f.path.clone());
+                v.line = (f.line > 0).then_some(f.line);
+                v.secret = Some(detail.clone());
+                v
+            };
+            if f.legacy && !sc.block_legacy {
+                sinks.warnings.push(at(self.violation(
+                    Code::SecretLegacy,
+                    format!("{} already in this file before the push (not blocking)", f.description),
+                    "revoke it and remove it from the file".to_string(),
+                )));
+                continue;
+            }
+            let mut v = at(self.violation(
+                Code::SecretDetected,
+                format!("{} ({})", f.description, f.rule_id),
+                "remove the secret from every commit of the push (git rebase -i, or git commit --amend for the last one) and push again; then revoke it: it may have been seen".to_string(),
+            ));
+            let asked = self.change.push_options.iter().find_map(|o| {
+                let (fp, reason) = o.strip_prefix(SECRET_BYPASS_OPTION)?.split_once(':')?;
+                (fp == f.fingerprint).then(|| reason.trim().to_string())
+            });
+            match asked {
+                Some(reason) if !SECRET_BYPASS_REASONS.contains(&reason.as_str()) => {
+                    v.message.push_str(&format!(
+                        "; bypass reason {reason:?} is not one of {}",
+                        SECRET_BYPASS_REASONS.join(", ")
+                    ));
+                    sinks.found.push(v);
+                }
+                Some(reason) if bypass_actor => {
+                    v.bypass_reason = Some(reason);
+                    sinks.bypassed.push(v);
+                }
+                Some(_) => {
+                    v.message.push_str(&format!(
+                        "; a bypass was asked for, but {} may not bypass ruleset {}",
+                        self.pusher.map(|p| p.name.as_str()).unwrap_or("an unidentified pusher"),
+                        self.ruleset.name
+                    ));
+                    sinks.found.push(v);
+                }
+                None => sinks.found.push(v),
+            }
+        }
+        for o in scan.oversized.iter().filter(|o| o.ref_name == u.name) {
+            let mut v = match sc.on_large_blob {
+                LargeBlob::Reject => self.violation(
+                    Code::BlobTooLarge,
+                    format!("a {} byte file is larger than the {} byte limit for scanning", o.size, sc.max_blob_size),
+                    "keep large files out of the repository (e.g. Git LFS) or ask the admin to raise max_blob_size".to_string(),
+                ),
+                LargeBlob::Skip => self.violation(
+                    Code::BlobSkipped,
+                    format!("not scanned for secrets: {} bytes is over the {} byte limit", o.size, sc.max_blob_size),
+                    "make sure it holds no secrets".to_string(),
+                ),
+            };
+            v.commit = Some(o.commit.clone());
+            v.path = Some(o.path.clone());
+            match sc.on_large_blob {
+                LargeBlob::Reject => sinks.found.push(v),
+                LargeBlob::Skip => sinks.warnings.push(v),
+            }
+        }
+        // The deadline is one per push: report it on the first ref this ruleset governs.
+        let first = self.change.updates.iter().find(|x| {
+            !x.is_delete() && self.ruleset.applies_to(&x.name, self.change.default_branch.as_deref())
+        });
+        if scan.deadline_expired && first.is_some_and(|x| x.name == u.name) {
+            let v = self.violation(
+                Code::ScanIncomplete,
+                format!(
+                    "the secret scan ran out of time after {} blobs ({} bytes)",
+                    scan.blobs_scanned, scan.bytes_scanned
+                ),
+                match sc.on_deadline {
+                    OnError::FailClosed => "push fewer or smaller changes at a time, or ask the admin to raise deadline_seconds".to_string(),
+                    OnError::FailOpen => "the rest of the push was not scanned (on_deadline: fail_open)".to_string(),
+                },
+            );
+            match sc.on_deadline {
+                OnError::FailClosed => sinks.found.push(v),
+                OnError::FailOpen => sinks.warnings.push(v),
+            }
         }
     }
 
@@ -174,6 +329,8 @@ impl Ctx<'_> {
             return;
         }
         match self.ruleset.target {
+            // Validation keeps required_signatures out of push rulesets.
+            Target::Push => {}
             Target::Tag => match (&u.tag, u.new_kind) {
                 (Some(tag), ObjectKind::Tag) => {
                     let email = tag.tagger.as_ref().map(|p| p.email.as_str()).unwrap_or("");

@@ -22,6 +22,10 @@ pub struct Change {
     pub push_options: Vec<String>,
     /// The ref updates, in the order git gave them.
     pub updates: Vec<RefUpdate>,
+    /// Secret scanning of the blobs new to the repository; `None` when no rule asked for it.
+    pub secrets: Option<SecretScan>,
+    /// Secret suppressions read from the protected base (never from the push itself).
+    pub base_suppressions: Vec<crate::policy::Suppression>,
 }
 
 /// One `<old> <new> <ref>` line, with what the collector learned about it.
@@ -178,4 +182,50 @@ impl SignatureCheck {
     pub fn unsigned() -> Self {
         Self::default()
     }
+}
+
+/// One secret found in a blob that the push adds. Never holds the secret itself: only its
+/// SHA-256, a fingerprint and a redacted prefix.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct SecretFinding {
+    /// Detection rule id, e.g. `github-pat`.
+    pub rule_id: String,
+    pub description: String,
+    /// The first ref update of the push that brings the blob in.
+    #[serde(rename = "ref")]
+    pub ref_name: String,
+    /// The (oldest) new commit that adds the blob at `path`.
+    pub commit: String,
+    pub path: String,
+    /// 1-based; 0 for file-name rules.
+    pub line: u32,
+    /// Stable across rebases: derived from the rule id and the secret's hash.
+    pub fingerprint: String,
+    /// Hex SHA-256 of the secret value.
+    pub secret_sha256: String,
+    /// At most 4 leading characters, then a mask.
+    pub redacted: String,
+    /// The same secret (rule and hash) is already in the base version of the file.
+    pub legacy: bool,
+}
+
+/// A blob the scanner did not read because it is larger than `max_blob_size`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct OversizedBlob {
+    #[serde(rename = "ref")]
+    pub ref_name: String,
+    pub commit: String,
+    pub path: String,
+    pub size: u64,
+}
+
+/// What scanning the push's new blobs found.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct SecretScan {
+    pub findings: Vec<SecretFinding>,
+    pub oversized: Vec<OversizedBlob>,
+    /// The per-push scan deadline ran out before every blob was read.
+    pub deadline_expired: bool,
+    pub blobs_scanned: u64,
+    pub bytes_scanned: u64,
 }

@@ -1,8 +1,8 @@
 //! Renderers: the same report as text for pushers (`remote:` lines, at most 79 columns) and as
 //! JSON. Formatting only; no decisions.
 
-use crate::engine::short;
-use crate::report::{Report, Violation};
+use crate::engine::{short, SECRET_BYPASS_OPTION, SECRET_BYPASS_REASONS};
+use crate::report::{Code, Report, Violation};
 use std::fmt::Write;
 
 /// Width the pusher's text is wrapped to. git prefixes each line with `remote: ` (8 columns).
@@ -11,10 +11,13 @@ pub const TEXT_WIDTH: usize = 71;
 /// How many violations are listed per ref before "and N more".
 pub const MAX_PER_REF: usize = 10;
 
+/// How many secrets are listed per ref before "+N more".
+pub const MAX_SECRETS_PER_REF: usize = 5;
+
 /// The text a pusher sees. Empty when there is nothing to say.
 pub fn text(report: &Report) -> String {
     let mut out = String::new();
-    if report.allowed && report.bypassed.is_empty() {
+    if report.allowed && report.bypassed.is_empty() && report.warnings.is_empty() {
         return out;
     }
     if !report.allowed {
@@ -25,6 +28,20 @@ pub fn text(report: &Report) -> String {
             if n == 1 { "" } else { "s" }
         );
         write_grouped(&mut out, &report.violations);
+        if report.violations.iter().any(|v| v.code == Code::SecretDetected) {
+            out.push('\n');
+            wrap(
+                &mut out,
+                "",
+                "",
+                "A secret pushed to a server must be treated as leaked: revoke it even after removing it.",
+            );
+            let _ = writeln!(
+                out,
+                "To let a secret through (bypass actors only; audited):\n  git push -o {SECRET_BYPASS_OPTION}FINGERPRINT:REASON\n  REASON is one of {}",
+                SECRET_BYPASS_REASONS.join(", ")
+            );
+        }
     }
     if !report.bypassed.is_empty() {
         let n = report.bypassed.len();
@@ -43,6 +60,18 @@ pub fn text(report: &Report) -> String {
         );
         write_grouped(&mut out, &report.bypassed);
     }
+    if !report.warnings.is_empty() {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        let n = report.warnings.len();
+        let _ = writeln!(
+            out,
+            "pushguard: {n} warning{} (not blocking)",
+            if n == 1 { "" } else { "s" }
+        );
+        write_grouped(&mut out, &report.warnings);
+    }
     out
 }
 
@@ -56,14 +85,26 @@ fn write_grouped(out: &mut String, violations: &[Violation]) {
     for r in refs {
         let on_ref: Vec<&Violation> = violations.iter().filter(|v| v.ref_name == r).collect();
         let _ = writeln!(out, "\n{r}");
-        for v in on_ref.iter().take(MAX_PER_REF) {
+        let (secrets, others): (Vec<&Violation>, Vec<&Violation>) =
+            on_ref.iter().partition(|v| v.secret.is_some());
+        for v in others.iter().take(MAX_PER_REF) {
             write_violation(out, v);
         }
-        if on_ref.len() > MAX_PER_REF {
+        if others.len() > MAX_PER_REF {
             let _ = writeln!(
                 out,
                 "  ... and {} more on {r} (pushguard check shows all)",
-                on_ref.len() - MAX_PER_REF
+                others.len() - MAX_PER_REF
+            );
+        }
+        for v in secrets.iter().take(MAX_SECRETS_PER_REF) {
+            write_violation(out, v);
+        }
+        if secrets.len() > MAX_SECRETS_PER_REF {
+            let _ = writeln!(
+                out,
+                "  +{} more secrets on {r}",
+                secrets.len() - MAX_SECRETS_PER_REF
             );
         }
     }
@@ -90,6 +131,17 @@ fn write_violation(out: &mut String, v: &Violation) {
         wrap(out, "    ", "    ", &format!("at {at}"));
     }
     wrap(out, "    ", "    ", &v.message);
+    if let Some(secret) = &v.secret {
+        wrap(
+            out,
+            "    ",
+            "    ",
+            &format!("secret: {}  fingerprint: {}", secret.redacted, secret.fingerprint),
+        );
+    }
+    if let Some(reason) = &v.bypass_reason {
+        wrap(out, "    ", "    ", &format!("bypass reason: {reason}"));
+    }
     wrap(out, "    fix: ", "         ", &v.fix);
 }
 

@@ -33,6 +33,16 @@ pub enum Code {
     IdentityMismatch,
     /// A lightweight tag where a signed annotated tag is required.
     LightweightTag,
+    /// A secret in a blob the push adds.
+    SecretDetected,
+    /// A secret that is already in the base version of the file (does not block by default).
+    SecretLegacy,
+    /// A blob larger than `max_blob_size`, with `on_large_blob: reject`.
+    BlobTooLarge,
+    /// A blob larger than `max_blob_size` that was not scanned (`on_large_blob: skip`).
+    BlobSkipped,
+    /// The secret scan ran out of time before reading every blob.
+    ScanIncomplete,
 }
 
 impl Code {
@@ -55,6 +65,11 @@ impl Code {
             Code::MalformedSignature => "malformed_signature",
             Code::IdentityMismatch => "identity_mismatch",
             Code::LightweightTag => "lightweight_tag",
+            Code::SecretDetected => "secret_detected",
+            Code::SecretLegacy => "secret_legacy",
+            Code::BlobTooLarge => "blob_too_large",
+            Code::BlobSkipped => "blob_skipped",
+            Code::ScanIncomplete => "scan_incomplete",
         }
     }
 }
@@ -83,6 +98,22 @@ pub struct Violation {
     pub message: String,
     /// How to fix it, in one sentence.
     pub fix: String,
+    /// For secrets: which one, without its value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<SecretDetail>,
+    /// For an explicit, audited bypass: the reason given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bypass_reason: Option<String>,
+}
+
+/// A secret named without its value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretDetail {
+    pub rule_id: String,
+    pub description: String,
+    /// At most 4 leading characters, then a mask.
+    pub redacted: String,
+    pub fingerprint: String,
 }
 
 /// The verdict on a whole change.
@@ -96,6 +127,9 @@ pub struct Report {
     /// The policy identity the pusher was recognised as, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pusher_identity: Option<String>,
+    /// Shown to the pusher, never blocking: legacy secrets, blobs not scanned.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Violation>,
 }
 
 impl Report {
@@ -113,6 +147,7 @@ impl Report {
             violations,
             bypassed: pick(&self.bypassed),
             pusher_identity: self.pusher_identity.clone(),
+            warnings: pick(&self.warnings),
         }
     }
 }

@@ -107,6 +107,7 @@ fn judge(pusher: Option<&str>, updates: Vec<RefUpdate>) -> Report {
         default_branch: Some("trunk".into()),
         push_options: vec![],
         updates,
+        ..Change::default()
     };
     evaluate(&policy(), &change)
 }

@@ -17,7 +17,7 @@
 mod raw;
 
 use globset::{GlobBuilder, GlobMatcher};
-use raw::{RawAllow, RawPolicy, S};
+use raw::{RawAllow, RawPolicy, RawSecretScanning, RawSuppression, RawSuppressionsFile, S};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -35,8 +35,8 @@ pub struct Location {
 impl<T> From<&S<T>> for Location {
     fn from(s: &S<T>) -> Self {
         Location {
-            line: s.referenced.line() as u32,
-            column: s.referenced.column() as u32,
+            line: u32::try_from(s.referenced.line()).unwrap_or(u32::MAX),
+            column: u32::try_from(s.referenced.column()).unwrap_or(u32::MAX),
         }
     }
 }
@@ -162,13 +162,25 @@ impl fmt::Display for Actor {
 pub enum Target {
     Branch,
     Tag,
+    /// Every ref update of a push: branches, tags and other refs.
+    Push,
 }
 
 impl Target {
+    /// The ref namespace the target governs.
     pub fn prefix(self) -> &'static str {
         match self {
             Target::Branch => "refs/heads/",
             Target::Tag => "refs/tags/",
+            Target::Push => "refs/",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Target::Branch => "branch",
+            Target::Tag => "tag",
+            Target::Push => "push",
         }
     }
 }
@@ -216,6 +228,215 @@ pub enum RuleSpec {
     /// Every commit new to the ref (for tags: the tag object) signed by a known identity's key,
     /// the identity owning the committer (tagger) email.
     RequiredSignatures,
+    /// No new secrets in the blobs the push adds.
+    SecretScanning(Box<SecretScanning>),
+}
+
+/// What to do with a blob larger than `max_blob_size`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LargeBlob {
+    /// Skip it (file-name rules still apply); the pusher is told.
+    Skip,
+    /// Reject the push.
+    Reject,
+}
+
+/// Parameters of `secret_scanning`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SecretScanning {
+    /// Blobs larger than this many bytes are not read (default 1 MiB).
+    pub max_blob_size: u64,
+    pub on_large_blob: LargeBlob,
+    /// Time budget for scanning one push, in milliseconds (default 10 s).
+    pub deadline_ms: u64,
+    /// What happens when the budget runs out (default: reject).
+    pub on_deadline: OnError,
+    /// Whether secrets already in the base version of a file block too (default: no).
+    pub block_legacy: bool,
+    pub suppressions: Vec<Suppression>,
+    /// A suppressions file read from the default branch as it was before the push.
+    pub suppressions_file: Option<String>,
+}
+
+impl Default for SecretScanning {
+    fn default() -> Self {
+        SecretScanning {
+            max_blob_size: 1 << 20,
+            on_large_blob: LargeBlob::Skip,
+            deadline_ms: 10_000,
+            on_deadline: OnError::FailClosed,
+            block_legacy: false,
+            suppressions: Vec::new(),
+            suppressions_file: None,
+        }
+    }
+}
+
+/// An accepted secret: it is reported as suppressed, never blocks. Identified by the secret
+/// (rule and hash, or the fingerprint derived from them), so it survives rebases and squashes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Suppression {
+    pub fingerprint: Option<String>,
+    pub rule: Option<String>,
+    pub secret_sha256: Option<String>,
+    /// Only in paths matching this glob.
+    pub path: Option<String>,
+    pub reason: String,
+    pub who: Option<String>,
+    /// Unix time after which the suppression no longer applies.
+    pub expires: Option<i64>,
+}
+
+impl Suppression {
+    /// Does this suppression cover a secret with these properties at time `now`?
+    pub fn covers(&self, fingerprint: &str, rule: &str, sha256: &str, path: &str, now: i64) -> bool {
+        let secret = match (&self.fingerprint, &self.rule, &self.secret_sha256) {
+            (Some(f), _, _) => f == fingerprint,
+            (None, Some(r), Some(h)) => r == rule && h.eq_ignore_ascii_case(sha256),
+            _ => false,
+        };
+        let path_ok = match &self.path {
+            None => true,
+            Some(g) => glob(g).map(|m| m.is_match(path)).unwrap_or(false),
+        };
+        let live = self.expires.is_none_or(|e| now < e);
+        secret && path_ok && live
+    }
+}
+
+/// Top-level `secrets:`: where the detection rules come from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SecretsConfig {
+    /// A gitleaks TOML config (relative to the policy file) replacing or extending the built-in rules.
+    pub gitleaks_config: Option<String>,
+    pub gitleaks_config_at: Option<Location>,
+    pub disabled_rules: Vec<String>,
+}
+
+/// Parse a date `YYYY-MM-DD` (UTC midnight) or a full `YYYY-MM-DDTHH:MM:SSZ` into Unix time.
+pub fn parse_date(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let (date, time) = match s.split_once('T') {
+        Some((d, t)) => (d, Some(t.strip_suffix('Z')?)),
+        None => (s, None),
+    };
+    let mut it = date.split('-');
+    let y: i64 = it.next()?.parse().ok()?;
+    let m: i64 = it.next()?.parse().ok()?;
+    let d: i64 = it.next()?.parse().ok()?;
+    if it.next().is_some() || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    // Days from civil (Howard Hinnant's algorithm).
+    let y2 = if m <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = match time {
+        None => 0,
+        Some(t) => {
+            let mut p = t.split(':');
+            let h: i64 = p.next()?.parse().ok()?;
+            let mi: i64 = p.next()?.parse().ok()?;
+            let se: i64 = p.next().unwrap_or("0").parse().ok()?;
+            if h > 23 || mi > 59 || se > 60 {
+                return None;
+            }
+            h * 3600 + mi * 60 + se
+        }
+    };
+    Some(days * 86_400 + secs)
+}
+
+fn suppression(s: &S<RawSuppression>) -> Result<Suppression, PolicyError> {
+    let r = &s.value;
+    let hexish = |v: &str| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit());
+    match (&r.fingerprint, &r.rule, &r.secret_sha256) {
+        (Some(_), None, None) => {}
+        (None, Some(_), Some(h)) if hexish(h) => {}
+        (None, Some(_), Some(_)) => {
+            return Err(PolicyError::new(s, "secret_sha256 must be 64 hex digits"))
+        }
+        _ => {
+            return Err(PolicyError::new(
+                s,
+                "a suppression names a secret by fingerprint, or by rule and secret_sha256",
+            ))
+        }
+    }
+    if let Some(p) = &r.path {
+        glob(p).map_err(|e| PolicyError::new(s, format!("bad path glob: {e}")))?;
+    }
+    if r.reason.trim().is_empty() {
+        return Err(PolicyError::new(s, "a suppression needs a reason"));
+    }
+    let expires = match &r.expires {
+        None => None,
+        Some(d) => Some(parse_date(d).ok_or_else(|| {
+            PolicyError::new(s, format!("expires {d:?} is not a date (YYYY-MM-DD)"))
+        })?),
+    };
+    Ok(Suppression {
+        fingerprint: r.fingerprint.clone(),
+        rule: r.rule.clone(),
+        secret_sha256: r.secret_sha256.clone(),
+        path: r.path.clone(),
+        reason: r.reason.clone(),
+        who: r.who.clone(),
+        expires,
+    })
+}
+
+/// Parse a suppressions file (`suppressions: [...]`), as read from the protected base.
+pub fn parse_suppressions(text: &str) -> Result<Vec<Suppression>, PolicyError> {
+    let raw: RawSuppressionsFile = yaml(text)?;
+    raw.suppressions.iter().map(suppression).collect()
+}
+
+fn secret_scanning(r: &RawSecretScanning) -> Result<SecretScanning, PolicyError> {
+    let mut out = SecretScanning::default();
+    if let Some(v) = &r.max_blob_size {
+        if v.value == 0 {
+            return Err(PolicyError::new(v, "max_blob_size must be positive (bytes)"));
+        }
+        out.max_blob_size = v.value;
+    }
+    if let Some(v) = &r.on_large_blob {
+        out.on_large_blob = match v.value.as_str() {
+            "skip" => LargeBlob::Skip,
+            "reject" => LargeBlob::Reject,
+            o => return Err(PolicyError::new(v, format!("on_large_blob must be skip or reject, not {o:?}"))),
+        };
+    }
+    if let Some(v) = &r.deadline_seconds {
+        if !(v.value > 0.0 && v.value <= 600.0) {
+            return Err(PolicyError::new(v, "deadline_seconds must be more than 0 and at most 600"));
+        }
+        out.deadline_ms = (v.value * 1000.0).round() as u64;
+    }
+    if let Some(v) = &r.on_deadline {
+        out.on_deadline = parse_on_error(v)?;
+    }
+    if let Some(v) = &r.legacy {
+        out.block_legacy = match v.value.as_str() {
+            "allow" => false,
+            "block" => true,
+            o => return Err(PolicyError::new(v, format!("legacy must be allow or block, not {o:?}"))),
+        };
+    }
+    out.suppressions = r.suppressions.iter().map(suppression).collect::<Result<_, _>>()?;
+    if let Some(f) = &r.suppressions_file {
+        let p = f.value.trim().trim_start_matches('/');
+        if p.is_empty() || p.split('/').any(|c| c == "..") {
+            return Err(PolicyError::new(f, "suppressions_file is a path inside the repository"));
+        }
+        out.suppressions_file = Some(p.to_string());
+    }
+    Ok(out)
 }
 
 impl RuleSpec {
@@ -228,6 +449,7 @@ impl RuleSpec {
             RuleSpec::Update { .. } => "update",
             RuleSpec::RequiredLinearHistory => "required_linear_history",
             RuleSpec::RequiredSignatures => "required_signatures",
+            RuleSpec::SecretScanning(_) => "secret_scanning",
         }
     }
 }
@@ -247,8 +469,15 @@ pub struct Ruleset {
 impl Ruleset {
     /// Does this ruleset govern `ref_name` (a full ref name)?
     pub fn applies_to(&self, ref_name: &str, default_branch: Option<&str>) -> bool {
-        let Some(short) = ref_name.strip_prefix(self.target.prefix()) else {
-            return false;
+        let short = match self.target {
+            Target::Push => ref_name
+                .strip_prefix("refs/heads/")
+                .or_else(|| ref_name.strip_prefix("refs/tags/"))
+                .unwrap_or(ref_name),
+            t => match ref_name.strip_prefix(t.prefix()) {
+                Some(s) => s,
+                None => return false,
+            },
         };
         let hit = |p: &RefPattern| match p {
             RefPattern::DefaultBranch => default_branch == Some(short),
@@ -271,6 +500,7 @@ pub struct Policy {
     /// Environment variables naming the pusher; the first one set wins.
     pub pusher_env: Vec<String>,
     pub rulesets: Vec<Ruleset>,
+    pub secrets: SecretsConfig,
     /// Things that are allowed but probably mistakes (e.g. a role nobody has).
     pub warnings: Vec<PolicyError>,
 }
@@ -284,22 +514,14 @@ impl Policy {
 
     /// Parse and validate a policy file's text.
     pub fn from_yaml(text: &str) -> Result<Policy, PolicyError> {
-        let options = serde_saphyr::options! {
-            duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error,
-            strict_booleans: true,
-        };
-        let raw: RawPolicy = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
-            let at = e
-                .location()
-                .map(|l| Location {
-                    line: l.line() as u32,
-                    column: l.column() as u32,
-                })
-                .unwrap_or(Location { line: 1, column: 1 });
-            let opts = serde_saphyr::render_options! { snippets: serde_saphyr::SnippetMode::Off };
-            PolicyError::new(at, strip_location_suffix(&e.render_with_options(opts)))
-        })?;
-        validate(raw)
+        validate(yaml(text)?)
+    }
+
+    /// Does any ruleset scan for secrets?
+    pub fn scans_secrets(&self) -> bool {
+        self.rulesets
+            .iter()
+            .any(|r| r.rules.iter().any(|x| matches!(x, RuleSpec::SecretScanning(_))))
     }
 
     pub fn identity(&self, name: &str) -> Option<&Identity> {
@@ -367,6 +589,7 @@ impl Policy {
                 match r.target {
                     Target::Branch => "branches",
                     Target::Tag => "tags",
+                    Target::Push => "every ref",
                 },
                 inc.join(", "),
                 rules.join(", ")
@@ -387,6 +610,25 @@ impl Policy {
         ));
         out
     }
+}
+
+/// Strict YAML: duplicate keys are errors, booleans are only true/false.
+fn yaml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, PolicyError> {
+    let options = serde_saphyr::options! {
+        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error,
+        strict_booleans: true,
+    };
+    serde_saphyr::from_str_with_options(text, options).map_err(|e| {
+        let at = e
+            .location()
+            .map(|l| Location {
+                line: u32::try_from(l.line()).unwrap_or(u32::MAX),
+                column: u32::try_from(l.column()).unwrap_or(u32::MAX),
+            })
+            .unwrap_or(Location { line: 1, column: 1 });
+        let opts = serde_saphyr::render_options! { snippets: serde_saphyr::SnippetMode::Off };
+        PolicyError::new(at, strip_location_suffix(&e.render_with_options(opts)))
+    })
 }
 
 /// serde-saphyr appends " at line L column C" to plain messages; we print the location first.
@@ -601,20 +843,21 @@ fn validate(raw: RawPolicy) -> Result<Policy, PolicyError> {
         let target = match rs.target.value.as_str() {
             "branch" => Target::Branch,
             "tag" => Target::Tag,
+            "push" => Target::Push,
             other => {
                 return Err(PolicyError::new(
                     &rs.target,
-                    format!("target must be branch or tag, not {other:?}"),
+                    format!("target must be branch, tag or push, not {other:?}"),
                 ))
             }
         };
         let pattern = |s: &S<String>| -> Result<RefPattern, PolicyError> {
             let v = s.value.trim();
             match v {
-                "~DEFAULT_BRANCH" if target == Target::Branch => Ok(RefPattern::DefaultBranch),
+                "~DEFAULT_BRANCH" if target != Target::Tag => Ok(RefPattern::DefaultBranch),
                 "~DEFAULT_BRANCH" => Err(PolicyError::new(
                     s,
-                    "~DEFAULT_BRANCH only makes sense in a ruleset with target: branch",
+                    "~DEFAULT_BRANCH only makes sense in a ruleset with target: branch or push",
                 )),
                 "~ALL" => Ok(RefPattern::All),
                 "" => Err(PolicyError::new(s, "empty ref pattern")),
@@ -692,6 +935,20 @@ fn validate(raw: RawPolicy) -> Result<Policy, PolicyError> {
         if r.required_signatures.is_some() {
             rules.push(RuleSpec::RequiredSignatures);
         }
+        if let Some(sc) = &r.secret_scanning {
+            rules.push(RuleSpec::SecretScanning(Box::new(secret_scanning(sc)?)));
+        }
+        if target == Target::Push {
+            if let Some(other) = rules.iter().find(|r| !matches!(r, RuleSpec::SecretScanning(_))) {
+                return Err(PolicyError::new(
+                    &rs.rules,
+                    format!(
+                        "{} is a rule for branches or tags; a ruleset with target: push holds secret_scanning only",
+                        other.name()
+                    ),
+                ));
+            }
+        }
         if rules.is_empty() {
             return Err(PolicyError::new(
                 &rs.rules,
@@ -714,12 +971,22 @@ fn validate(raw: RawPolicy) -> Result<Policy, PolicyError> {
         _ => default_pusher_env(),
     };
 
+    let mut secrets = SecretsConfig::default();
+    if let Some(sc) = &raw.secrets {
+        if let Some(f) = &sc.gitleaks_config {
+            secrets.gitleaks_config = Some(f.value.clone());
+            secrets.gitleaks_config_at = Some(Location::from(f));
+        }
+        secrets.disabled_rules = sc.disabled_rules.iter().map(|s| s.value.clone()).collect();
+    }
+
     Ok(Policy {
         settings,
         repositories,
         identities,
         pusher_env,
         rulesets,
+        secrets,
         warnings,
     })
 }

@@ -21,6 +21,62 @@ pub(super) struct RawPolicy {
     pub pusher: Option<RawPusher>,
     #[serde(default)]
     pub rulesets: Vec<RawRuleset>,
+    #[serde(default)]
+    pub secrets: Option<RawSecrets>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSecrets {
+    #[serde(default)]
+    pub gitleaks_config: Option<S<String>>,
+    #[serde(default)]
+    pub disabled_rules: Vec<S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSecretScanning {
+    #[serde(default)]
+    pub max_blob_size: Option<S<u64>>,
+    #[serde(default)]
+    pub on_large_blob: Option<S<String>>,
+    #[serde(default)]
+    pub deadline_seconds: Option<S<f64>>,
+    #[serde(default)]
+    pub on_deadline: Option<S<String>>,
+    #[serde(default)]
+    pub legacy: Option<S<String>>,
+    #[serde(default)]
+    pub suppressions: Vec<S<RawSuppression>>,
+    #[serde(default)]
+    pub suppressions_file: Option<S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSuppression {
+    #[serde(default)]
+    pub fingerprint: Option<String>,
+    #[serde(default)]
+    pub rule: Option<String>,
+    #[serde(default)]
+    pub secret_sha256: Option<String>,
+    #[serde(default)]
+    pub path: Option<String>,
+    pub reason: String,
+    #[serde(default)]
+    pub who: Option<String>,
+    #[serde(default)]
+    pub expires: Option<String>,
+}
+
+/// A suppressions file read from the protected base: `suppressions: [...]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSuppressionsFile {
+    #[serde(default)]
+    pub suppressions: Vec<S<RawSuppression>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -98,6 +154,8 @@ pub(super) struct RawRules {
     pub required_linear_history: Option<RawEmpty>,
     #[serde(default)]
     pub required_signatures: Option<RawEmpty>,
+    #[serde(default)]
+    pub secret_scanning: Option<RawSecretScanning>,
 }
 
 /// `{}` or `{allow: [...]}`.
