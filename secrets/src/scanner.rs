@@ -85,6 +85,18 @@ fn syntax_config() -> syntax::Config {
     syntax::Config::new().utf8(false).unicode(false)
 }
 
+/// An error and its sources, for messages that say what is wrong.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
 /// Compile one regex over bytes, ASCII-only if possible, else with Unicode.
 fn compile_one(pattern: &str, captures: bool) -> Result<(Regex, bool), String> {
     let cfg = meta::Config::new()
@@ -98,13 +110,10 @@ fn compile_one(pattern: &str, captures: bool) -> Result<(Regex, bool), String> {
     match ascii {
         Ok(r) => Ok((r, false)),
         Err(e) => {
-            let uni = Regex::builder()
-                .syntax(syntax::Config::new().utf8(false))
-                .configure(cfg)
-                .build(pattern);
+            let uni = Regex::builder().syntax(syntax::Config::new()).configure(cfg).build(pattern);
             match uni {
                 Ok(r) => Ok((r, true)),
-                Err(_) => Err(e.to_string()),
+                Err(_) => Err(error_chain(&e)),
             }
         }
     }
@@ -121,13 +130,15 @@ fn compile_many(rule_id: &str, field: &str, patterns: &[String]) -> Result<Optio
             message,
         })?;
     }
-    // Unicode allowed here: allowlists run on short strings only.
+    // ASCII first; Unicode is acceptable here since allowlists run on short strings only.
+    let cfg = meta::Config::new().nfa_size_limit(Some(64 << 20));
     Regex::builder()
-        .syntax(syntax::Config::new().utf8(false))
-        .configure(meta::Config::new().nfa_size_limit(Some(64 << 20)))
+        .syntax(syntax_config())
+        .configure(cfg.clone())
         .build_many(patterns)
+        .or_else(|_| Regex::builder().configure(cfg).build_many(patterns))
         .map(Some)
-        .map_err(|e| ConfigError::Regex { rule_id: rule_id.to_string(), field: field.to_string(), message: e.to_string() })
+        .map_err(|e| ConfigError::Regex { rule_id: rule_id.to_string(), field: field.to_string(), message: error_chain(&e) })
 }
 
 fn compile_allowlist(rule_id: &str, field: &str, a: &Allowlist) -> Result<CompiledAllowlist, ConfigError> {
@@ -199,7 +210,7 @@ impl Scanner {
                     .which_captures(regex_automata::nfa::thompson::WhichCaptures::Implicit),
             )
             .build_many(&content_patterns)
-            .map_err(|e| ConfigError::Regex { rule_id: "(combined)".into(), field: "regex".into(), message: e.to_string() })?;
+            .map_err(|e| ConfigError::Regex { rule_id: "(combined)".into(), field: "regex".into(), message: error_chain(&e) })?;
 
         // keyword prefilter
         let mut kw_index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
@@ -291,10 +302,9 @@ impl Scanner {
         };
         let path = match &r.path {
             Some(p) => Some(
-                Regex::builder()
-                    .syntax(syntax::Config::new().utf8(false))
-                    .build(p)
-                    .map_err(|e| ConfigError::Regex { rule_id: r.id.clone(), field: "path".into(), message: e.to_string() })?,
+                compile_one(p, false)
+                    .map(|(re, _)| re)
+                    .map_err(|message| ConfigError::Regex { rule_id: r.id.clone(), field: "path".into(), message })?,
             ),
             None => None,
         };

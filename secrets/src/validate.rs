@@ -354,7 +354,10 @@ fn pypi_macaroon(s: &[u8]) -> bool {
 
 fn jwt(s: &[u8]) -> bool {
     let mut parts = s.split(|&c| c == b'.');
-    let (Some(h), Some(p)) = (parts.next(), parts.next()) else { return false };
+    let (Some(h), Some(p), Some(sig)) = (parts.next(), parts.next(), parts.next()) else { return false };
+    if shannon_entropy(sig) < 3.0 {
+        return false;
+    }
     let (Some(h), Some(p)) = (base64_decode(h), base64_decode(p)) else { return false };
     let json_object = |v: &[u8]| {
         let t = v.trim_ascii();
