@@ -23,7 +23,7 @@
 //! let findings = scanner.scan("deploy/.env.production", blob);
 //! assert_eq!(findings.len(), 1);
 //! assert_eq!(findings[0].rule_id, "database-url-password");
-//! assert_eq!((findings[0].line, findings[0].column), (1, 27));
+//! assert_eq!((findings[0].line, findings[0].column), (1, 29));
 //! assert_eq!(findings[0].redacted, "Zq8v…");
 //! // The file name is a finding of its own (dotenv files are on the deny-list).
 //! assert_eq!(scanner.scan_path("deploy/.env.production")[0].rule_id, "dotenv-file");

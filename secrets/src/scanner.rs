@@ -51,6 +51,8 @@ enum Allowed {
 }
 
 struct CompiledRule {
+    /// In the combined regex (literal-prefixed or keyword-less); otherwise windowed by keyword lines.
+    combined: bool,
     id: String,
     description: String,
     tags: Vec<String>,
@@ -74,6 +76,8 @@ pub struct Scanner {
     combined: Regex,
     keywords: Option<AhoCorasick>,
     keyword_rules: Vec<Vec<usize>>,
+    /// Per keyword: does it select at least one rule that is not in the combined regex?
+    keyword_windows: Vec<bool>,
     always: Vec<usize>,
     path_rules: Vec<usize>,
     global: Vec<CompiledAllowlist>,
@@ -163,6 +167,25 @@ fn compile_allowlist(rule_id: &str, field: &str, a: &Allowlist) -> Result<Compil
     })
 }
 
+/// Does every match of `pattern` start with one of a small set of literals (3+ bytes)? Such
+/// patterns keep the combined DFA small; patterns starting with a counted class (`[\w.-]{0,50}`)
+/// multiply its states, so they are windowed by their keywords instead.
+fn literal_prefixed(pattern: &str) -> bool {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let Ok(hir) = regex_syntax::ParserBuilder::new().utf8(false).unicode(false).build().parse(pattern) else {
+        return false;
+    };
+    let mut ex = Extractor::new();
+    ex.kind(ExtractKind::Prefix).limit_total(512);
+    let seq = ex.extract(&hir);
+    // Few, long-enough literals: provider prefixes. Case-insensitive words (`(?i)password`)
+    // expand to hundreds of variants and are better served by their keywords.
+    match seq.literals() {
+        Some(lits) => !lits.is_empty() && lits.len() <= 32 && lits.iter().all(|l| l.as_bytes().len() >= 3),
+        None => false,
+    }
+}
+
 /// Maximum distance a match of `pattern` may extend past a newline-free window:
 /// 0 if it can never match `\n`.
 fn multiline_reach(pattern: &str) -> usize {
@@ -233,6 +256,8 @@ impl Scanner {
                 keyword_rules[id].push(idx);
             }
         }
+        let keyword_windows: Vec<bool> =
+            keyword_rules.iter().map(|rs| rs.iter().any(|&r| !compiled[r].combined)).collect();
         let mut kw_list: Vec<(String, usize)> = kw_index.into_iter().collect();
         kw_list.sort_by_key(|(_, id)| *id);
         let keywords = if kw_list.is_empty() {
@@ -257,7 +282,18 @@ impl Scanner {
         for (i, a) in rules.allowlists.iter().enumerate() {
             global.push(compile_allowlist("(global)", &format!("allowlists[{i}]"), a)?);
         }
-        Ok(Scanner { rules: compiled, content, combined, keywords, keyword_rules, always, path_rules, global, unicode_rules })
+        Ok(Scanner {
+            rules: compiled,
+            content,
+            combined,
+            keywords,
+            keyword_rules,
+            keyword_windows,
+            always,
+            path_rules,
+            global,
+            unicode_rules,
+        })
     }
 
     fn compile_rule(
@@ -289,7 +325,7 @@ impl Scanner {
                 }
                 if unicode {
                     unicode_rules.push(idx);
-                } else {
+                } else if literal_prefixed(p) || r.keywords.is_empty() {
                     content.push(idx);
                     content_patterns.push(p.clone());
                 }
@@ -313,6 +349,7 @@ impl Scanner {
             allowlists.push(compile_allowlist(&r.id, &format!("allowlists[{i}]"), a)?);
         }
         Ok(CompiledRule {
+            combined: content.last() == Some(&idx),
             id: r.id.clone(),
             description: r.description.clone(),
             tags: r.tags.clone(),
@@ -347,45 +384,87 @@ impl Scanner {
         if self.path_globally_allowed(path) {
             return Vec::new();
         }
-        let active = self.active_rules(path, content);
-        if active.is_empty() {
+        // Keyword pass: which rules may apply, and lines holding keywords of windowed rules.
+        let mut on = vec![false; self.rules.len()];
+        for &i in &self.always {
+            on[i] = true;
+        }
+        let mut windows: Vec<(usize, usize)> = Vec::new();
+        if let Some(ac) = &self.keywords {
+            let mut seen = vec![false; self.keyword_rules.len()];
+            let mut last_window_end = 0usize;
+            for m in ac.find_overlapping_iter(content) {
+                let k = m.pattern().as_usize();
+                if !std::mem::replace(&mut seen[k], true) {
+                    for &r in &self.keyword_rules[k] {
+                        on[r] = true;
+                    }
+                }
+                if self.keyword_windows[k] && (m.start() >= last_window_end || windows.is_empty()) {
+                    let (ws, we) = line_bounds(content, m.start(), m.end());
+                    windows.push((ws, we));
+                    last_window_end = we;
+                }
+            }
+        }
+        for (i, r) in self.rules.iter().enumerate() {
+            if on[i] {
+                if let Some(p) = &r.path {
+                    on[i] = p.is_match(Input::new(path.as_bytes()));
+                }
+            }
+        }
+        if !on.iter().any(|&x| x) {
             return Vec::new();
         }
-        let mut is_active = vec![false; self.rules.len()];
-        for &i in &active {
-            is_active[i] = true;
-        }
-
-        // One pass of the combined regex: windows = whole lines around each candidate.
-        let mut windows: Vec<(usize, usize)> = Vec::new();
-        for m in self.combined.find_iter(Input::new(content)) {
-            let rule = self.content[m.pattern().as_usize()];
-            if !is_active[rule] {
-                continue;
-            }
-            let start = memchr::memrchr(b'\n', &content[..m.start()]).map_or(0, |p| p + 1);
-            let end = memchr::memchr(b'\n', &content[m.end()..]).map_or(content.len(), |p| m.end() + p);
-            match windows.last_mut() {
-                Some(last) if start <= last.1 => last.1 = last.1.max(end),
-                _ => windows.push((start, end)),
+        // Combined pass over the blob for literal-prefixed rules.
+        if self.content.iter().any(|&r| on[r]) {
+            for m in self.combined.find_iter(Input::new(content)) {
+                if on[self.content[m.pattern().as_usize()]] {
+                    windows.push(line_bounds(content, m.start(), m.end()));
+                }
             }
         }
-        let unicode_active: Vec<usize> = self.unicode_rules.iter().copied().filter(|&i| is_active[i]).collect();
-        if !unicode_active.is_empty() {
+        if self.unicode_rules.iter().any(|&r| on[r]) {
             // rare: rules that need Unicode run over the whole blob
             windows = vec![(0, content.len())];
         }
         if windows.is_empty() {
             return Vec::new();
         }
+        windows.sort_unstable();
+        let mut merged: Vec<(usize, usize)> = Vec::with_capacity(windows.len());
+        for (s, e) in windows {
+            match merged.last_mut() {
+                Some(last) if s <= last.1 + 1 => last.1 = last.1.max(e),
+                _ => merged.push((s, e)),
+            }
+        }
+        let windows = merged;
 
         let mut out: Vec<(usize, usize, usize, Finding)> = Vec::new(); // (secret start, end, rule idx, finding)
         let mut seen: HashSet<(usize, usize)> = HashSet::new();
         let mut lines = LineCursor::default();
         let mut caps_by_rule: Vec<Option<Captures>> = (0..self.rules.len()).map(|_| None).collect();
+        let mut in_window = vec![false; self.rules.len()];
+        let mut window_rules: Vec<usize> = Vec::new();
         'windows: for &(ws, we) in &windows {
             lines.anchor_at(content, ws);
-            for &ri in &active {
+            // rules whose keyword occurs in the window (or that have none), in priority order
+            window_rules.clear();
+            in_window.iter_mut().for_each(|x| *x = false);
+            for &i in &self.always {
+                in_window[i] = on[i];
+            }
+            if let Some(ac) = &self.keywords {
+                for m in ac.find_overlapping_iter(&content[ws..we]) {
+                    for &r in &self.keyword_rules[m.pattern().as_usize()] {
+                        in_window[r] = on[r];
+                    }
+                }
+            }
+            window_rules.extend((0..self.rules.len()).filter(|&i| in_window[i]));
+            for &ri in &window_rules {
                 let rule = &self.rules[ri];
                 let Some(re) = &rule.regex else { continue };
                 let end = (we + rule.reach).min(content.len());
@@ -487,37 +566,6 @@ impl Scanner {
         })
     }
 
-    /// Rules whose keywords occur in `content` (or that have none) and whose path scope matches.
-    fn active_rules(&self, path: &str, content: &[u8]) -> Vec<usize> {
-        let mut on = vec![false; self.rules.len()];
-        for &i in &self.always {
-            on[i] = true;
-        }
-        if let Some(ac) = &self.keywords {
-            let mut seen = vec![false; self.keyword_rules.len()];
-            let mut remaining = self.keyword_rules.len();
-            for m in ac.find_overlapping_iter(content) {
-                let k = m.pattern().as_usize();
-                if !std::mem::replace(&mut seen[k], true) {
-                    for &r in &self.keyword_rules[k] {
-                        on[r] = true;
-                    }
-                    remaining -= 1;
-                    if remaining == 0 {
-                        break;
-                    }
-                }
-            }
-        }
-        (0..self.rules.len())
-            .filter(|&i| on[i])
-            .filter(|&i| match &self.rules[i].path {
-                Some(p) => p.is_match(Input::new(path.as_bytes())),
-                None => true,
-            })
-            .collect()
-    }
-
     /// Turn a regex match into a finding, or None if a filter rejects it.
     fn confirm(
         &self,
@@ -548,7 +596,11 @@ impl Scanner {
             None => None,
         };
         if let Some(v) = rule.validation {
-            if !validate::check(v, secret, matched) {
+            // key context: up to 30 bytes before the match (cut at a separator), then the match
+            let from = m.start().saturating_sub(30);
+            let before = &content[from..m.start()];
+            let cut = before.iter().rposition(|c| b" \t\n;,{(\"'".contains(c)).map_or(from, |p| from + p + 1);
+            if !validate::check(v, secret, &content[cut..span.start.max(cut)]) {
                 return None;
             }
         }
@@ -598,6 +650,13 @@ impl Scanner {
             },
         ))
     }
+}
+
+/// The whole lines holding `start..end`.
+fn line_bounds(content: &[u8], start: usize, end: usize) -> (usize, usize) {
+    let s = memchr::memrchr(b'\n', &content[..start]).map_or(0, |p| p + 1);
+    let e = memchr::memchr(b'\n', &content[end..]).map_or(content.len(), |p| end + p);
+    (s, e)
 }
 
 fn allowlist_check(a: &CompiledAllowlist, path: &str, secret: &[u8], matched: &[u8], line: &[u8]) -> Allowed {

@@ -21,8 +21,9 @@ pub fn shannon_entropy(data: &[u8]) -> f32 {
     h as f32
 }
 
-/// Does `secret` (found in `matched`, the whole regex match) pass `v`?
-pub(crate) fn check(v: Validation, secret: &[u8], matched: &[u8]) -> bool {
+/// Does `secret` pass `v`? `key` is the text before the secret: the match plus the start of
+/// the key name that precedes it on the line (e.g. `public_` before `key = "…"`).
+pub(crate) fn check(v: Validation, secret: &[u8], key: &[u8]) -> bool {
     match v {
         Validation::Crc32Base62 => crc32_base62(secret),
         Validation::AtlassianCrc32 => atlassian_crc32(secret),
@@ -32,7 +33,7 @@ pub(crate) fn check(v: Validation, secret: &[u8], matched: &[u8]) -> bool {
         Validation::PypiMacaroon => pypi_macaroon(secret),
         Validation::Jwt => jwt(secret),
         Validation::AwsKeyId => aws_key_id(secret),
-        Validation::Generic => generic(secret, matched),
+        Validation::Generic => generic(secret, key),
         Validation::Password => password(secret),
     }
 }
@@ -430,16 +431,15 @@ const NON_SECRET_KEYS: &[&str] = &[
     "public", "pubkey", "pub_key", "hash", "sha", "md5", "digest", "checksum", "integrity",
     "etag", "nonce", "fingerprint", "_id\"", "_id'", "_id ", "_id=", "_id:", "uuid", "guid",
     "format", "length", "type", "name", "url", "uri", "path", "file", "field", "header",
-    "policy", "version", "expir", "timeout", "ttl", "prefix", "label",
+    "policy", "version", "expir", "timeout", "ttl", "prefix", "label", "csrf", "xsrf", "page",
+    "cursor", "next", "tokenizer", "lexer", "parser", "sort", "cache",
 ];
 
-fn generic(s: &[u8], matched: &[u8]) -> bool {
+fn generic(s: &[u8], key: &[u8]) -> bool {
     if s.len() < 8 || is_placeholder(s) || is_uuid(s) {
         return false;
     }
-    // the part of the match before the value is the key name
-    let key_end = memchr::memmem::find(matched, s).unwrap_or(matched.len());
-    let key = lowered(&matched[..key_end]);
+    let key = lowered(key);
     if NON_SECRET_KEYS.iter().any(|k| key.contains(k)) {
         return false;
     }
