@@ -383,7 +383,7 @@ const PLACEHOLDER_WORDS: &[&str] = &[
     "yourtoken", "yourpass", "dummy", "redacted", "xxxx", "****", "....", "todo", "replace",
     "insert", "fake", "sample", "notreal", "not_real", "not-real", "secret", "password",
     "passwd", "test", "demo", "mock", "lorem", "foobar", "qwerty", "abcdef", "123456",
-    "aaaaaa", "hunter2", "letmein", "undefined", "null", "none", "empty", "default", "<", ">",
+    "aaaaaa", "hunter", "letmein", "undefined", "null", "none", "empty", "default", "<", ">",
 ];
 
 /// Prefixes of values that are lookups, templating or code, not literals.
@@ -392,7 +392,7 @@ const LOOKUP_PREFIXES: &[&str] = &[
     "system.getenv", "config.", "settings.", "secrets.", "vault:", "ref+", "self.", "this.",
     "params.", "request.", "args.", "var.", "local.", "data.", "props.", "ctx.", "cfg.",
     "sha1-", "sha256-", "sha384-", "sha512-", "ssh-rsa", "ssh-ed25519", "ecdsa-sha2",
-    "pk_live_", "pk_test_", "http://", "https://", "file:", "/", "./", "../", "~/", "\\",
+    "pk_live_", "pk_test_", "http://", "https://", "file:", "/", "./", "../", "~/", "\\", "&", "*",
 ];
 
 fn lowered(s: &[u8]) -> String {
@@ -423,7 +423,8 @@ fn is_uuid(s: &[u8]) -> bool {
 }
 
 fn password(s: &[u8]) -> bool {
-    s.len() >= 4 && !is_placeholder(s)
+    // brackets, braces and angle brackets are templating (or invalid in a URL's userinfo)
+    s.len() >= 4 && !is_placeholder(s) && !s.iter().any(|c| b"[]{}<>`^|".contains(c))
 }
 
 /// Key names that mean "not a secret even though it looks like one".
@@ -449,12 +450,21 @@ fn generic(s: &[u8], key: &[u8]) -> bool {
     }
     let letters = s.iter().filter(|c| c.is_ascii_alphabetic()).count();
     let digits = s.iter().filter(|c| c.is_ascii_digit()).count();
-    let symbols = s.len() - letters - digits;
-    // identifiers (snake_case, dotted.names, CamelCase) and plain words / numbers
-    if letters == 0 || (digits == 0 && symbols == 0) {
+    // Random secrets of 8+ characters nearly always mix letters and digits; code does not.
+    if letters == 0 || digits == 0 {
         return false;
     }
-    if digits == 0 && s.iter().all(|&c| c.is_ascii_alphabetic() || matches!(c, b'_' | b'.' | b'-')) {
+    // snake_case / CONSTANT_CASE / kebab identifiers and dotted paths, even with digits
+    let lower_ident = s.iter().all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_' || c == b'-' || c == b'.');
+    let upper_ident = s.iter().all(|&c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_' || c == b'-' || c == b'.');
+    if (lower_ident || upper_ident) && s.iter().any(|&c| matches!(c, b'_' | b'-' | b'.')) {
+        let longest_run = s.split(|&c| matches!(c, b'_' | b'-' | b'.')).map(<[u8]>::len).max().unwrap_or(0);
+        if longest_run <= 12 {
+            return false;
+        }
+    }
+    // member access / paths in code
+    if s.windows(2).any(|w| w == b"::" || w == b"->") {
         return false;
     }
     // file names

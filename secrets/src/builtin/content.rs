@@ -528,12 +528,19 @@ fn urls() -> Vec<Rule> {
             .group(1)
             .keywords(kw)
             .validate(Validation::Password)
+            .allow(Allowlist {
+                description: Some("documentation hosts".into()),
+                regex_target: RegexTarget::Match,
+                regexes: vec![r"@(?:[A-Za-z0-9\-]+\.)*(?:example\.(?:com|org|net)|[A-Za-z0-9\-]+\.(?:example|invalid|test))(?:[:/]|\z)".into()],
+                ..Allowlist::default()
+            })
             .tags(&["database", "url"])
             .examples(&[format!("url = \"{ex_scheme}://app:{pw}@db.internal:5432/app\"")])
             .negatives(&[
                 format!("url = \"{ex_scheme}://app:${{DB_PASSWORD}}@db.internal/app\""),
                 format!("url = \"{ex_scheme}://user:password@localhost/app\""),
                 format!("url = \"{ex_scheme}://db.internal:5432/app\""),
+                format!("url = \"{ex_scheme}://app:{pw}@db.example.com/app\""),
             ])
     };
     vec![
@@ -681,7 +688,7 @@ fn generic() -> Vec<Rule> {
         Rule::new("generic-api-key", "API key, token or secret assigned in code or configuration")
             .regex(assignment(
                 "(?:api|access|auth|client|app|private|secret|master|service|signing|encryption|bearer|refresh)[_\\-.]?(?:key|token|secret)|secret|token",
-                r#"[A-Za-z0-9_\-+/=.~!@#$%^&*]{16,200}"#,
+                r#"[A-Za-z0-9_\-+/=.~]{16,200}"#,
             ))
             .group(2)
             .keywords(&["key", "secret", "token"])
