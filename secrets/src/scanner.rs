@@ -29,6 +29,8 @@ pub const BINARY_SNIFF_LEN: usize = 8192;
 pub const MAX_FINDINGS_PER_BLOB: usize = 1000;
 /// How far past its window a multi-line rule with unbounded length may match.
 const MAX_MULTILINE_REACH: usize = 64 * 1024;
+/// Rules that can reach further than this past their first line run once per blob.
+const LONG_REACH: usize = 512;
 /// Offset added to global allowlist indices in [`Finding::commit_allowlists`].
 const GLOBAL_ALLOWLIST_BASE: u32 = 1 << 20;
 
@@ -446,6 +448,27 @@ impl Scanner {
         let mut seen: HashSet<(usize, usize)> = HashSet::new();
         let mut lines = LineCursor::default();
         let mut caps_by_rule: Vec<Option<Captures>> = (0..self.rules.len()).map(|_| None).collect();
+        // Rules that may span many lines (private key blocks, JSON documents) run once over the
+        // whole blob: re-searching a long reach from every window would be quadratic.
+        for (ri, rule) in self.rules.iter().enumerate() {
+            let Some(re) = &rule.regex else { continue };
+            if !on[ri] || rule.reach <= LONG_REACH || out.len() >= MAX_FINDINGS_PER_BLOB {
+                continue;
+            }
+            let mut cursor = LineCursor::default();
+            let caps = caps_by_rule[ri].get_or_insert_with(|| re.create_captures());
+            let mut at = 0;
+            while at < content.len() && out.len() < MAX_FINDINGS_PER_BLOB {
+                re.search_captures(&Input::new(content).span(at..content.len()), caps);
+                let Some(m) = caps.get_match() else { break };
+                at = if m.end() > m.start() { m.end() } else { m.end() + 1 };
+                if seen.insert((ri, m.start())) {
+                    if let Some((s, e, f)) = self.confirm(rule, path, content, caps, &mut cursor) {
+                        out.push((s, e, ri, f));
+                    }
+                }
+            }
+        }
         let mut in_window = vec![false; self.rules.len()];
         let mut window_rules: Vec<usize> = Vec::new();
         'windows: for &(ws, we) in &windows {
@@ -467,6 +490,9 @@ impl Scanner {
             for &ri in &window_rules {
                 let rule = &self.rules[ri];
                 let Some(re) = &rule.regex else { continue };
+                if rule.reach > LONG_REACH {
+                    continue;
+                }
                 let end = (we + rule.reach).min(content.len());
                 let caps = caps_by_rule[ri].get_or_insert_with(|| re.create_captures());
                 let mut at = ws;
