@@ -446,6 +446,9 @@ impl Scanner {
 
         let mut out: Vec<(usize, usize, usize, Finding)> = Vec::new(); // (secret start, end, rule idx, finding)
         let mut seen: HashSet<(usize, usize)> = HashSet::new();
+        // Spans a specific rule with a checksum matched but rejected: not a secret, and not one
+        // for the generic rules either (a `ghp_` token with a bad checksum is nobody's finding).
+        let mut claimed: Vec<(usize, usize)> = Vec::new();
         let mut lines = LineCursor::default();
         let mut caps_by_rule: Vec<Option<Captures>> = (0..self.rules.len()).map(|_| None).collect();
         // Rules that may span many lines (private key blocks, JSON documents) run once over the
@@ -511,13 +514,18 @@ impl Scanner {
                         if out.len() >= MAX_FINDINGS_PER_BLOB {
                             break 'windows;
                         }
+                    } else if rule.validation.is_some_and(Validation::is_checksum) {
+                        if let Some(span) = secret_span(rule.secret_group, caps) {
+                            claimed.push((span.start, span.end));
+                        }
                     }
                 }
             }
         }
         // A generic rule's finding that overlaps a specific rule's finding is dropped.
-        let specific: Vec<(usize, usize)> =
+        let mut specific: Vec<(usize, usize)> =
             out.iter().filter(|(_, _, ri, _)| !self.rules[*ri].generic).map(|(s, e, _, _)| (*s, *e)).collect();
+        specific.extend(claimed);
         out.retain(|(s, e, ri, _)| !self.rules[*ri].generic || !specific.iter().any(|&(a, b)| *s < b && a < *e));
         out.sort_by_key(|(s, _, ri, _)| (*s, *ri));
         out.into_iter().map(|(_, _, _, f)| f).collect()
@@ -602,10 +610,7 @@ impl Scanner {
         lines: &mut LineCursor,
     ) -> Option<(usize, usize, Finding)> {
         let m = caps.get_match()?;
-        let span = match rule.secret_group {
-            Some(g) => caps.get_group(g)?,
-            None => (1..caps.group_len()).filter_map(|g| caps.get_group(g)).find(|s| !s.is_empty()).unwrap_or(m.span()),
-        };
+        let span = secret_span(rule.secret_group, caps)?;
         if span.is_empty() {
             return None;
         }
@@ -675,6 +680,15 @@ impl Scanner {
                 commit_allowlists: pending,
             },
         ))
+    }
+}
+
+/// The secret: the rule's secret group, else the first non-empty group, else the whole match.
+fn secret_span(group: Option<usize>, caps: &Captures) -> Option<regex_automata::Span> {
+    let m = caps.get_match()?;
+    match group {
+        Some(g) => caps.get_group(g),
+        None => Some((1..caps.group_len()).filter_map(|g| caps.get_group(g)).find(|s| !s.is_empty()).unwrap_or(m.span())),
     }
 }
 

@@ -303,7 +303,7 @@ pub fn base58check_encode(payload: &[u8]) -> String {
 // Base64 and structured tokens
 
 /// Decode standard or URL-safe base64, padding optional. None on any invalid character.
-pub(crate) fn base64_decode(s: &[u8]) -> Option<Vec<u8>> {
+pub fn base64_decode(s: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(s.len() * 3 / 4);
     let mut acc: u32 = 0;
     let mut bits = 0;
@@ -383,7 +383,7 @@ const PLACEHOLDER_WORDS: &[&str] = &[
     "yourtoken", "yourpass", "dummy", "redacted", "xxxx", "****", "....", "todo", "replace",
     "insert", "fake", "sample", "notreal", "not_real", "not-real", "secret", "password",
     "passwd", "test", "demo", "mock", "lorem", "foobar", "qwerty", "abcdef", "123456",
-    "aaaaaa", "hunter", "letmein", "undefined", "null", "none", "empty", "default", "<", ">",
+    "aaaaaa", "hunter", "letmein", "postgres", "mysql", "admin", "guest", "root", "undefined", "null", "none", "empty", "default", "<", ">",
 ];
 
 /// Prefixes of values that are lookups, templating or code, not literals.

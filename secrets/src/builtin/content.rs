@@ -439,6 +439,7 @@ fn cloud() -> Vec<Rule> {
             .regex(r"\b((?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z2-7]{16})\b")
             .group(1)
             .keywords(&["akia", "asia", "abia", "acca", "a3t"])
+            .entropy(3.0)
             .validate(Validation::AwsKeyId)
             .tags(&["aws"])
             .examples(&[format!("aws_access_key_id = {aws_id}")])
