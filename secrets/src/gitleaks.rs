@@ -280,9 +280,6 @@ fn parse_rule(t: &Table, idx: usize, cx: &mut Ctx) -> Result<Rule, ConfigError> 
     }
     let regex = get_str(t, "regex", &loc)?.filter(|r| !r.is_empty()).map(|r| translate_re2(&r));
     let path = get_str(t, "path", &loc)?.filter(|r| !r.is_empty()).map(|r| translate_re2(&r));
-    if regex.is_none() && path.is_none() {
-        return Err(ConfigError::Rule { rule_id: id, message: "has neither `regex` nor `path`".into() });
-    }
     Ok(Rule {
         description: get_str(t, "description", &loc)?.unwrap_or_default(),
         regex,
