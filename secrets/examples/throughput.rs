@@ -9,7 +9,9 @@ use std::time::Instant;
 use secrets::{RuleSet, Scanner};
 
 fn walk(dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in rd.flatten() {
         let p: PathBuf = e.path();
         let Ok(ft) = e.file_type() else { continue };
@@ -56,7 +58,8 @@ fn main() {
     let rules = match &gitleaks {
         Some(f) => {
             let text = std::fs::read_to_string(f).expect("read gitleaks config");
-            let (rs, warnings) = RuleSet::from_gitleaks_toml(&text, None).expect("gitleaks config imports");
+            let (rs, warnings) =
+                RuleSet::from_gitleaks_toml(&text, None).expect("gitleaks config imports");
             for w in &warnings {
                 eprintln!("warning: {w}");
             }
@@ -66,14 +69,20 @@ fn main() {
     };
     let t0 = Instant::now();
     let scanner = Scanner::new(&rules).expect("rules compile");
-    eprintln!("compiled {} rules in {:.1} ms", scanner.rule_count(), t0.elapsed().as_secs_f64() * 1e3);
+    eprintln!(
+        "compiled {} rules in {:.1} ms",
+        scanner.rule_count(),
+        t0.elapsed().as_secs_f64() * 1e3
+    );
     let mut blobs = Vec::new();
     for d in &dirs {
         walk(Path::new(d), &mut blobs);
     }
     let bytes: usize = blobs.iter().map(|(_, b)| b.len()).sum();
     let t = Instant::now();
-    let chunks: Vec<&[(String, Vec<u8>)]> = blobs.chunks(blobs.len().div_ceil(threads.max(1)).max(1)).collect();
+    let chunks: Vec<&[(String, Vec<u8>)]> = blobs
+        .chunks(blobs.len().div_ceil(threads.max(1)).max(1))
+        .collect();
     let results: Vec<Vec<(String, String)>> = std::thread::scope(|s| {
         let handles: Vec<_> = chunks
             .iter()
@@ -90,7 +99,10 @@ fn main() {
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("scan thread")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("scan thread"))
+            .collect()
     });
     let secs = t.elapsed().as_secs_f64();
     let findings: Vec<(String, String)> = results.into_iter().flatten().collect();
@@ -99,7 +111,7 @@ fn main() {
         *per_rule.entry(r.as_str()).or_default() += 1;
     }
     let mut pr: Vec<_> = per_rule.into_iter().collect();
-    pr.sort_by(|a, b| b.1.cmp(&a.1));
+    pr.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
     for (r, n) in pr.iter().take(top) {
         eprintln!("{n:6} {r}");
     }

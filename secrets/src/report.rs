@@ -23,7 +23,11 @@ pub struct Record<'a> {
 
 impl<'a> From<(&'a Finding, &'a str, Option<&'a str>)> for Record<'a> {
     fn from((finding, path, commit): (&'a Finding, &'a str, Option<&'a str>)) -> Self {
-        Record { finding, path, commit }
+        Record {
+            finding,
+            path,
+            commit,
+        }
     }
 }
 

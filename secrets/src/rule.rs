@@ -139,7 +139,11 @@ pub struct Rule {
 impl Rule {
     /// A rule with an id and description and nothing else (builder style).
     pub fn new(id: impl Into<String>, description: impl Into<String>) -> Rule {
-        Rule { id: id.into(), description: description.into(), ..Rule::default() }
+        Rule {
+            id: id.into(),
+            description: description.into(),
+            ..Rule::default()
+        }
     }
     /// Set the content regex.
     pub fn regex(mut self, re: impl Into<String>) -> Rule {
@@ -183,18 +187,21 @@ impl Rule {
     }
     /// Add positive examples.
     pub fn examples<S: AsRef<str>>(mut self, e: &[S]) -> Rule {
-        self.examples.extend(e.iter().map(|s| s.as_ref().to_string()));
+        self.examples
+            .extend(e.iter().map(|s| s.as_ref().to_string()));
         self
     }
     /// Add negative examples.
     pub fn negatives<S: AsRef<str>>(mut self, e: &[S]) -> Rule {
-        self.negative_examples.extend(e.iter().map(|s| s.as_ref().to_string()));
+        self.negative_examples
+            .extend(e.iter().map(|s| s.as_ref().to_string()));
         self
     }
     /// Add path examples (positive, negative) for a path-only rule.
     pub fn path_examples(mut self, pos: &[&str], neg: &[&str]) -> Rule {
         self.path_examples.extend(pos.iter().map(|s| s.to_string()));
-        self.path_negative_examples.extend(neg.iter().map(|s| s.to_string()));
+        self.path_negative_examples
+            .extend(neg.iter().map(|s| s.to_string()));
         self
     }
     /// True for a file-name rule (no content regex).
@@ -222,13 +229,22 @@ impl RuleSet {
         let mut seen = std::collections::HashSet::new();
         for r in &rules {
             if r.id.is_empty() {
-                return Err(ConfigError::Rule { rule_id: String::new(), message: "empty id".into() });
+                return Err(ConfigError::Rule {
+                    rule_id: String::new(),
+                    message: "empty id".into(),
+                });
             }
             if !seen.insert(r.id.as_str()) {
-                return Err(ConfigError::Rule { rule_id: r.id.clone(), message: "duplicate rule id".into() });
+                return Err(ConfigError::Rule {
+                    rule_id: r.id.clone(),
+                    message: "duplicate rule id".into(),
+                });
             }
             if r.regex.is_none() && r.path.is_none() {
-                return Err(ConfigError::Rule { rule_id: r.id.clone(), message: "has neither regex nor path".into() });
+                return Err(ConfigError::Rule {
+                    rule_id: r.id.clone(),
+                    message: "has neither regex nor path".into(),
+                });
             }
         }
         Ok(RuleSet { rules, allowlists })
@@ -237,7 +253,10 @@ impl RuleSet {
     /// Import a gitleaks TOML configuration (v8 schema). `base` is the configuration that
     /// `[extend] path = …` refers to, already loaded by the caller; `[extend] useDefault = true`
     /// extends our built-in rules. Returns the rule set and every approximation made.
-    pub fn from_gitleaks_toml(text: &str, base: Option<&RuleSet>) -> Result<(Self, Vec<Warning>), ConfigError> {
+    pub fn from_gitleaks_toml(
+        text: &str,
+        base: Option<&RuleSet>,
+    ) -> Result<(Self, Vec<Warning>), ConfigError> {
         crate::gitleaks::import(text, base)
     }
 
@@ -253,7 +272,11 @@ impl RuleSet {
 
     /// Remove rules by id (gitleaks `disabledRules`); returns the ids that were not found.
     pub fn disable(&mut self, ids: &[String]) -> Vec<String> {
-        let missing = ids.iter().filter(|id| !self.rules.iter().any(|r| &r.id == *id)).cloned().collect();
+        let missing = ids
+            .iter()
+            .filter(|id| !self.rules.iter().any(|r| &r.id == *id))
+            .cloned()
+            .collect();
         self.rules.retain(|r| !ids.contains(&r.id));
         missing
     }

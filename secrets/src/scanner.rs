@@ -112,11 +112,17 @@ fn compile_one(pattern: &str, captures: bool) -> Result<(Regex, bool), String> {
         } else {
             regex_automata::nfa::thompson::WhichCaptures::Implicit
         });
-    let ascii = Regex::builder().syntax(syntax_config()).configure(cfg.clone()).build(pattern);
+    let ascii = Regex::builder()
+        .syntax(syntax_config())
+        .configure(cfg.clone())
+        .build(pattern);
     match ascii {
         Ok(r) => Ok((r, false)),
         Err(e) => {
-            let uni = Regex::builder().syntax(syntax::Config::new()).configure(cfg).build(pattern);
+            let uni = Regex::builder()
+                .syntax(syntax::Config::new())
+                .configure(cfg)
+                .build(pattern);
             match uni {
                 Ok(r) => Ok((r, true)),
                 Err(_) => Err(error_chain(&e)),
@@ -125,7 +131,11 @@ fn compile_one(pattern: &str, captures: bool) -> Result<(Regex, bool), String> {
     }
 }
 
-fn compile_many(rule_id: &str, field: &str, patterns: &[String]) -> Result<Option<Regex>, ConfigError> {
+fn compile_many(
+    rule_id: &str,
+    field: &str,
+    patterns: &[String],
+) -> Result<Option<Regex>, ConfigError> {
     if patterns.is_empty() {
         return Ok(None);
     }
@@ -138,16 +148,26 @@ fn compile_many(rule_id: &str, field: &str, patterns: &[String]) -> Result<Optio
     }
     // ASCII first; Unicode is acceptable here since allowlists run on short strings only.
     let cfg = meta::Config::new().nfa_size_limit(Some(64 << 20));
-    Regex::builder()
+    let ascii = Regex::builder()
         .syntax(syntax_config())
         .configure(cfg.clone())
-        .build_many(patterns)
-        .or_else(|_| Regex::builder().configure(cfg).build_many(patterns))
-        .map(Some)
-        .map_err(|e| ConfigError::Regex { rule_id: rule_id.to_string(), field: field.to_string(), message: error_chain(&e) })
+        .build_many(patterns);
+    let built = match ascii {
+        Ok(r) => Ok(r),
+        Err(_) => Regex::builder().configure(cfg).build_many(patterns),
+    };
+    built.map(Some).map_err(|e| ConfigError::Regex {
+        rule_id: rule_id.to_string(),
+        field: field.to_string(),
+        message: error_chain(&e),
+    })
 }
 
-fn compile_allowlist(rule_id: &str, field: &str, a: &Allowlist) -> Result<CompiledAllowlist, ConfigError> {
+fn compile_allowlist(
+    rule_id: &str,
+    field: &str,
+    a: &Allowlist,
+) -> Result<CompiledAllowlist, ConfigError> {
     let stopwords = if a.stopwords.is_empty() {
         None
     } else {
@@ -155,7 +175,10 @@ fn compile_allowlist(rule_id: &str, field: &str, a: &Allowlist) -> Result<Compil
             AhoCorasick::builder()
                 .ascii_case_insensitive(true)
                 .build(&a.stopwords)
-                .map_err(|e| ConfigError::Rule { rule_id: rule_id.to_string(), message: format!("{field}.stopwords: {e}") })?,
+                .map_err(|e| ConfigError::Rule {
+                    rule_id: rule_id.to_string(),
+                    message: format!("{field}.stopwords: {e}"),
+                })?,
         )
     };
     Ok(CompiledAllowlist {
@@ -174,7 +197,12 @@ fn compile_allowlist(rule_id: &str, field: &str, a: &Allowlist) -> Result<Compil
 /// multiply its states, so they are windowed by their keywords instead.
 fn literal_prefixed(pattern: &str) -> bool {
     use regex_syntax::hir::literal::{ExtractKind, Extractor};
-    let Ok(hir) = regex_syntax::ParserBuilder::new().utf8(false).unicode(false).build().parse(pattern) else {
+    let Ok(hir) = regex_syntax::ParserBuilder::new()
+        .utf8(false)
+        .unicode(false)
+        .build()
+        .parse(pattern)
+    else {
         return false;
     };
     let mut ex = Extractor::new();
@@ -183,7 +211,9 @@ fn literal_prefixed(pattern: &str) -> bool {
     // Few, long-enough literals: provider prefixes. Case-insensitive words (`(?i)password`)
     // expand to hundreds of variants and are better served by their keywords.
     match seq.literals() {
-        Some(lits) => !lits.is_empty() && lits.len() <= 32 && lits.iter().all(|l| l.as_bytes().len() >= 3),
+        Some(lits) => {
+            !lits.is_empty() && lits.len() <= 32 && lits.iter().all(|l| l.as_bytes().len() >= 3)
+        }
         None => false,
     }
 }
@@ -191,14 +221,29 @@ fn literal_prefixed(pattern: &str) -> bool {
 /// Maximum distance a match of `pattern` may extend past a newline-free window:
 /// 0 if it can never match `\n`.
 fn multiline_reach(pattern: &str) -> usize {
-    let parsed = regex_syntax::ParserBuilder::new().utf8(false).unicode(false).build().parse(pattern).or_else(|_| {
-        regex_syntax::ParserBuilder::new().utf8(false).build().parse(pattern)
-    });
-    let Ok(hir) = parsed else { return MAX_MULTILINE_REACH };
+    let ascii = regex_syntax::ParserBuilder::new()
+        .utf8(false)
+        .unicode(false)
+        .build()
+        .parse(pattern);
+    let hir = match ascii {
+        Ok(h) => h,
+        Err(_) => match regex_syntax::ParserBuilder::new()
+            .utf8(false)
+            .build()
+            .parse(pattern)
+        {
+            Ok(h) => h,
+            Err(_) => return MAX_MULTILINE_REACH,
+        },
+    };
     if !can_match_newline(&hir) {
         return 0;
     }
-    hir.properties().maximum_len().unwrap_or(MAX_MULTILINE_REACH).min(MAX_MULTILINE_REACH)
+    hir.properties()
+        .maximum_len()
+        .unwrap_or(MAX_MULTILINE_REACH)
+        .min(MAX_MULTILINE_REACH)
 }
 
 fn can_match_newline(hir: &regex_syntax::hir::Hir) -> bool {
@@ -206,8 +251,14 @@ fn can_match_newline(hir: &regex_syntax::hir::Hir) -> bool {
     match hir.kind() {
         HirKind::Empty | HirKind::Look(_) => false,
         HirKind::Literal(l) => l.0.contains(&b'\n'),
-        HirKind::Class(Class::Bytes(c)) => c.ranges().iter().any(|r| r.start() <= b'\n' && b'\n' <= r.end()),
-        HirKind::Class(Class::Unicode(c)) => c.ranges().iter().any(|r| r.start() <= '\n' && '\n' <= r.end()),
+        HirKind::Class(Class::Bytes(c)) => c
+            .ranges()
+            .iter()
+            .any(|r| r.start() <= b'\n' && b'\n' <= r.end()),
+        HirKind::Class(Class::Unicode(c)) => c
+            .ranges()
+            .iter()
+            .any(|r| r.start() <= '\n' && '\n' <= r.end()),
         HirKind::Repetition(r) => can_match_newline(&r.sub),
         HirKind::Capture(c) => can_match_newline(&c.sub),
         HirKind::Concat(v) | HirKind::Alternation(v) => v.iter().any(can_match_newline),
@@ -224,7 +275,14 @@ impl Scanner {
         let mut unicode_rules = Vec::new();
         let mut path_rules = Vec::new();
         for (idx, r) in rules.rules.iter().enumerate() {
-            compiled.push(Self::compile_rule(idx, r, &mut content, &mut content_patterns, &mut unicode_rules, &mut path_rules)?);
+            compiled.push(Self::compile_rule(
+                idx,
+                r,
+                &mut content,
+                &mut content_patterns,
+                &mut unicode_rules,
+                &mut path_rules,
+            )?);
         }
         let combined = Regex::builder()
             .syntax(syntax_config())
@@ -235,17 +293,27 @@ impl Scanner {
                     .which_captures(regex_automata::nfa::thompson::WhichCaptures::Implicit),
             )
             .build_many(&content_patterns)
-            .map_err(|e| ConfigError::Regex { rule_id: "(combined)".into(), field: "regex".into(), message: error_chain(&e) })?;
+            .map_err(|e| ConfigError::Regex {
+                rule_id: "(combined)".into(),
+                field: "regex".into(),
+                message: error_chain(&e),
+            })?;
 
         // keyword prefilter
-        let mut kw_index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        let mut kw_index: std::collections::HashMap<String, usize> =
+            std::collections::HashMap::new();
         let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
         let mut always = Vec::new();
         for (idx, r) in rules.rules.iter().enumerate() {
             if r.regex.is_none() {
                 continue;
             }
-            let kws: Vec<String> = r.keywords.iter().map(|k| k.to_ascii_lowercase()).filter(|k| !k.is_empty()).collect();
+            let kws: Vec<String> = r
+                .keywords
+                .iter()
+                .map(|k| k.to_ascii_lowercase())
+                .filter(|k| !k.is_empty())
+                .collect();
             if kws.is_empty() {
                 always.push(idx);
             }
@@ -258,8 +326,10 @@ impl Scanner {
                 keyword_rules[id].push(idx);
             }
         }
-        let keyword_windows: Vec<bool> =
-            keyword_rules.iter().map(|rs| rs.iter().any(|&r| !compiled[r].combined)).collect();
+        let keyword_windows: Vec<bool> = keyword_rules
+            .iter()
+            .map(|rs| rs.iter().any(|&r| !compiled[r].combined))
+            .collect();
         let mut kw_list: Vec<(String, usize)> = kw_index.into_iter().collect();
         kw_list.sort_by_key(|(_, id)| *id);
         let keywords = if kw_list.is_empty() {
@@ -277,12 +347,19 @@ impl Scanner {
                             .match_kind(AcMatchKind::Standard)
                             .build(kw_list.iter().map(|(k, _)| k.as_str()))
                     })
-                    .map_err(|e| ConfigError::Rule { rule_id: "(keywords)".into(), message: e.to_string() })?,
+                    .map_err(|e| ConfigError::Rule {
+                        rule_id: "(keywords)".into(),
+                        message: e.to_string(),
+                    })?,
             )
         };
         let mut global = Vec::new();
         for (i, a) in rules.allowlists.iter().enumerate() {
-            global.push(compile_allowlist("(global)", &format!("allowlists[{i}]"), a)?);
+            global.push(compile_allowlist(
+                "(global)",
+                &format!("allowlists[{i}]"),
+                a,
+            )?);
         }
         Ok(Scanner {
             rules: compiled,
@@ -314,14 +391,20 @@ impl Scanner {
                     message,
                 })?;
                 if re.is_match(Input::new(b"".as_slice())) {
-                    return Err(ConfigError::Rule { rule_id: r.id.clone(), message: "regex matches the empty string".into() });
+                    return Err(ConfigError::Rule {
+                        rule_id: r.id.clone(),
+                        message: "regex matches the empty string".into(),
+                    });
                 }
                 let groups = re.group_info().group_len(regex_automata::PatternID::ZERO);
                 if let Some(g) = r.secret_group {
                     if g >= groups {
                         return Err(ConfigError::Rule {
                             rule_id: r.id.clone(),
-                            message: format!("secretGroup {g} but the regex has {} groups", groups.saturating_sub(1)),
+                            message: format!(
+                                "secretGroup {g} but the regex has {} groups",
+                                groups.saturating_sub(1)
+                            ),
                         });
                     }
                 }
@@ -339,11 +422,13 @@ impl Scanner {
             }
         };
         let path = match &r.path {
-            Some(p) => Some(
-                compile_one(p, false)
-                    .map(|(re, _)| re)
-                    .map_err(|message| ConfigError::Regex { rule_id: r.id.clone(), field: "path".into(), message })?,
-            ),
+            Some(p) => Some(compile_one(p, false).map(|(re, _)| re).map_err(|message| {
+                ConfigError::Regex {
+                    rule_id: r.id.clone(),
+                    field: "path".into(),
+                    message,
+                }
+            })?),
             None => None,
         };
         let mut allowlists = Vec::new();
@@ -368,7 +453,10 @@ impl Scanner {
 
     /// Ids of rules that could not be compiled ASCII-only and run on their own (slower).
     pub fn unicode_rules(&self) -> Vec<&str> {
-        self.unicode_rules.iter().map(|&i| self.rules[i].id.as_str()).collect()
+        self.unicode_rules
+            .iter()
+            .map(|&i| self.rules[i].id.as_str())
+            .collect()
     }
 
     /// Number of rules (content and path).
@@ -380,7 +468,9 @@ impl Scanner {
     /// commit (for path allowlists and path-scoped rules). Binary blobs (a NUL byte in the
     /// first [`BINARY_SNIFF_LEN`] bytes) yield nothing; use [`Scanner::scan_path`] for names.
     pub fn scan(&self, path: &str, content: &[u8]) -> Vec<Finding> {
-        if content.is_empty() || memchr::memchr(0, &content[..content.len().min(BINARY_SNIFF_LEN)]).is_some() {
+        if content.is_empty()
+            || memchr::memchr(0, &content[..content.len().min(BINARY_SNIFF_LEN)]).is_some()
+        {
             return Vec::new();
         }
         if self.path_globally_allowed(path) {
@@ -464,7 +554,11 @@ impl Scanner {
             while at < content.len() && out.len() < MAX_FINDINGS_PER_BLOB {
                 re.search_captures(&Input::new(content).span(at..content.len()), caps);
                 let Some(m) = caps.get_match() else { break };
-                at = if m.end() > m.start() { m.end() } else { m.end() + 1 };
+                at = if m.end() > m.start() {
+                    m.end()
+                } else {
+                    m.end() + 1
+                };
                 if seen.insert((ri, m.start())) {
                     if let Some((s, e, f)) = self.confirm(rule, path, content, caps, &mut cursor) {
                         out.push((s, e, ri, f));
@@ -505,7 +599,11 @@ impl Scanner {
                     if m.start() > we {
                         break;
                     }
-                    at = if m.end() > m.start() { m.end() } else { m.end() + 1 };
+                    at = if m.end() > m.start() {
+                        m.end()
+                    } else {
+                        m.end() + 1
+                    };
                     if !seen.insert((ri, m.start())) {
                         continue;
                     }
@@ -523,10 +621,15 @@ impl Scanner {
             }
         }
         // A generic rule's finding that overlaps a specific rule's finding is dropped.
-        let mut specific: Vec<(usize, usize)> =
-            out.iter().filter(|(_, _, ri, _)| !self.rules[*ri].generic).map(|(s, e, _, _)| (*s, *e)).collect();
+        let mut specific: Vec<(usize, usize)> = out
+            .iter()
+            .filter(|(_, _, ri, _)| !self.rules[*ri].generic)
+            .map(|(s, e, _, _)| (*s, *e))
+            .collect();
         specific.extend(claimed);
-        out.retain(|(s, e, ri, _)| !self.rules[*ri].generic || !specific.iter().any(|&(a, b)| *s < b && a < *e));
+        out.retain(|(s, e, ri, _)| {
+            !self.rules[*ri].generic || !specific.iter().any(|&(a, b)| *s < b && a < *e)
+        });
         out.sort_by_key(|(s, _, ri, _)| (*s, *ri));
         out.into_iter().map(|(_, _, _, f)| f).collect()
     }
@@ -540,9 +643,16 @@ impl Scanner {
             if !p.is_match(Input::new(path.as_bytes())) {
                 continue;
             }
-            let allowed = rule.allowlists.iter().chain(self.global_for(&rule.id)).any(|a| {
-                matches!(a.condition, Condition::Or) && a.paths.as_ref().is_some_and(|r| r.is_match(Input::new(path.as_bytes())))
-            });
+            let allowed = rule
+                .allowlists
+                .iter()
+                .chain(self.global_for(&rule.id))
+                .any(|a| {
+                    matches!(a.condition, Condition::Or)
+                        && a.paths
+                            .as_ref()
+                            .is_some_and(|r| r.is_match(Input::new(path.as_bytes())))
+                });
             if allowed {
                 continue;
             }
@@ -572,10 +682,19 @@ impl Scanner {
     /// allowlists are applied per attribution by the caller.
     pub fn allowed_in_commit(&self, finding: &Finding, commit: &str) -> bool {
         let commit_listed = |a: &CompiledAllowlist| {
-            a.commits.iter().any(|c| c.eq_ignore_ascii_case(commit) || (c.len() >= 7 && commit.starts_with(c.as_str())))
+            a.commits.iter().any(|c| {
+                c.eq_ignore_ascii_case(commit) || (c.len() >= 7 && commit.starts_with(c.as_str()))
+            })
         };
-        let Some(rule) = self.rules.iter().find(|r| r.id == finding.rule_id) else { return false };
-        if rule.allowlists.iter().chain(self.global_for(&rule.id)).any(|a| a.condition == Condition::Or && commit_listed(a)) {
+        let Some(rule) = self.rules.iter().find(|r| r.id == finding.rule_id) else {
+            return false;
+        };
+        if rule
+            .allowlists
+            .iter()
+            .chain(self.global_for(&rule.id))
+            .any(|a| a.condition == Condition::Or && commit_listed(a))
+        {
             return true;
         }
         finding.commit_allowlists.iter().any(|&i| {
@@ -588,15 +707,22 @@ impl Scanner {
         })
     }
 
-    fn global_for<'a>(&'a self, rule_id: &'a str) -> impl Iterator<Item = &'a CompiledAllowlist> + 'a {
-        self.global.iter().filter(move |a| a.target_rules.is_empty() || a.target_rules.iter().any(|t| t == rule_id))
+    fn global_for<'a>(
+        &'a self,
+        rule_id: &'a str,
+    ) -> impl Iterator<Item = &'a CompiledAllowlist> + 'a {
+        self.global.iter().filter(move |a| {
+            a.target_rules.is_empty() || a.target_rules.iter().any(|t| t == rule_id)
+        })
     }
 
     fn path_globally_allowed(&self, path: &str) -> bool {
         self.global.iter().any(|a| {
             a.target_rules.is_empty()
                 && a.condition == Condition::Or
-                && a.paths.as_ref().is_some_and(|r| r.is_match(Input::new(path.as_bytes())))
+                && a.paths
+                    .as_ref()
+                    .is_some_and(|r| r.is_match(Input::new(path.as_bytes())))
         })
     }
 
@@ -630,22 +756,30 @@ impl Scanner {
             // key context: up to 30 bytes before the match (cut at a separator), then the match
             let from = m.start().saturating_sub(30);
             let before = &content[from..m.start()];
-            let cut = before.iter().rposition(|c| b" \t\n;,{(\"'".contains(c)).map_or(from, |p| from + p + 1);
+            let cut = before
+                .iter()
+                .rposition(|c| b" \t\n;,{(\"'".contains(c))
+                .map_or(from, |p| from + p + 1);
             if !validate::check(v, secret, &content[cut..span.start.max(cut)]) {
                 return None;
             }
         }
         // allowlists
         let line_start = memchr::memrchr(b'\n', &content[..m.start()]).map_or(0, |p| p + 1);
-        let line_end = memchr::memchr(b'\n', &content[m.end()..]).map_or(content.len(), |p| m.end() + p);
+        let line_end =
+            memchr::memchr(b'\n', &content[m.end()..]).map_or(content.len(), |p| m.end() + p);
         let line = &content[line_start..line_end];
         let mut pending = Vec::new();
-        let rule_lists = rule.allowlists.iter().enumerate().map(|(i, a)| (i as u32, a));
+        let rule_lists = rule
+            .allowlists
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (i as u32, a));
         let global_lists = self
             .global
             .iter()
             .enumerate()
-            .filter(|(_, a)| a.target_rules.is_empty() || a.target_rules.iter().any(|t| *t == rule.id))
+            .filter(|(_, a)| a.target_rules.is_empty() || a.target_rules.contains(&rule.id))
             .map(|(i, a)| (GLOBAL_ALLOWLIST_BASE + i as u32, a));
         for (i, a) in rule_lists.chain(global_lists) {
             match allowlist_check(a, path, secret, matched, line) {
@@ -660,7 +794,12 @@ impl Scanner {
         let (l1, c1) = lines.locate(content, last);
         let sha = hex::encode(Sha256::digest(secret));
         let redacted = redact(secret);
-        let redacted_match = redact_match(matched, span.start - m.start(), span.end - m.start(), &redacted);
+        let redacted_match = redact_match(
+            matched,
+            span.start - m.start(),
+            span.end - m.start(),
+            &redacted,
+        );
         Some((
             span.start,
             span.end,
@@ -688,7 +827,12 @@ fn secret_span(group: Option<usize>, caps: &Captures) -> Option<regex_automata::
     let m = caps.get_match()?;
     match group {
         Some(g) => caps.get_group(g),
-        None => Some((1..caps.group_len()).filter_map(|g| caps.get_group(g)).find(|s| !s.is_empty()).unwrap_or(m.span())),
+        None => Some(
+            (1..caps.group_len())
+                .filter_map(|g| caps.get_group(g))
+                .find(|s| !s.is_empty())
+                .unwrap_or(m.span()),
+        ),
     }
 }
 
@@ -699,14 +843,23 @@ fn line_bounds(content: &[u8], start: usize, end: usize) -> (usize, usize) {
     (s, e)
 }
 
-fn allowlist_check(a: &CompiledAllowlist, path: &str, secret: &[u8], matched: &[u8], line: &[u8]) -> Allowed {
+fn allowlist_check(
+    a: &CompiledAllowlist,
+    path: &str,
+    secret: &[u8],
+    matched: &[u8],
+    line: &[u8],
+) -> Allowed {
     let target = match a.target {
         RegexTarget::Secret => secret,
         RegexTarget::Match => matched,
         RegexTarget::Line => line,
     };
     let regex_hit = a.regexes.as_ref().map(|r| r.is_match(Input::new(target)));
-    let path_hit = a.paths.as_ref().map(|r| r.is_match(Input::new(path.as_bytes())));
+    let path_hit = a
+        .paths
+        .as_ref()
+        .map(|r| r.is_match(Input::new(path.as_bytes())));
     let stop_hit = a.stopwords.as_ref().map(|ac| ac.is_match(secret));
     let has_commits = !a.commits.is_empty();
     match a.condition {
@@ -742,14 +895,21 @@ pub(crate) fn redact(secret: &[u8]) -> String {
     if show == 0 {
         return "****".to_string();
     }
-    let mut out: String = s.chars().take(show).map(|c| if c.is_control() { '?' } else { c }).collect();
+    let mut out: String = s
+        .chars()
+        .take(show)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
     out.push('…');
     out
 }
 
 fn redact_match(matched: &[u8], s: usize, e: usize, redacted: &str) -> String {
     let clean = |b: &[u8]| -> String {
-        String::from_utf8_lossy(b).chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+        String::from_utf8_lossy(b)
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect()
     };
     let before = clean(&matched[..s]);
     let after = clean(&matched[e..]);
@@ -789,7 +949,11 @@ impl LineCursor {
             self.anchor = (0, 1, 0);
         }
         if at < self.pos {
-            (self.pos, self.line, self.line_start) = if self.anchor.0 <= at { self.anchor } else { (0, 1, 0) };
+            (self.pos, self.line, self.line_start) = if self.anchor.0 <= at {
+                self.anchor
+            } else {
+                (0, 1, 0)
+            };
         }
         let base = self.pos;
         for nl in memchr::memchr_iter(b'\n', &content[base..at]) {
@@ -797,7 +961,11 @@ impl LineCursor {
             self.line_start = base + nl + 1;
         }
         self.pos = at;
-        let col = content[self.line_start..at].iter().filter(|&&b| (b & 0xC0) != 0x80).count() as u32 + 1;
+        let col = content[self.line_start..at]
+            .iter()
+            .filter(|&&b| (b & 0xC0) != 0x80)
+            .count() as u32
+            + 1;
         (self.line, col)
     }
 }

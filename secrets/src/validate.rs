@@ -48,7 +48,11 @@ const fn crc_table() -> [u32; 256] {
         let mut c = i as u32;
         let mut k = 0;
         while k < 8 {
-            c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+            c = if c & 1 != 0 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
             k += 1;
         }
         t[i] = c;
@@ -103,7 +107,10 @@ fn crc32_base62(s: &[u8]) -> bool {
 
 /// Append the GitHub/npm checksum to `prefix + body30` (used by examples and the corpus).
 pub fn with_crc32_base62(prefix: &str, body30: &str) -> String {
-    format!("{prefix}{body30}{}", base62(u64::from(crc32(body30.as_bytes())), 6))
+    format!(
+        "{prefix}{body30}{}",
+        base62(u64::from(crc32(body30.as_bytes())), 6)
+    )
 }
 
 fn hex_val(c: u8) -> Option<u8> {
@@ -119,7 +126,8 @@ fn hex_u32(s: &[u8]) -> Option<u32> {
     if s.len() != 8 {
         return None;
     }
-    s.iter().try_fold(0u32, |acc, &c| Some((acc << 4) | u32::from(hex_val(c)?)))
+    s.iter()
+        .try_fold(0u32, |acc, &c| Some((acc << 4) | u32::from(hex_val(c)?)))
 }
 
 fn atlassian_crc32(s: &[u8]) -> bool {
@@ -158,7 +166,13 @@ pub fn with_grafana_crc32(head: &str) -> String {
 const BECH32_CHARSET: &[u8; 32] = b"qpzry9x8gf2tvdw0s3jn54khce6mua7l";
 
 fn bech32_polymod(values: &[u8]) -> u32 {
-    const GEN: [u32; 5] = [0x3b6a_57b2, 0x2650_8e6d, 0x1ea1_19fa, 0x3d42_33dd, 0x2a14_62b3];
+    const GEN: [u32; 5] = [
+        0x3b6a_57b2,
+        0x2650_8e6d,
+        0x1ea1_19fa,
+        0x3d42_33dd,
+        0x2a14_62b3,
+    ];
     let mut chk: u32 = 1;
     for &v in values {
         let b = chk >> 25;
@@ -186,7 +200,9 @@ fn bech32(s: &[u8]) -> bool {
         return false;
     }
     let s = s.to_ascii_lowercase();
-    let Some(sep) = s.iter().rposition(|&c| c == b'1') else { return false };
+    let Some(sep) = s.iter().rposition(|&c| c == b'1') else {
+        return false;
+    };
     if sep == 0 || sep + 7 > s.len() {
         return false;
     }
@@ -225,7 +241,11 @@ pub fn bech32_encode(hrp: &str, data: &[u8]) -> String {
     values.extend([0u8; 6]);
     let pm = bech32_polymod(&values) ^ 1;
     let mut out = format!("{hrp_l}1");
-    for d in five.iter().copied().chain((0..6).map(|i| ((pm >> (5 * (5 - i))) & 31) as u8)) {
+    for d in five
+        .iter()
+        .copied()
+        .chain((0..6).map(|i| ((pm >> (5 * (5 - i))) & 31) as u8))
+    {
         out.push(BECH32_CHARSET[d as usize] as char);
     }
     out
@@ -332,7 +352,10 @@ pub fn base64url_encode(data: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut s = String::new();
     for chunk in data.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, &b)| acc | (u32::from(b) << (16 - 8 * i)));
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, &b)| acc | (u32::from(b) << (16 - 8 * i)));
         for i in 0..=chunk.len() {
             s.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
         }
@@ -341,7 +364,9 @@ pub fn base64url_encode(data: &[u8]) -> String {
 }
 
 fn pypi_macaroon(s: &[u8]) -> bool {
-    let Some(body) = s.strip_prefix(b"pypi-") else { return false };
+    let Some(body) = s.strip_prefix(b"pypi-") else {
+        return false;
+    };
     match base64_decode(body) {
         Some(v) => {
             v.len() > 40
@@ -355,11 +380,15 @@ fn pypi_macaroon(s: &[u8]) -> bool {
 
 fn jwt(s: &[u8]) -> bool {
     let mut parts = s.split(|&c| c == b'.');
-    let (Some(h), Some(p), Some(sig)) = (parts.next(), parts.next(), parts.next()) else { return false };
+    let (Some(h), Some(p), Some(sig)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
     if shannon_entropy(sig) < 3.0 {
         return false;
     }
-    let (Some(h), Some(p)) = (base64_decode(h), base64_decode(p)) else { return false };
+    let (Some(h), Some(p)) = (base64_decode(h), base64_decode(p)) else {
+        return false;
+    };
     let json_object = |v: &[u8]| {
         let t = v.trim_ascii();
         t.first() == Some(&b'{')
@@ -371,7 +400,9 @@ fn aws_key_id(s: &[u8]) -> bool {
     if s.len() != 20 || s.ends_with(b"EXAMPLE") {
         return false;
     }
-    s[4..].iter().all(|c| matches!(c, b'A'..=b'Z' | b'2'..=b'7'))
+    s[4..]
+        .iter()
+        .all(|c| matches!(c, b'A'..=b'Z' | b'2'..=b'7'))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -379,20 +410,107 @@ fn aws_key_id(s: &[u8]) -> bool {
 
 /// Case-insensitive substrings that mark a value as a placeholder or sample, not a secret.
 const PLACEHOLDER_WORDS: &[&str] = &[
-    "changeme", "change_me", "change-me", "example", "placeholder", "your_", "your-", "yourkey",
-    "yourtoken", "yourpass", "dummy", "redacted", "xxxx", "****", "....", "todo", "replace",
-    "insert", "fake", "sample", "notreal", "not_real", "not-real", "secret", "password",
-    "passwd", "test", "demo", "mock", "lorem", "foobar", "qwerty", "abcdef", "123456",
-    "aaaaaa", "hunter", "letmein", "postgres", "mysql", "admin", "guest", "root", "undefined", "null", "none", "empty", "default", "<", ">",
+    "changeme",
+    "change_me",
+    "change-me",
+    "example",
+    "placeholder",
+    "your_",
+    "your-",
+    "yourkey",
+    "yourtoken",
+    "yourpass",
+    "dummy",
+    "redacted",
+    "xxxx",
+    "****",
+    "....",
+    "todo",
+    "replace",
+    "insert",
+    "fake",
+    "sample",
+    "notreal",
+    "not_real",
+    "not-real",
+    "secret",
+    "password",
+    "passwd",
+    "test",
+    "demo",
+    "mock",
+    "lorem",
+    "foobar",
+    "qwerty",
+    "abcdef",
+    "123456",
+    "aaaaaa",
+    "hunter",
+    "letmein",
+    "postgres",
+    "mysql",
+    "admin",
+    "guest",
+    "root",
+    "undefined",
+    "null",
+    "none",
+    "empty",
+    "default",
+    "<",
+    ">",
 ];
 
 /// Prefixes of values that are lookups, templating or code, not literals.
 const LOOKUP_PREFIXES: &[&str] = &[
-    "$", "{{", "%(", "%s", "#{", "@{", "env.", "env[", "env(", "os.", "process.", "getenv",
-    "system.getenv", "config.", "settings.", "secrets.", "vault:", "ref+", "self.", "this.",
-    "params.", "request.", "args.", "var.", "local.", "data.", "props.", "ctx.", "cfg.",
-    "sha1-", "sha256-", "sha384-", "sha512-", "ssh-rsa", "ssh-ed25519", "ecdsa-sha2",
-    "pk_live_", "pk_test_", "http://", "https://", "file:", "/", "./", "../", "~/", "\\", "&", "*",
+    "$",
+    "{{",
+    "%(",
+    "%s",
+    "#{",
+    "@{",
+    "env.",
+    "env[",
+    "env(",
+    "os.",
+    "process.",
+    "getenv",
+    "system.getenv",
+    "config.",
+    "settings.",
+    "secrets.",
+    "vault:",
+    "ref+",
+    "self.",
+    "this.",
+    "params.",
+    "request.",
+    "args.",
+    "var.",
+    "local.",
+    "data.",
+    "props.",
+    "ctx.",
+    "cfg.",
+    "sha1-",
+    "sha256-",
+    "sha384-",
+    "sha512-",
+    "ssh-rsa",
+    "ssh-ed25519",
+    "ecdsa-sha2",
+    "pk_live_",
+    "pk_test_",
+    "http://",
+    "https://",
+    "file:",
+    "/",
+    "./",
+    "../",
+    "~/",
+    "\\",
+    "&",
+    "*",
 ];
 
 fn lowered(s: &[u8]) -> String {
@@ -401,12 +519,16 @@ fn lowered(s: &[u8]) -> String {
 
 fn is_placeholder(s: &[u8]) -> bool {
     let l = lowered(s);
-    if PLACEHOLDER_WORDS.iter().any(|w| l.contains(w)) || LOOKUP_PREFIXES.iter().any(|p| l.starts_with(p)) {
+    if PLACEHOLDER_WORDS.iter().any(|w| l.contains(w))
+        || LOOKUP_PREFIXES.iter().any(|p| l.starts_with(p))
+    {
         return true;
     }
     let distinct = {
         let mut seen = [false; 256];
-        s.iter().filter(|&&b| !std::mem::replace(&mut seen[b as usize], true)).count()
+        s.iter()
+            .filter(|&&b| !std::mem::replace(&mut seen[b as usize], true))
+            .count()
     };
     distinct < 4
 }
@@ -429,11 +551,52 @@ fn password(s: &[u8]) -> bool {
 
 /// Key names that mean "not a secret even though it looks like one".
 const NON_SECRET_KEYS: &[&str] = &[
-    "public", "pubkey", "pub_key", "hash", "sha", "md5", "digest", "checksum", "integrity",
-    "etag", "nonce", "fingerprint", "_id\"", "_id'", "_id ", "_id=", "_id:", "uuid", "guid",
-    "format", "length", "type", "name", "url", "uri", "path", "file", "field", "header",
-    "policy", "version", "expir", "timeout", "ttl", "prefix", "label", "csrf", "xsrf", "page",
-    "cursor", "next", "tokenizer", "lexer", "parser", "sort", "cache",
+    "public",
+    "pubkey",
+    "pub_key",
+    "hash",
+    "sha",
+    "md5",
+    "digest",
+    "checksum",
+    "integrity",
+    "etag",
+    "nonce",
+    "fingerprint",
+    "_id\"",
+    "_id'",
+    "_id ",
+    "_id=",
+    "_id:",
+    "uuid",
+    "guid",
+    "format",
+    "length",
+    "type",
+    "name",
+    "url",
+    "uri",
+    "path",
+    "file",
+    "field",
+    "header",
+    "policy",
+    "version",
+    "expir",
+    "timeout",
+    "ttl",
+    "prefix",
+    "label",
+    "csrf",
+    "xsrf",
+    "page",
+    "cursor",
+    "next",
+    "tokenizer",
+    "lexer",
+    "parser",
+    "sort",
+    "cache",
 ];
 
 fn generic(s: &[u8], key: &[u8]) -> bool {
@@ -445,7 +608,12 @@ fn generic(s: &[u8], key: &[u8]) -> bool {
         return false;
     }
     // code, not a literal: calls, member access chains, indexing, type annotations
-    if s.iter().any(|&c| matches!(c, b'(' | b')' | b'[' | b']' | b'{' | b'}' | b' ' | b',' | b';')) {
+    if s.iter().any(|&c| {
+        matches!(
+            c,
+            b'(' | b')' | b'[' | b']' | b'{' | b'}' | b' ' | b',' | b';'
+        )
+    }) {
         return false;
     }
     let letters = s.iter().filter(|c| c.is_ascii_alphabetic()).count();
@@ -455,10 +623,18 @@ fn generic(s: &[u8], key: &[u8]) -> bool {
         return false;
     }
     // snake_case / CONSTANT_CASE / kebab identifiers and dotted paths, even with digits
-    let lower_ident = s.iter().all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_' || c == b'-' || c == b'.');
-    let upper_ident = s.iter().all(|&c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_' || c == b'-' || c == b'.');
+    let lower_ident = s.iter().all(|&c| {
+        c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_' || c == b'-' || c == b'.'
+    });
+    let upper_ident = s.iter().all(|&c| {
+        c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_' || c == b'-' || c == b'.'
+    });
     if (lower_ident || upper_ident) && s.iter().any(|&c| matches!(c, b'_' | b'-' | b'.')) {
-        let longest_run = s.split(|&c| matches!(c, b'_' | b'-' | b'.')).map(<[u8]>::len).max().unwrap_or(0);
+        let longest_run = s
+            .split(|&c| matches!(c, b'_' | b'-' | b'.'))
+            .map(<[u8]>::len)
+            .max()
+            .unwrap_or(0);
         if longest_run <= 12 {
             return false;
         }
@@ -469,9 +645,11 @@ fn generic(s: &[u8], key: &[u8]) -> bool {
     }
     // file names
     let l = lowered(s);
-    if [".json", ".pem", ".txt", ".key", ".yaml", ".yml", ".env", ".crt", ".p12", ".js", ".py"]
-        .iter()
-        .any(|e| l.ends_with(e))
+    if [
+        ".json", ".pem", ".txt", ".key", ".yaml", ".yml", ".env", ".crt", ".p12", ".js", ".py",
+    ]
+    .iter()
+    .any(|e| l.ends_with(e))
     {
         return false;
     }
@@ -513,8 +691,12 @@ mod tests {
         let s = base58check_encode(&[0x80; 33]);
         assert!(base58check(s.as_bytes()));
         // the WIF example of the Bitcoin wiki validates; one changed character does not
-        assert!(base58check(b"5HueCGU8rMjxEXxiPuD5BDku4MkFqeZyd4dZ1jvhTVqvbTLvyTJ"));
-        assert!(!base58check(b"5HueCGU8rMjxEXxiPuD5BDku4MkFqeZyd4dZ1jvhTVqvbTLvyTK"));
+        assert!(base58check(
+            b"5HueCGU8rMjxEXxiPuD5BDku4MkFqeZyd4dZ1jvhTVqvbTLvyTJ"
+        ));
+        assert!(!base58check(
+            b"5HueCGU8rMjxEXxiPuD5BDku4MkFqeZyd4dZ1jvhTVqvbTLvyTK"
+        ));
     }
 
     #[test]

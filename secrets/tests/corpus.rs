@@ -24,7 +24,8 @@ fn corpus_precision_and_recall() {
     let mut report = Vec::new();
     for line in corpus.lines().filter(|l| !l.trim().is_empty()) {
         let case: Case = serde_json::from_str(line).expect("corpus line is JSON");
-        let text = secrets::validate::base64_decode(case.text_b64.as_bytes()).expect("corpus text is base64");
+        let text = secrets::validate::base64_decode(case.text_b64.as_bytes())
+            .expect("corpus text is base64");
         let findings = scanner.scan(&case.path, &text);
         let ids: Vec<&str> = findings.iter().map(|f| f.rule_id.as_str()).collect();
         match (case.label.as_str(), &case.rule) {
@@ -50,11 +51,24 @@ fn corpus_precision_and_recall() {
     }
     let precision = f64::from(tp) / f64::from((tp + fp).max(1));
     let recall = f64::from(tp) / f64::from((tp + fn_).max(1));
-    println!("corpus: {} secret cases ({} rules), {} benign cases", tp + fn_, providers.len(), tn + fp);
+    println!(
+        "corpus: {} secret cases ({} rules), {} benign cases",
+        tp + fn_,
+        providers.len(),
+        tn + fp
+    );
     println!("tp={tp} fp={fp} fn={fn_} tn={tn} precision={precision:.4} recall={recall:.4}");
     for r in &report {
         println!("{r}");
     }
-    assert!(providers.len() >= 30, "corpus covers only {} rules", providers.len());
-    assert!(precision >= 0.95 && recall >= 0.95, "precision {precision:.4} / recall {recall:.4} below 0.95:\n{}", report.join("\n"));
+    assert!(
+        providers.len() >= 30,
+        "corpus covers only {} rules",
+        providers.len()
+    );
+    assert!(
+        precision >= 0.95 && recall >= 0.95,
+        "precision {precision:.4} / recall {recall:.4} below 0.95:\n{}",
+        report.join("\n")
+    );
 }

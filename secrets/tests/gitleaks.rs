@@ -65,7 +65,10 @@ fn token() -> String {
 fn representative_config_imports_and_scans() {
     let (rules, warnings) = RuleSet::from_gitleaks_toml(REPRESENTATIVE, None).expect("imports");
     // disabledRules names a rule that does not exist: loud, not silent
-    assert!(warnings.iter().any(|w| w.message.contains("no-such-rule")), "{warnings:?}");
+    assert!(
+        warnings.iter().any(|w| w.message.contains("no-such-rule")),
+        "{warnings:?}"
+    );
     assert!(rules.rules().iter().all(|r| r.id != "generic-api-key"));
     assert!(rules.rules().len() > 150, "built-ins kept as base");
     let scanner = Scanner::new(&rules).expect("compiles");
@@ -88,15 +91,29 @@ fn representative_config_imports_and_scans() {
     assert!(!scanner.allowed_in_commit(&f[0], "fedcba9876543210fedcba9876543210fedcba98"));
     // global allowlists: path, and targeted match regex
     assert!(scanner.scan("vendor/lib.py", hit.as_bytes()).is_empty());
-    assert!(scanner.scan("src/a.py", format!("x = \"acme_{}\"\n", "0".repeat(32)).as_bytes()).is_empty());
+    assert!(scanner
+        .scan(
+            "src/a.py",
+            format!("x = \"acme_{}\"\n", "0".repeat(32)).as_bytes()
+        )
+        .is_empty());
     // RE2 brace literal
     let legacy = "key: legacy{{Ab3dE5gH7jK9mN1pQ3sT5vW7}}\n";
-    assert_eq!(scanner.scan("a.txt", legacy.as_bytes())[0].rule_id, "acme-legacy-key");
+    assert_eq!(
+        scanner.scan("a.txt", legacy.as_bytes())[0].rule_id,
+        "acme-legacy-key"
+    );
     // path-only rule
-    assert_eq!(scanner.scan_path("ops/acme.vault")[0].rule_id, "acme-vault-file");
+    assert_eq!(
+        scanner.scan_path("ops/acme.vault")[0].rule_id,
+        "acme-vault-file"
+    );
     // extending a built-in: its stop-word applies, its checksum still does
     let ghp_stop = "t = ghp_aaaaaa000000000000000000000000000000\n";
-    assert!(scanner.scan("a.txt", ghp_stop.as_bytes()).iter().all(|f| f.rule_id != "github-pat"));
+    assert!(scanner
+        .scan("a.txt", ghp_stop.as_bytes())
+        .iter()
+        .all(|f| f.rule_id != "github-pat"));
 }
 
 #[test]
@@ -110,35 +127,57 @@ fn unsupported_and_invalid_keys_are_loud() {
     assert!(w.iter().any(|w| w.message.contains("required")), "{w:?}");
 
     let bad_target = "[[rules]]\nid = \"x\"\nregex = 'x'\n[[rules.allowlists]]\nregexTarget = \"everything\"\nregexes = ['a']\n";
-    assert!(matches!(RuleSet::from_gitleaks_toml(bad_target, None), Err(ConfigError::Unsupported { .. })));
+    assert!(matches!(
+        RuleSet::from_gitleaks_toml(bad_target, None),
+        Err(ConfigError::Unsupported { .. })
+    ));
     let no_base = "[extend]\npath = \"base.toml\"\n";
-    assert!(matches!(RuleSet::from_gitleaks_toml(no_base, None), Err(ConfigError::Extend { .. })));
-    let (base, _) = RuleSet::from_gitleaks_toml("[[rules]]\nid = \"b\"\nregex = 'bbb[0-9]{4}'\n", None).expect("base");
-    let (ext, _) = RuleSet::from_gitleaks_toml(no_base, Some(&base)).expect("extends the caller's base");
+    assert!(matches!(
+        RuleSet::from_gitleaks_toml(no_base, None),
+        Err(ConfigError::Extend { .. })
+    ));
+    let (base, _) =
+        RuleSet::from_gitleaks_toml("[[rules]]\nid = \"b\"\nregex = 'bbb[0-9]{4}'\n", None)
+            .expect("base");
+    let (ext, _) =
+        RuleSet::from_gitleaks_toml(no_base, Some(&base)).expect("extends the caller's base");
     assert_eq!(ext.rules().len(), 1);
     let bad_regex = "[[rules]]\nid = \"x\"\nregex = '(unclosed'\n";
     let (rs, _) = RuleSet::from_gitleaks_toml(bad_regex, None).expect("parses");
     assert!(matches!(Scanner::new(&rs), Err(ConfigError::Regex { .. })));
-    assert!(matches!(RuleSet::from_gitleaks_toml("not toml = = =", None), Err(ConfigError::Toml { .. })));
+    assert!(matches!(
+        RuleSet::from_gitleaks_toml("not toml = = =", None),
+        Err(ConfigError::Toml { .. })
+    ));
 }
 
 /// gitleaks 8.30.1's own default config (222 rules) must import and compile, with no
 /// Unicode fallback, and detect what it is meant to detect.
 #[test]
 fn gitleaks_default_config() {
-    let path = std::env::var("PUSHGUARD_GITLEAKS_DEFAULT_TOML")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/corpus/.cache/gitleaks-default.toml").to_string());
+    let path = std::env::var("PUSHGUARD_GITLEAKS_DEFAULT_TOML").unwrap_or_else(|_| {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/corpus/.cache/gitleaks-default.toml"
+        )
+        .to_string()
+    });
     let Ok(text) = std::fs::read_to_string(&path) else {
         println!("skipped: {path} not found; run secrets/corpus/fetch-test-inputs.sh");
         return;
     };
-    let (rules, warnings) = RuleSet::from_gitleaks_toml(&text, None).expect("gitleaks default config imports");
+    let (rules, warnings) =
+        RuleSet::from_gitleaks_toml(&text, None).expect("gitleaks default config imports");
     for w in &warnings {
         println!("warning: {w}");
     }
     assert_eq!(rules.rules().len(), 222);
     let scanner = Scanner::new(&rules).expect("all 222 rules compile");
-    assert!(scanner.unicode_rules().is_empty(), "rules needing Unicode: {:?}", scanner.unicode_rules());
+    assert!(
+        scanner.unicode_rules().is_empty(),
+        "rules needing Unicode: {:?}",
+        scanner.unicode_rules()
+    );
     let samples = [
         ("github-pat", "token = ghp_Ab3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dF2gH4\n"),
         ("aws-access-token", "aws_access_key_id = AKIAZ7Q4R2T6W3E5Y7U2\n"),
@@ -146,7 +185,14 @@ fn gitleaks_default_config() {
         ("private-key", "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAv3Xc8lW2Yk7qZ0nP4s6T8uV1wX3yZ5aB7cD9eF1gH3iJ5kL7mN9o\nP1qR3sT5uV7wX9yZ1aB3cD5eF7gH9iJ1kL3mN5oP7qR9sT1uV3wX5yZ7aB9cD1eF3g\n-----END RSA PRIVATE KEY-----\n"),
     ];
     for (rule, text) in samples {
-        let ids: Vec<String> = scanner.scan("sample.txt", text.as_bytes()).into_iter().map(|f| f.rule_id).collect();
-        assert!(ids.iter().any(|i| i == rule), "{rule} not found in {text:?}: {ids:?}");
+        let ids: Vec<String> = scanner
+            .scan("sample.txt", text.as_bytes())
+            .into_iter()
+            .map(|f| f.rule_id)
+            .collect();
+        assert!(
+            ids.iter().any(|i| i == rule),
+            "{rule} not found in {text:?}: {ids:?}"
+        );
     }
 }

@@ -4,7 +4,8 @@
 use super::{rnd, tok, P, P::C, P::L};
 use crate::rule::{Allowlist, RegexTarget, Rule, Validation};
 use crate::validate::{
-    base58check_encode, base64url_encode, bech32_encode, with_atlassian_crc32, with_crc32_base62, with_grafana_crc32,
+    base58check_encode, base64url_encode, bech32_encode, with_atlassian_crc32, with_crc32_base62,
+    with_grafana_crc32,
 };
 
 const ALNUM: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -14,155 +15,953 @@ const B64: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvw
 fn shaped() -> Vec<Rule> {
     let t: &[(&str, &str, &[P], &[&str])] = &[
         // GitLab (docs.gitlab.com, "Token prefixes")
-        ("gitlab-pat", "GitLab personal/project/group access token", &[L("glpat-"), C('W', 20, 120)], &["gitlab"]),
-        ("gitlab-deploy-token", "GitLab deploy token", &[L("gldt-"), C('W', 20, 64)], &["gitlab"]),
-        ("gitlab-runner-token", "GitLab runner authentication token", &[L("glrt-"), C('W', 20, 120)], &["gitlab"]),
-        ("gitlab-runner-registration-token", "GitLab runner registration token", &[L("GR1348941"), C('W', 20, 20)], &["gitlab"]),
-        ("gitlab-pipeline-trigger-token", "GitLab pipeline trigger token", &[L("glptt-"), C('H', 40, 40)], &["gitlab"]),
-        ("gitlab-feed-token", "GitLab feed token", &[L("glft-"), C('W', 20, 64)], &["gitlab"]),
-        ("gitlab-oauth-app-secret", "GitLab OAuth application secret", &[L("gloas-"), C('H', 64, 64)], &["gitlab"]),
-        ("gitlab-scim-token", "GitLab SCIM token", &[L("glsoat-"), C('W', 20, 64)], &["gitlab"]),
-        ("gitlab-incoming-mail-token", "GitLab incoming mail token", &[L("glimt-"), C('W', 25, 64)], &["gitlab"]),
-        ("gitlab-ci-job-token", "GitLab CI/CD job token", &[L("glcbt-"), C('W', 20, 120)], &["gitlab"]),
-        ("gitlab-agent-token", "GitLab agent for Kubernetes token", &[L("glagent-"), C('W', 50, 120)], &["gitlab"]),
-        ("gitlab-feature-flags-token", "GitLab feature flags client token", &[L("glffct-"), C('W', 20, 64)], &["gitlab"]),
+        (
+            "gitlab-pat",
+            "GitLab personal/project/group access token",
+            &[L("glpat-"), C('W', 20, 120)],
+            &["gitlab"],
+        ),
+        (
+            "gitlab-deploy-token",
+            "GitLab deploy token",
+            &[L("gldt-"), C('W', 20, 64)],
+            &["gitlab"],
+        ),
+        (
+            "gitlab-runner-token",
+            "GitLab runner authentication token",
+            &[L("glrt-"), C('W', 20, 120)],
+            &["gitlab"],
+        ),
+        (
+            "gitlab-runner-registration-token",
+            "GitLab runner registration token",
+            &[L("GR1348941"), C('W', 20, 20)],
+            &["gitlab"],
+        ),
+        (
+            "gitlab-pipeline-trigger-token",
+            "GitLab pipeline trigger token",
+            &[L("glptt-"), C('H', 40, 40)],
+            &["gitlab"],
+        ),
+        (
+            "gitlab-feed-token",
+            "GitLab feed token",
+            &[L("glft-"), C('W', 20, 64)],
+            &["gitlab"],
+        ),
+        (
+            "gitlab-oauth-app-secret",
+            "GitLab OAuth application secret",
+            &[L("gloas-"), C('H', 64, 64)],
+            &["gitlab"],
+        ),
+        (
+            "gitlab-scim-token",
+            "GitLab SCIM token",
+            &[L("glsoat-"), C('W', 20, 64)],
+            &["gitlab"],
+        ),
+        (
+            "gitlab-incoming-mail-token",
+            "GitLab incoming mail token",
+            &[L("glimt-"), C('W', 25, 64)],
+            &["gitlab"],
+        ),
+        (
+            "gitlab-ci-job-token",
+            "GitLab CI/CD job token",
+            &[L("glcbt-"), C('W', 20, 120)],
+            &["gitlab"],
+        ),
+        (
+            "gitlab-agent-token",
+            "GitLab agent for Kubernetes token",
+            &[L("glagent-"), C('W', 50, 120)],
+            &["gitlab"],
+        ),
+        (
+            "gitlab-feature-flags-token",
+            "GitLab feature flags client token",
+            &[L("glffct-"), C('W', 20, 64)],
+            &["gitlab"],
+        ),
         // AI providers
-        ("openai-api-key", "OpenAI API key (project, service account or admin)", &[L("sk-"), C('a', 4, 7), L("-"), C('W', 20, 160), L("T3BlbkFJ"), C('W', 20, 160)], &["openai", "ai"]),
-        ("openai-user-key", "OpenAI API key (legacy user key)", &[L("sk-"), C('A', 20, 20), L("T3BlbkFJ"), C('A', 20, 20)], &["openai", "ai"]),
-        ("anthropic-api-key", "Anthropic API key", &[L("sk-ant-api03-"), C('W', 93, 93), L("AA")], &["anthropic", "ai"]),
-        ("anthropic-admin-key", "Anthropic admin API key", &[L("sk-ant-admin01-"), C('W', 93, 93), L("AA")], &["anthropic", "ai"]),
-        ("huggingface-token", "Hugging Face access token", &[L("hf_"), C('a', 34, 34)], &["huggingface", "ai"]),
-        ("huggingface-org-token", "Hugging Face organization API token", &[L("api_org_"), C('a', 34, 34)], &["huggingface", "ai"]),
-        ("replicate-api-token", "Replicate API token", &[L("r8_"), C('A', 37, 37)], &["replicate", "ai"]),
-        ("groq-api-key", "Groq API key", &[L("gsk_"), C('A', 52, 52)], &["groq", "ai"]),
-        ("perplexity-api-key", "Perplexity API key", &[L("pplx-"), C('A', 48, 48)], &["perplexity", "ai"]),
-        ("xai-api-key", "xAI API key", &[L("xai-"), C('A', 80, 80)], &["xai", "ai"]),
-        ("langsmith-api-key", "LangSmith API key", &[L("lsv2_pt_"), C('H', 32, 32), L("_"), C('H', 10, 10)], &["langchain", "ai"]),
-        ("langsmith-service-key", "LangSmith service key", &[L("lsv2_sk_"), C('H', 32, 32), L("_"), C('H', 10, 10)], &["langchain", "ai"]),
-        ("openrouter-api-key", "OpenRouter API key", &[L("sk-or-v1-"), C('H', 64, 64)], &["openrouter", "ai"]),
-        ("nvidia-api-key", "NVIDIA NGC / API catalog key", &[L("nvapi-"), C('W', 64, 64)], &["nvidia", "ai"]),
+        (
+            "openai-api-key",
+            "OpenAI API key (project, service account or admin)",
+            &[
+                L("sk-"),
+                C('a', 4, 7),
+                L("-"),
+                C('W', 20, 160),
+                L("T3BlbkFJ"),
+                C('W', 20, 160),
+            ],
+            &["openai", "ai"],
+        ),
+        (
+            "openai-user-key",
+            "OpenAI API key (legacy user key)",
+            &[L("sk-"), C('A', 20, 20), L("T3BlbkFJ"), C('A', 20, 20)],
+            &["openai", "ai"],
+        ),
+        (
+            "anthropic-api-key",
+            "Anthropic API key",
+            &[L("sk-ant-api03-"), C('W', 93, 93), L("AA")],
+            &["anthropic", "ai"],
+        ),
+        (
+            "anthropic-admin-key",
+            "Anthropic admin API key",
+            &[L("sk-ant-admin01-"), C('W', 93, 93), L("AA")],
+            &["anthropic", "ai"],
+        ),
+        (
+            "huggingface-token",
+            "Hugging Face access token",
+            &[L("hf_"), C('a', 34, 34)],
+            &["huggingface", "ai"],
+        ),
+        (
+            "huggingface-org-token",
+            "Hugging Face organization API token",
+            &[L("api_org_"), C('a', 34, 34)],
+            &["huggingface", "ai"],
+        ),
+        (
+            "replicate-api-token",
+            "Replicate API token",
+            &[L("r8_"), C('A', 37, 37)],
+            &["replicate", "ai"],
+        ),
+        (
+            "groq-api-key",
+            "Groq API key",
+            &[L("gsk_"), C('A', 52, 52)],
+            &["groq", "ai"],
+        ),
+        (
+            "perplexity-api-key",
+            "Perplexity API key",
+            &[L("pplx-"), C('A', 48, 48)],
+            &["perplexity", "ai"],
+        ),
+        (
+            "xai-api-key",
+            "xAI API key",
+            &[L("xai-"), C('A', 80, 80)],
+            &["xai", "ai"],
+        ),
+        (
+            "langsmith-api-key",
+            "LangSmith API key",
+            &[L("lsv2_pt_"), C('H', 32, 32), L("_"), C('H', 10, 10)],
+            &["langchain", "ai"],
+        ),
+        (
+            "langsmith-service-key",
+            "LangSmith service key",
+            &[L("lsv2_sk_"), C('H', 32, 32), L("_"), C('H', 10, 10)],
+            &["langchain", "ai"],
+        ),
+        (
+            "openrouter-api-key",
+            "OpenRouter API key",
+            &[L("sk-or-v1-"), C('H', 64, 64)],
+            &["openrouter", "ai"],
+        ),
+        (
+            "nvidia-api-key",
+            "NVIDIA NGC / API catalog key",
+            &[L("nvapi-"), C('W', 64, 64)],
+            &["nvidia", "ai"],
+        ),
         // Cloud
-        ("gcp-api-key", "Google API key", &[L("AIza"), C('W', 35, 35)], &["gcp", "google"]),
-        ("google-oauth-client-secret", "Google OAuth client secret", &[L("GOCSPX-"), C('W', 28, 28)], &["gcp", "google"]),
-        ("google-oauth-access-token", "Google OAuth access token", &[L("ya29."), C('W', 60, 250)], &["gcp", "google"]),
-        ("aws-mws-auth-token", "Amazon MWS auth token", &[L("amzn.mws."), C('H', 8, 8), L("-"), C('H', 4, 4), L("-"), C('H', 4, 4), L("-"), C('H', 4, 4), L("-"), C('H', 12, 12)], &["aws"]),
-        ("alibaba-access-key-id", "Alibaba Cloud AccessKey ID", &[L("LTAI"), C('A', 20, 20)], &["alibaba"]),
-        ("tencent-secret-id", "Tencent Cloud SecretId", &[L("AKID"), C('A', 32, 32)], &["tencent"]),
-        ("yandex-api-key", "Yandex Cloud API key", &[L("AQVN"), C('W', 35, 38)], &["yandex"]),
-        ("yandex-iam-token", "Yandex Cloud IAM token", &[L("t1.9euelZ"), C('W', 80, 200)], &["yandex"]),
-        ("digitalocean-pat", "DigitalOcean personal access token", &[L("dop_v1_"), C('H', 64, 64)], &["digitalocean"]),
-        ("digitalocean-oauth-token", "DigitalOcean OAuth token", &[L("doo_v1_"), C('H', 64, 64)], &["digitalocean"]),
-        ("digitalocean-refresh-token", "DigitalOcean refresh token", &[L("dor_v1_"), C('H', 64, 64)], &["digitalocean"]),
-        ("databricks-token", "Databricks personal access token", &[L("dapi"), C('H', 32, 32)], &["databricks"]),
-        ("vault-service-token", "HashiCorp Vault service token", &[L("hvs."), C('W', 90, 120)], &["hashicorp", "vault"]),
-        ("vault-batch-token", "HashiCorp Vault batch token", &[L("hvb."), C('W', 138, 300)], &["hashicorp", "vault"]),
-        ("terraform-cloud-token", "Terraform Cloud / HCP API token", &[C('A', 14, 14), L(".atlasv1."), C('W', 60, 70)], &["hashicorp", "terraform"]),
-        ("azure-devops-pat", "Azure DevOps personal access token (2024 format)", &[C('A', 52, 52), L("AZDO"), C('A', 4, 4)], &["azure"]),
-        ("flyio-token", "Fly.io access token", &[L("fo1_"), C('W', 43, 43)], &["flyio"]),
-        ("netlify-pat", "Netlify personal access token", &[L("nfp_"), C('A', 36, 36)], &["netlify"]),
-        ("cloudflare-origin-ca-key", "Cloudflare Origin CA key", &[L("v1.0-"), C('H', 24, 24), L("-"), C('H', 146, 146)], &["cloudflare"]),
-        ("openshift-token", "OpenShift user token", &[L("sha256~"), C('W', 43, 43)], &["openshift", "kubernetes"]),
-        ("scalingo-api-token", "Scalingo API token", &[L("tk-us-"), C('W', 48, 48)], &["scalingo"]),
-        ("pulumi-access-token", "Pulumi access token", &[L("pul-"), C('H', 40, 40)], &["pulumi"]),
-        ("prefect-api-key", "Prefect API key", &[L("pnu_"), C('A', 36, 36)], &["prefect"]),
-        ("supabase-access-token", "Supabase personal access token", &[L("sbp_"), C('H', 40, 40)], &["supabase"]),
-        ("planetscale-password", "PlanetScale database password", &[L("pscale_pw_"), C('W', 43, 43)], &["planetscale"]),
-        ("planetscale-api-token", "PlanetScale service token", &[L("pscale_tkn_"), C('W', 43, 43)], &["planetscale"]),
-        ("planetscale-oauth-token", "PlanetScale OAuth token", &[L("pscale_oauth_"), C('W', 43, 43)], &["planetscale"]),
-        ("dynatrace-api-token", "Dynatrace API token", &[L("dt0c01."), C('U', 24, 24), L("."), C('U', 64, 64)], &["dynatrace"]),
-        ("newrelic-user-api-key", "New Relic user API key", &[L("NRAK-"), C('U', 27, 27)], &["newrelic"]),
-        ("newrelic-insert-key", "New Relic insights insert key", &[L("NRII-"), C('W', 32, 32)], &["newrelic"]),
-        ("newrelic-browser-key", "New Relic browser API token", &[L("NRJS-"), C('H', 19, 19)], &["newrelic"]),
-        ("newrelic-license-key", "New Relic license key", &[C('H', 36, 36), L("NRAL")], &["newrelic"]),
-        ("sentry-user-token", "Sentry user auth token", &[L("sntryu_"), C('H', 64, 64)], &["sentry"]),
-        ("grafana-cloud-token", "Grafana Cloud access policy token", &[L("glc_eyJ"), C('B', 60, 400)], &["grafana"]),
-        ("grafana-api-key", "Grafana API key (legacy)", &[L("eyJrIjoi"), C('A', 60, 200)], &["grafana"]),
+        (
+            "gcp-api-key",
+            "Google API key",
+            &[L("AIza"), C('W', 35, 35)],
+            &["gcp", "google"],
+        ),
+        (
+            "google-oauth-client-secret",
+            "Google OAuth client secret",
+            &[L("GOCSPX-"), C('W', 28, 28)],
+            &["gcp", "google"],
+        ),
+        (
+            "google-oauth-access-token",
+            "Google OAuth access token",
+            &[L("ya29."), C('W', 60, 250)],
+            &["gcp", "google"],
+        ),
+        (
+            "aws-mws-auth-token",
+            "Amazon MWS auth token",
+            &[
+                L("amzn.mws."),
+                C('H', 8, 8),
+                L("-"),
+                C('H', 4, 4),
+                L("-"),
+                C('H', 4, 4),
+                L("-"),
+                C('H', 4, 4),
+                L("-"),
+                C('H', 12, 12),
+            ],
+            &["aws"],
+        ),
+        (
+            "alibaba-access-key-id",
+            "Alibaba Cloud AccessKey ID",
+            &[L("LTAI"), C('A', 20, 20)],
+            &["alibaba"],
+        ),
+        (
+            "tencent-secret-id",
+            "Tencent Cloud SecretId",
+            &[L("AKID"), C('A', 32, 32)],
+            &["tencent"],
+        ),
+        (
+            "yandex-api-key",
+            "Yandex Cloud API key",
+            &[L("AQVN"), C('W', 35, 38)],
+            &["yandex"],
+        ),
+        (
+            "yandex-iam-token",
+            "Yandex Cloud IAM token",
+            &[L("t1.9euelZ"), C('W', 80, 200)],
+            &["yandex"],
+        ),
+        (
+            "digitalocean-pat",
+            "DigitalOcean personal access token",
+            &[L("dop_v1_"), C('H', 64, 64)],
+            &["digitalocean"],
+        ),
+        (
+            "digitalocean-oauth-token",
+            "DigitalOcean OAuth token",
+            &[L("doo_v1_"), C('H', 64, 64)],
+            &["digitalocean"],
+        ),
+        (
+            "digitalocean-refresh-token",
+            "DigitalOcean refresh token",
+            &[L("dor_v1_"), C('H', 64, 64)],
+            &["digitalocean"],
+        ),
+        (
+            "databricks-token",
+            "Databricks personal access token",
+            &[L("dapi"), C('H', 32, 32)],
+            &["databricks"],
+        ),
+        (
+            "vault-service-token",
+            "HashiCorp Vault service token",
+            &[L("hvs."), C('W', 90, 120)],
+            &["hashicorp", "vault"],
+        ),
+        (
+            "vault-batch-token",
+            "HashiCorp Vault batch token",
+            &[L("hvb."), C('W', 138, 300)],
+            &["hashicorp", "vault"],
+        ),
+        (
+            "terraform-cloud-token",
+            "Terraform Cloud / HCP API token",
+            &[C('A', 14, 14), L(".atlasv1."), C('W', 60, 70)],
+            &["hashicorp", "terraform"],
+        ),
+        (
+            "azure-devops-pat",
+            "Azure DevOps personal access token (2024 format)",
+            &[C('A', 52, 52), L("AZDO"), C('A', 4, 4)],
+            &["azure"],
+        ),
+        (
+            "flyio-token",
+            "Fly.io access token",
+            &[L("fo1_"), C('W', 43, 43)],
+            &["flyio"],
+        ),
+        (
+            "netlify-pat",
+            "Netlify personal access token",
+            &[L("nfp_"), C('A', 36, 36)],
+            &["netlify"],
+        ),
+        (
+            "cloudflare-origin-ca-key",
+            "Cloudflare Origin CA key",
+            &[L("v1.0-"), C('H', 24, 24), L("-"), C('H', 146, 146)],
+            &["cloudflare"],
+        ),
+        (
+            "openshift-token",
+            "OpenShift user token",
+            &[L("sha256~"), C('W', 43, 43)],
+            &["openshift", "kubernetes"],
+        ),
+        (
+            "scalingo-api-token",
+            "Scalingo API token",
+            &[L("tk-us-"), C('W', 48, 48)],
+            &["scalingo"],
+        ),
+        (
+            "pulumi-access-token",
+            "Pulumi access token",
+            &[L("pul-"), C('H', 40, 40)],
+            &["pulumi"],
+        ),
+        (
+            "prefect-api-key",
+            "Prefect API key",
+            &[L("pnu_"), C('A', 36, 36)],
+            &["prefect"],
+        ),
+        (
+            "supabase-access-token",
+            "Supabase personal access token",
+            &[L("sbp_"), C('H', 40, 40)],
+            &["supabase"],
+        ),
+        (
+            "planetscale-password",
+            "PlanetScale database password",
+            &[L("pscale_pw_"), C('W', 43, 43)],
+            &["planetscale"],
+        ),
+        (
+            "planetscale-api-token",
+            "PlanetScale service token",
+            &[L("pscale_tkn_"), C('W', 43, 43)],
+            &["planetscale"],
+        ),
+        (
+            "planetscale-oauth-token",
+            "PlanetScale OAuth token",
+            &[L("pscale_oauth_"), C('W', 43, 43)],
+            &["planetscale"],
+        ),
+        (
+            "dynatrace-api-token",
+            "Dynatrace API token",
+            &[L("dt0c01."), C('U', 24, 24), L("."), C('U', 64, 64)],
+            &["dynatrace"],
+        ),
+        (
+            "newrelic-user-api-key",
+            "New Relic user API key",
+            &[L("NRAK-"), C('U', 27, 27)],
+            &["newrelic"],
+        ),
+        (
+            "newrelic-insert-key",
+            "New Relic insights insert key",
+            &[L("NRII-"), C('W', 32, 32)],
+            &["newrelic"],
+        ),
+        (
+            "newrelic-browser-key",
+            "New Relic browser API token",
+            &[L("NRJS-"), C('H', 19, 19)],
+            &["newrelic"],
+        ),
+        (
+            "newrelic-license-key",
+            "New Relic license key",
+            &[C('H', 36, 36), L("NRAL")],
+            &["newrelic"],
+        ),
+        (
+            "sentry-user-token",
+            "Sentry user auth token",
+            &[L("sntryu_"), C('H', 64, 64)],
+            &["sentry"],
+        ),
+        (
+            "grafana-cloud-token",
+            "Grafana Cloud access policy token",
+            &[L("glc_eyJ"), C('B', 60, 400)],
+            &["grafana"],
+        ),
+        (
+            "grafana-api-key",
+            "Grafana API key (legacy)",
+            &[L("eyJrIjoi"), C('A', 60, 200)],
+            &["grafana"],
+        ),
         // Messaging and collaboration
-        ("slack-bot-token", "Slack bot token", &[L("xoxb-"), C('D', 10, 13), L("-"), C('D', 10, 13), L("-"), C('A', 24, 24)], &["slack"]),
-        ("slack-user-token", "Slack user token", &[L("xoxp-"), C('D', 10, 13), L("-"), C('D', 10, 13), L("-"), C('D', 10, 13), L("-"), C('H', 32, 32)], &["slack"]),
-        ("slack-app-token", "Slack app-level token", &[L("xapp-1-"), C('U', 9, 11), L("-"), C('D', 13, 13), L("-"), C('H', 64, 64)], &["slack"]),
-        ("slack-config-token", "Slack configuration access token", &[L("xoxe.xox"), C('a', 1, 1), L("-1-"), C('A', 150, 170)], &["slack"]),
-        ("slack-refresh-token", "Slack configuration refresh token", &[L("xoxe-1-"), C('A', 140, 150)], &["slack"]),
-        ("discord-webhook", "Discord webhook URL", &[L("https://discord.com/api/webhooks/"), C('D', 17, 20), L("/"), C('W', 60, 68)], &["discord", "webhook"]),
-        ("telegram-bot-token", "Telegram bot token", &[C('D', 8, 10), L(":AA"), C('W', 33, 33)], &["telegram"]),
-        ("linear-api-key", "Linear API key", &[L("lin_api_"), C('A', 40, 40)], &["linear"]),
-        ("linear-oauth-token", "Linear OAuth token", &[L("lin_oauth_"), C('H', 64, 64)], &["linear"]),
-        ("notion-integration-token", "Notion integration secret", &[L("ntn_"), C('D', 11, 11), C('A', 35, 35)], &["notion"]),
-        ("notion-legacy-secret", "Notion integration secret (legacy)", &[L("secret_"), C('A', 43, 43)], &["notion"]),
-        ("figma-pat", "Figma personal access token", &[L("figd_"), C('W', 40, 40)], &["figma"]),
-        ("frameio-token", "Frame.io developer token", &[L("fio-u-"), C('W', 64, 64)], &["frameio"]),
-        ("airtable-pat", "Airtable personal access token", &[L("pat"), C('A', 14, 14), L("."), C('H', 64, 64)], &["airtable"]),
-        ("typeform-pat", "Typeform personal access token", &[L("tfp_"), C('W', 44, 59)], &["typeform"]),
-        ("readme-api-key", "ReadMe API key", &[L("rdme_"), C('L', 70, 70)], &["readme"]),
-        ("hubspot-private-app-token", "HubSpot private app token", &[L("pat-na1-"), C('H', 8, 8), L("-"), C('H', 4, 4), L("-"), C('H', 4, 4), L("-"), C('H', 4, 4), L("-"), C('H', 12, 12)], &["hubspot"]),
-        ("hubspot-private-app-token-eu", "HubSpot private app token (EU)", &[L("pat-eu1-"), C('H', 8, 8), L("-"), C('H', 4, 4), L("-"), C('H', 4, 4), L("-"), C('H', 4, 4), L("-"), C('H', 12, 12)], &["hubspot"]),
-        ("contentful-pat", "Contentful personal access token", &[L("CFPAT-"), C('W', 43, 43)], &["contentful"]),
-        ("onepassword-service-account-token", "1Password service account token", &[L("ops_eyJ"), C('B', 100, 400)], &["1password"]),
-        ("onepassword-secret-key", "1Password account secret key", &[L("A3-"), C('U', 6, 6), L("-"), C('U', 11, 11), L("-"), C('U', 5, 5), L("-"), C('U', 5, 5), L("-"), C('U', 5, 5)], &["1password"]),
+        (
+            "slack-bot-token",
+            "Slack bot token",
+            &[
+                L("xoxb-"),
+                C('D', 10, 13),
+                L("-"),
+                C('D', 10, 13),
+                L("-"),
+                C('A', 24, 24),
+            ],
+            &["slack"],
+        ),
+        (
+            "slack-user-token",
+            "Slack user token",
+            &[
+                L("xoxp-"),
+                C('D', 10, 13),
+                L("-"),
+                C('D', 10, 13),
+                L("-"),
+                C('D', 10, 13),
+                L("-"),
+                C('H', 32, 32),
+            ],
+            &["slack"],
+        ),
+        (
+            "slack-app-token",
+            "Slack app-level token",
+            &[
+                L("xapp-1-"),
+                C('U', 9, 11),
+                L("-"),
+                C('D', 13, 13),
+                L("-"),
+                C('H', 64, 64),
+            ],
+            &["slack"],
+        ),
+        (
+            "slack-config-token",
+            "Slack configuration access token",
+            &[L("xoxe.xox"), C('a', 1, 1), L("-1-"), C('A', 150, 170)],
+            &["slack"],
+        ),
+        (
+            "slack-refresh-token",
+            "Slack configuration refresh token",
+            &[L("xoxe-1-"), C('A', 140, 150)],
+            &["slack"],
+        ),
+        (
+            "discord-webhook",
+            "Discord webhook URL",
+            &[
+                L("https://discord.com/api/webhooks/"),
+                C('D', 17, 20),
+                L("/"),
+                C('W', 60, 68),
+            ],
+            &["discord", "webhook"],
+        ),
+        (
+            "telegram-bot-token",
+            "Telegram bot token",
+            &[C('D', 8, 10), L(":AA"), C('W', 33, 33)],
+            &["telegram"],
+        ),
+        (
+            "linear-api-key",
+            "Linear API key",
+            &[L("lin_api_"), C('A', 40, 40)],
+            &["linear"],
+        ),
+        (
+            "linear-oauth-token",
+            "Linear OAuth token",
+            &[L("lin_oauth_"), C('H', 64, 64)],
+            &["linear"],
+        ),
+        (
+            "notion-integration-token",
+            "Notion integration secret",
+            &[L("ntn_"), C('D', 11, 11), C('A', 35, 35)],
+            &["notion"],
+        ),
+        (
+            "notion-legacy-secret",
+            "Notion integration secret (legacy)",
+            &[L("secret_"), C('A', 43, 43)],
+            &["notion"],
+        ),
+        (
+            "figma-pat",
+            "Figma personal access token",
+            &[L("figd_"), C('W', 40, 40)],
+            &["figma"],
+        ),
+        (
+            "frameio-token",
+            "Frame.io developer token",
+            &[L("fio-u-"), C('W', 64, 64)],
+            &["frameio"],
+        ),
+        (
+            "airtable-pat",
+            "Airtable personal access token",
+            &[L("pat"), C('A', 14, 14), L("."), C('H', 64, 64)],
+            &["airtable"],
+        ),
+        (
+            "typeform-pat",
+            "Typeform personal access token",
+            &[L("tfp_"), C('W', 44, 59)],
+            &["typeform"],
+        ),
+        (
+            "readme-api-key",
+            "ReadMe API key",
+            &[L("rdme_"), C('L', 70, 70)],
+            &["readme"],
+        ),
+        (
+            "hubspot-private-app-token",
+            "HubSpot private app token",
+            &[
+                L("pat-na1-"),
+                C('H', 8, 8),
+                L("-"),
+                C('H', 4, 4),
+                L("-"),
+                C('H', 4, 4),
+                L("-"),
+                C('H', 4, 4),
+                L("-"),
+                C('H', 12, 12),
+            ],
+            &["hubspot"],
+        ),
+        (
+            "hubspot-private-app-token-eu",
+            "HubSpot private app token (EU)",
+            &[
+                L("pat-eu1-"),
+                C('H', 8, 8),
+                L("-"),
+                C('H', 4, 4),
+                L("-"),
+                C('H', 4, 4),
+                L("-"),
+                C('H', 4, 4),
+                L("-"),
+                C('H', 12, 12),
+            ],
+            &["hubspot"],
+        ),
+        (
+            "contentful-pat",
+            "Contentful personal access token",
+            &[L("CFPAT-"), C('W', 43, 43)],
+            &["contentful"],
+        ),
+        (
+            "onepassword-service-account-token",
+            "1Password service account token",
+            &[L("ops_eyJ"), C('B', 100, 400)],
+            &["1password"],
+        ),
+        (
+            "onepassword-secret-key",
+            "1Password account secret key",
+            &[
+                L("A3-"),
+                C('U', 6, 6),
+                L("-"),
+                C('U', 11, 11),
+                L("-"),
+                C('U', 5, 5),
+                L("-"),
+                C('U', 5, 5),
+                L("-"),
+                C('U', 5, 5),
+            ],
+            &["1password"],
+        ),
         // Email
-        ("sendgrid-api-key", "SendGrid API key", &[L("SG."), C('W', 22, 22), L("."), C('W', 43, 43)], &["sendgrid", "email"]),
-        ("mailgun-api-key", "Mailgun private API key", &[L("key-"), C('H', 32, 32)], &["mailgun", "email"]),
-        ("mailchimp-api-key", "Mailchimp API key", &[C('H', 32, 32), L("-us"), C('D', 1, 2)], &["mailchimp", "email"]),
-        ("brevo-api-key", "Brevo (Sendinblue) API key", &[L("xkeysib-"), C('H', 64, 64), L("-"), C('A', 16, 16)], &["brevo", "email"]),
-        ("brevo-smtp-key", "Brevo (Sendinblue) SMTP key", &[L("xsmtpsib-"), C('H', 64, 64), L("-"), C('A', 16, 16)], &["brevo", "email"]),
-        ("mailersend-api-token", "MailerSend API token", &[L("mlsn."), C('H', 64, 64)], &["mailersend", "email"]),
-        ("resend-api-key", "Resend API key", &[L("re_"), C('A', 8, 8), L("_"), C('A', 24, 24)], &["resend", "email"]),
+        (
+            "sendgrid-api-key",
+            "SendGrid API key",
+            &[L("SG."), C('W', 22, 22), L("."), C('W', 43, 43)],
+            &["sendgrid", "email"],
+        ),
+        (
+            "mailgun-api-key",
+            "Mailgun private API key",
+            &[L("key-"), C('H', 32, 32)],
+            &["mailgun", "email"],
+        ),
+        (
+            "mailchimp-api-key",
+            "Mailchimp API key",
+            &[C('H', 32, 32), L("-us"), C('D', 1, 2)],
+            &["mailchimp", "email"],
+        ),
+        (
+            "brevo-api-key",
+            "Brevo (Sendinblue) API key",
+            &[L("xkeysib-"), C('H', 64, 64), L("-"), C('A', 16, 16)],
+            &["brevo", "email"],
+        ),
+        (
+            "brevo-smtp-key",
+            "Brevo (Sendinblue) SMTP key",
+            &[L("xsmtpsib-"), C('H', 64, 64), L("-"), C('A', 16, 16)],
+            &["brevo", "email"],
+        ),
+        (
+            "mailersend-api-token",
+            "MailerSend API token",
+            &[L("mlsn."), C('H', 64, 64)],
+            &["mailersend", "email"],
+        ),
+        (
+            "resend-api-key",
+            "Resend API key",
+            &[L("re_"), C('A', 8, 8), L("_"), C('A', 24, 24)],
+            &["resend", "email"],
+        ),
         // Payments and commerce
-        ("stripe-secret-key", "Stripe live secret key", &[L("sk_live_"), C('A', 24, 99)], &["stripe", "payments"]),
-        ("stripe-restricted-key", "Stripe live restricted key", &[L("rk_live_"), C('A', 24, 99)], &["stripe", "payments"]),
-        ("stripe-test-secret-key", "Stripe test-mode secret key", &[L("sk_test_"), C('A', 24, 99)], &["stripe", "payments", "test-mode"]),
-        ("stripe-webhook-secret", "Stripe webhook signing secret", &[L("whsec_"), C('A', 32, 64)], &["stripe", "webhook"]),
-        ("shopify-access-token", "Shopify Admin API access token", &[L("shpat_"), C('h', 32, 32)], &["shopify"]),
-        ("shopify-custom-app-token", "Shopify custom app access token", &[L("shpca_"), C('h', 32, 32)], &["shopify"]),
-        ("shopify-private-app-token", "Shopify private app access token", &[L("shppa_"), C('h', 32, 32)], &["shopify"]),
-        ("shopify-shared-secret", "Shopify app shared secret", &[L("shpss_"), C('h', 32, 32)], &["shopify"]),
-        ("square-access-token", "Square access token", &[L("EAAA"), C('W', 60, 60)], &["square", "payments"]),
-        ("square-oauth-secret", "Square OAuth application secret", &[L("sq0csp-"), C('W', 43, 43)], &["square", "payments"]),
-        ("square-legacy-token", "Square access token (legacy)", &[L("sq0atp-"), C('W', 22, 22)], &["square", "payments"]),
-        ("flutterwave-secret-key", "Flutterwave secret key", &[L("FLWSECK-"), C('H', 32, 32), L("-X")], &["flutterwave", "payments"]),
-        ("flutterwave-test-secret-key", "Flutterwave test secret key", &[L("FLWSECK_TEST-"), C('H', 32, 32), L("-X")], &["flutterwave", "payments"]),
-        ("braintree-access-token", "Braintree / PayPal access token", &[L("access_token$production$"), C('L', 16, 16), L("$"), C('H', 32, 32)], &["paypal", "payments"]),
-        ("shippo-live-token", "Shippo live API token", &[L("shippo_live_"), C('H', 40, 40)], &["shippo"]),
-        ("easypost-api-key", "EasyPost production API key", &[L("EZAK"), C('A', 54, 54)], &["easypost"]),
-        ("duffel-live-token", "Duffel live access token", &[L("duffel_live_"), C('W', 43, 43)], &["duffel"]),
-        ("duffel-test-token", "Duffel test access token", &[L("duffel_test_"), C('W', 43, 43)], &["duffel", "test-mode"]),
+        (
+            "stripe-secret-key",
+            "Stripe live secret key",
+            &[L("sk_live_"), C('A', 24, 99)],
+            &["stripe", "payments"],
+        ),
+        (
+            "stripe-restricted-key",
+            "Stripe live restricted key",
+            &[L("rk_live_"), C('A', 24, 99)],
+            &["stripe", "payments"],
+        ),
+        (
+            "stripe-test-secret-key",
+            "Stripe test-mode secret key",
+            &[L("sk_test_"), C('A', 24, 99)],
+            &["stripe", "payments", "test-mode"],
+        ),
+        (
+            "stripe-webhook-secret",
+            "Stripe webhook signing secret",
+            &[L("whsec_"), C('A', 32, 64)],
+            &["stripe", "webhook"],
+        ),
+        (
+            "shopify-access-token",
+            "Shopify Admin API access token",
+            &[L("shpat_"), C('h', 32, 32)],
+            &["shopify"],
+        ),
+        (
+            "shopify-custom-app-token",
+            "Shopify custom app access token",
+            &[L("shpca_"), C('h', 32, 32)],
+            &["shopify"],
+        ),
+        (
+            "shopify-private-app-token",
+            "Shopify private app access token",
+            &[L("shppa_"), C('h', 32, 32)],
+            &["shopify"],
+        ),
+        (
+            "shopify-shared-secret",
+            "Shopify app shared secret",
+            &[L("shpss_"), C('h', 32, 32)],
+            &["shopify"],
+        ),
+        (
+            "square-access-token",
+            "Square access token",
+            &[L("EAAA"), C('W', 60, 60)],
+            &["square", "payments"],
+        ),
+        (
+            "square-oauth-secret",
+            "Square OAuth application secret",
+            &[L("sq0csp-"), C('W', 43, 43)],
+            &["square", "payments"],
+        ),
+        (
+            "square-legacy-token",
+            "Square access token (legacy)",
+            &[L("sq0atp-"), C('W', 22, 22)],
+            &["square", "payments"],
+        ),
+        (
+            "flutterwave-secret-key",
+            "Flutterwave secret key",
+            &[L("FLWSECK-"), C('H', 32, 32), L("-X")],
+            &["flutterwave", "payments"],
+        ),
+        (
+            "flutterwave-test-secret-key",
+            "Flutterwave test secret key",
+            &[L("FLWSECK_TEST-"), C('H', 32, 32), L("-X")],
+            &["flutterwave", "payments"],
+        ),
+        (
+            "braintree-access-token",
+            "Braintree / PayPal access token",
+            &[
+                L("access_token$production$"),
+                C('L', 16, 16),
+                L("$"),
+                C('H', 32, 32),
+            ],
+            &["paypal", "payments"],
+        ),
+        (
+            "shippo-live-token",
+            "Shippo live API token",
+            &[L("shippo_live_"), C('H', 40, 40)],
+            &["shippo"],
+        ),
+        (
+            "easypost-api-key",
+            "EasyPost production API key",
+            &[L("EZAK"), C('A', 54, 54)],
+            &["easypost"],
+        ),
+        (
+            "duffel-live-token",
+            "Duffel live access token",
+            &[L("duffel_live_"), C('W', 43, 43)],
+            &["duffel"],
+        ),
+        (
+            "duffel-test-token",
+            "Duffel test access token",
+            &[L("duffel_test_"), C('W', 43, 43)],
+            &["duffel", "test-mode"],
+        ),
         // Developer tooling and registries
-        ("dockerhub-pat", "Docker Hub personal access token", &[L("dckr_pat_"), C('W', 27, 27)], &["docker"]),
-        ("dockerhub-oat", "Docker Hub organization access token", &[L("dckr_oat_"), C('W', 32, 32)], &["docker"]),
-        ("heroku-api-key", "Heroku platform API key (HRKU)", &[L("HRKU-AA"), C('W', 58, 58)], &["heroku"]),
-        ("postman-api-key", "Postman API key", &[L("PMAK-"), C('H', 24, 24), L("-"), C('H', 34, 34)], &["postman"]),
-        ("rubygems-api-key", "RubyGems API key", &[L("rubygems_"), C('H', 48, 48)], &["rubygems"]),
-        ("nuget-api-key", "NuGet API key", &[L("oy2"), C('L', 43, 43)], &["nuget"]),
-        ("cratesio-api-token", "crates.io API token", &[L("cio"), C('A', 32, 32)], &["rust"]),
-        ("clojars-token", "Clojars deploy token", &[L("CLOJARS_"), C('L', 60, 60)], &["clojars"]),
-        ("jfrog-api-key", "JFrog Artifactory API key", &[L("AKCp"), C('A', 69, 69)], &["jfrog"]),
-        ("jfrog-identity-token", "JFrog identity (reference) token", &[L("cmVmdGtuOjAxOj"), C('A', 50, 64)], &["jfrog"]),
-        ("sonarqube-user-token", "SonarQube user token", &[L("squ_"), C('H', 40, 40)], &["sonarqube"]),
-        ("sonarqube-project-token", "SonarQube project analysis token", &[L("sqp_"), C('H', 40, 40)], &["sonarqube"]),
-        ("sonarqube-global-token", "SonarQube global analysis token", &[L("sqa_"), C('H', 40, 40)], &["sonarqube"]),
-        ("circleci-pat", "CircleCI personal API token", &[L("CCIPAT_"), C('A', 22, 22), L("_"), C('H', 40, 40)], &["circleci"]),
-        ("buildkite-api-token", "Buildkite user access token", &[L("bkua_"), C('H', 40, 40)], &["buildkite"]),
-        ("sourcegraph-access-token", "Sourcegraph access token", &[L("sgp_"), C('H', 16, 16), L("_"), C('H', 40, 40)], &["sourcegraph"]),
-        ("harness-pat", "Harness personal access token", &[L("pat."), C('W', 22, 22), L("."), C('H', 24, 24), L("."), C('A', 20, 20)], &["harness"]),
-        ("infracost-api-key", "Infracost API key", &[L("ico-"), C('A', 32, 32)], &["infracost"]),
-        ("octopus-deploy-api-key", "Octopus Deploy API key", &[L("API-"), C('U', 26, 26)], &["octopus"]),
-        ("adafruit-io-key", "Adafruit IO key", &[L("aio_"), C('A', 28, 28)], &["adafruit"]),
-        ("doppler-personal-token", "Doppler personal token", &[L("dp.pt."), C('A', 43, 43)], &["doppler"]),
-        ("doppler-service-token", "Doppler service token", &[L("dp.st."), C('A', 43, 43)], &["doppler"]),
-        ("doppler-service-account-token", "Doppler service account token", &[L("dp.sa."), C('A', 43, 43)], &["doppler"]),
-        ("doppler-cli-token", "Doppler CLI token", &[L("dp.ct."), C('A', 43, 43)], &["doppler"]),
-        ("doppler-scim-token", "Doppler SCIM token", &[L("dp.scim."), C('A', 43, 43)], &["doppler"]),
-        ("doppler-audit-token", "Doppler audit token", &[L("dp.audit."), C('A', 43, 43)], &["doppler"]),
-        ("tailscale-auth-key", "Tailscale auth key", &[L("tskey-auth-"), C('A', 10, 20), L("-"), C('A', 30, 40)], &["tailscale"]),
-        ("tailscale-api-key", "Tailscale API access token", &[L("tskey-api-"), C('A', 10, 20), L("-"), C('A', 30, 40)], &["tailscale"]),
-        ("tailscale-oauth-secret", "Tailscale OAuth client secret", &[L("tskey-client-"), C('A', 10, 20), L("-"), C('A', 30, 40)], &["tailscale"]),
-        ("twitter-bearer-token", "Twitter/X API bearer token", &[L("AAAAAAAAAAAAAAAAAAAAA"), C('A', 60, 120)], &["twitter"]),
-        ("mapbox-secret-token", "Mapbox secret access token", &[L("sk.eyJ"), C('W', 50, 300), L("."), C('W', 22, 22)], &["mapbox"]),
-        ("bitbucket-http-access-token", "Bitbucket Data Center HTTP access token", &[L("BBDC-"), C('B', 44, 44)], &["atlassian", "bitbucket"]),
-        ("twilio-api-key", "Twilio API key SID", &[L("SK"), C('H', 32, 32)], &["twilio"]),
-        ("segment-public-api-token", "Twilio Segment public API token", &[L("sgp_"), C('A', 64, 64)], &["segment"]),
+        (
+            "dockerhub-pat",
+            "Docker Hub personal access token",
+            &[L("dckr_pat_"), C('W', 27, 27)],
+            &["docker"],
+        ),
+        (
+            "dockerhub-oat",
+            "Docker Hub organization access token",
+            &[L("dckr_oat_"), C('W', 32, 32)],
+            &["docker"],
+        ),
+        (
+            "heroku-api-key",
+            "Heroku platform API key (HRKU)",
+            &[L("HRKU-AA"), C('W', 58, 58)],
+            &["heroku"],
+        ),
+        (
+            "postman-api-key",
+            "Postman API key",
+            &[L("PMAK-"), C('H', 24, 24), L("-"), C('H', 34, 34)],
+            &["postman"],
+        ),
+        (
+            "rubygems-api-key",
+            "RubyGems API key",
+            &[L("rubygems_"), C('H', 48, 48)],
+            &["rubygems"],
+        ),
+        (
+            "nuget-api-key",
+            "NuGet API key",
+            &[L("oy2"), C('L', 43, 43)],
+            &["nuget"],
+        ),
+        (
+            "cratesio-api-token",
+            "crates.io API token",
+            &[L("cio"), C('A', 32, 32)],
+            &["rust"],
+        ),
+        (
+            "clojars-token",
+            "Clojars deploy token",
+            &[L("CLOJARS_"), C('L', 60, 60)],
+            &["clojars"],
+        ),
+        (
+            "jfrog-api-key",
+            "JFrog Artifactory API key",
+            &[L("AKCp"), C('A', 69, 69)],
+            &["jfrog"],
+        ),
+        (
+            "jfrog-identity-token",
+            "JFrog identity (reference) token",
+            &[L("cmVmdGtuOjAxOj"), C('A', 50, 64)],
+            &["jfrog"],
+        ),
+        (
+            "sonarqube-user-token",
+            "SonarQube user token",
+            &[L("squ_"), C('H', 40, 40)],
+            &["sonarqube"],
+        ),
+        (
+            "sonarqube-project-token",
+            "SonarQube project analysis token",
+            &[L("sqp_"), C('H', 40, 40)],
+            &["sonarqube"],
+        ),
+        (
+            "sonarqube-global-token",
+            "SonarQube global analysis token",
+            &[L("sqa_"), C('H', 40, 40)],
+            &["sonarqube"],
+        ),
+        (
+            "circleci-pat",
+            "CircleCI personal API token",
+            &[L("CCIPAT_"), C('A', 22, 22), L("_"), C('H', 40, 40)],
+            &["circleci"],
+        ),
+        (
+            "buildkite-api-token",
+            "Buildkite user access token",
+            &[L("bkua_"), C('H', 40, 40)],
+            &["buildkite"],
+        ),
+        (
+            "sourcegraph-access-token",
+            "Sourcegraph access token",
+            &[L("sgp_"), C('H', 16, 16), L("_"), C('H', 40, 40)],
+            &["sourcegraph"],
+        ),
+        (
+            "harness-pat",
+            "Harness personal access token",
+            &[
+                L("pat."),
+                C('W', 22, 22),
+                L("."),
+                C('H', 24, 24),
+                L("."),
+                C('A', 20, 20),
+            ],
+            &["harness"],
+        ),
+        (
+            "infracost-api-key",
+            "Infracost API key",
+            &[L("ico-"), C('A', 32, 32)],
+            &["infracost"],
+        ),
+        (
+            "octopus-deploy-api-key",
+            "Octopus Deploy API key",
+            &[L("API-"), C('U', 26, 26)],
+            &["octopus"],
+        ),
+        (
+            "adafruit-io-key",
+            "Adafruit IO key",
+            &[L("aio_"), C('A', 28, 28)],
+            &["adafruit"],
+        ),
+        (
+            "doppler-personal-token",
+            "Doppler personal token",
+            &[L("dp.pt."), C('A', 43, 43)],
+            &["doppler"],
+        ),
+        (
+            "doppler-service-token",
+            "Doppler service token",
+            &[L("dp.st."), C('A', 43, 43)],
+            &["doppler"],
+        ),
+        (
+            "doppler-service-account-token",
+            "Doppler service account token",
+            &[L("dp.sa."), C('A', 43, 43)],
+            &["doppler"],
+        ),
+        (
+            "doppler-cli-token",
+            "Doppler CLI token",
+            &[L("dp.ct."), C('A', 43, 43)],
+            &["doppler"],
+        ),
+        (
+            "doppler-scim-token",
+            "Doppler SCIM token",
+            &[L("dp.scim."), C('A', 43, 43)],
+            &["doppler"],
+        ),
+        (
+            "doppler-audit-token",
+            "Doppler audit token",
+            &[L("dp.audit."), C('A', 43, 43)],
+            &["doppler"],
+        ),
+        (
+            "tailscale-auth-key",
+            "Tailscale auth key",
+            &[L("tskey-auth-"), C('A', 10, 20), L("-"), C('A', 30, 40)],
+            &["tailscale"],
+        ),
+        (
+            "tailscale-api-key",
+            "Tailscale API access token",
+            &[L("tskey-api-"), C('A', 10, 20), L("-"), C('A', 30, 40)],
+            &["tailscale"],
+        ),
+        (
+            "tailscale-oauth-secret",
+            "Tailscale OAuth client secret",
+            &[L("tskey-client-"), C('A', 10, 20), L("-"), C('A', 30, 40)],
+            &["tailscale"],
+        ),
+        (
+            "twitter-bearer-token",
+            "Twitter/X API bearer token",
+            &[L("AAAAAAAAAAAAAAAAAAAAA"), C('A', 60, 120)],
+            &["twitter"],
+        ),
+        (
+            "mapbox-secret-token",
+            "Mapbox secret access token",
+            &[L("sk.eyJ"), C('W', 50, 300), L("."), C('W', 22, 22)],
+            &["mapbox"],
+        ),
+        (
+            "bitbucket-http-access-token",
+            "Bitbucket Data Center HTTP access token",
+            &[L("BBDC-"), C('B', 44, 44)],
+            &["atlassian", "bitbucket"],
+        ),
+        (
+            "twilio-api-key",
+            "Twilio API key SID",
+            &[L("SK"), C('H', 32, 32)],
+            &["twilio"],
+        ),
+        (
+            "segment-public-api-token",
+            "Twilio Segment public API token",
+            &[L("sgp_"), C('A', 64, 64)],
+            &["segment"],
+        ),
     ];
-    t.iter().map(|(id, desc, parts, tags)| tok(id, desc, parts, tags)).collect()
+    t.iter()
+        .map(|(id, desc, parts, tags)| tok(id, desc, parts, tags))
+        .collect()
 }
 
 /// Example GitHub/npm-style token with a valid checksum.
@@ -173,10 +972,22 @@ fn crc_example(id: &str, prefix: &str) -> String {
 fn checksummed() -> Vec<Rule> {
     let mut v = Vec::new();
     for (id, desc, prefix) in [
-        ("github-pat", "GitHub personal access token (classic)", "ghp_"),
+        (
+            "github-pat",
+            "GitHub personal access token (classic)",
+            "ghp_",
+        ),
         ("github-oauth-token", "GitHub OAuth access token", "gho_"),
-        ("github-user-to-server-token", "GitHub App user-to-server token", "ghu_"),
-        ("github-server-to-server-token", "GitHub App installation token", "ghs_"),
+        (
+            "github-user-to-server-token",
+            "GitHub App user-to-server token",
+            "ghu_",
+        ),
+        (
+            "github-server-to-server-token",
+            "GitHub App installation token",
+            "ghs_",
+        ),
         ("github-refresh-token", "GitHub App refresh token", "ghr_"),
         ("npm-access-token", "npm access token", "npm_"),
     ] {
@@ -191,43 +1002,69 @@ fn checksummed() -> Vec<Rule> {
                 .validate(Validation::Crc32Base62)
                 .tags(&[if prefix == "npm_" { "npm" } else { "github" }, "checksum"])
                 .examples(&[format!("export TOKEN={good}"), format!("auth: \"{good}\"")])
-                .negatives(&[format!("export TOKEN={bad}"), format!("{prefix}{}", "0".repeat(36))]),
+                .negatives(&[
+                    format!("export TOKEN={bad}"),
+                    format!("{prefix}{}", "0".repeat(36)),
+                ]),
         );
     }
-    let fine = format!("github_pat_11{}_{}", rnd("gh-fine-a", ALNUM, 20), rnd("gh-fine-b", ALNUM, 59));
-    v.push(
-        Rule::new("github-fine-grained-pat", "GitHub fine-grained personal access token")
-            .regex(r"\b(github_pat_[0-9A-Za-z]{22}_[0-9A-Za-z]{59})\b")
-            .group(1)
-            .keywords(&["github_pat_"])
-            .entropy(4.0)
-            .tags(&["github"])
-            .examples(&[format!("GITHUB_TOKEN={fine}")])
-            .negatives(&[format!("github_pat_{}_{}", "1".repeat(22), "A".repeat(59)), "github_pat_11ABCDEFG_short".to_string()]),
+    let fine = format!(
+        "github_pat_11{}_{}",
+        rnd("gh-fine-a", ALNUM, 20),
+        rnd("gh-fine-b", ALNUM, 59)
     );
-    let atl_body = format!("ATATT3xFfGF0{}=", rnd("atlassian", b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-", 171));
+    v.push(
+        Rule::new(
+            "github-fine-grained-pat",
+            "GitHub fine-grained personal access token",
+        )
+        .regex(r"\b(github_pat_[0-9A-Za-z]{22}_[0-9A-Za-z]{59})\b")
+        .group(1)
+        .keywords(&["github_pat_"])
+        .entropy(4.0)
+        .tags(&["github"])
+        .examples(&[format!("GITHUB_TOKEN={fine}")])
+        .negatives(&[
+            format!("github_pat_{}_{}", "1".repeat(22), "A".repeat(59)),
+            "github_pat_11ABCDEFG_short".to_string(),
+        ]),
+    );
+    let atl_body = format!(
+        "ATATT3xFfGF0{}=",
+        rnd(
+            "atlassian",
+            b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-",
+            171
+        )
+    );
     let atl = with_atlassian_crc32(&atl_body);
     v.push(
-        Rule::new("atlassian-api-token", "Atlassian Cloud API token (Jira, Confluence, Bitbucket)")
-            .regex(r"\b(ATATT3[A-Za-z0-9_\-]{150,200}=[0-9A-F]{8})\b")
-            .group(1)
-            .keywords(&["atatt3"])
-            .validate(Validation::AtlassianCrc32)
-            .tags(&["atlassian", "checksum"])
-            .examples(&[format!("JIRA_API_TOKEN={atl}")])
-            .negatives(&[format!("JIRA_API_TOKEN={atl_body}0BADF00D")]),
+        Rule::new(
+            "atlassian-api-token",
+            "Atlassian Cloud API token (Jira, Confluence, Bitbucket)",
+        )
+        .regex(r"\b(ATATT3[A-Za-z0-9_\-]{150,200}=[0-9A-F]{8})\b")
+        .group(1)
+        .keywords(&["atatt3"])
+        .validate(Validation::AtlassianCrc32)
+        .tags(&["atlassian", "checksum"])
+        .examples(&[format!("JIRA_API_TOKEN={atl}")])
+        .negatives(&[format!("JIRA_API_TOKEN={atl_body}0BADF00D")]),
     );
     let gl = with_grafana_crc32(&format!("glsa_{}", rnd("grafana-sa", ALNUM, 32)));
     let gl_bad = format!("{}00000000", &gl[..38]);
     v.push(
-        Rule::new("grafana-service-account-token", "Grafana service account token")
-            .regex(r"\b(glsa_[A-Za-z0-9]{32}_[0-9a-f]{8})\b")
-            .group(1)
-            .keywords(&["glsa_"])
-            .validate(Validation::GrafanaCrc32)
-            .tags(&["grafana", "checksum"])
-            .examples(&[format!("GRAFANA_TOKEN=\"{gl}\"")])
-            .negatives(&[format!("GRAFANA_TOKEN=\"{gl_bad}\"")]),
+        Rule::new(
+            "grafana-service-account-token",
+            "Grafana service account token",
+        )
+        .regex(r"\b(glsa_[A-Za-z0-9]{32}_[0-9a-f]{8})\b")
+        .group(1)
+        .keywords(&["glsa_"])
+        .validate(Validation::GrafanaCrc32)
+        .tags(&["grafana", "checksum"])
+        .examples(&[format!("GRAFANA_TOKEN=\"{gl}\"")])
+        .negatives(&[format!("GRAFANA_TOKEN=\"{gl_bad}\"")]),
     );
     let key: Vec<u8> = rnd("age", ALNUM, 32).into_bytes();
     let age = bech32_encode("age-secret-key-", &key).to_ascii_uppercase();
@@ -277,14 +1114,17 @@ fn checksummed() -> Vec<Rule> {
     let xprv = base58check_encode(&xprv_payload);
     let xprv_bad = format!("{}zzzz", &xprv[..xprv.len() - 4]);
     v.push(
-        Rule::new("bip32-extended-private-key", "BIP-32 extended private key (xprv/tprv)")
-            .regex(r"\b([xt]prv[1-9A-HJ-NP-Za-km-z]{100,112})\b")
-            .group(1)
-            .keywords(&["xprv", "tprv"])
-            .validate(Validation::Base58Check)
-            .tags(&["crypto", "checksum", "private-key"])
-            .examples(&[format!("seed: {xprv}")])
-            .negatives(&[format!("seed: {xprv_bad}")]),
+        Rule::new(
+            "bip32-extended-private-key",
+            "BIP-32 extended private key (xprv/tprv)",
+        )
+        .regex(r"\b([xt]prv[1-9A-HJ-NP-Za-km-z]{100,112})\b")
+        .group(1)
+        .keywords(&["xprv", "tprv"])
+        .validate(Validation::Base58Check)
+        .tags(&["crypto", "checksum", "private-key"])
+        .examples(&[format!("seed: {xprv}")])
+        .negatives(&[format!("seed: {xprv_bad}")]),
     );
     // PyPI: "pypi-" + URL-safe base64 of a macaroon (version 2, location pypi.org)
     let mut mac = vec![2u8, 1, 8];
@@ -301,11 +1141,21 @@ fn checksummed() -> Vec<Rule> {
             .validate(Validation::PypiMacaroon)
             .tags(&["pypi", "python"])
             .examples(&[format!("password = {pypi}")])
-            .negatives(&[format!("password = pypi-AgEIcHlwaS5vcmc{}", "A".repeat(70)), format!("pypi-AgE{}", "x".repeat(40))]),
+            .negatives(&[
+                format!("password = pypi-AgEIcHlwaS5vcmc{}", "A".repeat(70)),
+                format!("pypi-AgE{}", "x".repeat(40)),
+            ]),
     );
     let header = base64url_encode(br#"{"alg":"HS256","typ":"JWT"}"#);
     let payload = base64url_encode(br#"{"sub":"1234567890","name":"svc","iat":1716239022}"#);
-    let jwt = format!("{header}.{payload}.{}", rnd("jwt", b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_", 43));
+    let jwt = format!(
+        "{header}.{payload}.{}",
+        rnd(
+            "jwt",
+            b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_",
+            43
+        )
+    );
     v.push(
         Rule::new("jwt", "JSON Web Token")
             .regex(r"\b(eyJ[A-Za-z0-9_\-]{10,2000}\.eyJ[A-Za-z0-9_\-]{10,4000}\.[A-Za-z0-9_\-]{20,1000})")
@@ -321,8 +1171,12 @@ fn checksummed() -> Vec<Rule> {
 }
 
 fn pem(id: &str, desc: &str, label: &str, tags: &[&str]) -> Rule {
-    let body: String = (0..12).map(|i| format!("{}\n", rnd(&format!("{id}{i}"), B64, 64))).collect();
-    let re = format!(r"-----BEGIN {label}-----((?:[A-Za-z0-9+/=:,\- \t\r\n]|\\n|\\r){{64,}}?)-----END {label}-----");
+    let body: String = (0..12)
+        .map(|i| format!("{}\n", rnd(&format!("{id}{i}"), B64, 64)))
+        .collect();
+    let re = format!(
+        r"-----BEGIN {label}-----((?:[A-Za-z0-9+/=:,\- \t\r\n]|\\n|\\r){{64,}}?)-----END {label}-----"
+    );
     let kw = format!("begin {}", label.to_ascii_lowercase());
     Rule::new(id, desc)
         .regex(re)
@@ -343,17 +1197,61 @@ fn pem(id: &str, desc: &str, label: &str, tags: &[&str]) -> Rule {
 
 fn keys() -> Vec<Rule> {
     let mut v = vec![
-        pem("private-key-rsa", "RSA private key (PKCS#1 PEM)", "RSA PRIVATE KEY", &["private-key"]),
-        pem("private-key-ec", "EC private key (SEC1 PEM)", "EC PRIVATE KEY", &["private-key"]),
-        pem("private-key-dsa", "DSA private key (PEM)", "DSA PRIVATE KEY", &["private-key"]),
-        pem("private-key-openssh", "OpenSSH private key", "OPENSSH PRIVATE KEY", &["private-key", "ssh"]),
-        pem("private-key-pkcs8", "Private key (PKCS#8 PEM)", "PRIVATE KEY", &["private-key"]),
-        pem("private-key-pkcs8-encrypted", "Encrypted private key (PKCS#8 PEM)", "ENCRYPTED PRIVATE KEY", &["private-key", "encrypted"]),
-        pem("pgp-private-key-block", "OpenPGP private key block", "PGP PRIVATE KEY BLOCK", &["private-key", "pgp"]),
-        pem("private-key-ssh2", "SSH2 (RFC 4716) private key", "SSH2 ENCRYPTED PRIVATE KEY", &["private-key", "ssh"]),
+        pem(
+            "private-key-rsa",
+            "RSA private key (PKCS#1 PEM)",
+            "RSA PRIVATE KEY",
+            &["private-key"],
+        ),
+        pem(
+            "private-key-ec",
+            "EC private key (SEC1 PEM)",
+            "EC PRIVATE KEY",
+            &["private-key"],
+        ),
+        pem(
+            "private-key-dsa",
+            "DSA private key (PEM)",
+            "DSA PRIVATE KEY",
+            &["private-key"],
+        ),
+        pem(
+            "private-key-openssh",
+            "OpenSSH private key",
+            "OPENSSH PRIVATE KEY",
+            &["private-key", "ssh"],
+        ),
+        pem(
+            "private-key-pkcs8",
+            "Private key (PKCS#8 PEM)",
+            "PRIVATE KEY",
+            &["private-key"],
+        ),
+        pem(
+            "private-key-pkcs8-encrypted",
+            "Encrypted private key (PKCS#8 PEM)",
+            "ENCRYPTED PRIVATE KEY",
+            &["private-key", "encrypted"],
+        ),
+        pem(
+            "pgp-private-key-block",
+            "OpenPGP private key block",
+            "PGP PRIVATE KEY BLOCK",
+            &["private-key", "pgp"],
+        ),
+        pem(
+            "private-key-ssh2",
+            "SSH2 (RFC 4716) private key",
+            "SSH2 ENCRYPTED PRIVATE KEY",
+            &["private-key", "ssh"],
+        ),
     ];
-    let pub_lines: String = (0..2).map(|i| format!("{}\n", rnd(&format!("ppk-pub{i}"), B64, 64))).collect();
-    let priv_lines: String = (0..3).map(|i| format!("{}\n", rnd(&format!("ppk-priv{i}"), B64, 64))).collect();
+    let pub_lines: String = (0..2)
+        .map(|i| format!("{}\n", rnd(&format!("ppk-pub{i}"), B64, 64)))
+        .collect();
+    let priv_lines: String = (0..3)
+        .map(|i| format!("{}\n", rnd(&format!("ppk-priv{i}"), B64, 64)))
+        .collect();
     let ppk = format!(
         "PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nComment: deploy\nPublic-Lines: 2\n{pub_lines}Private-Lines: 3\n{priv_lines}Private-MAC: {}\n",
         rnd("ppk-mac", b"0123456789abcdef", 64)
@@ -368,7 +1266,9 @@ fn keys() -> Vec<Rule> {
             .examples(&[ppk])
             .negatives(&["PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nComment: x\nPublic-Lines: 1\nAAAA\n"]),
     );
-    let gcp_key: String = (0..8).map(|i| format!("{}\\n", rnd(&format!("gcp{i}"), B64, 64))).collect();
+    let gcp_key: String = (0..8)
+        .map(|i| format!("{}\\n", rnd(&format!("gcp{i}"), B64, 64)))
+        .collect();
     let gcp = format!(
         "{{\n  \"type\": \"service_account\",\n  \"project_id\": \"acme-prod\",\n  \"private_key_id\": \"{}\",\n  \"private_key\": \"-----BEGIN PRIVATE KEY-----\\n{gcp_key}-----END PRIVATE KEY-----\\n\",\n  \"client_email\": \"ci@acme-prod.iam.gserviceaccount.com\"\n}}\n",
         rnd("gcp-kid", b"0123456789abcdef", 40)
@@ -382,7 +1282,11 @@ fn keys() -> Vec<Rule> {
             .examples(&[gcp])
             .negatives(&["{\"type\": \"service_account\", \"project_id\": \"x\", \"private_key_id\": \"<KEY_ID>\"}"]),
     );
-    let jwk_d = rnd("jwk", b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_", 43);
+    let jwk_d = rnd(
+        "jwk",
+        b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_",
+        43,
+    );
     v.push(
         Rule::new("jwk-private-key", "JSON Web Key with private part")
             .regex(r#""kty"[ \t]{0,4}:[ \t]{0,4}"(?:EC|RSA|OKP)"[^}]{0,600}?"d"[ \t]{0,4}:[ \t]{0,4}"([A-Za-z0-9_\-]{32,1000})""#)
@@ -395,14 +1299,19 @@ fn keys() -> Vec<Rule> {
     );
     let kube = rnd("kube", B64, 120);
     v.push(
-        Rule::new("kubeconfig-client-key", "Kubernetes kubeconfig client key data")
-            .regex(r"client-key-data:[ \t]{0,4}([A-Za-z0-9+/=]{100,})")
-            .group(1)
-            .keywords(&["client-key-data"])
-            .entropy(4.5)
-            .tags(&["kubernetes", "private-key"])
-            .examples(&[format!("users:\n- name: admin\n  user:\n    client-key-data: {kube}\n")])
-            .negatives(&["    client-key-data: REDACTED"]),
+        Rule::new(
+            "kubeconfig-client-key",
+            "Kubernetes kubeconfig client key data",
+        )
+        .regex(r"client-key-data:[ \t]{0,4}([A-Za-z0-9+/=]{100,})")
+        .group(1)
+        .keywords(&["client-key-data"])
+        .entropy(4.5)
+        .tags(&["kubernetes", "private-key"])
+        .examples(&[format!(
+            "users:\n- name: admin\n  user:\n    client-key-data: {kube}\n"
+        )])
+        .negatives(&["    client-key-data: REDACTED"]),
     );
     v
 }
@@ -428,12 +1337,23 @@ fn azure_emulator_keys() -> Allowlist {
 }
 
 fn cloud() -> Vec<Rule> {
-    let aws_id = format!("AKIA{}", rnd("aws-id", b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16));
+    let aws_id = format!(
+        "AKIA{}",
+        rnd("aws-id", b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16)
+    );
     let aws_secret = rnd("aws-secret", B64, 40);
     let azure_key = format!("{}==", rnd("azure-key", B64, 86));
     let sb_key = format!("{}=", rnd("sb-key", B64, 43));
     let sas_sig = format!("{}%3D", rnd("sas", ALNUM, 43));
-    let entra = format!("{}8Q~{}", rnd("entra-a", ALNUM, 3), rnd("entra-b", b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_~.-", 34));
+    let entra = format!(
+        "{}8Q~{}",
+        rnd("entra-a", ALNUM, 3),
+        rnd(
+            "entra-b",
+            b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_~.-",
+            34
+        )
+    );
     vec![
         Rule::new("aws-access-key-id", "AWS access key ID")
             .regex(r"\b((?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z2-7]{16})\b")
@@ -606,7 +1526,14 @@ fn urls() -> Vec<Rule> {
 
 /// Contextual rules: a provider keyword near an assignment of a value with no prefix of its own.
 fn contextual() -> Vec<Rule> {
-    let c = |id: &str, desc: &str, name: &str, value: &str, kw: &[&str], ex_name: &str, ex_value: String, tags: &[&str]| {
+    let c = |id: &str,
+             desc: &str,
+             name: &str,
+             value: &str,
+             kw: &[&str],
+             ex_name: &str,
+             ex_value: String,
+             tags: &[&str]| {
         Rule::new(id, desc)
             .regex(assignment(name, value))
             .group(2)
@@ -614,42 +1541,286 @@ fn contextual() -> Vec<Rule> {
             .entropy(3.0)
             .validate(Validation::Password)
             .tags(tags)
-            .examples(&[format!("{ex_name} = \"{ex_value}\""), format!("{ex_name}: {ex_value}")])
-            .negatives(&[format!("{ex_name} = \"${{{}}}\"", ex_name.to_ascii_uppercase()), format!("{ex_name} = \"{}\"", "x".repeat(ex_value.len()))])
+            .examples(&[
+                format!("{ex_name} = \"{ex_value}\""),
+                format!("{ex_name}: {ex_value}"),
+            ])
+            .negatives(&[
+                format!("{ex_name} = \"${{{}}}\"", ex_name.to_ascii_uppercase()),
+                format!("{ex_name} = \"{}\"", "x".repeat(ex_value.len())),
+            ])
     };
     let hex32 = |s: &str| rnd(s, b"0123456789abcdef", 32);
     vec![
-        c("twilio-auth-token", "Twilio auth token", "twilio[a-z_\\-]{0,12}(?:auth)?_?token", "[0-9a-f]{32}", &["twilio"], "TWILIO_AUTH_TOKEN", hex32("twilio"), &["twilio"]),
-        c("heroku-api-key-legacy", "Heroku API key (UUID)", "heroku[a-z_\\-]{0,12}(?:api)?_?key", "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", &["heroku"], "HEROKU_API_KEY", "3f2b8c1e-9d4a-4e7b-8a6c-1f0e2d3c4b5a".into(), &["heroku"]),
-        c("okta-api-token", "Okta API token", "okta[a-z_\\-]{0,12}(?:api)?_?token", "00[A-Za-z0-9_\\-]{40}", &["okta"], "OKTA_API_TOKEN", format!("00{}", rnd("okta", ALNUM, 40)), &["okta"]),
-        c("cloudflare-api-token", "Cloudflare API token", "cloudflare[a-z_\\-]{0,12}(?:api)?_?(?:token|key)|cf_api_(?:token|key)", "[A-Za-z0-9_\\-]{37,40}", &["cloudflare", "cf_api"], "CLOUDFLARE_API_TOKEN", rnd("cloudflare", ALNUM, 40), &["cloudflare"]),
-        c("algolia-admin-key", "Algolia admin API key", "algolia[a-z_\\-]{0,12}(?:admin|api|write)_?key", "[0-9a-f]{32}", &["algolia"], "ALGOLIA_ADMIN_KEY", hex32("algolia"), &["algolia"]),
-        c("datadog-api-key", "Datadog API or application key", "(?:datadog|dd)_(?:api|app(?:lication)?)_?key", "[0-9a-f]{32}|[0-9a-f]{40}", &["datadog", "dd_api", "dd_app"], "DD_API_KEY", hex32("datadog"), &["datadog"]),
-        c("pagerduty-api-key", "PagerDuty API key", "pagerduty[a-z_\\-]{0,12}(?:api)?_?(?:key|token)", "[A-Za-z0-9_+\\-]{20}", &["pagerduty"], "PAGERDUTY_API_KEY", rnd("pagerduty", ALNUM, 20), &["pagerduty"]),
-        c("mailjet-secret-key", "Mailjet API secret key", "mailjet[a-z_\\-]{0,12}secret(?:_?key)?|mj_apikey_private", "[0-9a-f]{32}", &["mailjet", "mj_apikey"], "MAILJET_SECRET_KEY", hex32("mailjet"), &["mailjet", "email"]),
-        c("postmark-server-token", "Postmark server token", "postmark[a-z_\\-]{0,12}(?:server|api)?_?token", "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", &["postmark"], "POSTMARK_SERVER_TOKEN", "8c4f1e2a-5b7d-4c9e-a3f1-6d2b8e0c4a7f".into(), &["postmark", "email"]),
-        c("snyk-api-token", "Snyk API token", "snyk[a-z_\\-]{0,12}(?:api)?_?token", "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", &["snyk"], "SNYK_TOKEN", "2d7e9f1a-4b3c-4e8d-9f6a-0b1c2d3e4f5a".into(), &["snyk"]),
-        c("launchdarkly-access-token", "LaunchDarkly API access token", "launchdarkly[a-z_\\-]{0,12}(?:access|api)?_?(?:token|key)", "api-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", &["launchdarkly"], "LAUNCHDARKLY_ACCESS_TOKEN", "api-5e1f2a3b-4c5d-4e6f-8a7b-9c0d1e2f3a4b".into(), &["launchdarkly"]),
-        c("gitter-access-token", "Gitter access token", "gitter[a-z_\\-]{0,12}(?:access)?_?token", "[a-z0-9_\\-]{40}", &["gitter"], "GITTER_TOKEN", rnd("gitter", b"abcdefghijklmnopqrstuvwxyz0123456789", 40), &["gitter"]),
-        c("sumologic-access-key", "Sumo Logic access key", "sumo[a-z_\\-]{0,12}(?:access)?_?key", "[A-Za-z0-9]{64}", &["sumo"], "SUMO_ACCESS_KEY", rnd("sumo", ALNUM, 64), &["sumologic"]),
-        c("fastly-api-token", "Fastly API token", "fastly[a-z_\\-]{0,12}(?:api)?_?(?:token|key)", "[A-Za-z0-9_\\-]{32}", &["fastly"], "FASTLY_API_TOKEN", rnd("fastly", ALNUM, 32), &["fastly"]),
-        c("linode-token", "Linode (Akamai) API token", "linode[a-z_\\-]{0,12}(?:api)?_?token", "[0-9a-f]{64}", &["linode"], "LINODE_TOKEN", rnd("linode", b"0123456789abcdef", 64), &["linode"]),
-        c("hetzner-api-token", "Hetzner Cloud API token", "hcloud_?token|hetzner[a-z_\\-]{0,12}token", "[A-Za-z0-9]{64}", &["hcloud", "hetzner"], "HCLOUD_TOKEN", rnd("hetzner", ALNUM, 64), &["hetzner"]),
-        c("vultr-api-key", "Vultr API key", "vultr[a-z_\\-]{0,12}(?:api)?_?key", "[A-Z0-9]{36}", &["vultr"], "VULTR_API_KEY", rnd("vultr", b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 36), &["vultr"]),
-        c("discord-bot-token", "Discord bot token", "discord[a-z_\\-]{0,12}(?:bot)?_?token", "[MNO][A-Za-z0-9_\\-]{23,25}\\.[A-Za-z0-9_\\-]{6}\\.[A-Za-z0-9_\\-]{27,38}", &["discord"], "DISCORD_BOT_TOKEN", format!("MTA{}.{}.{}", rnd("disc-a", ALNUM, 21), rnd("disc-b", ALNUM, 6), rnd("disc-c", ALNUM, 38)), &["discord"]),
-        c("jira-api-token", "Jira / Confluence API token (legacy 24-char)", "(?:jira|confluence|atlassian)[a-z_\\-]{0,12}(?:api)?_?token", "[A-Za-z0-9]{24}", &["jira", "confluence", "atlassian"], "JIRA_API_TOKEN", rnd("jira", ALNUM, 24), &["atlassian"]),
-        c("wandb-api-key", "Weights & Biases API key", "wandb[a-z_\\-]{0,12}(?:api)?_?key", "[0-9a-f]{40}", &["wandb"], "WANDB_API_KEY", rnd("wandb", b"0123456789abcdef", 40), &["wandb", "ai"]),
-        c("openai-api-key-context", "OpenAI API key (contextual)", "openai[a-z_\\-]{0,12}(?:api)?_?key", "sk-[A-Za-z0-9_\\-]{40,200}", &["openai"], "OPENAI_API_KEY", format!("sk-{}", rnd("openai-ctx", ALNUM, 48)), &["openai", "ai"]),
-        c("mistral-api-key", "Mistral AI API key", "mistral[a-z_\\-]{0,12}(?:api)?_?key", "[A-Za-z0-9]{32}", &["mistral"], "MISTRAL_API_KEY", rnd("mistral", ALNUM, 32), &["mistral", "ai"]),
-        c("cohere-api-key", "Cohere API key", "co(?:here)?_api_key", "[A-Za-z0-9]{40}", &["co_api_key", "cohere"], "COHERE_API_KEY", rnd("cohere", ALNUM, 40), &["cohere", "ai"]),
-        c("gemini-api-key-context", "Google Gemini API key (contextual)", "gemini[a-z_\\-]{0,12}(?:api)?_?key", "AIza[0-9A-Za-z_\\-]{35}", &["gemini"], "GEMINI_API_KEY", format!("AIza{}", rnd("gemini", ALNUM, 35)), &["google", "ai"]),
-        c("mapbox-token-context", "Mapbox token (contextual)", "mapbox[a-z_\\-]{0,12}(?:access)?_?token", "(?:pk|sk)\\.eyJ[A-Za-z0-9_\\-]{50,300}\\.[A-Za-z0-9_\\-]{22}", &["mapbox"], "MAPBOX_TOKEN", format!("sk.eyJ{}.{}", rnd("mapbox-a", ALNUM, 60), rnd("mapbox-b", ALNUM, 22)), &["mapbox"]),
+        c(
+            "twilio-auth-token",
+            "Twilio auth token",
+            "twilio[a-z_\\-]{0,12}(?:auth)?_?token",
+            "[0-9a-f]{32}",
+            &["twilio"],
+            "TWILIO_AUTH_TOKEN",
+            hex32("twilio"),
+            &["twilio"],
+        ),
+        c(
+            "heroku-api-key-legacy",
+            "Heroku API key (UUID)",
+            "heroku[a-z_\\-]{0,12}(?:api)?_?key",
+            "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+            &["heroku"],
+            "HEROKU_API_KEY",
+            "3f2b8c1e-9d4a-4e7b-8a6c-1f0e2d3c4b5a".into(),
+            &["heroku"],
+        ),
+        c(
+            "okta-api-token",
+            "Okta API token",
+            "okta[a-z_\\-]{0,12}(?:api)?_?token",
+            "00[A-Za-z0-9_\\-]{40}",
+            &["okta"],
+            "OKTA_API_TOKEN",
+            format!("00{}", rnd("okta", ALNUM, 40)),
+            &["okta"],
+        ),
+        c(
+            "cloudflare-api-token",
+            "Cloudflare API token",
+            "cloudflare[a-z_\\-]{0,12}(?:api)?_?(?:token|key)|cf_api_(?:token|key)",
+            "[A-Za-z0-9_\\-]{37,40}",
+            &["cloudflare", "cf_api"],
+            "CLOUDFLARE_API_TOKEN",
+            rnd("cloudflare", ALNUM, 40),
+            &["cloudflare"],
+        ),
+        c(
+            "algolia-admin-key",
+            "Algolia admin API key",
+            "algolia[a-z_\\-]{0,12}(?:admin|api|write)_?key",
+            "[0-9a-f]{32}",
+            &["algolia"],
+            "ALGOLIA_ADMIN_KEY",
+            hex32("algolia"),
+            &["algolia"],
+        ),
+        c(
+            "datadog-api-key",
+            "Datadog API or application key",
+            "(?:datadog|dd)_(?:api|app(?:lication)?)_?key",
+            "[0-9a-f]{32}|[0-9a-f]{40}",
+            &["datadog", "dd_api", "dd_app"],
+            "DD_API_KEY",
+            hex32("datadog"),
+            &["datadog"],
+        ),
+        c(
+            "pagerduty-api-key",
+            "PagerDuty API key",
+            "pagerduty[a-z_\\-]{0,12}(?:api)?_?(?:key|token)",
+            "[A-Za-z0-9_+\\-]{20}",
+            &["pagerduty"],
+            "PAGERDUTY_API_KEY",
+            rnd("pagerduty", ALNUM, 20),
+            &["pagerduty"],
+        ),
+        c(
+            "mailjet-secret-key",
+            "Mailjet API secret key",
+            "mailjet[a-z_\\-]{0,12}secret(?:_?key)?|mj_apikey_private",
+            "[0-9a-f]{32}",
+            &["mailjet", "mj_apikey"],
+            "MAILJET_SECRET_KEY",
+            hex32("mailjet"),
+            &["mailjet", "email"],
+        ),
+        c(
+            "postmark-server-token",
+            "Postmark server token",
+            "postmark[a-z_\\-]{0,12}(?:server|api)?_?token",
+            "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+            &["postmark"],
+            "POSTMARK_SERVER_TOKEN",
+            "8c4f1e2a-5b7d-4c9e-a3f1-6d2b8e0c4a7f".into(),
+            &["postmark", "email"],
+        ),
+        c(
+            "snyk-api-token",
+            "Snyk API token",
+            "snyk[a-z_\\-]{0,12}(?:api)?_?token",
+            "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+            &["snyk"],
+            "SNYK_TOKEN",
+            "2d7e9f1a-4b3c-4e8d-9f6a-0b1c2d3e4f5a".into(),
+            &["snyk"],
+        ),
+        c(
+            "launchdarkly-access-token",
+            "LaunchDarkly API access token",
+            "launchdarkly[a-z_\\-]{0,12}(?:access|api)?_?(?:token|key)",
+            "api-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+            &["launchdarkly"],
+            "LAUNCHDARKLY_ACCESS_TOKEN",
+            "api-5e1f2a3b-4c5d-4e6f-8a7b-9c0d1e2f3a4b".into(),
+            &["launchdarkly"],
+        ),
+        c(
+            "gitter-access-token",
+            "Gitter access token",
+            "gitter[a-z_\\-]{0,12}(?:access)?_?token",
+            "[a-z0-9_\\-]{40}",
+            &["gitter"],
+            "GITTER_TOKEN",
+            rnd("gitter", b"abcdefghijklmnopqrstuvwxyz0123456789", 40),
+            &["gitter"],
+        ),
+        c(
+            "sumologic-access-key",
+            "Sumo Logic access key",
+            "sumo[a-z_\\-]{0,12}(?:access)?_?key",
+            "[A-Za-z0-9]{64}",
+            &["sumo"],
+            "SUMO_ACCESS_KEY",
+            rnd("sumo", ALNUM, 64),
+            &["sumologic"],
+        ),
+        c(
+            "fastly-api-token",
+            "Fastly API token",
+            "fastly[a-z_\\-]{0,12}(?:api)?_?(?:token|key)",
+            "[A-Za-z0-9_\\-]{32}",
+            &["fastly"],
+            "FASTLY_API_TOKEN",
+            rnd("fastly", ALNUM, 32),
+            &["fastly"],
+        ),
+        c(
+            "linode-token",
+            "Linode (Akamai) API token",
+            "linode[a-z_\\-]{0,12}(?:api)?_?token",
+            "[0-9a-f]{64}",
+            &["linode"],
+            "LINODE_TOKEN",
+            rnd("linode", b"0123456789abcdef", 64),
+            &["linode"],
+        ),
+        c(
+            "hetzner-api-token",
+            "Hetzner Cloud API token",
+            "hcloud_?token|hetzner[a-z_\\-]{0,12}token",
+            "[A-Za-z0-9]{64}",
+            &["hcloud", "hetzner"],
+            "HCLOUD_TOKEN",
+            rnd("hetzner", ALNUM, 64),
+            &["hetzner"],
+        ),
+        c(
+            "vultr-api-key",
+            "Vultr API key",
+            "vultr[a-z_\\-]{0,12}(?:api)?_?key",
+            "[A-Z0-9]{36}",
+            &["vultr"],
+            "VULTR_API_KEY",
+            rnd("vultr", b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 36),
+            &["vultr"],
+        ),
+        c(
+            "discord-bot-token",
+            "Discord bot token",
+            "discord[a-z_\\-]{0,12}(?:bot)?_?token",
+            "[MNO][A-Za-z0-9_\\-]{23,25}\\.[A-Za-z0-9_\\-]{6}\\.[A-Za-z0-9_\\-]{27,38}",
+            &["discord"],
+            "DISCORD_BOT_TOKEN",
+            format!(
+                "MTA{}.{}.{}",
+                rnd("disc-a", ALNUM, 21),
+                rnd("disc-b", ALNUM, 6),
+                rnd("disc-c", ALNUM, 38)
+            ),
+            &["discord"],
+        ),
+        c(
+            "jira-api-token",
+            "Jira / Confluence API token (legacy 24-char)",
+            "(?:jira|confluence|atlassian)[a-z_\\-]{0,12}(?:api)?_?token",
+            "[A-Za-z0-9]{24}",
+            &["jira", "confluence", "atlassian"],
+            "JIRA_API_TOKEN",
+            rnd("jira", ALNUM, 24),
+            &["atlassian"],
+        ),
+        c(
+            "wandb-api-key",
+            "Weights & Biases API key",
+            "wandb[a-z_\\-]{0,12}(?:api)?_?key",
+            "[0-9a-f]{40}",
+            &["wandb"],
+            "WANDB_API_KEY",
+            rnd("wandb", b"0123456789abcdef", 40),
+            &["wandb", "ai"],
+        ),
+        c(
+            "openai-api-key-context",
+            "OpenAI API key (contextual)",
+            "openai[a-z_\\-]{0,12}(?:api)?_?key",
+            "sk-[A-Za-z0-9_\\-]{40,200}",
+            &["openai"],
+            "OPENAI_API_KEY",
+            format!("sk-{}", rnd("openai-ctx", ALNUM, 48)),
+            &["openai", "ai"],
+        ),
+        c(
+            "mistral-api-key",
+            "Mistral AI API key",
+            "mistral[a-z_\\-]{0,12}(?:api)?_?key",
+            "[A-Za-z0-9]{32}",
+            &["mistral"],
+            "MISTRAL_API_KEY",
+            rnd("mistral", ALNUM, 32),
+            &["mistral", "ai"],
+        ),
+        c(
+            "cohere-api-key",
+            "Cohere API key",
+            "co(?:here)?_api_key",
+            "[A-Za-z0-9]{40}",
+            &["co_api_key", "cohere"],
+            "COHERE_API_KEY",
+            rnd("cohere", ALNUM, 40),
+            &["cohere", "ai"],
+        ),
+        c(
+            "gemini-api-key-context",
+            "Google Gemini API key (contextual)",
+            "gemini[a-z_\\-]{0,12}(?:api)?_?key",
+            "AIza[0-9A-Za-z_\\-]{35}",
+            &["gemini"],
+            "GEMINI_API_KEY",
+            format!("AIza{}", rnd("gemini", ALNUM, 35)),
+            &["google", "ai"],
+        ),
+        c(
+            "mapbox-token-context",
+            "Mapbox token (contextual)",
+            "mapbox[a-z_\\-]{0,12}(?:access)?_?token",
+            "(?:pk|sk)\\.eyJ[A-Za-z0-9_\\-]{50,300}\\.[A-Za-z0-9_\\-]{22}",
+            &["mapbox"],
+            "MAPBOX_TOKEN",
+            format!(
+                "sk.eyJ{}.{}",
+                rnd("mapbox-a", ALNUM, 60),
+                rnd("mapbox-b", ALNUM, 22)
+            ),
+            &["mapbox"],
+        ),
     ]
 }
 
 /// Generic assignments: tuned for precision (placeholders, lookups, identifiers, hashes rejected).
 fn generic() -> Vec<Rule> {
-    let pw = format!("{}!{}", rnd("gen-pw-a", ALNUM, 8), rnd("gen-pw-b", ALNUM, 6));
+    let pw = format!(
+        "{}!{}",
+        rnd("gen-pw-a", ALNUM, 8),
+        rnd("gen-pw-b", ALNUM, 6)
+    );
     let key = rnd("gen-key", ALNUM, 32);
     let negatives = [
         "password = os.environ['DB_PASSWORD']",

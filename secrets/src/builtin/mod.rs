@@ -12,7 +12,10 @@ use crate::rule::{Allowlist, Condition, Rule, RuleSet};
 pub(crate) fn ruleset() -> RuleSet {
     let mut rules = content::rules();
     rules.extend(paths::rules());
-    RuleSet { rules, allowlists: vec![global_allowlist()] }
+    RuleSet {
+        rules,
+        allowlists: vec![global_allowlist()],
+    }
 }
 
 /// Paths whose content is never scanned for secrets: lockfiles (integrity hashes), vendored
@@ -59,18 +62,33 @@ pub(crate) enum P {
 /// (regex class, example alphabet) of a class letter.
 pub(crate) fn class(c: char) -> (&'static str, &'static [u8]) {
     match c {
-        'A' => ("0-9A-Za-z", b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"),
+        'A' => (
+            "0-9A-Za-z",
+            b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+        ),
         'H' => ("0-9a-f", b"0123456789abcdef"),
         'X' => ("0-9A-F", b"0123456789ABCDEF"),
         'h' => ("0-9a-fA-F", b"0123456789abcdefABCDEF"),
         'U' => ("0-9A-Z", b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"),
         'L' => ("0-9a-z", b"0123456789abcdefghijklmnopqrstuvwxyz"),
-        'a' => ("A-Za-z", b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"),
-        'W' => ("0-9A-Za-z_\\-", b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-"),
-        'B' => ("0-9A-Za-z+/", b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz+/"),
+        'a' => (
+            "A-Za-z",
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+        ),
+        'W' => (
+            "0-9A-Za-z_\\-",
+            b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-",
+        ),
+        'B' => (
+            "0-9A-Za-z+/",
+            b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz+/",
+        ),
         'D' => ("0-9", b"0123456789"),
         '3' => ("A-Z2-7", b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"),
-        _ => ("0-9A-Za-z", b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"),
+        _ => (
+            "0-9A-Za-z",
+            b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+        ),
     }
 }
 
@@ -92,7 +110,11 @@ pub(crate) fn shape(id: &str, parts: &[P]) -> (String, String, String, Option<St
     let mut placeholder = String::new();
     let mut body_len = 0;
     if let Some(P::L(first)) = parts.first() {
-        if first.as_bytes().first().is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_') {
+        if first
+            .as_bytes()
+            .first()
+            .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
+        {
             re.push_str(r"\b");
         }
     } else if let Some(P::C(c, _, _)) = parts.first() {
@@ -126,7 +148,13 @@ pub(crate) fn shape(id: &str, parts: &[P]) -> (String, String, String, Option<St
     re.push(')');
     match parts.last() {
         Some(P::C(c, _, _)) => re.push_str(&format!(r"(?:[^{}]|\z)", class(*c).0)),
-        Some(P::L(l)) if l.as_bytes().last().is_some_and(|b| b.is_ascii_alphanumeric()) => re.push_str(r"\b"),
+        Some(P::L(l))
+            if l.as_bytes()
+                .last()
+                .is_some_and(|b| b.is_ascii_alphanumeric()) =>
+        {
+            re.push_str(r"\b")
+        }
         _ => {}
     }
     (re, keyword, ex, Some(placeholder), body_len)
@@ -137,7 +165,11 @@ pub(crate) fn shape(id: &str, parts: &[P]) -> (String, String, String, Option<St
 pub(crate) fn tok(id: &str, desc: &str, parts: &[P], tags: &[&str]) -> Rule {
     let (re, keyword, ex, placeholder, body_len) = shape(id, parts);
     let mut negatives = Vec::new();
-    let mut r = Rule::new(id, desc).regex(re).group(1).keywords(&[keyword.as_str()]).tags(tags);
+    let mut r = Rule::new(id, desc)
+        .regex(re)
+        .group(1)
+        .keywords(&[keyword.as_str()])
+        .tags(tags);
     if body_len >= 16 {
         r = r.entropy(3.0);
         if let Some(p) = placeholder {
@@ -145,9 +177,21 @@ pub(crate) fn tok(id: &str, desc: &str, parts: &[P], tags: &[&str]) -> Rule {
         }
     }
     // truncated: drop characters from the end of the example until the shape no longer fits
-    let min_len: usize = parts.iter().map(|p| if let P::C(_, min, _) = p { *min } else if let P::L(l) = p { l.len() } else { 0 }).sum();
+    let min_len: usize = parts
+        .iter()
+        .map(|p| {
+            if let P::C(_, min, _) = p {
+                *min
+            } else if let P::L(l) = p {
+                l.len()
+            } else {
+                0
+            }
+        })
+        .sum();
     if min_len > 2 && ex.len() >= min_len {
         negatives.push(format!("token: \"{}\"", &ex[..min_len - 1]));
     }
-    r.examples(&[format!("token: \"{ex}\"")]).negatives(&negatives)
+    r.examples(&[format!("token: \"{ex}\"")])
+        .negatives(&negatives)
 }
