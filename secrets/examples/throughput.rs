@@ -30,6 +30,15 @@ fn walk(dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
     }
 }
 
+/// CPU seconds (user + system) used by this process so far, from /proc (Linux), if available.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let rest = stat.rsplit(") ").next()?;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut dirs = Vec::new();
@@ -79,6 +88,7 @@ fn main() {
         walk(Path::new(d), &mut blobs);
     }
     let bytes: usize = blobs.iter().map(|(_, b)| b.len()).sum();
+    let cpu0 = cpu_seconds();
     let t = Instant::now();
     let chunks: Vec<&[(String, Vec<u8>)]> = blobs
         .chunks(blobs.len().div_ceil(threads.max(1)).max(1))
@@ -105,6 +115,10 @@ fn main() {
             .collect()
     });
     let secs = t.elapsed().as_secs_f64();
+    let cpu = match (cpu0, cpu_seconds()) {
+        (Some(a), Some(b)) if b > a => b - a,
+        _ => secs,
+    };
     let findings: Vec<(String, String)> = results.into_iter().flatten().collect();
     let mut per_rule: std::collections::BTreeMap<&str, usize> = Default::default();
     for (r, _) in &findings {
@@ -121,13 +135,15 @@ fn main() {
         }
     }
     println!(
-        "files={} bytes={} MB={:.1} findings={} threads={} secs={:.3} MB/s={:.1}",
+        "files={} bytes={} MB={:.1} findings={} threads={} wall_secs={:.3} MB/s={:.1} cpu_secs={:.2} MB/s_per_core={:.1}",
         blobs.len(),
         bytes,
         bytes as f64 / 1e6,
         findings.len(),
         threads,
         secs,
-        bytes as f64 / 1e6 / secs
+        bytes as f64 / 1e6 / secs,
+        cpu,
+        bytes as f64 / 1e6 / cpu
     );
 }

@@ -143,3 +143,51 @@ pub fn sarif(records: &[Record<'_>], tool_version: &str) -> String {
     });
     serde_json::to_string_pretty(&log).unwrap_or_else(|_| "{}".to_string())
 }
+
+/// Markdown table of a rule set (id, description, what is checked beyond the regex, keywords
+/// or path), used to generate `docs/secrets.md`.
+pub fn rules_markdown(rules: &crate::RuleSet) -> String {
+    let esc = |s: &str| s.replace('|', "\\|");
+    let mut content = String::from("| Rule id | Finds | Checks | Keywords |\n|---|---|---|---|\n");
+    let mut paths = String::from("| Rule id | File | Path regex |\n|---|---|---|\n");
+    let (mut n_content, mut n_paths) = (0, 0);
+    for r in rules.rules() {
+        if r.is_path_only() {
+            n_paths += 1;
+            paths.push_str(&format!(
+                "| `{}` | {} | `{}` |\n",
+                r.id,
+                esc(&r.description),
+                esc(r.path.as_deref().unwrap_or(""))
+            ));
+            continue;
+        }
+        n_content += 1;
+        let mut checks = Vec::new();
+        if let Some(v) = r.validation {
+            checks.push(if v.is_checksum() {
+                format!("**checksum: {}**", v.name())
+            } else {
+                v.name().to_string()
+            });
+        }
+        if let Some(e) = r.entropy {
+            checks.push(format!("entropy ≥ {e}"));
+        }
+        if !r.allowlists.is_empty() {
+            checks.push("allowlist".to_string());
+        }
+        let kws: Vec<String> = r.keywords.iter().map(|k| format!("`{}`", esc(k))).collect();
+        content.push_str(&format!(
+            "| `{}` | {} | {} | {} |\n",
+            r.id,
+            esc(&r.description),
+            checks.join(", "),
+            kws.join(" ")
+        ));
+    }
+    format!(
+        "{n_content} content rules and {n_paths} file-name rules ({} in all).\n\n### Content rules\n\n{content}\n### File-name rules\n\n{paths}",
+        n_content + n_paths
+    )
+}
