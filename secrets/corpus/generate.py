@@ -65,6 +65,24 @@ def grafana_sa(valid=True):
     return head + "_" + crc.to_bytes(4, "little").hex()
 
 
+def base36(n, width):
+    d = "0123456789abcdefghijklmnopqrstuvwxyz"
+    s = ""
+    while n:
+        n, r = divmod(n, 36)
+        s = d[r] + s
+    return s.rjust(width, "0")
+
+
+def gitlab_routable(valid=True):
+    payload = rs(URLSAFE, R.randrange(27, 60))
+    head = f"glpat-{payload}.01.{base36(len(payload), 2)}"
+    crc = zlib.crc32(head.encode())
+    if not valid:
+        crc ^= 0x4
+    return head + base36(crc, 7)
+
+
 BECH = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 
 
@@ -154,6 +172,7 @@ for prefix, rule in [("ghp_", "github-pat"), ("gho_", "github-oauth-token"), ("g
     positives(rule, lambda p=prefix: gh(p), 4, "GITHUB_TOKEN" if prefix != "npm_" else "NPM_TOKEN")
 positives("github-fine-grained-pat", lambda: "github_pat_11" + rs(ALNUM, 20) + "_" + rs(ALNUM, 59), 3, "GH_PAT")
 positives("atlassian-api-token", atlassian, 3, "JIRA_API_TOKEN")
+positives("gitlab-pat-routable", gitlab_routable, 3, "GITLAB_TOKEN")
 positives("grafana-service-account-token", grafana_sa, 3, "GRAFANA_TOKEN")
 positives("age-secret-key", lambda: bech32("age-secret-key-", [R.randrange(256) for _ in range(32)]).upper(), 3, "AGE_KEY")
 positives("nostr-private-key", lambda: bech32("nsec", [R.randrange(256) for _ in range(32)]), 3, "NOSTR_KEY")
@@ -270,7 +289,7 @@ for prefix in ["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "npm_"]:
     for i in range(3):
         path, text = contexts(gh(prefix, valid=False), "TOKEN")[i]
         add("benign", None, "wrong-checksum", path, text)
-for gen in [lambda: atlassian(False), lambda: grafana_sa(False),
+for gen in [lambda: atlassian(False), lambda: grafana_sa(False), lambda: gitlab_routable(False),
             lambda: bech32("age-secret-key-", [R.randrange(256) for _ in range(32)], False).upper(),
             lambda: bech32("nsec", [R.randrange(256) for _ in range(32)], False),
             lambda: b58check(b"\x80" + bytes(R.randrange(256) for _ in range(32)) + b"\x01", False)]:

@@ -56,6 +56,9 @@ pub enum Validation {
     AtlassianCrc32,
     /// Grafana service-account tokens `glsa_<32>_<8 hex>`: hex of the little-endian CRC32 of `glsa_<32>`.
     GrafanaCrc32,
+    /// GitLab routable tokens `glpat-<payload>.<version>.<len><crc>`: the last 7 characters are
+    /// the CRC32 (base36, zero-padded) of everything before them.
+    GitlabCrc32,
     /// Bech32 (BIP-173) checksum: age secret keys, Nostr `nsec1` keys.
     Bech32,
     /// Base58Check (double SHA-256): Bitcoin WIF private keys and BIP-32 `xprv` keys.
@@ -80,6 +83,7 @@ impl Validation {
             Validation::Crc32Base62 => "crc32-base62",
             Validation::AtlassianCrc32 => "atlassian-crc32",
             Validation::GrafanaCrc32 => "grafana-crc32",
+            Validation::GitlabCrc32 => "gitlab-crc32",
             Validation::Bech32 => "bech32",
             Validation::Base58Check => "base58check",
             Validation::PypiMacaroon => "pypi-macaroon",
@@ -97,6 +101,7 @@ impl Validation {
             Validation::Crc32Base62
                 | Validation::AtlassianCrc32
                 | Validation::GrafanaCrc32
+                | Validation::GitlabCrc32
                 | Validation::Bech32
                 | Validation::Base58Check
         )

@@ -28,6 +28,7 @@ pub(crate) fn check(v: Validation, secret: &[u8], key: &[u8]) -> bool {
         Validation::Crc32Base62 => crc32_base62(secret),
         Validation::AtlassianCrc32 => atlassian_crc32(secret),
         Validation::GrafanaCrc32 => grafana_crc32(secret),
+        Validation::GitlabCrc32 => gitlab_crc32(secret),
         Validation::Bech32 => bech32(secret),
         Validation::Base58Check => base58check(secret),
         Validation::PypiMacaroon => pypi_macaroon(secret),
@@ -158,6 +159,40 @@ fn grafana_crc32(s: &[u8]) -> bool {
 pub fn with_grafana_crc32(head: &str) -> String {
     let le = crc32(head.as_bytes()).to_le_bytes();
     format!("{head}_{}", hex::encode(le))
+}
+
+fn gitlab_crc32(s: &[u8]) -> bool {
+    if s.len() < 8 {
+        return false;
+    }
+    let (body, sum) = s.split_at(s.len() - 7);
+    let mut n: u64 = 0;
+    for &c in sum {
+        let d = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'z' => c - b'a' + 10,
+            b'A'..=b'Z' => c - b'A' + 10,
+            _ => return false,
+        };
+        n = n * 36 + u64::from(d);
+    }
+    n == u64::from(crc32(body))
+}
+
+/// Append the GitLab routable-token checksum (CRC32 in base36, 7 characters) to `head`.
+pub fn with_gitlab_crc32(head: &str) -> String {
+    const B36: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut n = u64::from(crc32(head.as_bytes()));
+    let mut out = Vec::new();
+    while n > 0 {
+        out.push(B36[(n % 36) as usize]);
+        n /= 36;
+    }
+    while out.len() < 7 {
+        out.push(b'0');
+    }
+    out.reverse();
+    format!("{head}{}", String::from_utf8_lossy(&out))
 }
 
 // ---------------------------------------------------------------------------------------------

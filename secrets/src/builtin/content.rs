@@ -5,7 +5,7 @@ use super::{rnd, tok, P, P::C, P::L};
 use crate::rule::{Allowlist, RegexTarget, Rule, Validation};
 use crate::validate::{
     base58check_encode, base64url_encode, bech32_encode, with_atlassian_crc32, with_crc32_base62,
-    with_grafana_crc32,
+    with_gitlab_crc32, with_grafana_crc32,
 };
 
 const ALNUM: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -17,8 +17,8 @@ fn shaped() -> Vec<Rule> {
         // GitLab (docs.gitlab.com, "Token prefixes")
         (
             "gitlab-pat",
-            "GitLab personal/project/group access token",
-            &[L("glpat-"), C('W', 20, 120)],
+            "GitLab personal/project/group access token (legacy 20-character)",
+            &[L("glpat-"), C('W', 20, 20)],
             &["gitlab"],
         ),
         (
@@ -1028,6 +1028,45 @@ fn checksummed() -> Vec<Rule> {
             format!("github_pat_{}_{}", "1".repeat(22), "A".repeat(59)),
             "github_pat_11ABCDEFG_short".to_string(),
         ]),
+    );
+    let gl_head = format!(
+        "glpat-{}.01.{}",
+        rnd(
+            "gitlab-routable",
+            b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-",
+            38
+        ),
+        "12"
+    );
+    let gl_routable = with_gitlab_crc32(&gl_head);
+    v.push(
+        Rule::new(
+            "gitlab-pat-routable",
+            "GitLab personal/project/group access token (routable, checksummed)",
+        )
+        .regex(r"\b(glpat-[0-9A-Za-z_\-]{27,300}\.[0-9a-z]{2}\.[0-9a-z]{9})\b")
+        .group(1)
+        .keywords(&["glpat-"])
+        .validate(Validation::GitlabCrc32)
+        .tags(&["gitlab", "checksum"])
+        .examples(&[format!("GITLAB_TOKEN={gl_routable}")])
+        .negatives(&[format!("GITLAB_TOKEN={gl_head}0000000")]),
+    );
+    v.push(
+        Rule::new(
+            "gitlab-pat-routable-unversioned",
+            "GitLab access token (routable, early unversioned format)",
+        )
+        .regex(r"\b(glpat-[0-9A-Za-z_\-]{27,300}\.[0-9a-z]{9})\b")
+        .group(1)
+        .keywords(&["glpat-"])
+        .entropy(3.5)
+        .tags(&["gitlab"])
+        .examples(&[format!(
+            "GITLAB_TOKEN=glpat-{}.0r03gxo7s",
+            rnd("gitlab-unversioned", ALNUM, 27)
+        )])
+        .negatives(&[format!("GITLAB_TOKEN=glpat-{}.0r03gxo7s", "a".repeat(27))]),
     );
     let atl_body = format!(
         "ATATT3xFfGF0{}=",
