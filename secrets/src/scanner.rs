@@ -510,13 +510,19 @@ impl Scanner {
             return Vec::new();
         }
         // Combined pass over the blob for literal-prefixed rules.
+        // (start, rule) of each combined match, ascending: a rule that matched in a window runs
+        // there even when its keyword sits elsewhere in the blob (gitleaks keyword semantics).
+        let mut combined_hits: Vec<(usize, usize)> = Vec::new();
         if self.content.iter().any(|&r| on[r]) {
             for m in self.combined.find_iter(Input::new(content)) {
-                if on[self.content[m.pattern().as_usize()]] {
+                let rule = self.content[m.pattern().as_usize()];
+                if on[rule] {
                     windows.push(line_bounds(content, m.start(), m.end()));
+                    combined_hits.push((m.start(), rule));
                 }
             }
         }
+        let mut next_hit = 0;
         if self.unicode_rules.iter().any(|&r| on[r]) {
             // rare: rules that need Unicode run over the whole blob
             windows = vec![(0, content.len())];
@@ -582,6 +588,13 @@ impl Scanner {
                         in_window[r] = on[r];
                     }
                 }
+            }
+            while next_hit < combined_hits.len() && combined_hits[next_hit].0 <= we {
+                let (at, r) = combined_hits[next_hit];
+                if at >= ws {
+                    in_window[r] = on[r];
+                }
+                next_hit += 1;
             }
             window_rules.extend((0..self.rules.len()).filter(|&i| in_window[i]));
             for &ri in &window_rules {

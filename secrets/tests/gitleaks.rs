@@ -196,3 +196,16 @@ fn gitleaks_default_config() {
         );
     }
 }
+
+/// gitleaks checks keywords against the whole file: a rule whose keyword is on another line
+/// than its match still reports.
+#[test]
+fn keyword_elsewhere_in_the_blob() {
+    let cfg = "[[rules]]\nid = \"acme\"\nregex = '''\\b(acme_live_[0-9a-f]{24})\\b'''\nkeywords = [\"acmepay\"]\n";
+    let (rules, _) = RuleSet::from_gitleaks_toml(cfg, None).expect("imports");
+    let scanner = Scanner::new(&rules).expect("compiles");
+    let blob = "# AcmePay client\n\nKEY=acme_live_0a1b2c3d4e5f60718293a4b5\n";
+    assert_eq!(scanner.scan("a.env", blob.as_bytes()).len(), 1);
+    let without = "# client\n\nKEY=acme_live_0a1b2c3d4e5f60718293a4b5\n";
+    assert!(scanner.scan("a.env", without.as_bytes()).is_empty());
+}
