@@ -42,7 +42,7 @@ def base62(n, width):
 
 
 def gh(prefix, valid=True):
-    body = rs(ALNUM, 30)
+    body = rs(ALNUM, 70 if prefix == "ghr_" else 30)
     crc = zlib.crc32(body.encode())
     if not valid:
         crc = (crc + 1) & 0xFFFFFFFF
@@ -170,7 +170,15 @@ def positives(rule, gen, n=3, name="API_TOKEN"):
 for prefix, rule in [("ghp_", "github-pat"), ("gho_", "github-oauth-token"), ("ghu_", "github-user-to-server-token"),
                      ("ghs_", "github-server-to-server-token"), ("ghr_", "github-refresh-token"), ("npm_", "npm-access-token")]:
     positives(rule, lambda p=prefix: gh(p), 4, "GITHUB_TOKEN" if prefix != "npm_" else "NPM_TOKEN")
-positives("github-fine-grained-pat", lambda: "github_pat_11" + rs(ALNUM, 20) + "_" + rs(ALNUM, 59), 3, "GH_PAT")
+def github_fine(valid=True):
+    head = "github_pat_11" + rs(ALNUM, 20) + "_" + rs(ALNUM, 43)
+    chk = base64.b32encode(hashlib.sha256(head.encode()).digest()).decode()[:8]
+    if not valid:
+        chk = chk[:7] + ("A" if chk[7] != "A" else "B")
+    return head + chk + rs(ALNUM, 8)
+
+
+positives("github-fine-grained-pat", github_fine, 3, "GH_PAT")
 positives("atlassian-api-token", atlassian, 3, "JIRA_API_TOKEN")
 positives("gitlab-pat-routable", gitlab_routable, 3, "GITLAB_TOKEN")
 positives("grafana-service-account-token", grafana_sa, 3, "GRAFANA_TOKEN")
@@ -289,7 +297,7 @@ for prefix in ["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "npm_"]:
     for i in range(3):
         path, text = contexts(gh(prefix, valid=False), "TOKEN")[i]
         add("benign", None, "wrong-checksum", path, text)
-for gen in [lambda: atlassian(False), lambda: grafana_sa(False), lambda: gitlab_routable(False),
+for gen in [lambda: github_fine(False), lambda: atlassian(False), lambda: grafana_sa(False), lambda: gitlab_routable(False),
             lambda: bech32("age-secret-key-", [R.randrange(256) for _ in range(32)], False).upper(),
             lambda: bech32("nsec", [R.randrange(256) for _ in range(32)], False),
             lambda: b58check(b"\x80" + bytes(R.randrange(256) for _ in range(32)) + b"\x01", False)]:

@@ -50,8 +50,12 @@ pub struct Allowlist {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Validation {
     /// GitHub `ghp_/gho_/ghu_/ghs_/ghr_` and npm `npm_`: the last 6 characters are the CRC32 of
-    /// the 30 random characters, in base62 (0-9A-Za-z), left-padded with `0`.
+    /// the random characters after the 4-character prefix, in base62 (0-9A-Za-z), left-padded
+    /// with `0` (for `npm_`, a CRC32 over the prefix too is also accepted).
     Crc32Base62,
+    /// GitHub fine-grained PATs `github_pat_<22>_<59>`: characters 78–85 are the first 8 characters
+    /// of the base32 SHA-256 of the first 77.
+    GithubFineGrained,
     /// Atlassian API tokens `ATATT3…=XXXXXXXX`: the last 8 hex digits are the CRC32 of everything before them.
     AtlassianCrc32,
     /// Grafana service-account tokens `glsa_<32>_<8 hex>`: hex of the little-endian CRC32 of `glsa_<32>`.
@@ -81,6 +85,7 @@ impl Validation {
     pub fn name(self) -> &'static str {
         match self {
             Validation::Crc32Base62 => "crc32-base62",
+            Validation::GithubFineGrained => "github-sha256-base32",
             Validation::AtlassianCrc32 => "atlassian-crc32",
             Validation::GrafanaCrc32 => "grafana-crc32",
             Validation::GitlabCrc32 => "gitlab-crc32",
@@ -99,6 +104,7 @@ impl Validation {
         matches!(
             self,
             Validation::Crc32Base62
+                | Validation::GithubFineGrained
                 | Validation::AtlassianCrc32
                 | Validation::GrafanaCrc32
                 | Validation::GitlabCrc32

@@ -26,6 +26,7 @@ pub fn shannon_entropy(data: &[u8]) -> f32 {
 pub(crate) fn check(v: Validation, secret: &[u8], key: &[u8]) -> bool {
     match v {
         Validation::Crc32Base62 => crc32_base62(secret),
+        Validation::GithubFineGrained => github_fine_grained(secret),
         Validation::AtlassianCrc32 => atlassian_crc32(secret),
         Validation::GrafanaCrc32 => grafana_crc32(secret),
         Validation::GitlabCrc32 => gitlab_crc32(secret),
@@ -97,13 +98,49 @@ fn base62_decode(s: &[u8]) -> Option<u64> {
     Some(n)
 }
 
-/// GitHub / npm: last 6 chars = base62(CRC32(the 30 chars before them)).
+/// GitHub / npm: last 6 chars = base62(CRC32(the characters between the 4-character prefix
+/// and the checksum)). npm tokens are also accepted with the CRC32 over the prefix too.
 fn crc32_base62(s: &[u8]) -> bool {
-    if s.len() < 36 {
+    if s.len() < 4 + 6 + 20 {
         return false;
     }
-    let (body, sum) = (&s[s.len() - 36..s.len() - 6], &s[s.len() - 6..]);
-    base62_decode(sum) == Some(u64::from(crc32(body)))
+    let (head, sum) = s.split_at(s.len() - 6);
+    let Some(expected) = base62_decode(sum) else {
+        return false;
+    };
+    expected == u64::from(crc32(&head[4..]))
+        || (s.starts_with(b"npm_") && expected == u64::from(crc32(head)))
+}
+
+/// GitHub fine-grained PAT: chars 77..85 = base32(SHA-256(chars 0..77))[..8].
+fn github_fine_grained(s: &[u8]) -> bool {
+    use sha2::{Digest, Sha256};
+    if s.len() != 93 {
+        return false;
+    }
+    let digest = Sha256::digest(&s[..77]);
+    base32_prefix8(&digest) == s[77..85]
+}
+
+/// First 8 characters of the RFC 4648 base32 encoding of `data` (5 bytes).
+fn base32_prefix8(data: &[u8]) -> [u8; 8] {
+    const A: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let n = data
+        .iter()
+        .take(5)
+        .fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
+    let mut out = [0u8; 8];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = A[((n >> (35 - 5 * i)) & 31) as usize];
+    }
+    out
+}
+
+/// Append the fine-grained checksum and 8 more characters to a 77-character `github_pat_…` head.
+pub fn with_github_fine_grained(head77: &str, tail8: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let sum = base32_prefix8(&Sha256::digest(head77.as_bytes()));
+    format!("{head77}{}{tail8}", String::from_utf8_lossy(&sum))
 }
 
 /// Append the GitHub/npm checksum to `prefix + body30` (used by examples and the corpus).
@@ -694,6 +731,21 @@ fn generic(s: &[u8], key: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn github_public_examples() {
+        // revoked tokens published as scanner examples
+        assert!(crc32_base62(b"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"));
+        assert!(crc32_base62(
+            b"ghr_xgrrGzSbbGRL34Wp39JU9nxtN27Pr1v1He8FjE7x7wbExGGs7nfJszJDAmZuoKasxZ0KxJ1HSzgc"
+        ));
+        assert!(github_fine_grained(
+            b"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"
+        ));
+        assert!(!github_fine_grained(
+            b"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"
+        ));
+    }
 
     #[test]
     fn crc32_known_vector() {

@@ -5,7 +5,7 @@ use super::{rnd, tok, P, P::C, P::L};
 use crate::rule::{Allowlist, RegexTarget, Rule, Validation};
 use crate::validate::{
     base58check_encode, base64url_encode, bech32_encode, with_atlassian_crc32, with_crc32_base62,
-    with_gitlab_crc32, with_grafana_crc32,
+    with_github_fine_grained, with_gitlab_crc32, with_grafana_crc32,
 };
 
 const ALNUM: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -964,39 +964,47 @@ fn shaped() -> Vec<Rule> {
         .collect()
 }
 
-/// Example GitHub/npm-style token with a valid checksum.
-fn crc_example(id: &str, prefix: &str) -> String {
-    with_crc32_base62(prefix, &rnd(id, ALNUM, 30))
-}
-
 fn checksummed() -> Vec<Rule> {
     let mut v = Vec::new();
-    for (id, desc, prefix) in [
+    for (id, desc, prefix, body) in [
         (
             "github-pat",
             "GitHub personal access token (classic)",
             "ghp_",
+            30,
         ),
-        ("github-oauth-token", "GitHub OAuth access token", "gho_"),
+        (
+            "github-oauth-token",
+            "GitHub OAuth access token",
+            "gho_",
+            30,
+        ),
         (
             "github-user-to-server-token",
             "GitHub App user-to-server token",
             "ghu_",
+            30,
         ),
         (
             "github-server-to-server-token",
             "GitHub App installation token",
             "ghs_",
+            30,
         ),
-        ("github-refresh-token", "GitHub App refresh token", "ghr_"),
-        ("npm-access-token", "npm access token", "npm_"),
+        (
+            "github-refresh-token",
+            "GitHub App refresh token",
+            "ghr_",
+            70,
+        ),
+        ("npm-access-token", "npm access token", "npm_", 30),
     ] {
-        let good = crc_example(id, prefix);
+        let good = with_crc32_base62(prefix, &rnd(id, ALNUM, body));
         let mut bad = good.clone();
         bad.replace_range(bad.len() - 6.., "ZZZZZZ");
         v.push(
             Rule::new(id, desc)
-                .regex(format!(r"\b({prefix}[0-9A-Za-z]{{36}})\b"))
+                .regex(format!(r"\b({prefix}[0-9A-Za-z]{{{}}})\b", body + 6))
                 .group(1)
                 .keywords(&[prefix])
                 .validate(Validation::Crc32Base62)
@@ -1004,15 +1012,33 @@ fn checksummed() -> Vec<Rule> {
                 .examples(&[format!("export TOKEN={good}"), format!("auth: \"{good}\"")])
                 .negatives(&[
                     format!("export TOKEN={bad}"),
-                    format!("{prefix}{}", "0".repeat(36)),
+                    format!("{prefix}{}", "0".repeat(body + 6)),
                 ]),
         );
     }
-    let fine = format!(
+    let stateless = format!(
+        "ghs_1234567_{}.{}.{}",
+        base64url_encode(br#"{"alg":"RS256","typ":"JWT"}"#),
+        base64url_encode(br#"{"iat":1745568000,"exp":1745568360,"iss":"12345"}"#),
+        rnd("ghs-jwt", ALNUM, 43)
+    );
+    v.push(
+        Rule::new("github-app-installation-token-jwt", "GitHub App installation token (stateless JWT format)")
+            .regex(r"\b(ghs_[0-9]{1,20}_eyJ[A-Za-z0-9_\-]{10,2000}\.eyJ[A-Za-z0-9_\-]{10,4000}\.[A-Za-z0-9_\-]{20,1000})")
+            .group(1)
+            .keywords(&["ghs_"])
+            .entropy(3.5)
+            .tags(&["github"])
+            .examples(&[format!("token: {stateless}")])
+            .negatives(&["token: ghs_123_eyJhbGciOi.eyJpYXQiOj.short"]),
+    );
+    let fine_head = format!(
         "github_pat_11{}_{}",
         rnd("gh-fine-a", ALNUM, 20),
-        rnd("gh-fine-b", ALNUM, 59)
+        rnd("gh-fine-b", ALNUM, 43)
     );
+    let fine = with_github_fine_grained(&fine_head, &rnd("gh-fine-c", ALNUM, 8));
+    let fine_bad = format!("{fine_head}AAAAAAAA{}", rnd("gh-fine-c", ALNUM, 8));
     v.push(
         Rule::new(
             "github-fine-grained-pat",
@@ -1021,11 +1047,11 @@ fn checksummed() -> Vec<Rule> {
         .regex(r"\b(github_pat_[0-9A-Za-z]{22}_[0-9A-Za-z]{59})\b")
         .group(1)
         .keywords(&["github_pat_"])
-        .entropy(4.0)
-        .tags(&["github"])
+        .validate(Validation::GithubFineGrained)
+        .tags(&["github", "checksum"])
         .examples(&[format!("GITHUB_TOKEN={fine}")])
         .negatives(&[
-            format!("github_pat_{}_{}", "1".repeat(22), "A".repeat(59)),
+            format!("GITHUB_TOKEN={fine_bad}"),
             "github_pat_11ABCDEFG_short".to_string(),
         ]),
     );
