@@ -633,15 +633,20 @@ impl Scanner {
                 }
             }
         }
-        // A generic rule's finding that overlaps a specific rule's finding is dropped.
-        let mut specific: Vec<(usize, usize)> = out
+        // gitleaks precedence: a generic rule's finding whose secret lies within a specific
+        // rule's secret on the same line is dropped; so is one overlapping a token that a
+        // checksum rule rejected.
+        let specific: Vec<(usize, usize, u32)> = out
             .iter()
             .filter(|(_, _, ri, _)| !self.rules[*ri].generic)
-            .map(|(s, e, _, _)| (*s, *e))
+            .map(|(s, e, _, f)| (*s, *e, f.line))
             .collect();
-        specific.extend(claimed);
-        out.retain(|(s, e, ri, _)| {
-            !self.rules[*ri].generic || !specific.iter().any(|&(a, b)| *s < b && a < *e)
+        out.retain(|(s, e, ri, f)| {
+            !self.rules[*ri].generic
+                || !(specific
+                    .iter()
+                    .any(|&(a, b, line)| a <= *s && *e <= b && line == f.line)
+                    || claimed.iter().any(|&(a, b)| *s < b && a < *e))
         });
         out.sort_by_key(|(s, _, ri, _)| (*s, *ri));
         out.into_iter().map(|(_, _, _, f)| f).collect()
@@ -757,11 +762,12 @@ impl Scanner {
         let matched = &content[m.range()];
         let entropy = match rule.entropy {
             Some(floor) => {
-                let e = validate::shannon_entropy(secret);
-                if e < floor {
+                // strictly above the floor, as gitleaks does
+                let e = validate::shannon_entropy_f64(secret);
+                if e <= f64::from(floor) {
                     return None;
                 }
-                Some(e)
+                Some(e as f32)
             }
             None => None,
         };
