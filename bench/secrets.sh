@@ -73,6 +73,35 @@ print(f"parity with gitleaks (same rules): gitleaks={len(theirs)} pushguard={len
 PY
   fi
   rm -f "$report" "$report.time" "$report.ours"
+
+  # The labelled corpus: gitleaks' precision/recall on it, and parity of the two engines on it
+  corp="$(mktemp -d)"
+  python3 - "$corp" <<'PY'
+import base64, json, os, sys
+for line in open("secrets/corpus/corpus.jsonl"):
+    d = json.loads(line)
+    p = os.path.join(sys.argv[1], d["id"], d["path"].replace("~", "home"))
+    os.makedirs(os.path.dirname(p), exist_ok=True)
+    open(p, "wb").write(base64.b64decode(d["text_b64"]))
+PY
+  "$gitleaks_bin" dir --no-banner --log-level error --report-format json --report-path "$corp.json" "$corp" >/dev/null 2>&1 || true
+  SHOW_FINDINGS=1 "$bin" --gitleaks secrets/corpus/.cache/gitleaks-default.toml "$corp" 2>&1 >/dev/null \
+    | grep -E '^[a-z0-9-]+ /' | sort > "$corp.ours" || true
+  python3 - "$corp" "$corp.json" "$corp.ours" <<'PY'
+import collections, json, sys
+corp, rep, ours_file = sys.argv[1:]
+labels = {json.loads(l)["id"]: json.loads(l)["label"] for l in open("secrets/corpus/corpus.jsonl")}
+findings = json.load(open(rep))
+hit = collections.Counter(f["File"][len(corp) + 1:].split("/")[0] for f in findings)
+tp = sum(1 for i, l in labels.items() if l == "secret" and hit[i])
+fn = sum(1 for i, l in labels.items() if l == "secret" and not hit[i])
+fp = sum(1 for i, l in labels.items() if l == "benign" and hit[i])
+print(f"gitleaks 8.30.1 on the labelled corpus: tp={tp} fp={fp} fn={fn} precision={tp/max(1,tp+fp):.3f} recall={tp/max(1,tp+fn):.3f}")
+theirs = {f"{f['RuleID']} {f['File']}:{f['StartLine']}" for f in findings}
+ours = {l.strip() for l in open(ours_file) if l.strip()}
+print(f"parity on the corpus (gitleaks rules): gitleaks={len(theirs)} pushguard={len(ours)} common={len(theirs & ours)}")
+PY
+  rm -rf "$corp" "$corp.json" "$corp.ours"
 else
   echo "gitleaks: not installed (INSTALL_GITLEAKS=1 to install it into bench/.venv)"
 fi

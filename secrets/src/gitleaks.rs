@@ -374,18 +374,47 @@ fn parse_rule(t: &Table, idx: usize, cx: &mut Ctx) -> Result<Rule, ConfigError> 
             ))
         }
     };
-    if t.contains_key("required") {
-        cx.warn(
-            &loc,
-            "composite rule: `[[rules.required]]` is not supported; the rule reports on its own match (may add findings)",
-        );
+    let mut required = Vec::new();
+    if let Some(req) = t.get("required") {
+        let Value::Array(list) = req else {
+            return Err(unsupported(&loc, "`required` must be an array of tables"));
+        };
+        for (i, r) in list.iter().enumerate() {
+            let rloc = format!("{loc}.required[{i}]");
+            let Value::Table(r) = r else {
+                return Err(unsupported(&rloc, "`required` must be an array of tables"));
+            };
+            check_keys(r, &["id", "withinLines", "withinColumns"], &rloc, cx);
+            let within = |key: &str| -> Result<Option<u32>, ConfigError> {
+                match r.get(key) {
+                    None => Ok(None),
+                    Some(Value::Integer(n)) if *n >= 0 => {
+                        Ok(Some((*n).min(i64::from(u32::MAX)) as u32))
+                    }
+                    Some(other) => Err(unsupported(
+                        &rloc,
+                        format!("`{key}` must be a non-negative integer, not {other}"),
+                    )),
+                }
+            };
+            required.push(crate::rule::Required {
+                rule_id: get_str(r, "id", &rloc)?
+                    .ok_or_else(|| unsupported(&rloc, "missing `id`"))?,
+                within_lines: within("withinLines")?,
+                within_columns: within("withinColumns")?,
+            });
+        }
     }
-    if let Some(Value::Boolean(true)) = t.get("skipReport") {
-        cx.warn(
-            &loc,
-            "`skipReport = true` is not supported; this rule's findings are reported",
-        );
-    }
+    let skip_report = match t.get("skipReport") {
+        None => false,
+        Some(Value::Boolean(b)) => *b,
+        Some(other) => {
+            return Err(unsupported(
+                &loc,
+                format!("`skipReport` must be a boolean, not {other}"),
+            ))
+        }
+    };
     let regex = get_str(t, "regex", &loc)?
         .filter(|r| !r.is_empty())
         .map(|r| translate_re2(&r));
@@ -404,6 +433,8 @@ fn parse_rule(t: &Table, idx: usize, cx: &mut Ctx) -> Result<Rule, ConfigError> 
         path,
         tags: get_strs(t, "tags", &loc)?,
         allowlists: parse_allowlists(t, &loc, false, cx)?,
+        required,
+        skip_report,
         id,
         ..Rule::default()
     })
@@ -439,6 +470,8 @@ fn merge_rule(base: &mut Rule, over: Rule) {
         }
     }
     base.allowlists.extend(over.allowlists);
+    base.required.extend(over.required);
+    base.skip_report |= over.skip_report;
 }
 
 pub(crate) fn import(

@@ -38,7 +38,7 @@ mod rule;
 mod scanner;
 pub mod validate;
 
-pub use rule::{Allowlist, Condition, RegexTarget, Rule, RuleSet, Validation};
+pub use rule::{Allowlist, Condition, RegexTarget, Required, Rule, RuleSet, Validation};
 pub use scanner::{Scanner, BINARY_SNIFF_LEN, MAX_FINDINGS_PER_BLOB};
 pub use validate::shannon_entropy;
 

@@ -145,6 +145,22 @@ pub struct Rule {
     pub path_examples: Vec<String>,
     /// Paths that must not match a path-only rule.
     pub path_negative_examples: Vec<String>,
+    /// Composite rule (gitleaks `[[rules.required]]`): a finding of this rule is reported only
+    /// if each listed rule also matches in the same blob, within the given distance.
+    pub required: Vec<Required>,
+    /// Auxiliary rule whose own findings are not reported (gitleaks `skipReport`).
+    pub skip_report: bool,
+}
+
+/// A rule that must match near a composite rule's match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Required {
+    /// Id of the required rule.
+    pub rule_id: String,
+    /// Maximum distance in lines between the two findings (any, if unset).
+    pub within_lines: Option<u32>,
+    /// Maximum distance in columns between the two findings' starts (any, if unset).
+    pub within_columns: Option<u32>,
 }
 
 impl Rule {

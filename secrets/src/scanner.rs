@@ -53,6 +53,9 @@ enum Allowed {
 }
 
 struct CompiledRule {
+    /// Composite requirements, resolved to rule indices.
+    required: Vec<(usize, Option<u32>, Option<u32>)>,
+    skip_report: bool,
     /// In the combined regex (literal-prefixed or keyword-less); otherwise windowed by keyword lines.
     combined: bool,
     id: String,
@@ -284,6 +287,19 @@ impl Scanner {
                 &mut path_rules,
             )?);
         }
+        for (idx, r) in rules.rules.iter().enumerate() {
+            for req in &r.required {
+                let Some(target) = rules.rules.iter().position(|x| x.id == req.rule_id) else {
+                    return Err(ConfigError::Rule {
+                        rule_id: r.id.clone(),
+                        message: format!("required rule `{}` does not exist", req.rule_id),
+                    });
+                };
+                compiled[idx]
+                    .required
+                    .push((target, req.within_lines, req.within_columns));
+            }
+        }
         let combined = Regex::builder()
             .syntax(syntax_config())
             .configure(
@@ -436,6 +452,8 @@ impl Scanner {
             allowlists.push(compile_allowlist(&r.id, &format!("allowlists[{i}]"), a)?);
         }
         Ok(CompiledRule {
+            required: Vec::new(),
+            skip_report: r.skip_report,
             combined: content.last() == Some(&idx),
             id: r.id.clone(),
             description: r.description.clone(),
@@ -633,15 +651,43 @@ impl Scanner {
                 }
             }
         }
-        // A generic rule's finding that overlaps a specific rule's finding is dropped.
-        let mut specific: Vec<(usize, usize)> = out
+        // Composite rules: keep a finding only if each required rule matched close enough;
+        // then drop the findings of auxiliary (skipReport) rules.
+        if self
+            .rules
+            .iter()
+            .any(|r| !r.required.is_empty() || r.skip_report)
+        {
+            let snapshot: Vec<(usize, u32, u32)> = out
+                .iter()
+                .map(|(_, _, ri, f)| (*ri, f.line, f.column))
+                .collect();
+            out.retain(|(_, _, ri, f)| {
+                let rule = &self.rules[*ri];
+                !rule.skip_report
+                    && rule.required.iter().all(|&(need, lines, cols)| {
+                        snapshot.iter().any(|&(r, line, col)| {
+                            r == need
+                                && lines.is_none_or(|n| line.abs_diff(f.line) <= n)
+                                && cols.is_none_or(|n| col.abs_diff(f.column) <= n)
+                        })
+                    })
+            });
+        }
+        // gitleaks precedence: a generic rule's finding whose secret lies within a specific
+        // rule's secret on the same line is dropped; so is one overlapping a token that a
+        // checksum rule rejected.
+        let specific: Vec<(usize, usize, u32)> = out
             .iter()
             .filter(|(_, _, ri, _)| !self.rules[*ri].generic)
-            .map(|(s, e, _, _)| (*s, *e))
+            .map(|(s, e, _, f)| (*s, *e, f.line))
             .collect();
-        specific.extend(claimed);
-        out.retain(|(s, e, ri, _)| {
-            !self.rules[*ri].generic || !specific.iter().any(|&(a, b)| *s < b && a < *e)
+        out.retain(|(s, e, ri, f)| {
+            !self.rules[*ri].generic
+                || !(specific
+                    .iter()
+                    .any(|&(a, b, line)| a <= *s && *e <= b && line == f.line)
+                    || claimed.iter().any(|&(a, b)| *s < b && a < *e))
         });
         out.sort_by_key(|(s, _, ri, _)| (*s, *ri));
         out.into_iter().map(|(_, _, _, f)| f).collect()
@@ -757,11 +803,12 @@ impl Scanner {
         let matched = &content[m.range()];
         let entropy = match rule.entropy {
             Some(floor) => {
-                let e = validate::shannon_entropy(secret);
-                if e < floor {
+                // strictly above the floor, as gitleaks does
+                let e = validate::shannon_entropy_f64(secret);
+                if e <= f64::from(floor) {
                     return None;
                 }
-                Some(e)
+                Some(e as f32)
             }
             None => None,
         };

@@ -5,6 +5,11 @@ use crate::rule::Validation;
 
 /// Shannon entropy of `data` in bits per byte (0 for empty input).
 pub fn shannon_entropy(data: &[u8]) -> f32 {
+    shannon_entropy_f64(data) as f32
+}
+
+/// [`shannon_entropy`] in double precision (used for threshold comparisons).
+pub fn shannon_entropy_f64(data: &[u8]) -> f64 {
     if data.is_empty() {
         return 0.0;
     }
@@ -18,7 +23,7 @@ pub fn shannon_entropy(data: &[u8]) -> f32 {
         let p = f64::from(c) / n;
         h -= p * p.log2();
     }
-    h as f32
+    h
 }
 
 /// Does `secret` pass `v`? `key` is the text before the secret: the match plus the start of

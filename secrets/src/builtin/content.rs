@@ -1024,7 +1024,7 @@ fn checksummed() -> Vec<Rule> {
     );
     v.push(
         Rule::new("github-app-installation-token-jwt", "GitHub App installation token (stateless JWT format)")
-            .regex(r"\b(ghs_[0-9]{1,20}_eyJ[A-Za-z0-9_\-]{10,2000}\.eyJ[A-Za-z0-9_\-]{10,4000}\.[A-Za-z0-9_\-]{20,1000})")
+            .regex(r"\b(ghs_[0-9]{1,20}_eyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{20,})")
             .group(1)
             .keywords(&["ghs_"])
             .entropy(3.5)
@@ -1070,7 +1070,7 @@ fn checksummed() -> Vec<Rule> {
             "gitlab-pat-routable",
             "GitLab personal/project/group access token (routable, checksummed)",
         )
-        .regex(r"\b(glpat-[0-9A-Za-z_\-]{27,300}\.[0-9a-z]{2}\.[0-9a-z]{9})\b")
+        .regex(r"\b(glpat-[0-9A-Za-z_\-]{27,}\.[0-9a-z]{2}\.[0-9a-z]{9})\b")
         .group(1)
         .keywords(&["glpat-"])
         .validate(Validation::GitlabCrc32)
@@ -1083,7 +1083,7 @@ fn checksummed() -> Vec<Rule> {
             "gitlab-pat-routable-unversioned",
             "GitLab access token (routable, early unversioned format)",
         )
-        .regex(r"\b(glpat-[0-9A-Za-z_\-]{27,300}\.[0-9a-z]{9})\b")
+        .regex(r"\b(glpat-[0-9A-Za-z_\-]{27,}\.[0-9a-z]{9})\b")
         .group(1)
         .keywords(&["glpat-"])
         .entropy(3.5)
@@ -1108,7 +1108,7 @@ fn checksummed() -> Vec<Rule> {
             "atlassian-api-token",
             "Atlassian Cloud API token (Jira, Confluence, Bitbucket)",
         )
-        .regex(r"\b(ATATT3[A-Za-z0-9_\-]{150,200}=[0-9A-F]{8})\b")
+        .regex(r"\b(ATATT3[A-Za-z0-9_\-]{150,}=[0-9A-F]{8})\b")
         .group(1)
         .keywords(&["atatt3"])
         .validate(Validation::AtlassianCrc32)
@@ -1183,7 +1183,7 @@ fn checksummed() -> Vec<Rule> {
             "bip32-extended-private-key",
             "BIP-32 extended private key (xprv/tprv)",
         )
-        .regex(r"\b([xt]prv[1-9A-HJ-NP-Za-km-z]{100,112})\b")
+        .regex(r"\b([xt]prv[1-9A-HJ-NP-Za-km-z]{100,})\b")
         .group(1)
         .keywords(&["xprv", "tprv"])
         .validate(Validation::Base58Check)
@@ -1199,7 +1199,7 @@ fn checksummed() -> Vec<Rule> {
     let pypi = format!("pypi-{}", base64url_encode(&mac));
     v.push(
         Rule::new("pypi-upload-token", "PyPI API token")
-            .regex(r"\b(pypi-AgE[A-Za-z0-9_\-]{60,400})")
+            .regex(r"\b(pypi-AgE[A-Za-z0-9_\-]{60,})")
             .group(1)
             .keywords(&["pypi-age"])
             .entropy(3.0)
@@ -1223,14 +1223,17 @@ fn checksummed() -> Vec<Rule> {
     );
     v.push(
         Rule::new("jwt", "JSON Web Token")
-            .regex(r"\b(eyJ[A-Za-z0-9_\-]{10,2000}\.eyJ[A-Za-z0-9_\-]{10,4000}\.[A-Za-z0-9_\-]{20,1000})")
+            .regex(r"\b(eyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{20,})")
             .group(1)
             .keywords(&["eyj"])
             .validate(Validation::Jwt)
             .entropy(3.0)
             .tags(&["jwt"])
             .examples(&[format!("Authorization: Bearer {jwt}")])
-            .negatives(&[format!("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.{}", "_".repeat(30)), "eyJnotjsonatall.eyJalsonotjson.abcdefghijklmnopqrstuvwxyz".to_string()]),
+            .negatives(&[
+                format!("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.{}", "_".repeat(30)),
+                "eyJnotjsonatall.eyJalsonotjson.abcdefghijklmnopqrstuvwxyz".to_string(),
+            ]),
     );
     v
 }
@@ -1323,7 +1326,7 @@ fn keys() -> Vec<Rule> {
     );
     v.push(
         Rule::new("putty-private-key", "PuTTY private key file")
-            .regex(r"PuTTY-User-Key-File-[23]: [a-z0-9\-]{3,40}\r?\n(?:[A-Za-z\-]{3,20}: [^\r\n]{0,200}\r?\n){1,8}(?:[A-Za-z0-9+/=]{4,80}\r?\n){0,64}(?:[A-Za-z\-]{3,20}: [^\r\n]{0,200}\r?\n){0,6}?Private-Lines: [0-9]{1,3}\r?\n((?:[A-Za-z0-9+/=]{4,80}\r?\n){1,64})")
+            .regex(r"PuTTY-User-Key-File-[23]: [a-z0-9\-]{3,40}\r?\n[\s\S]*?\nPrivate-Lines: [0-9]{1,3}\r?\n((?:[A-Za-z0-9+/=]+\r?\n)+)")
             .group(1)
             .keywords(&["putty-user-key-file-"])
             .entropy(4.0)
@@ -1340,7 +1343,7 @@ fn keys() -> Vec<Rule> {
     );
     v.push(
         Rule::new("gcp-service-account-key", "Google Cloud service account key (JSON)")
-            .regex(r#""type"[ \t]{0,4}:[ \t]{0,4}"service_account"[\s\S]{0,800}?"private_key_id"[ \t]{0,4}:[ \t]{0,4}"([0-9a-f]{40})""#)
+            .regex(r#""type"[ \t]{0,4}:[ \t]{0,4}"service_account"[\s\S]{0,}?"private_key_id"[ \t]{0,4}:[ \t]{0,4}"([0-9a-f]{40})""#)
             .group(1)
             .keywords(&["service_account"])
             .tags(&["gcp", "google", "private-key"])
@@ -1354,7 +1357,7 @@ fn keys() -> Vec<Rule> {
     );
     v.push(
         Rule::new("jwk-private-key", "JSON Web Key with private part")
-            .regex(r#""kty"[ \t]{0,4}:[ \t]{0,4}"(?:EC|RSA|OKP)"[^}]{0,600}?"d"[ \t]{0,4}:[ \t]{0,4}"([A-Za-z0-9_\-]{32,1000})""#)
+            .regex(r#""kty"[ \t]{0,4}:[ \t]{0,4}"(?:EC|RSA|OKP)"[^}]{0,}?"d"[ \t]{0,4}:[ \t]{0,4}"([A-Za-z0-9_\-]{32,})""#)
             .group(1)
             .keywords(&["\"kty\""])
             .entropy(3.5)
@@ -1447,7 +1450,7 @@ fn cloud() -> Vec<Rule> {
                 "aws_secret_access_key = os.environ['AWS_SECRET_ACCESS_KEY']",
             ]),
         Rule::new("aws-session-token", "AWS session token")
-            .regex(assignment(r"aws_?session_?token|session_?token", "(?:IQoJb3JpZ2luX2Vj|FwoGZXIvYXdzE)[A-Za-z0-9/+=]{100,2000}"))
+            .regex(assignment(r"aws_?session_?token|session_?token", "(?:IQoJb3JpZ2luX2Vj|FwoGZXIvYXdzE)[A-Za-z0-9/+=]{100,}"))
             .group(2)
             .keywords(&["session"])
             .tags(&["aws"])
@@ -1472,7 +1475,7 @@ fn cloud() -> Vec<Rule> {
             .examples(&[format!("AccountEndpoint=https://acme.documents.azure.com:443/;AccountKey={azure_key};")])
             .negatives(&["AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="]),
         Rule::new("azure-service-bus-connection-string", "Azure Service Bus / Event Hubs connection string")
-            .regex(r"(?i)Endpoint=sb://[a-z0-9.\-]{3,100}/?;SharedAccessKeyName=[^;\s]{1,256};SharedAccessKey=([A-Za-z0-9+/]{43}=)")
+            .regex(r"(?i)Endpoint=sb://[a-z0-9.\-]{3,}/?;SharedAccessKeyName=[^;\s]{1,};SharedAccessKey=([A-Za-z0-9+/]{43}=)")
             .group(1)
             .keywords(&["sharedaccesskey="])
             .entropy(4.0)
@@ -1480,7 +1483,7 @@ fn cloud() -> Vec<Rule> {
             .examples(&[format!("Endpoint=sb://acme.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey={sb_key}")])
             .negatives(&["Endpoint=sb://acme.servicebus.windows.net/;SharedAccessKeyName=Root;SharedAccessKey=<key>"]),
         Rule::new("azure-sas-token", "Azure shared access signature (SAS) with signature")
-            .regex(r"[?&]sv=[0-9]{4}-[0-9]{2}-[0-9]{2}&[^\s\x22'<>]{0,300}?\bsig=([A-Za-z0-9%+/]{40,100})")
+            .regex(r"[?&]sv=[0-9]{4}-[0-9]{2}-[0-9]{2}&[^\s\x22'<>]{0,}?\bsig=([A-Za-z0-9%+/]{40,})")
             .group(1)
             .keywords(&["sig="])
             .entropy(3.5)
@@ -1510,7 +1513,7 @@ fn urls() -> Vec<Rule> {
     let pw = rnd("db-pw", ALNUM, 18);
     let url_rule = |id: &str, desc: &str, schemes: &str, kw: &[&str], ex_scheme: &str| {
         Rule::new(id, desc)
-            .regex(format!(r"(?i)\b(?:{schemes})://[^:/?#@\s\x22']{{1,64}}:([^@/?#\s\x22']{{3,128}})@[A-Za-z0-9.\-_\[\]:]{{1,253}}"))
+            .regex(format!(r"(?i)\b(?:{schemes})://[^:/?#@\s\x22']{{1,64}}:([^@/?#\s\x22']{{3,}})@[A-Za-z0-9.\-_\[\]:]{{1,}}"))
             .group(1)
             .keywords(kw)
             .validate(Validation::Password)
@@ -1536,7 +1539,7 @@ fn urls() -> Vec<Rule> {
         url_rule("amqp-url-password", "AMQP (RabbitMQ) URL with password", "amqps?", &["amqp"], "amqps"),
         url_rule("url-credentials", "URL with embedded credentials (FTP, SMB, LDAP, HTTP)", "s?ftp|smb|ldaps?|https?|ssh|git\\+https?|nats|mqtts?|kafka", &["ftp", "smb", "ldap", "http", "ssh", "nats", "mqtt", "kafka"], "https"),
         Rule::new("jdbc-url-password", "JDBC URL with password parameter")
-            .regex(r"(?i)jdbc:[a-z0-9]{2,20}:[^\s\x22']{1,300}?[?&;]password=([^&;\s\x22']{3,128})")
+            .regex(r"(?i)jdbc:[a-z0-9]{2,20}:[^\s\x22']{1,}?[?&;]password=([^&;\s\x22']{3,})")
             .group(1)
             .keywords(&["jdbc:"])
             .validate(Validation::Password)
@@ -1544,7 +1547,7 @@ fn urls() -> Vec<Rule> {
             .examples(&[format!("spring.datasource.url=jdbc:postgresql://db:5432/app?user=app&password={pw}")])
             .negatives(&["spring.datasource.url=jdbc:postgresql://db:5432/app?user=app&password=${DB_PASSWORD}"]),
         Rule::new("adonet-connection-string-password", "ADO.NET / ODBC connection string with password")
-            .regex(r"(?i)\b(?:Server|Data Source|Host)=[^;\x22'\n]{1,200};[^\x22'\n]{0,300}?\b(?:Password|Pwd)=([^;\x22'\s]{3,128})")
+            .regex(r"(?i)\b(?:Server|Data Source|Host)=[^;\x22'\n]{1,};[^\x22'\n]{0,}?\b(?:Password|Pwd)=([^;\x22'\s]{3,})")
             .group(1)
             .keywords(&["password=", "pwd="])
             .validate(Validation::Password)
@@ -1552,7 +1555,7 @@ fn urls() -> Vec<Rule> {
             .examples(&[format!("\"Default\": \"Server=tcp:acme.database.windows.net,1433;Database=app;User ID=app;Password={pw};\"")])
             .negatives(&["\"Default\": \"Server=(localdb)\\\\mssqllocaldb;Database=app;Trusted_Connection=True;\"", "Server=db;User Id=sa;Password=<YourStrong@Passw0rd>;"]),
         Rule::new("npmrc-auth-token", "npm registry auth token in .npmrc")
-            .regex(r"//[^\s]{1,200}/:_authToken=([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[A-Za-z0-9+/=._\-]{20,200})")
+            .regex(r"//[^\s]{1,}/:_authToken=([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[A-Za-z0-9+/=._\-]{20,})")
             .group(1)
             .keywords(&["_authtoken="])
             .validate(Validation::Password)
@@ -1560,7 +1563,7 @@ fn urls() -> Vec<Rule> {
             .examples(&["//registry.npmjs.org/:_authToken=5b2f8a0e-3c1d-4e6f-9a7b-0c1d2e3f4a5b"])
             .negatives(&["//registry.npmjs.org/:_authToken=${NPM_TOKEN}"]),
         Rule::new("docker-config-auth", "Docker registry credentials (config.json auth)")
-            .regex(r#""auth"[ \t]{0,4}:[ \t]{0,4}"([A-Za-z0-9+/]{12,400}={0,2})""#)
+            .regex(r#""auth"[ \t]{0,4}:[ \t]{0,4}"([A-Za-z0-9+/]{12,}={0,2})""#)
             .group(1)
             .keywords(&["\"auth\""])
             .entropy(3.5)
@@ -1826,7 +1829,7 @@ fn contextual() -> Vec<Rule> {
             "openai-api-key-context",
             "OpenAI API key (contextual)",
             "openai[a-z_\\-]{0,12}(?:api)?_?key",
-            "sk-[A-Za-z0-9_\\-]{40,200}",
+            "sk-[A-Za-z0-9_\\-]{40,}",
             &["openai"],
             "OPENAI_API_KEY",
             format!("sk-{}", rnd("openai-ctx", ALNUM, 48)),
@@ -1866,7 +1869,7 @@ fn contextual() -> Vec<Rule> {
             "mapbox-token-context",
             "Mapbox token (contextual)",
             "mapbox[a-z_\\-]{0,12}(?:access)?_?token",
-            "(?:pk|sk)\\.eyJ[A-Za-z0-9_\\-]{50,300}\\.[A-Za-z0-9_\\-]{22}",
+            "(?:pk|sk)\\.eyJ[A-Za-z0-9_\\-]{50,}\\.[A-Za-z0-9_\\-]{22}",
             &["mapbox"],
             "MAPBOX_TOKEN",
             format!(
@@ -1913,7 +1916,7 @@ fn generic() -> Vec<Rule> {
     ];
     vec![
         Rule::new("generic-password", "Password assigned in code or configuration")
-            .regex(assignment("(?:db_|database_|admin_|root_|smtp_|mail_|ldap_|mysql_|postgres_|redis_|user_)?(?:password|passwd|pwd)", r#"[^\s"'`;,()\[\]{}<>]{8,100}"#))
+            .regex(assignment("(?:db_|database_|admin_|root_|smtp_|mail_|ldap_|mysql_|postgres_|redis_|user_)?(?:password|passwd|pwd)", r#"[^\s"'`;,()\[\]{}<>]{8,}"#))
             .group(2)
             .keywords(&["pass", "pwd"])
             .entropy(2.8)
@@ -1925,7 +1928,7 @@ fn generic() -> Vec<Rule> {
         Rule::new("generic-api-key", "API key, token or secret assigned in code or configuration")
             .regex(assignment(
                 "(?:api|access|auth|client|app|private|secret|master|service|signing|encryption|bearer|refresh)[_\\-.]?(?:key|token|secret)|secret|token",
-                r#"[A-Za-z0-9_\-+/=.~]{16,200}"#,
+                r#"[A-Za-z0-9_\-+/=.~]{16,}"#,
             ))
             .group(2)
             .keywords(&["key", "secret", "token"])

@@ -134,8 +134,12 @@ pub(crate) fn shape(id: &str, parts: &[P]) -> (String, String, String, Option<St
             }
             P::C(c, min, max) => {
                 let (cls, alpha) = class(c);
+                // Wide counted ranges bloat the automata (and the capture engine's work);
+                // above 16 characters of slack the maximum is left open.
                 if min == max {
                     re.push_str(&format!("[{cls}]{{{min}}}"));
+                } else if max - min > 16 {
+                    re.push_str(&format!("[{cls}]{{{min},}}"));
                 } else {
                     re.push_str(&format!("[{cls}]{{{min},{max}}}"));
                 }

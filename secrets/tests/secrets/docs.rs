@@ -1,8 +1,8 @@
 //! docs/secrets.md carries the generated rules list; this test keeps it in sync.
-//! Regenerate with `UPDATE_DOCS=1 cargo test -p pushguard-secrets --test docs`.
+//! Regenerate with `UPDATE_DOCS=1 cargo test -p pushguard-secrets --test secrets docs`.
 
 const BEGIN: &str =
-    "<!-- BEGIN GENERATED RULES (cargo test -p pushguard-secrets --test docs) -->\n";
+    "<!-- BEGIN GENERATED RULES (UPDATE_DOCS=1 cargo test -p pushguard-secrets --test secrets docs) -->\n";
 const END: &str = "<!-- END GENERATED RULES -->";
 
 #[test]
@@ -19,7 +19,7 @@ fn rules_list_in_docs_is_current() {
             let updated = format!("{}{BEGIN}{table}{}", &doc[..b], &doc[e..]);
             std::fs::write(path, updated).expect("write docs/secrets.md");
         } else {
-            panic!("docs/secrets.md rules list is stale; run UPDATE_DOCS=1 cargo test -p pushguard-secrets --test docs");
+            panic!("docs/secrets.md rules list is stale; run UPDATE_DOCS=1 cargo test -p pushguard-secrets --test secrets docs");
         }
     }
 }

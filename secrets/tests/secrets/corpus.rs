@@ -18,7 +18,7 @@ struct Case {
 #[test]
 fn corpus_precision_and_recall() {
     let scanner = Scanner::new(&RuleSet::builtin()).expect("built-in rules compile");
-    let corpus = include_str!("../corpus/corpus.jsonl");
+    let corpus = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/corpus/corpus.jsonl"));
     let (mut tp, mut fp, mut fn_, mut tn) = (0u32, 0u32, 0u32, 0u32);
     let mut providers = std::collections::BTreeSet::new();
     let mut report = Vec::new();
