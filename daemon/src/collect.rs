@@ -2,14 +2,18 @@
 //! The only code that knows both git and the engine.
 
 use crate::git::{Quarantine, RepoReader, SignaturePart};
+use crate::scan::{self, Limits};
 use crate::state::Loaded;
 use anyhow::{Context, Result};
 use gix::ObjectId;
 use hooks::wire::{HookKind, HookRequest, WireUpdate};
 use rules::facts::{Change, Commit, ObjectKind, RefUpdate, SignatureCheck, Tag, Timestamp};
 use rules::policy::RuleSpec;
+use rules::policy::{SecretScanning, Suppression};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::time::Duration;
+use tracing::warn;
 
 /// Build the facts for a hook request. `now` is the receive time.
 pub fn push_change(loaded: &Loaded, req: &HookRequest, now: Timestamp) -> Result<Change> {
@@ -40,6 +44,31 @@ pub fn push_change(loaded: &Loaded, req: &HookRequest, now: Timestamp) -> Result
                 .with_context(|| format!("cannot read the update of {}", u.name))?,
         );
     }
+    let mut secrets = None;
+    let mut base_suppressions = Vec::new();
+    if let Some(scanner) = &loaded.scanner {
+        let rules = secret_rules(policy);
+        let limits = Limits {
+            max_blob_size: rules
+                .iter()
+                .map(|r| r.max_blob_size)
+                .min()
+                .unwrap_or(1 << 20),
+            deadline: Duration::from_millis(
+                rules.iter().map(|r| r.deadline_ms).min().unwrap_or(10_000),
+            ),
+        };
+        secrets = Some(
+            scan::scan_push(&reader, scanner, &updates, limits).context("secret scan failed")?,
+        );
+        let files: Vec<&str> = rules
+            .iter()
+            .filter_map(|r| r.suppressions_file.as_deref())
+            .collect();
+        if !files.is_empty() {
+            base_suppressions = read_base_suppressions(&mut collector, &files);
+        }
+    }
     Ok(Change {
         repo: req.git_dir.clone(),
         now,
@@ -47,7 +76,51 @@ pub fn push_change(loaded: &Loaded, req: &HookRequest, now: Timestamp) -> Result
         default_branch: collector.default_branch.clone(),
         push_options: push_options(&req.env),
         updates,
+        secrets,
+        base_suppressions,
     })
+}
+
+fn secret_rules(policy: &rules::Policy) -> Vec<&SecretScanning> {
+    policy
+        .rulesets
+        .iter()
+        .flat_map(|r| r.rules.iter())
+        .filter_map(|r| match r {
+            RuleSpec::SecretScanning(s) => Some(s.as_ref()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Suppression files as they are on the default branch before this push: the protected base,
+/// never the pushed content. A file that cannot be read or parsed suppresses nothing.
+fn read_base_suppressions(collector: &mut Collector<'_>, files: &[&str]) -> Vec<Suppression> {
+    let Some(branch) = collector.default_branch.clone() else {
+        return Vec::new();
+    };
+    let full = format!("refs/heads/{branch}");
+    let tip = match collector.refs() {
+        Ok(refs) => refs.iter().find(|(n, _)| *n == full).map(|(_, id)| *id),
+        Err(_) => None,
+    };
+    let Some(tip) = tip else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for f in files {
+        match collector.reader.file_at(tip, f) {
+            Ok(Some(bytes)) => {
+                match rules::policy::parse_suppressions(&String::from_utf8_lossy(&bytes)) {
+                    Ok(s) => out.extend(s),
+                    Err(e) => warn!("{f} on {full}: {e}: its suppressions are ignored"),
+                }
+            }
+            Ok(None) => {}
+            Err(e) => warn!("cannot read {f} on {full}: {e:#}"),
+        }
+    }
+    out
 }
 
 /// `GIT_PUSH_OPTION_COUNT` and `GIT_PUSH_OPTION_<n>`.

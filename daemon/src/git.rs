@@ -13,6 +13,9 @@ use std::path::{Path, PathBuf};
 /// A repository opened for one request.
 pub struct RepoReader {
     pub repo: gix::Repository,
+    /// The repository's own objects, without the quarantine: what existed before this push.
+    /// `None` when there is no quarantine (then every object is already in the repository).
+    before_push: Option<gix::OdbHandle>,
     /// Keeps the overlay directory alive while the repository is in use.
     _overlay: Option<tempfile::TempDir>,
 }
@@ -51,6 +54,7 @@ impl Quarantine {
 
 /// A parsed commit (only what the rules need) and its signature split out.
 pub struct RawCommit {
+    pub tree: String,
     pub parents: Vec<String>,
     pub author: Person,
     pub committer: Person,
@@ -84,7 +88,9 @@ impl RepoReader {
         let mut repo = gix::open_opts(git_dir, gix::open::Options::isolated())
             .with_context(|| format!("cannot open repository {}", git_dir.display()))?;
         let mut overlay = None;
+        let mut before_push = None;
         if let Some(qdir) = &quarantine.object_dir {
+            before_push = Some(repo.objects.clone());
             let kind = repo.object_hash();
             let dir = tempfile::Builder::new()
                 .prefix("pushguard-overlay-")
@@ -117,6 +123,7 @@ impl RepoReader {
         }
         Ok(RepoReader {
             repo,
+            before_push,
             _overlay: overlay,
         })
     }
@@ -199,11 +206,20 @@ impl RepoReader {
             .is_none())
     }
 
-    /// Commits reachable from `tips` and not from `hidden`, newest first.
+    /// Commits reachable from `tip` and not from `hidden`, newest first.
     pub fn new_commits(&self, tip: ObjectId, hidden: &[ObjectId]) -> Result<Vec<ObjectId>> {
+        self.new_commits_from(&[tip], hidden)
+    }
+
+    /// Commits reachable from any of `tips` and not from `hidden`, newest first.
+    pub fn new_commits_from(
+        &self,
+        tips: &[ObjectId],
+        hidden: &[ObjectId],
+    ) -> Result<Vec<ObjectId>> {
         let walk = self
             .repo
-            .rev_walk([tip])
+            .rev_walk(tips.iter().copied())
             .with_hidden(hidden.iter().copied())
             .all()
             .context("cannot walk history")?;
@@ -212,6 +228,88 @@ impl RepoReader {
             out.push(info.context("cannot walk history")?.id);
         }
         Ok(out)
+    }
+
+    /// Was `id` in the repository before this push? `None` when that cannot be told (no
+    /// quarantine: the update hook runs after git moved the objects in).
+    pub fn existed_before_push(&self, id: ObjectId) -> Option<bool> {
+        use gix::objs::Exists;
+        self.before_push.as_ref().map(|odb| odb.exists(&id))
+    }
+
+    /// Size of an object, without reading it.
+    pub fn size(&self, id: ObjectId) -> Result<u64> {
+        Ok(self
+            .repo
+            .find_header(id)
+            .with_context(|| format!("object {id} is missing"))?
+            .size())
+    }
+
+    /// A blob's bytes.
+    pub fn blob(&self, id: ObjectId) -> Result<Vec<u8>> {
+        self.data(id, gix::object::Kind::Blob)
+    }
+
+    /// Files (blobs, not submodules or trees) that `new_tree` adds or changes against
+    /// `old_tree` (`None`: the empty tree): (path, blob, previous blob at that path).
+    pub fn changed_files(
+        &self,
+        old_tree: Option<ObjectId>,
+        new_tree: ObjectId,
+    ) -> Result<Vec<(String, ObjectId, Option<ObjectId>)>> {
+        use gix::diff::tree::recorder::Change;
+        let kind = self.repo.object_hash();
+        let new = self.data(new_tree, gix::object::Kind::Tree)?;
+        let old = match old_tree {
+            Some(t) => self.data(t, gix::object::Kind::Tree)?,
+            None => Vec::new(),
+        };
+        let mut rec = gix::diff::tree::Recorder::default();
+        gix::diff::tree(
+            gix::objs::TreeRefIter::from_bytes(&old, kind),
+            gix::objs::TreeRefIter::from_bytes(&new, kind),
+            gix::diff::tree::State::default(),
+            &self.repo.objects,
+            &mut rec,
+        )
+        .with_context(|| format!("cannot diff tree {new_tree}"))?;
+        let mut out = Vec::new();
+        for change in rec.records {
+            match change {
+                Change::Addition {
+                    entry_mode,
+                    oid,
+                    path,
+                    ..
+                } if entry_mode.is_blob() => out.push((path.to_string(), oid, None)),
+                Change::Modification {
+                    previous_entry_mode,
+                    previous_oid,
+                    entry_mode,
+                    oid,
+                    path,
+                } if entry_mode.is_blob() => {
+                    let prev = previous_entry_mode.is_blob().then_some(previous_oid);
+                    out.push((path.to_string(), oid, prev))
+                }
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+
+    /// The blob at `path` in the tree of `commit`, if there is one.
+    pub fn file_at(&self, commit: ObjectId, path: &str) -> Result<Option<Vec<u8>>> {
+        let c = self.commit(commit)?;
+        let tree = self.repo.find_tree(self.parse_id(&c.tree)?)?;
+        let entry = tree
+            .lookup_entry_by_path(path)
+            .with_context(|| format!("cannot look up {path}"))?;
+        match entry {
+            Some(e) if e.mode().is_blob() => Ok(Some(self.blob(e.object_id())?)),
+            _ => Ok(None),
+        }
     }
 
     fn data(&self, id: ObjectId, want: gix::object::Kind) -> Result<Vec<u8>> {
@@ -326,7 +424,7 @@ pub fn parse_commit(data: &[u8], sha256: bool) -> Result<RawCommit> {
             _ => {}
         }
     }
-    let (Some(_tree), Some(author), Some(committer)) = (tree, author, committer) else {
+    let (Some(tree), Some(author), Some(committer)) = (tree, author, committer) else {
         bail!("commit lacks a tree, author or committer header");
     };
     let signature = match (sigs.len(), other_sigs) {
@@ -347,6 +445,7 @@ pub fn parse_commit(data: &[u8], sha256: bool) -> Result<RawCommit> {
         ),
     };
     Ok(RawCommit {
+        tree,
         parents,
         author,
         committer,

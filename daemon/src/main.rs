@@ -5,6 +5,7 @@
 mod audit;
 mod collect;
 mod git;
+mod scan;
 mod server;
 mod state;
 

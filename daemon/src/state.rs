@@ -11,6 +11,8 @@ use std::path::Path;
 pub struct Loaded {
     pub policy: Policy,
     pub keyring: crypto::Keyring,
+    /// Compiled secret detection rules, when a ruleset scans for secrets.
+    pub scanner: Option<secrets::Scanner>,
     /// SHA-256 of the policy text (and of every key file it names), for the audit log.
     pub hash: String,
 }
@@ -98,10 +100,63 @@ impl Loaded {
                 }
             }
         }
+        let scanner = if policy.scans_secrets() {
+            Some(load_scanner(&policy, &base, &file, &mut hasher)?)
+        } else {
+            None
+        };
         Ok(Loaded {
             policy,
             keyring,
+            scanner,
             hash: hex::encode(hasher.finalize()),
         })
     }
+}
+
+/// The detection rules: built in, or from a gitleaks config (which may extend the built-ins),
+/// less the disabled ones.
+fn load_scanner(
+    policy: &Policy,
+    base: &Path,
+    file: &str,
+    hasher: &mut Sha256,
+) -> Result<secrets::Scanner, LoadError> {
+    let cfg = &policy.secrets;
+    let err = |at: Option<Location>, message: String| LoadError {
+        file: file.to_string(),
+        at,
+        message,
+    };
+    let mut rules = match &cfg.gitleaks_config {
+        None => secrets::RuleSet::builtin(),
+        Some(p) => {
+            let full = base.join(p);
+            let text = std::fs::read_to_string(&full).map_err(|e| {
+                err(
+                    cfg.gitleaks_config_at,
+                    format!("cannot read {}: {e}", full.display()),
+                )
+            })?;
+            hasher.update(text.as_bytes());
+            let builtin = secrets::RuleSet::builtin();
+            let (rules, warnings) = secrets::RuleSet::from_gitleaks_toml(&text, Some(&builtin))
+                .map_err(|e| err(cfg.gitleaks_config_at, format!("{}: {e}", full.display())))?;
+            for w in warnings {
+                tracing::warn!("{}: {w}", full.display());
+            }
+            rules
+        }
+    };
+    let unknown = rules.disable(&cfg.disabled_rules);
+    if !unknown.is_empty() {
+        return Err(err(
+            None,
+            format!(
+                "secrets.disabled_rules names unknown rules: {}",
+                unknown.join(", ")
+            ),
+        ));
+    }
+    secrets::Scanner::new(&rules).map_err(|e| err(None, format!("secret rules: {e}")))
 }

@@ -2,7 +2,9 @@
 //! match a ref apply together; any violation rejects the change (the strictest result wins).
 
 use crate::facts::{Change, KeyVerdict, ObjectKind, Person, RefUpdate, SignatureCheck};
-use crate::policy::{Actor, Identity, LargeBlob, OnError, Policy, RuleSpec, Ruleset, SecretScanning, Target};
+use crate::policy::{
+    Actor, Identity, LargeBlob, OnError, Policy, RuleSpec, Ruleset, SecretScanning, Target,
+};
 use crate::report::{Code, Report, SecretDetail, Violation};
 
 /// The push option that asks to let one detected secret through:
@@ -243,7 +245,10 @@ impl Ctx<'_> {
             if f.legacy && !sc.block_legacy {
                 sinks.warnings.push(at(self.violation(
                     Code::SecretLegacy,
-                    format!("{} already in this file before the push (not blocking)", f.description),
+                    format!(
+                        "{} already in this file before the push (not blocking)",
+                        f.description
+                    ),
                     "revoke it and remove it from the file".to_string(),
                 )));
                 continue;
@@ -272,7 +277,9 @@ impl Ctx<'_> {
                 Some(_) => {
                     v.message.push_str(&format!(
                         "; a bypass was asked for, but {} may not bypass ruleset {}",
-                        self.pusher.map(|p| p.name.as_str()).unwrap_or("an unidentified pusher"),
+                        self.pusher
+                            .map(|p| p.name.as_str())
+                            .unwrap_or("an unidentified pusher"),
                         self.ruleset.name
                     ));
                     sinks.found.push(v);
@@ -302,7 +309,10 @@ impl Ctx<'_> {
         }
         // The deadline is one per push: report it on the first ref this ruleset governs.
         let first = self.change.updates.iter().find(|x| {
-            !x.is_delete() && self.ruleset.applies_to(&x.name, self.change.default_branch.as_deref())
+            !x.is_delete()
+                && self
+                    .ruleset
+                    .applies_to(&x.name, self.change.default_branch.as_deref())
         });
         if scan.deadline_expired && first.is_some_and(|x| x.name == u.name) {
             let v = self.violation(

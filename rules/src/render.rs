@@ -28,7 +28,11 @@ pub fn text(report: &Report) -> String {
             if n == 1 { "" } else { "s" }
         );
         write_grouped(&mut out, &report.violations);
-        if report.violations.iter().any(|v| v.code == Code::SecretDetected) {
+        if report
+            .violations
+            .iter()
+            .any(|v| v.code == Code::SecretDetected)
+        {
             out.push('\n');
             wrap(
                 &mut out,
@@ -136,7 +140,10 @@ fn write_violation(out: &mut String, v: &Violation) {
             out,
             "    ",
             "    ",
-            &format!("secret: {}  fingerprint: {}", secret.redacted, secret.fingerprint),
+            &format!(
+                "secret: {}  fingerprint: {}",
+                secret.redacted, secret.fingerprint
+            ),
         );
     }
     if let Some(reason) = &v.bypass_reason {

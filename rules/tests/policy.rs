@@ -93,15 +93,27 @@ fn the_default_policy_protects_main_branches_and_release_tags() {
     let names = |r: &str, d: Option<&str>| -> Vec<String> {
         p.rulesets_for(r, d).map(|r| r.name.clone()).collect()
     };
-    assert_eq!(names("refs/heads/main", None), ["protect-default-branch"]);
-    assert_eq!(names("refs/heads/master", None), ["protect-default-branch"]);
+    let secrets = "secret-push-protection";
+    assert_eq!(
+        names("refs/heads/main", None),
+        ["protect-default-branch", secrets]
+    );
+    assert_eq!(
+        names("refs/heads/master", None),
+        ["protect-default-branch", secrets]
+    );
     assert_eq!(
         names("refs/heads/trunk", Some("trunk")),
-        ["protect-default-branch"]
+        ["protect-default-branch", secrets]
     );
-    assert!(names("refs/heads/feature", Some("main")).is_empty());
-    assert_eq!(names("refs/tags/v1.0", None), ["protect-release-tags"]);
-    assert!(names("refs/tags/nightly", None).is_empty());
+    assert_eq!(names("refs/heads/feature", Some("main")), [secrets]);
+    assert_eq!(
+        names("refs/tags/v1.0", None),
+        ["protect-release-tags", secrets]
+    );
+    assert_eq!(names("refs/tags/nightly", None), [secrets]);
+    assert_eq!(names("refs/notes/commits", None), [secrets]);
+    assert!(p.scans_secrets());
     assert_eq!(p.settings.on_error, OnError::FailClosed);
 }
 

@@ -290,7 +290,14 @@ pub struct Suppression {
 
 impl Suppression {
     /// Does this suppression cover a secret with these properties at time `now`?
-    pub fn covers(&self, fingerprint: &str, rule: &str, sha256: &str, path: &str, now: i64) -> bool {
+    pub fn covers(
+        &self,
+        fingerprint: &str,
+        rule: &str,
+        sha256: &str,
+        path: &str,
+        now: i64,
+    ) -> bool {
         let secret = match (&self.fingerprint, &self.rule, &self.secret_sha256) {
             (Some(f), _, _) => f == fingerprint,
             (None, Some(r), Some(h)) => r == rule && h.eq_ignore_ascii_case(sha256),
@@ -401,7 +408,10 @@ fn secret_scanning(r: &RawSecretScanning) -> Result<SecretScanning, PolicyError>
     let mut out = SecretScanning::default();
     if let Some(v) = &r.max_blob_size {
         if v.value == 0 {
-            return Err(PolicyError::new(v, "max_blob_size must be positive (bytes)"));
+            return Err(PolicyError::new(
+                v,
+                "max_blob_size must be positive (bytes)",
+            ));
         }
         out.max_blob_size = v.value;
     }
@@ -409,12 +419,20 @@ fn secret_scanning(r: &RawSecretScanning) -> Result<SecretScanning, PolicyError>
         out.on_large_blob = match v.value.as_str() {
             "skip" => LargeBlob::Skip,
             "reject" => LargeBlob::Reject,
-            o => return Err(PolicyError::new(v, format!("on_large_blob must be skip or reject, not {o:?}"))),
+            o => {
+                return Err(PolicyError::new(
+                    v,
+                    format!("on_large_blob must be skip or reject, not {o:?}"),
+                ))
+            }
         };
     }
     if let Some(v) = &r.deadline_seconds {
         if !(v.value > 0.0 && v.value <= 600.0) {
-            return Err(PolicyError::new(v, "deadline_seconds must be more than 0 and at most 600"));
+            return Err(PolicyError::new(
+                v,
+                "deadline_seconds must be more than 0 and at most 600",
+            ));
         }
         out.deadline_ms = (v.value * 1000.0).round() as u64;
     }
@@ -425,14 +443,26 @@ fn secret_scanning(r: &RawSecretScanning) -> Result<SecretScanning, PolicyError>
         out.block_legacy = match v.value.as_str() {
             "allow" => false,
             "block" => true,
-            o => return Err(PolicyError::new(v, format!("legacy must be allow or block, not {o:?}"))),
+            o => {
+                return Err(PolicyError::new(
+                    v,
+                    format!("legacy must be allow or block, not {o:?}"),
+                ))
+            }
         };
     }
-    out.suppressions = r.suppressions.iter().map(suppression).collect::<Result<_, _>>()?;
+    out.suppressions = r
+        .suppressions
+        .iter()
+        .map(suppression)
+        .collect::<Result<_, _>>()?;
     if let Some(f) = &r.suppressions_file {
         let p = f.value.trim().trim_start_matches('/');
         if p.is_empty() || p.split('/').any(|c| c == "..") {
-            return Err(PolicyError::new(f, "suppressions_file is a path inside the repository"));
+            return Err(PolicyError::new(
+                f,
+                "suppressions_file is a path inside the repository",
+            ));
         }
         out.suppressions_file = Some(p.to_string());
     }
@@ -519,9 +549,11 @@ impl Policy {
 
     /// Does any ruleset scan for secrets?
     pub fn scans_secrets(&self) -> bool {
-        self.rulesets
-            .iter()
-            .any(|r| r.rules.iter().any(|x| matches!(x, RuleSpec::SecretScanning(_))))
+        self.rulesets.iter().any(|r| {
+            r.rules
+                .iter()
+                .any(|x| matches!(x, RuleSpec::SecretScanning(_)))
+        })
     }
 
     pub fn identity(&self, name: &str) -> Option<&Identity> {
@@ -886,11 +918,14 @@ fn validate(raw: RawPolicy) -> Result<Policy, PolicyError> {
                 }
             }
         };
-        let include = rs
+        let mut include = rs
             .include
             .iter()
             .map(pattern)
             .collect::<Result<Vec<_>, _>>()?;
+        if include.is_empty() && target == Target::Push {
+            include.push(RefPattern::All);
+        }
         if include.is_empty() {
             return Err(PolicyError::new(
                 &rs.name,
@@ -939,7 +974,10 @@ fn validate(raw: RawPolicy) -> Result<Policy, PolicyError> {
             rules.push(RuleSpec::SecretScanning(Box::new(secret_scanning(sc)?)));
         }
         if target == Target::Push {
-            if let Some(other) = rules.iter().find(|r| !matches!(r, RuleSpec::SecretScanning(_))) {
+            if let Some(other) = rules
+                .iter()
+                .find(|r| !matches!(r, RuleSpec::SecretScanning(_)))
+            {
                 return Err(PolicyError::new(
                     &rs.rules,
                     format!(

@@ -1,0 +1,150 @@
+//! Secret scanning of a push: every blob new to the repository, read once from the
+//! quarantine, findings attributed to the (oldest) commit and path that add it.
+
+use crate::git::RepoReader;
+use anyhow::Result;
+use gix::ObjectId;
+use rules::facts::{OversizedBlob, RefUpdate, SecretFinding, SecretScan};
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+/// Limits for one push, from the policy's `secret_scanning` rules (the strictest wins).
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_blob_size: u64,
+    pub deadline: Duration,
+}
+
+/// Where a blob enters the push.
+struct Intro {
+    ref_name: String,
+    commit: ObjectId,
+    path: String,
+    /// The blob at the same path before the commit, for telling legacy secrets apart.
+    previous: Option<ObjectId>,
+}
+
+/// Scan what `updates` add to the repository. Each update lists the commits new to its ref
+/// (as the collector found them), newest first.
+pub fn scan_push(
+    reader: &RepoReader,
+    scanner: &secrets::Scanner,
+    updates: &[RefUpdate],
+    limits: Limits,
+) -> Result<SecretScan> {
+    let started = Instant::now();
+    let mut scan = SecretScan::default();
+    // Commits new to the repository, each attributed to the first ref update bringing it in.
+    let mut seen_commits = HashSet::new();
+    let mut order: Vec<(String, ObjectId)> = Vec::new();
+    for u in updates {
+        // Oldest first, so a blob is attributed to the commit that introduced it.
+        let commits: Vec<&rules::Commit> = u.commits.iter().rev().collect();
+        for c in commits {
+            let id = reader.parse_id(&c.id)?;
+            if reader.existed_before_push(id) == Some(true) {
+                continue; // already in the repository: not new
+            }
+            if seen_commits.insert(id) {
+                order.push((u.name.clone(), id));
+            }
+        }
+    }
+    // Each distinct new blob, with where it first appears; path-only rules for new paths.
+    let mut intro: Vec<(ObjectId, Intro)> = Vec::new();
+    let mut seen_blobs = HashSet::new();
+    for (ref_name, commit) in &order {
+        let raw = reader.commit(*commit)?;
+        let tree = reader.parse_id(&raw.tree)?;
+        // Against the first parent: what a merge brings from its other parents was added by
+        // commits that are scanned themselves (or were in the repository already).
+        let parent_tree = match raw.parents.first() {
+            Some(p) => Some(reader.parse_id(&reader.commit(reader.parse_id(p)?)?.tree)?),
+            None => None,
+        };
+        for (path, blob, previous) in reader.changed_files(parent_tree, tree)? {
+            if previous.is_none() {
+                for f in scanner.scan_path(&path) {
+                    scan.findings
+                        .push(finding(&f, ref_name, *commit, &path, false));
+                }
+            }
+            if reader.existed_before_push(blob) == Some(true) || !seen_blobs.insert(blob) {
+                continue;
+            }
+            intro.push((
+                blob,
+                Intro {
+                    ref_name: ref_name.clone(),
+                    commit: *commit,
+                    path,
+                    previous,
+                },
+            ));
+        }
+    }
+    for (blob, at) in intro {
+        if started.elapsed() > limits.deadline {
+            scan.deadline_expired = true;
+            break;
+        }
+        let size = reader.size(blob)?;
+        if size > limits.max_blob_size {
+            scan.oversized.push(OversizedBlob {
+                ref_name: at.ref_name.clone(),
+                commit: at.commit.to_string(),
+                path: at.path.clone(),
+                size,
+            });
+            continue;
+        }
+        let data = reader.blob(blob)?;
+        scan.blobs_scanned += 1;
+        scan.bytes_scanned += data.len() as u64;
+        let found = scanner.scan(&at.path, &data);
+        drop(data);
+        if found.is_empty() {
+            continue;
+        }
+        // Secrets that the file already held before this commit are legacy.
+        let before: HashSet<(String, String)> = match at.previous {
+            Some(prev) if reader.size(prev)? <= limits.max_blob_size => scanner
+                .scan(&at.path, &reader.blob(prev)?)
+                .into_iter()
+                .map(|f| (f.rule_id, f.secret_sha256))
+                .collect(),
+            _ => HashSet::new(),
+        };
+        let commit_hex = at.commit.to_string();
+        for f in found {
+            if scanner.allowed_in_commit(&f, &commit_hex) {
+                continue;
+            }
+            let legacy = before.contains(&(f.rule_id.clone(), f.secret_sha256.clone()));
+            scan.findings
+                .push(finding(&f, &at.ref_name, at.commit, &at.path, legacy));
+        }
+    }
+    Ok(scan)
+}
+
+fn finding(
+    f: &secrets::Finding,
+    ref_name: &str,
+    commit: ObjectId,
+    path: &str,
+    legacy: bool,
+) -> SecretFinding {
+    SecretFinding {
+        rule_id: f.rule_id.clone(),
+        description: f.description.clone(),
+        ref_name: ref_name.to_string(),
+        commit: commit.to_string(),
+        path: path.to_string(),
+        line: f.line,
+        fingerprint: f.fingerprint.clone(),
+        secret_sha256: f.secret_sha256.clone(),
+        redacted: f.redacted.clone(),
+        legacy,
+    }
+}
