@@ -61,6 +61,15 @@ impl AuditLog {
             "peer": {"uid": peer_uid, "pid": peer_pid},
             "duration_ms": elapsed.as_secs_f64() * 1000.0,
         });
+        if let Some(scan) = change.and_then(|c| c.secrets.as_ref()) {
+            entry["secret_scan"] = serde_json::json!({
+                "blobs_scanned": scan.blobs_scanned,
+                "bytes_scanned": scan.bytes_scanned,
+                "findings": scan.findings.len(),
+                "oversized": scan.oversized.len(),
+                "deadline_expired": scan.deadline_expired,
+            });
+        }
         match result {
             Ok(report) => {
                 entry["verdict"] = (if report.allowed {
@@ -72,6 +81,7 @@ impl AuditLog {
                 entry["pusher_identity"] = report.pusher_identity.clone().into();
                 entry["violations"] = serde_json::to_value(&report.violations).unwrap_or_default();
                 entry["bypasses"] = serde_json::to_value(&report.bypassed).unwrap_or_default();
+                entry["warnings"] = serde_json::to_value(&report.warnings).unwrap_or_default();
             }
             Err(e) => {
                 entry["verdict"] = "error".into();

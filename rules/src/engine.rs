@@ -235,8 +235,10 @@ impl Ctx<'_> {
                 redacted: f.redacted.clone(),
                 fingerprint: f.fingerprint.clone(),
             };
+            let subject = u.commits.iter().find(|c| c.id == f.commit).map(|c| c.subject.clone());
             let at = |mut v: Violation| {
                 v.commit = Some(f.commit.clone());
+                v.subject = subject.clone();
                 v.path = Some(f.path.clone());
                 v.line = (f.line > 0).then_some(f.line);
                 v.secret = Some(detail.clone());

@@ -10,6 +10,8 @@ mod cli;
 mod operations;
 /// Force-push, deletion, linear history, commits parked on other branches.
 mod protection;
+/// Secret push protection: new blobs, legacy secrets, suppressions, bypass, limits.
+mod push_secrets;
 /// Signed and unsigned commits on a protected branch.
 mod push_signed;
 /// Release tags: who may create them, immutability, signatures.
