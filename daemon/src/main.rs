@@ -6,6 +6,7 @@ mod audit;
 mod collect;
 mod git;
 mod scan;
+mod scan_cmd;
 mod server;
 mod state;
 
@@ -42,6 +43,8 @@ enum Command {
     },
     /// Judge ref updates in-process, without the daemon: exit 0 allowed, 1 rejected, 2 error.
     Check(CheckArgs),
+    /// Scan a directory or a repository's history for secrets: exit 0 none, 1 found, 2 error.
+    Scan(ScanCli),
     /// Policy file tools.
     Policy {
         #[command(subcommand)]
@@ -142,6 +145,31 @@ struct CheckArgs {
     updates: Vec<String>,
 }
 
+#[derive(clap::Args)]
+struct ScanCli {
+    /// A directory to scan (`.git` directories are left out); with --git, a revision range as
+    /// git understands it (default: HEAD's history).
+    #[arg(value_name = "PATH | REVISION-RANGE")]
+    target: Option<String>,
+    /// Scan a repository's history instead of a directory.
+    #[arg(long, value_name = "REPO")]
+    git: Option<PathBuf>,
+    /// With --git: every commit reachable from any ref.
+    #[arg(long, requires = "git", conflicts_with = "target")]
+    all_history: bool,
+    /// Use this policy's secret rules (gitleaks_config, disabled_rules).
+    #[arg(long)]
+    policy: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = scan_cmd::ScanFormat::Text)]
+    format: scan_cmd::ScanFormat,
+    /// Files (blobs) larger than this many bytes are listed as skipped.
+    #[arg(long, default_value_t = 10 << 20)]
+    max_file_size: u64,
+    /// No progress bar, even on a terminal.
+    #[arg(long)]
+    no_progress: bool,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum Format {
     Text,
@@ -178,6 +206,27 @@ fn main() -> ExitCode {
         Command::Serve(args) => exit(serve(args)),
         Command::Install(args) => exit(install_cmd(args)),
         Command::Check(args) => match check(args) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::from(1),
+            Err(e) => {
+                eprintln!("pushguard: {e:#}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Scan(a) => match scan_cmd::run(scan_cmd::ScanArgs {
+            path: if a.git.is_none() {
+                a.target.clone().map(PathBuf::from)
+            } else {
+                None
+            },
+            range: if a.git.is_some() { a.target } else { None },
+            git: a.git,
+            all_history: a.all_history,
+            policy: a.policy,
+            format: a.format,
+            max_file_size: a.max_file_size,
+            progress: !a.no_progress,
+        }) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(1),
             Err(e) => {

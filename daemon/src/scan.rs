@@ -24,6 +24,26 @@ struct Intro {
     previous: Option<ObjectId>,
 }
 
+/// A finding with where it was seen.
+pub struct Found {
+    pub finding: secrets::Finding,
+    pub ref_name: String,
+    pub commit: ObjectId,
+    pub path: String,
+    /// The same secret was in the file before the commit.
+    pub legacy: bool,
+}
+
+/// What scanning a list of commits found.
+#[derive(Default)]
+pub struct Outcome {
+    pub found: Vec<Found>,
+    pub oversized: Vec<OversizedBlob>,
+    pub deadline_expired: bool,
+    pub blobs_scanned: u64,
+    pub bytes_scanned: u64,
+}
+
 /// Scan what `updates` add to the repository. Each update lists the commits new to its ref
 /// (as the collector found them), newest first.
 pub fn scan_push(
@@ -32,15 +52,12 @@ pub fn scan_push(
     updates: &[RefUpdate],
     limits: Limits,
 ) -> Result<SecretScan> {
-    let started = Instant::now();
-    let mut scan = SecretScan::default();
     // Commits new to the repository, each attributed to the first ref update bringing it in.
     let mut seen_commits = HashSet::new();
     let mut order: Vec<(String, ObjectId)> = Vec::new();
     for u in updates {
         // Oldest first, so a blob is attributed to the commit that introduced it.
-        let commits: Vec<&rules::Commit> = u.commits.iter().rev().collect();
-        for c in commits {
+        for c in u.commits.iter().rev() {
             let id = reader.parse_id(&c.id)?;
             if reader.existed_before_push(id) == Some(true) {
                 continue; // already in the repository: not new
@@ -50,10 +67,37 @@ pub fn scan_push(
             }
         }
     }
+    let out = scan_commits(reader, scanner, &order, limits, &mut |_, _, _| {})?;
+    Ok(SecretScan {
+        findings: out
+            .found
+            .iter()
+            .map(|f| finding(&f.finding, &f.ref_name, f.commit, &f.path, f.legacy))
+            .collect(),
+        oversized: out.oversized,
+        deadline_expired: out.deadline_expired,
+        blobs_scanned: out.blobs_scanned,
+        bytes_scanned: out.bytes_scanned,
+    })
+}
+
+/// Scan the blobs that `commits` (oldest first, each with a label such as its ref) add against
+/// their first parent. Each distinct blob is read once and attributed to the first commit and
+/// path that add it; blobs that were in the repository before a push are skipped. `progress`
+/// is called with (blobs done, blobs in all, bytes read).
+pub fn scan_commits(
+    reader: &RepoReader,
+    scanner: &secrets::Scanner,
+    commits: &[(String, ObjectId)],
+    limits: Limits,
+    progress: &mut dyn FnMut(u64, u64, u64),
+) -> Result<Outcome> {
+    let started = Instant::now();
+    let mut out = Outcome::default();
     // Each distinct new blob, with where it first appears; path-only rules for new paths.
     let mut intro: Vec<(ObjectId, Intro)> = Vec::new();
     let mut seen_blobs = HashSet::new();
-    for (ref_name, commit) in &order {
+    for (ref_name, commit) in commits {
         let raw = reader.commit(*commit)?;
         let tree = reader.parse_id(&raw.tree)?;
         // Against the first parent: what a merge brings from its other parents was added by
@@ -65,8 +109,13 @@ pub fn scan_push(
         for (path, blob, previous) in reader.changed_files(parent_tree, tree)? {
             if previous.is_none() {
                 for f in scanner.scan_path(&path) {
-                    scan.findings
-                        .push(finding(&f, ref_name, *commit, &path, false));
+                    out.found.push(Found {
+                        finding: f,
+                        ref_name: ref_name.clone(),
+                        commit: *commit,
+                        path: path.clone(),
+                        legacy: false,
+                    });
                 }
             }
             if reader.existed_before_push(blob) == Some(true) || !seen_blobs.insert(blob) {
@@ -83,14 +132,16 @@ pub fn scan_push(
             ));
         }
     }
-    for (blob, at) in intro {
+    let total = intro.len() as u64;
+    for (done, (blob, at)) in intro.into_iter().enumerate() {
+        progress(done as u64, total, out.bytes_scanned);
         if started.elapsed() > limits.deadline {
-            scan.deadline_expired = true;
+            out.deadline_expired = true;
             break;
         }
         let size = reader.size(blob)?;
         if size > limits.max_blob_size {
-            scan.oversized.push(OversizedBlob {
+            out.oversized.push(OversizedBlob {
                 ref_name: at.ref_name.clone(),
                 commit: at.commit.to_string(),
                 path: at.path.clone(),
@@ -99,8 +150,8 @@ pub fn scan_push(
             continue;
         }
         let data = reader.blob(blob)?;
-        scan.blobs_scanned += 1;
-        scan.bytes_scanned += data.len() as u64;
+        out.blobs_scanned += 1;
+        out.bytes_scanned += data.len() as u64;
         let found = scanner.scan(&at.path, &data);
         drop(data);
         if found.is_empty() {
@@ -121,11 +172,17 @@ pub fn scan_push(
                 continue;
             }
             let legacy = before.contains(&(f.rule_id.clone(), f.secret_sha256.clone()));
-            scan.findings
-                .push(finding(&f, &at.ref_name, at.commit, &at.path, legacy));
+            out.found.push(Found {
+                finding: f,
+                ref_name: at.ref_name.clone(),
+                commit: at.commit,
+                path: at.path.clone(),
+                legacy,
+            });
         }
     }
-    Ok(scan)
+    progress(total, total, out.bytes_scanned);
+    Ok(out)
 }
 
 fn finding(

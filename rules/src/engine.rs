@@ -235,7 +235,11 @@ impl Ctx<'_> {
                 redacted: f.redacted.clone(),
                 fingerprint: f.fingerprint.clone(),
             };
-            let subject = u.commits.iter().find(|c| c.id == f.commit).map(|c| c.subject.clone());
+            let subject = u
+                .commits
+                .iter()
+                .find(|c| c.id == f.commit)
+                .map(|c| c.subject.clone());
             let at = |mut v: Violation| {
                 v.commit = Some(f.commit.clone());
                 v.subject = subject.clone();

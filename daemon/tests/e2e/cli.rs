@@ -166,3 +166,47 @@ fn install_is_idempotent_and_respects_foreign_hooks() {
     assert!(p.flat().contains("legacy-hook-ran"), "{}", p.text);
     assert!(p.flat().contains("required_signatures"), "{}", p.text);
 }
+
+#[test]
+fn scan_finds_secrets_in_directories_and_history_without_printing_them() {
+    let w = World::new();
+    let (_bare, c) = w.seed("app", "sha1");
+    let token = secrets::validate::with_crc32_base62("ghp_", "Zq8XkY2mN4pR7tV1wB3dF6hJ9lC0sE");
+    std::fs::create_dir_all(c.dir.join("conf")).expect("mkdir");
+    std::fs::write(c.dir.join("conf/prod.env"), format!("A=1\nTOKEN={token}\n")).expect("write");
+    let dir = c.dir.display().to_string();
+    let (code, out, err) = pushguard(&["scan", "--no-progress", &dir]);
+    assert_eq!(code, 1, "{err}");
+    assert!(out.contains("conf/prod.env:2: GitHub personal access token"), "{out}");
+    assert!(out.contains("1 finding"), "{out}");
+    let (code, out, _) = pushguard(&["scan", "--format", "json", &dir]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(v[0]["RuleID"], "github-pat");
+    assert_eq!(v[0]["File"], "conf/prod.env");
+    assert_eq!(v[0]["StartLine"], 2);
+    let (code, out, _) = pushguard(&["scan", "--format", "sarif", &dir]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("SARIF is JSON");
+    assert_eq!(v["version"], "2.1.0");
+    // History: commit it, then remove it; only the history still has it.
+    c.git(&["add", "conf/prod.env"]);
+    c.git(&["commit", "-q", "--no-gpg-sign", "-m", "Add env"]);
+    let added = c.git(&["rev-parse", "HEAD"]);
+    c.git(&["rm", "-q", "conf/prod.env"]);
+    c.git(&["commit", "-q", "--no-gpg-sign", "-m", "Remove env"]);
+    let (code, out, _) = pushguard(&["scan", "--no-progress", &dir]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out, _) = pushguard(&["scan", "--git", &dir, "--all-history", "--format", "json"]);
+    assert_eq!(code, 1, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(v[0]["Commit"], added.as_str());
+    let (code, _, _) = pushguard(&["scan", "--git", &dir, "HEAD~1..HEAD"]);
+    assert_eq!(code, 0, "the last commit only removes it");
+    for format in ["text", "json", "sarif"] {
+        let (_, out, err) = pushguard(&["scan", "--git", &dir, "--all-history", "--format", format]);
+        assert!(!out.contains(&token[4..]) && !err.contains(&token[4..]), "{format} leaks the secret");
+    }
+    let (code, _, err) = pushguard(&["scan", "--git", &dir, "--not-a-flag"]);
+    assert_eq!(code, 2, "{err}");
+}
