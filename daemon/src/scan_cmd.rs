@@ -262,11 +262,11 @@ impl Progress {
         }
         self.last = Some(Instant::now());
         let width = 30u64;
-        let filled = if total == 0 {
-            width
-        } else {
-            done * width / total
-        };
+        let filled = done
+            .saturating_mul(width)
+            .checked_div(total)
+            .unwrap_or(width)
+            .min(width);
         let secs = self.started.elapsed().as_secs_f64().max(0.001);
         eprint!(
             "\r[{}{}] {done}/{total} files, {:.1} MB, {:.0} MB/s ",

@@ -177,7 +177,10 @@ fn scan_finds_secrets_in_directories_and_history_without_printing_them() {
     let dir = c.dir.display().to_string();
     let (code, out, err) = pushguard(&["scan", "--no-progress", &dir]);
     assert_eq!(code, 1, "{err}");
-    assert!(out.contains("conf/prod.env:2: GitHub personal access token"), "{out}");
+    assert!(
+        out.contains("conf/prod.env:2: GitHub personal access token"),
+        "{out}"
+    );
     assert!(out.contains("1 finding"), "{out}");
     let (code, out, _) = pushguard(&["scan", "--format", "json", &dir]);
     assert_eq!(code, 1);
@@ -204,8 +207,12 @@ fn scan_finds_secrets_in_directories_and_history_without_printing_them() {
     let (code, _, _) = pushguard(&["scan", "--git", &dir, "HEAD~1..HEAD"]);
     assert_eq!(code, 0, "the last commit only removes it");
     for format in ["text", "json", "sarif"] {
-        let (_, out, err) = pushguard(&["scan", "--git", &dir, "--all-history", "--format", format]);
-        assert!(!out.contains(&token[4..]) && !err.contains(&token[4..]), "{format} leaks the secret");
+        let (_, out, err) =
+            pushguard(&["scan", "--git", &dir, "--all-history", "--format", format]);
+        assert!(
+            !out.contains(&token[4..]) && !err.contains(&token[4..]),
+            "{format} leaks the secret"
+        );
     }
     let (code, _, err) = pushguard(&["scan", "--git", &dir, "--not-a-flag"]);
     assert_eq!(code, 2, "{err}");

@@ -162,7 +162,7 @@ fn gitleaks_default_config() {
         .to_string()
     });
     let Ok(text) = std::fs::read_to_string(&path) else {
-        println!("skipped: {path} not found; run secrets/corpus/fetch-test-inputs.sh");
+        skip_or_fail!("skipped: {path} not found; run secrets/corpus/fetch-test-inputs.sh");
         return;
     };
     let (rules, warnings) =
