@@ -492,3 +492,260 @@ mod rendering {
         assert_eq!(render::text(&r), "");
     }
 }
+
+mod secret_scanning {
+    use super::*;
+    use rules::facts::{OversizedBlob, SecretFinding, SecretScan};
+
+    const POLICY: &str = r#"version: 1
+identities:
+  sec: {emails: [sec@example.org], roles: [security]}
+  dev: {emails: [dev@example.org]}
+rulesets:
+  - name: no-secrets
+    target: push
+    bypass: [role:security]
+    rules:
+      secret_scanning:
+        max_blob_size: 100
+        on_large_blob: reject
+        suppressions:
+          - {fingerprint: fp-suppressed, reason: false_positive, expires: "2030-01-01"}
+          - {fingerprint: fp-expired, reason: used_in_tests, expires: "2020-01-01"}
+          - {rule: aws, secret_sha256: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", path: "tests/**", reason: used_in_tests}
+  - name: strict
+    target: push
+    include: ["release/*"]
+    rules:
+      secret_scanning: {legacy: block, on_deadline: fail_open}
+"#;
+
+    fn finding(fp: &str, path: &str, legacy: bool, r#ref: &str) -> SecretFinding {
+        SecretFinding {
+            rule_id: if fp == "aws-fp" {
+                "aws".into()
+            } else {
+                "github-pat".into()
+            },
+            description: "GitHub token".into(),
+            ref_name: r#ref.into(),
+            commit: B.into(),
+            path: path.into(),
+            line: 3,
+            fingerprint: fp.into(),
+            secret_sha256: "a".repeat(64),
+            redacted: "ghp_…".into(),
+            legacy,
+        }
+    }
+
+    fn run(pusher: &str, options: &[&str], scan: SecretScan, ref_name: &str) -> Report {
+        let policy = Policy::from_yaml(POLICY).expect("valid");
+        let change = Change {
+            now: 1_800_000_000, // 2027
+            pusher: Some(pusher.into()),
+            push_options: options.iter().map(|s| s.to_string()).collect(),
+            updates: vec![update(
+                ref_name,
+                Some(A),
+                Some(B),
+                vec![commit(B, "dev@example.org", SignatureCheck::unsigned())],
+            )],
+            secrets: Some(scan),
+            ..Change::default()
+        };
+        evaluate(&policy, &change)
+    }
+
+    fn scan(findings: Vec<SecretFinding>) -> SecretScan {
+        SecretScan {
+            findings,
+            ..SecretScan::default()
+        }
+    }
+
+    #[test]
+    fn a_new_secret_is_a_violation_with_its_location_and_no_value() {
+        let r = run(
+            "dev",
+            &[],
+            scan(vec![finding("fp1", "app.env", false, "refs/heads/main")]),
+            "refs/heads/main",
+        );
+        assert_eq!(
+            codes(&r),
+            [("secret_scanning".to_string(), Code::SecretDetected)]
+        );
+        let v = &r.violations[0];
+        assert_eq!(
+            (v.path.as_deref(), v.line, v.commit.as_deref()),
+            (Some("app.env"), Some(3), Some(B))
+        );
+        assert_eq!(v.subject.as_deref(), Some("Change 2222"));
+        assert_eq!(
+            v.secret.as_ref().map(|s| s.fingerprint.as_str()),
+            Some("fp1")
+        );
+    }
+
+    #[test]
+    fn suppressions_match_by_fingerprint_or_rule_and_hash_until_they_expire() {
+        let r = run(
+            "dev",
+            &[],
+            scan(vec![finding(
+                "fp-suppressed",
+                "a",
+                false,
+                "refs/heads/main",
+            )]),
+            "refs/heads/main",
+        );
+        assert!(r.allowed, "{r:?}");
+        let r = run(
+            "dev",
+            &[],
+            scan(vec![finding("fp-expired", "a", false, "refs/heads/main")]),
+            "refs/heads/main",
+        );
+        assert!(!r.allowed, "an expired suppression no longer applies");
+        let r = run(
+            "dev",
+            &[],
+            scan(vec![finding(
+                "aws-fp",
+                "tests/unit/x.py",
+                false,
+                "refs/heads/main",
+            )]),
+            "refs/heads/main",
+        );
+        assert!(r.allowed, "rule + hash within the path glob");
+        let r = run(
+            "dev",
+            &[],
+            scan(vec![finding(
+                "aws-fp",
+                "src/x.py",
+                false,
+                "refs/heads/main",
+            )]),
+            "refs/heads/main",
+        );
+        assert!(!r.allowed, "outside the path glob");
+    }
+
+    #[test]
+    fn legacy_secrets_warn_unless_the_ruleset_blocks_them() {
+        let r = run(
+            "dev",
+            &[],
+            scan(vec![finding("old", "a", true, "refs/heads/main")]),
+            "refs/heads/main",
+        );
+        assert!(r.allowed);
+        assert_eq!(r.warnings[0].code, Code::SecretLegacy);
+        let r = run(
+            "dev",
+            &[],
+            scan(vec![finding("old", "a", true, "refs/heads/release/1")]),
+            "refs/heads/release/1",
+        );
+        assert!(!r.allowed, "legacy: block");
+        assert_eq!(r.violations.len(), 1);
+        assert_eq!(r.violations[0].ruleset, "strict");
+    }
+
+    #[test]
+    fn bypass_needs_a_bypass_actor_a_known_reason_and_the_fingerprint() {
+        let s = || scan(vec![finding("fp1", "a", false, "refs/heads/main")]);
+        let main = "refs/heads/main";
+        // The ruleset's bypass alone does not pass a secret.
+        assert!(!run("sec", &[], s(), main).allowed);
+        let ok = "pushguard.secret-bypass=fp1:used_in_tests";
+        let r = run("sec", &[ok], s(), main);
+        assert!(r.allowed);
+        assert_eq!(
+            r.bypassed[0].bypass_reason.as_deref(),
+            Some("used_in_tests")
+        );
+        let r = run("dev", &[ok], s(), main);
+        assert!(!r.allowed);
+        assert!(r.violations[0]
+            .message
+            .contains("dev may not bypass ruleset no-secrets"));
+        let r = run("sec", &["pushguard.secret-bypass=fp1:yolo"], s(), main);
+        assert!(!r.allowed);
+        let r = run(
+            "sec",
+            &["pushguard.secret-bypass=other:used_in_tests"],
+            s(),
+            main,
+        );
+        assert!(!r.allowed, "the bypass names another secret");
+    }
+
+    #[test]
+    fn large_blobs_and_deadlines() {
+        let big = SecretScan {
+            oversized: vec![OversizedBlob {
+                ref_name: "refs/heads/main".into(),
+                commit: B.into(),
+                path: "big.bin".into(),
+                size: 500,
+            }],
+            ..SecretScan::default()
+        };
+        let r = run("dev", &[], big, "refs/heads/main");
+        assert_eq!(
+            codes(&r),
+            [("secret_scanning".to_string(), Code::BlobTooLarge)]
+        );
+        let late = SecretScan {
+            deadline_expired: true,
+            ..SecretScan::default()
+        };
+        let r = run("dev", &[], late.clone(), "refs/heads/main");
+        assert_eq!(
+            codes(&r),
+            [("secret_scanning".to_string(), Code::ScanIncomplete)],
+            "fail_closed by default"
+        );
+        let r = run("dev", &[], late, "refs/heads/release/1");
+        assert!(
+            !r.allowed,
+            "no-secrets (fail_closed) still applies to release/1"
+        );
+        assert_eq!(r.warnings.len(), 1, "strict is fail_open: a warning");
+    }
+
+    #[test]
+    fn a_rule_that_applies_without_scan_facts_fails_closed() {
+        let policy = Policy::from_yaml(POLICY).expect("valid");
+        let change = Change {
+            updates: vec![update("refs/heads/main", Some(A), Some(B), vec![])],
+            ..Change::default()
+        };
+        let r = evaluate(&policy, &change);
+        assert_eq!(
+            codes(&r),
+            [("secret_scanning".to_string(), Code::ScanIncomplete)]
+        );
+    }
+
+    #[test]
+    fn secret_text_snapshot() {
+        let r = run(
+            "dev",
+            &[],
+            scan(vec![finding(
+                "0123456789abcdef0123",
+                "config/prod.env",
+                false,
+                "refs/heads/main",
+            )]),
+            "refs/heads/main",
+        );
+        insta::assert_snapshot!(render::text(&r));
+    }
+}
