@@ -5,10 +5,12 @@
 mod audit;
 mod collect;
 mod git;
+mod records;
 mod scan;
 mod scan_cmd;
 mod server;
 mod state;
+mod verify;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -45,6 +47,9 @@ enum Command {
     Check(CheckArgs),
     /// Scan a directory or a repository's history for secrets: exit 0 none, 1 found, 2 error.
     Scan(ScanCli),
+    /// Re-check the signatures of a repository's history without the daemon: exit 0 all good,
+    /// 1 something is not, 2 error.
+    Verify(VerifyCli),
     /// Policy file tools.
     Policy {
         #[command(subcommand)]
@@ -170,6 +175,34 @@ struct ScanCli {
     no_progress: bool,
 }
 
+#[derive(clap::Args)]
+struct VerifyCli {
+    /// The repository (bare or not).
+    #[arg(long)]
+    repo: PathBuf,
+    /// Policy file [default: the embedded default policy].
+    #[arg(long)]
+    policy: Option<PathBuf>,
+    /// The daemon's state directory, whose record of accepted commits is reported instead of
+    /// judging the keys again [default: the daemon's default state directory].
+    #[arg(long)]
+    state_dir: Option<PathBuf>,
+    /// Ignore the daemon's records: judge every signature at its creation time.
+    #[arg(long, conflicts_with = "state_dir")]
+    no_records: bool,
+    /// Every commit reachable from any ref, and every annotated tag.
+    #[arg(long, conflicts_with = "revisions")]
+    all: bool,
+    /// Revisions as `git rev-list` takes them (`main`, `v1.0..main`, `^old new`) [default: HEAD].
+    #[arg(value_name = "REVISION-RANGE")]
+    revisions: Vec<String>,
+    #[arg(long, value_enum, default_value_t = verify::VerifyFormat::Text)]
+    format: verify::VerifyFormat,
+    /// Worker threads [default: the number of CPUs].
+    #[arg(long)]
+    jobs: Option<usize>,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum Format {
     Text,
@@ -234,6 +267,34 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::Verify(a) => {
+            let state_dir = match (a.no_records, a.state_dir) {
+                (true, _) => None,
+                (false, Some(d)) => Some(d),
+                (false, None) => Some(default_state_dir()),
+            };
+            let jobs = a.jobs.unwrap_or_else(|| {
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(1)
+            });
+            match verify::run(verify::VerifyArgs {
+                repo: a.repo,
+                policy: a.policy,
+                state_dir,
+                all: a.all,
+                revisions: a.revisions,
+                format: a.format,
+                jobs,
+            }) {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => ExitCode::from(1),
+                Err(e) => {
+                    eprintln!("pushguard: {e:#}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Command::Policy { command } => match command {
             PolicyCommand::Check { file } => match state::Loaded::load(Some(&file)) {
                 Ok(loaded) => {

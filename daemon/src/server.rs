@@ -2,6 +2,7 @@
 
 use crate::audit::AuditLog;
 use crate::collect;
+use crate::records::{self, RecordStore};
 use crate::state::Loaded;
 use anyhow::{bail, Context, Result};
 use arc_swap::ArcSwap;
@@ -39,6 +40,8 @@ struct Shared {
     cfg: ServeConfig,
     loaded: ArcSwap<Loaded>,
     audit: AuditLog,
+    /// Accepted-commit records (`<state-dir>/pushguard.db`).
+    records: RecordStore,
     own_uid: u32,
 }
 
@@ -65,11 +68,13 @@ pub async fn serve(cfg: ServeConfig) -> Result<()> {
     std::fs::create_dir_all(&cfg.repos)
         .with_context(|| format!("cannot create repos dir {}", cfg.repos.display()))?;
     let audit = AuditLog::open(&cfg.state_dir.join("audit.jsonl"))?;
+    let records = RecordStore::open(&cfg.state_dir)?;
     let listener = bind(&cfg.socket, cfg.socket_mode)?;
     let shared = Arc::new(Shared {
         own_uid: own_uid()?,
         loaded: ArcSwap::from_pointee(loaded),
         audit,
+        records,
         cfg,
     });
     info!(
@@ -301,6 +306,31 @@ async fn handle(shared: Arc<Shared>, mut stream: UnixStream) {
     };
     debug!(repo = %req.git_dir, allowed = resp.allowed, ms = elapsed.as_millis() as u64, "verdict");
     respond(&mut stream, &resp).await;
+    drop(stream);
+    // Records are written after the hook has its verdict, so they add no push latency. The
+    // task is tracked (we await it), so a graceful shutdown waits for the write.
+    if let Ok((change, report)) = outcome {
+        if report.allowed {
+            let _ = tokio::task::spawn_blocking(move || record_accepted(&shared, &loaded, &change))
+                .await;
+        }
+    }
+}
+
+/// Record the commits and tags of an accepted push; a failure is logged, never fatal.
+fn record_accepted(shared: &Shared, loaded: &Loaded, change: &rules::Change) {
+    let started = Instant::now();
+    let recs = records::records_for_push(loaded, change);
+    match shared.records.insert(&recs) {
+        Ok(added) => debug!(
+            repo = %change.repo,
+            objects = recs.len(),
+            added,
+            ms = started.elapsed().as_secs_f64() * 1000.0,
+            "accepted objects recorded"
+        ),
+        Err(e) => error!(repo = %change.repo, "cannot record the accepted objects: {e:#}"),
+    }
 }
 
 /// Collect the facts and evaluate: the whole decision for one request.

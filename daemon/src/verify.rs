@@ -1,0 +1,699 @@
+//! `pushguard verify`: re-check a repository's history without the daemon — every commit in a
+//! revision range and every annotated tag on it — and say, per object, whether its signature is
+//! good under the policy and on what basis:
+//!
+//! - `recorded`: the daemon accepted the object and recorded the verdict (`records.rs`); that
+//!   record is reported, so a later key rotation, expiry or soft revocation does not turn
+//!   accepted history red. A key revoked as of the receive time (hard revocation, which counts
+//!   always) still fails.
+//! - `signature_time`: never seen by the server (an import): the key is judged at the
+//!   signature's creation time. The signature is first checked at the current time, so the
+//!   algorithm policy (e.g. no SHA-1) is today's and cannot be dodged by backdating; only when
+//!   that fails because of the key's lifecycle (expired, revoked, not yet valid) is it checked
+//!   again at the signature time. Hard revocation fails at every time.
+//! - `receive_time`: no server record and no signature time (SSH signatures, unsigned objects):
+//!   judged at the current time, as the daemon would judge it if it were pushed now.
+//!
+//! Identity binding is the push path's: a good signature counts only when the key's identity
+//! owns the committer email (tagger for tags); otherwise `identity_mismatch`.
+
+use crate::git::{Quarantine, RepoReader, SignaturePart};
+use crate::records::{Record, RecordStore};
+use crate::state::Loaded;
+use anyhow::{anyhow, bail, Context, Result};
+use gix::ObjectId;
+use rules::facts::{KeyVerdict, SignatureCheck};
+use rules::Policy;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// Output format.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum VerifyFormat {
+    Text,
+    Json,
+}
+
+/// What `pushguard verify` was asked, validated by `main`.
+pub struct VerifyArgs {
+    pub repo: PathBuf,
+    pub policy: Option<PathBuf>,
+    /// Where the daemon's record database is; `None`: judge signatures only.
+    pub state_dir: Option<PathBuf>,
+    /// Commits reachable from any ref instead of the revisions.
+    pub all: bool,
+    /// Revisions as `git rev-list` takes them; empty: HEAD.
+    pub revisions: Vec<String>,
+    pub format: VerifyFormat,
+    /// Worker threads.
+    pub jobs: usize,
+}
+
+/// A verdict and, when it is not `good` (or good only at the signature time), why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub code: &'static str,
+    pub reason: Option<String>,
+}
+
+/// The push path's identity binding: a good signature counts only when the signing key's
+/// identity owns `email` (the committer's, or the tagger's: `role`).
+pub fn binding(policy: &Policy, sig: &SignatureCheck, email: &str, role: &str) -> Verdict {
+    let key = sig.key.as_deref().unwrap_or("?");
+    match sig.verdict {
+        KeyVerdict::Good => match sig.identity.as_deref().and_then(|n| policy.identity(n)) {
+            Some(id) if id.has_email(email) => Verdict {
+                code: "good",
+                reason: None,
+            },
+            Some(id) => {
+                let owner = match policy.identity_for_email(email) {
+                    Some(o) => format!("belongs to {}", o.name),
+                    None => "belongs to no identity".to_string(),
+                };
+                Verdict {
+                    code: "identity_mismatch",
+                    reason: Some(format!(
+                        "signed with {}'s key {key}, but the {role} email <{email}> {owner}",
+                        id.name
+                    )),
+                }
+            }
+            None => Verdict {
+                code: "unknown_key",
+                reason: Some(format!(
+                    "signed with key {key}, which no identity in the policy owns"
+                )),
+            },
+        },
+        KeyVerdict::NoSignature => Verdict {
+            code: "no_signature",
+            reason: Some("not signed".to_string()),
+        },
+        v => Verdict {
+            code: v.code(),
+            reason: Some(
+                sig.detail
+                    .clone()
+                    .unwrap_or_else(|| v.code().replace('_', " ")),
+            ),
+        },
+    }
+}
+
+/// On what the verdict rests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Basis {
+    Recorded,
+    ReceiveTime,
+    SignatureTime,
+}
+
+impl Basis {
+    fn as_str(self) -> &'static str {
+        match self {
+            Basis::Recorded => "recorded",
+            Basis::ReceiveTime => "receive_time",
+            Basis::SignatureTime => "signature_time",
+        }
+    }
+}
+
+/// One output line.
+#[derive(Debug, Clone, Serialize)]
+struct Line {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    commit: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tag: Option<String>,
+    /// The tag's name, for tags.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    verdict: String,
+    /// Policy identity owning the signing key.
+    signer: Option<String>,
+    /// Signing key fingerprint.
+    key: Option<String>,
+    /// Policy identity owning the committer (tagger) email.
+    identity: Option<String>,
+    reason: Option<String>,
+    basis: Basis,
+    /// Signature creation time (OpenPGP), Unix seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signed_at: Option<i64>,
+    /// With basis `recorded`: when the server received it, and into which ref.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    received_at: Option<i64>,
+    #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
+    ref_name: Option<String>,
+}
+
+impl Line {
+    fn id(&self) -> &str {
+        self.commit
+            .as_deref()
+            .or(self.tag.as_deref())
+            .unwrap_or_default()
+    }
+}
+
+/// One object to check.
+#[derive(Debug, Clone)]
+enum Item {
+    Commit(ObjectId),
+    Tag { id: ObjectId, name: String },
+}
+
+impl Item {
+    fn id(&self) -> ObjectId {
+        match self {
+            Item::Commit(id) | Item::Tag { id, .. } => *id,
+        }
+    }
+}
+
+/// Verdicts that depend on when the key is judged: retried at the signature time.
+fn lifecycle(v: KeyVerdict) -> bool {
+    matches!(
+        v,
+        KeyVerdict::ExpiredKey | KeyVerdict::RevokedKey | KeyVerdict::KeyNotYetValid
+    )
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// `YYYY-MM-DD` (UTC) of a Unix time.
+pub fn date(t: i64) -> String {
+    // Civil-from-days (H. Hinnant), valid for the whole i64 day range we care about.
+    let z = t.div_euclid(86_400) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Run `pushguard verify`. `Ok(true)`: every object is good.
+pub fn run(args: VerifyArgs) -> Result<bool> {
+    let loaded = Loaded::load(args.policy.as_deref()).map_err(|e| anyhow!("{e}"))?;
+    let repo = std::fs::canonicalize(&args.repo)
+        .with_context(|| format!("no repository at {}", args.repo.display()))?;
+    let git_dir = if repo.join(".git").is_dir() {
+        repo.join(".git")
+    } else {
+        repo.clone()
+    };
+    let store = match &args.state_dir {
+        Some(dir) => RecordStore::open_existing(dir)?,
+        None => None,
+    };
+    let items = list_objects(&repo, args.all, &args.revisions)?;
+    // The daemon names repositories by their canonical git directory.
+    let repo_key = git_dir.to_string_lossy().into_owned();
+    let mut records: HashMap<ObjectId, Record> = HashMap::new();
+    if let Some(store) = &store {
+        for item in &items {
+            let id = item.id();
+            if let Some(r) = store
+                .lookup(&id.to_string(), &repo_key)
+                .with_context(|| format!("cannot read {}", store.path().display()))?
+            {
+                records.insert(id, r);
+            }
+        }
+    }
+    let lines = check_all(&loaded, &git_dir, &items, &records, now(), args.jobs)?;
+    let mut out = std::io::stdout().lock();
+    let ok = render(&mut out, &lines, args.format)?;
+    out.flush()?;
+    Ok(ok)
+}
+
+/// The commits of the range (rev-list order) and the annotated tags on them.
+fn list_objects(repo: &Path, all: bool, revisions: &[String]) -> Result<Vec<Item>> {
+    let git = |args: &[&str]| -> Result<String> {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(repo)
+            .args(args)
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_OBJECT_DIRECTORY")
+            .env_remove("GIT_ALTERNATE_OBJECT_DIRECTORIES")
+            .output()
+            .context("cannot run git")?;
+        if !out.status.success() {
+            bail!(
+                "git {} failed: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        String::from_utf8(out.stdout).context("git printed something that is not UTF-8")
+    };
+    let mut rev_args: Vec<&str> = vec!["rev-list"];
+    if all {
+        rev_args.push("--all");
+    } else if revisions.is_empty() {
+        // An empty repository (unborn HEAD) has nothing to verify.
+        if git(&["rev-parse", "--verify", "-q", "HEAD^{commit}"]).is_err() {
+            return Ok(Vec::new());
+        }
+        rev_args.push("HEAD");
+    } else {
+        for r in revisions {
+            if r.starts_with('-') {
+                bail!("{r:?} is not a revision (options go before the range)");
+            }
+            rev_args.push(r);
+        }
+    }
+    rev_args.push("--");
+    let mut items = Vec::new();
+    let mut commits = HashSet::new();
+    for line in git(&rev_args)?.lines() {
+        let id = ObjectId::from_hex(line.trim().as_bytes())
+            .with_context(|| format!("git rev-list printed {line:?}"))?;
+        commits.insert(id);
+        items.push(Item::Commit(id));
+    }
+    // Annotated tags: every one with --all, else those on the range's commits.
+    let reader = RepoReader::open(&git_dir_of(repo), &Quarantine::default())?;
+    let mut seen = HashSet::new();
+    for line in git(&[
+        "for-each-ref",
+        "--format=%(objectname) %(objecttype) %(refname)",
+        "refs/tags",
+    ])?
+    .lines()
+    {
+        let mut parts = line.splitn(3, ' ');
+        let (Some(id), Some("tag"), Some(name)) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        let id = reader.parse_id(id)?;
+        if !seen.insert(id) {
+            continue;
+        }
+        let (target, _) = reader.peel(id)?;
+        if all || commits.contains(&target) {
+            items.push(Item::Tag {
+                id,
+                name: name.trim_start_matches("refs/tags/").to_string(),
+            });
+        }
+    }
+    Ok(items)
+}
+
+fn git_dir_of(repo: &Path) -> PathBuf {
+    if repo.join(".git").is_dir() {
+        repo.join(".git")
+    } else {
+        repo.to_path_buf()
+    }
+}
+
+/// Check every item on `jobs` threads (each with its own repository handle; the keyring is
+/// shared), keeping the input order.
+fn check_all(
+    loaded: &Loaded,
+    git_dir: &Path,
+    items: &[Item],
+    records: &HashMap<ObjectId, Record>,
+    now: i64,
+    jobs: usize,
+) -> Result<Vec<Line>> {
+    const CHUNK: usize = 64;
+    let jobs = jobs.clamp(1, items.len().div_ceil(CHUNK).max(1));
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<(usize, Vec<Line>)>> = Mutex::new(Vec::new());
+    let first_error: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+    std::thread::scope(|s| {
+        for _ in 0..jobs {
+            s.spawn(|| {
+                let work = || -> Result<()> {
+                    let reader = RepoReader::open(git_dir, &Quarantine::default())?;
+                    loop {
+                        let chunk = next.fetch_add(1, Ordering::Relaxed);
+                        let start = chunk * CHUNK;
+                        if start >= items.len() {
+                            return Ok(());
+                        }
+                        let end = (start + CHUNK).min(items.len());
+                        let mut lines = Vec::with_capacity(end - start);
+                        for item in &items[start..end] {
+                            lines.push(check_one(loaded, &reader, item, records, now)?);
+                        }
+                        results
+                            .lock()
+                            .map_err(|_| anyhow!("a verify thread panicked"))?
+                            .push((chunk, lines));
+                    }
+                };
+                if let Err(e) = work() {
+                    // Stop the others early; report the first error.
+                    next.store(usize::MAX / 2, Ordering::Relaxed);
+                    if let Ok(mut slot) = first_error.lock() {
+                        slot.get_or_insert(e);
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = first_error
+        .into_inner()
+        .map_err(|_| anyhow!("a verify thread panicked"))?
+    {
+        return Err(e);
+    }
+    let mut chunks = results
+        .into_inner()
+        .map_err(|_| anyhow!("a verify thread panicked"))?;
+    chunks.sort_by_key(|(i, _)| *i);
+    Ok(chunks.into_iter().flat_map(|(_, l)| l).collect())
+}
+
+/// The verdict for one object.
+fn check_one(
+    loaded: &Loaded,
+    reader: &RepoReader,
+    item: &Item,
+    records: &HashMap<ObjectId, Record>,
+    now: i64,
+) -> Result<Line> {
+    let policy = &loaded.policy;
+    let (part, email, role) = match item {
+        Item::Commit(id) => {
+            let c = reader.commit(*id)?;
+            (c.signature, c.committer.email, "committer")
+        }
+        Item::Tag { id, .. } => {
+            let t = reader.tag(*id)?;
+            (
+                t.signature,
+                t.tagger.map(|p| p.email).unwrap_or_default(),
+                "tagger",
+            )
+        }
+    };
+    let mut line = Line {
+        commit: None,
+        tag: None,
+        name: None,
+        verdict: String::new(),
+        signer: None,
+        key: None,
+        identity: policy.identity_for_email(&email).map(|i| i.name.clone()),
+        reason: None,
+        basis: Basis::ReceiveTime,
+        signed_at: None,
+        received_at: None,
+        ref_name: None,
+    };
+    match item {
+        Item::Commit(id) => line.commit = Some(id.to_string()),
+        Item::Tag { id, name } => {
+            line.tag = Some(id.to_string());
+            line.name = Some(name.clone());
+        }
+    }
+    if let Some(rec) = records.get(&item.id()) {
+        line.basis = Basis::Recorded;
+        line.verdict = rec.verdict.clone();
+        line.signer = rec.signer.clone();
+        line.key = rec.key.clone();
+        line.received_at = Some(rec.received_at);
+        line.ref_name = Some(rec.ref_name.clone());
+        line.reason = rec.reason.clone();
+        // The record stands against later expiry, rotation or soft revocation — not against a
+        // key revoked as of the receive time (a hard revocation counts always).
+        if rec.verdict == "good" {
+            if let SignaturePart::Signed { signature, payload } = &part {
+                let again = loaded.keyring.verify(signature, payload, rec.received_at);
+                line.signed_at = again.signed_at;
+                if again.verdict == KeyVerdict::RevokedKey {
+                    line.verdict = "revoked_key".to_string();
+                    line.reason = Some(format!(
+                        "accepted on {} but the key is revoked: {}",
+                        date(rec.received_at),
+                        again.detail.unwrap_or_default()
+                    ));
+                }
+            }
+        }
+        return Ok(line);
+    }
+    let sig = match &part {
+        SignaturePart::None => SignatureCheck::unsigned(),
+        SignaturePart::Malformed(why) => SignatureCheck {
+            verdict: KeyVerdict::Malformed,
+            detail: Some(why.clone()),
+            ..SignatureCheck::default()
+        },
+        SignaturePart::Signed { signature, payload } => {
+            let first = loaded.keyring.verify(signature, payload, now);
+            match first.signed_at {
+                Some(t) => {
+                    line.basis = Basis::SignatureTime;
+                    if lifecycle(first.verdict) && t < now {
+                        let then = loaded.keyring.verify(signature, payload, t);
+                        if then.verdict == KeyVerdict::Good {
+                            line.reason = Some(format!(
+                                "good when signed on {}; since then: {}",
+                                date(t),
+                                first.detail.clone().unwrap_or_default()
+                            ));
+                        }
+                        then
+                    } else {
+                        first
+                    }
+                }
+                None => first,
+            }
+        }
+    };
+    line.signed_at = sig.signed_at;
+    line.signer = sig.identity.clone();
+    line.key = sig.key.clone();
+    let v = binding(policy, &sig, &email, role);
+    line.verdict = v.code.to_string();
+    if v.code != "good" {
+        line.reason = v.reason;
+    }
+    Ok(line)
+}
+
+/// Print the lines and the summary; true when every object is good.
+fn render(out: &mut impl Write, lines: &[Line], format: VerifyFormat) -> Result<bool> {
+    let mut verdicts: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut bases: BTreeMap<&str, usize> = BTreeMap::new();
+    let (mut commits, mut tags) = (0, 0);
+    for l in lines {
+        *verdicts.entry(l.verdict.as_str()).or_default() += 1;
+        *bases.entry(l.basis.as_str()).or_default() += 1;
+        if l.commit.is_some() {
+            commits += 1;
+        } else {
+            tags += 1;
+        }
+        match format {
+            VerifyFormat::Json => writeln!(out, "{}", serde_json::to_string(l)?)?,
+            VerifyFormat::Text => writeln!(out, "{}", text_line(l))?,
+        }
+    }
+    let ok = lines.iter().all(|l| l.verdict == "good");
+    match format {
+        VerifyFormat::Json => {
+            let summary = serde_json::json!({
+                "summary": {
+                    "objects": lines.len(),
+                    "commits": commits,
+                    "tags": tags,
+                    "verdicts": verdicts,
+                    "basis": bases,
+                    "ok": ok,
+                }
+            });
+            writeln!(out, "{summary}")?;
+        }
+        VerifyFormat::Text => {
+            let counts: Vec<String> = verdicts.iter().map(|(v, n)| format!("{n} {v}")).collect();
+            writeln!(
+                out,
+                "verify: {} objects ({commits} commits, {tags} tags): {}: {}",
+                lines.len(),
+                if counts.is_empty() {
+                    "nothing to check".to_string()
+                } else {
+                    counts.join(", ")
+                },
+                if ok { "ok" } else { "FAILED" }
+            )?;
+        }
+    }
+    Ok(ok)
+}
+
+/// `good              commit <id> alice key <fpr> [recorded 2026-11-27 refs/heads/main]`
+fn text_line(l: &Line) -> String {
+    let kind = if l.commit.is_some() { "commit" } else { "tag" };
+    let mut s = format!("{:<18} {kind:<6} {}", l.verdict, l.id());
+    if let Some(n) = &l.name {
+        s.push_str(&format!(" ({n})"));
+    }
+    if let Some(signer) = &l.signer {
+        s.push_str(&format!(" {signer}"));
+    }
+    if let Some(k) = &l.key {
+        s.push_str(&format!(" key {k}"));
+    }
+    match (l.basis, l.received_at) {
+        (Basis::Recorded, Some(t)) => s.push_str(&format!(
+            " [recorded {} {}]",
+            date(t),
+            l.ref_name.as_deref().unwrap_or_default()
+        )),
+        (b, _) => s.push_str(&format!(" [{}]", b.as_str())),
+    }
+    if let Some(r) = &l.reason {
+        s.push_str(&format!(": {r}"));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_utc_days() {
+        assert_eq!(date(0), "1970-01-01");
+        assert_eq!(date(1_735_689_600), "2025-01-01");
+        assert_eq!(date(1_709_164_800), "2024-02-29");
+        assert_eq!(date(-86_400), "1969-12-31");
+    }
+
+    fn policy() -> Policy {
+        Policy::from_yaml(
+            "version: 1\nidentities:\n  alice:\n    emails: [alice@example.org]\n  bob:\n    emails: [bob@example.org]\nrulesets: []\n",
+        )
+        .expect("policy")
+    }
+
+    fn good_by(identity: &str) -> SignatureCheck {
+        SignatureCheck {
+            verdict: KeyVerdict::Good,
+            identity: Some(identity.to_string()),
+            key: Some("SHA256:k".to_string()),
+            ..SignatureCheck::default()
+        }
+    }
+
+    #[test]
+    fn binding_follows_the_committer_email() {
+        let p = policy();
+        assert_eq!(
+            binding(&p, &good_by("alice"), "Alice@Example.org", "committer").code,
+            "good"
+        );
+        let v = binding(&p, &good_by("bob"), "alice@example.org", "committer");
+        assert_eq!(v.code, "identity_mismatch");
+        assert_eq!(
+            v.reason.as_deref(),
+            Some("signed with bob's key SHA256:k, but the committer email <alice@example.org> belongs to alice")
+        );
+        assert_eq!(
+            binding(
+                &p,
+                &SignatureCheck::unsigned(),
+                "alice@example.org",
+                "committer"
+            )
+            .code,
+            "no_signature"
+        );
+        let expired = SignatureCheck {
+            verdict: KeyVerdict::ExpiredKey,
+            detail: Some("key 0x1 expired on 2026-01-01".into()),
+            ..SignatureCheck::default()
+        };
+        let v = binding(&p, &expired, "alice@example.org", "committer");
+        assert_eq!(
+            (v.code, v.reason.as_deref()),
+            ("expired_key", Some("key 0x1 expired on 2026-01-01"))
+        );
+    }
+
+    #[test]
+    fn text_and_json_render_one_line_per_object_and_a_summary() {
+        let good = Line {
+            commit: Some("a".repeat(40)),
+            tag: None,
+            name: None,
+            verdict: "good".into(),
+            signer: Some("alice".into()),
+            key: Some("SHA256:k".into()),
+            identity: Some("alice".into()),
+            reason: None,
+            basis: Basis::Recorded,
+            signed_at: None,
+            received_at: Some(1_735_689_600),
+            ref_name: Some("refs/heads/main".into()),
+        };
+        let bad = Line {
+            commit: None,
+            tag: Some("b".repeat(40)),
+            name: Some("v1".into()),
+            verdict: "no_signature".into(),
+            signer: None,
+            key: None,
+            identity: None,
+            reason: Some("not signed".into()),
+            basis: Basis::ReceiveTime,
+            signed_at: None,
+            received_at: None,
+            ref_name: None,
+        };
+        let mut out = Vec::new();
+        let ok = render(&mut out, &[good.clone(), bad.clone()], VerifyFormat::Text).expect("text");
+        assert!(!ok);
+        let text = String::from_utf8(out).expect("utf8");
+        assert_eq!(
+            text,
+            format!(
+                "good               commit {} alice key SHA256:k [recorded 2025-01-01 refs/heads/main]\n\
+                 no_signature       tag    {} (v1) [receive_time]: not signed\n\
+                 verify: 2 objects (1 commits, 1 tags): 1 good, 1 no_signature: FAILED\n",
+                "a".repeat(40),
+                "b".repeat(40)
+            )
+        );
+        let mut out = Vec::new();
+        assert!(render(&mut out, &[good], VerifyFormat::Json).expect("json"));
+        let text = String::from_utf8(out).expect("utf8");
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("JSON line"))
+            .collect();
+        assert_eq!(lines[0]["basis"], "recorded");
+        assert_eq!(lines[0]["ref"], "refs/heads/main");
+        assert_eq!(lines[1]["summary"]["verdicts"]["good"], 1);
+        assert_eq!(lines[1]["summary"]["ok"], true);
+    }
+}
