@@ -16,3 +16,5 @@ mod push_secrets;
 mod push_signed;
 /// Release tags: who may create them, immutability, signatures.
 mod tags;
+/// `pushguard verify`: verdicts per object, records of accepted pushes, signature time.
+mod verify;

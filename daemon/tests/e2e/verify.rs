@@ -1,0 +1,542 @@
+//! `pushguard verify`: one verdict per commit and annotated tag, on what basis, and the exit
+//! code. History accepted by the daemon is reported from its records, so removing a key from the
+//! policy later does not turn it red; history the server never saw is judged at the signature
+//! time; a hard revocation fails everywhere.
+
+use crate::harness::*;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// Run `pushguard verify ARGS` in the world's pinned environment (so the default state
+/// directory is the world's, which holds no records).
+fn verify(w: &World, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN)
+        .arg("verify")
+        .args(args)
+        .envs(w.env())
+        .env_remove("XDG_STATE_HOME")
+        .output()
+        .expect("run pushguard verify");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// JSON output: the object lines by id, and the summary.
+fn parse(out: &str) -> (HashMap<String, Value>, Value) {
+    let mut lines: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let summary = lines.pop().expect("a summary line");
+    assert!(summary.get("summary").is_some(), "last line: {summary}");
+    let by_id = lines
+        .into_iter()
+        .map(|l| {
+            let id = l
+                .get("commit")
+                .or_else(|| l.get("tag"))
+                .and_then(Value::as_str)
+                .unwrap_or_else(|| panic!("no commit or tag: {l}"))
+                .to_string();
+            (id, l)
+        })
+        .collect();
+    (by_id, summary["summary"].clone())
+}
+
+fn s(p: &Path) -> String {
+    p.display().to_string()
+}
+
+#[test]
+fn history_gets_one_verdict_per_object_and_exit_1_on_any_failure() {
+    let w = World::new();
+    let (_bare, c) = w.seed("app", "sha1");
+    let policy = s(&w.policy("", STANDARD_RULESETS));
+    let initial = c.git(&["rev-parse", "HEAD"]);
+    let gpg = c.commit("a.txt", "alice@example.org", Sign::Gpg);
+    let unsigned = c.commit("b.txt", "alice@example.org", Sign::Unsigned);
+    let unknown = c.commit("c.txt", "alice@example.org", Sign::Ssh("mallory"));
+    let mismatch = c.commit("d.txt", "alice@example.org", Sign::Ssh("bob"));
+    let ssh = c.commit("e.txt", "alice@example.org", Sign::Ssh("alice"));
+    c.git(&[
+        "-c",
+        "gpg.format=ssh",
+        "-c",
+        &format!("user.signingkey={}", w.key("alice").display()),
+        "-c",
+        "user.email=alice@example.org",
+        "tag",
+        "-s",
+        "-m",
+        "Release v1",
+        "v1",
+    ]);
+    c.git(&["tag", "-a", "-m", "unsigned", "v0", "HEAD~1"]);
+    c.git(&["tag", "lightweight"]);
+    let v1 = c.git(&["rev-parse", "v1"]);
+    let v0 = c.git(&["rev-parse", "v0"]);
+    let repo = s(&c.dir);
+
+    let (code, out, err) = verify(
+        &w,
+        &[
+            "--repo",
+            &repo,
+            "--policy",
+            &policy,
+            "--no-records",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    let (lines, summary) = parse(&out);
+    let verdict = |id: &str| lines[id]["verdict"].as_str().unwrap_or("?").to_string();
+    assert_eq!(verdict(&initial), "good");
+    assert_eq!(verdict(&gpg), "good");
+    assert_eq!(verdict(&ssh), "good");
+    assert_eq!(verdict(&unsigned), "no_signature");
+    assert_eq!(verdict(&unknown), "unknown_key");
+    assert_eq!(verdict(&mismatch), "identity_mismatch");
+    assert_eq!(verdict(&v1), "good");
+    assert_eq!(verdict(&v0), "no_signature");
+    assert_eq!(lines.len(), 8, "6 commits, 2 annotated tags: {out}");
+    // Signer, key and the committer's identity.
+    let gpg_line = &lines[&gpg];
+    assert_eq!(gpg_line["signer"], "alice");
+    assert_eq!(gpg_line["key"], w.gpg_fingerprint().as_str());
+    assert_eq!(gpg_line["identity"], "alice");
+    assert_eq!(gpg_line["basis"], "signature_time", "{gpg_line}");
+    assert!(gpg_line["signed_at"].as_i64().is_some(), "{gpg_line}");
+    let m = &lines[&mismatch];
+    assert_eq!(m["signer"], "bob");
+    assert_eq!(m["identity"], "alice");
+    assert!(
+        m["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("signed with bob's key SHA256:"),
+        "{m}"
+    );
+    assert!(
+        m["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with("but the committer email <alice@example.org> belongs to alice"),
+        "{m}"
+    );
+    assert_eq!(
+        lines[&ssh]["basis"], "receive_time",
+        "SSH has no signature time"
+    );
+    assert_eq!(lines[&unknown]["signer"], Value::Null);
+    assert!(lines[&unknown]["key"]
+        .as_str()
+        .unwrap_or_default()
+        .starts_with("SHA256:"));
+    assert_eq!(lines[&unsigned]["reason"], "not signed");
+    assert_eq!(lines[&v1]["name"], "v1");
+    assert_eq!(lines[&v1]["signer"], "alice");
+    assert_eq!(summary["objects"], 8);
+    assert_eq!(summary["commits"], 6);
+    assert_eq!(summary["tags"], 2);
+    assert_eq!(summary["verdicts"]["good"], 4);
+    assert_eq!(summary["verdicts"]["no_signature"], 2);
+    assert_eq!(summary["verdicts"]["unknown_key"], 1);
+    assert_eq!(summary["verdicts"]["identity_mismatch"], 1);
+    assert_eq!(summary["ok"], false);
+
+    // Text: one line per object, newest first, then the summary.
+    let (code, out, _) = verify(&w, &["--repo", &repo, "--policy", &policy, "--no-records"]);
+    assert_eq!(code, 1);
+    let text: Vec<&str> = out.lines().collect();
+    assert_eq!(text.len(), 9, "{out}");
+    assert!(
+        text[0].starts_with(&format!(
+            "good               commit {ssh} alice key SHA256:"
+        )),
+        "{out}"
+    );
+    assert!(text[0].ends_with(" [receive_time]"), "{out}");
+    assert!(
+        text[1].starts_with(&format!(
+            "identity_mismatch  commit {mismatch} bob key SHA256:"
+        )),
+        "{out}"
+    );
+    assert_eq!(
+        text[3],
+        format!("no_signature       commit {unsigned} [receive_time]: not signed"),
+        "{out}"
+    );
+    assert!(
+        text[7].starts_with(&format!("good               tag    {v1} (v1) alice")),
+        "{out}"
+    );
+    assert_eq!(
+        text[8],
+        "verify: 8 objects (6 commits, 2 tags): 4 good, 1 identity_mismatch, 2 no_signature, 1 unknown_key: FAILED"
+    );
+
+    // A range of good objects: exit 0 (the tag on the range's commit comes along).
+    let (code, out, err) = verify(
+        &w,
+        &[
+            "--repo",
+            &repo,
+            "--policy",
+            &policy,
+            "--no-records",
+            "HEAD~1..HEAD",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.ends_with("verify: 2 objects (1 commits, 1 tags): 2 good: ok\n"),
+        "{out}"
+    );
+
+    // Errors are exit 2.
+    let (code, _, err) = verify(&w, &["--repo", &repo, "--policy", &policy, "nosuchref"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("nosuchref"), "{err}");
+    let (code, _, err) = verify(&w, &["--repo", "/nonexistent/repo.git"]);
+    assert_eq!(code, 2, "{err}");
+}
+
+/// The policy of `World::policy` with `from` replaced by `to`, written to `name`.
+fn policy_variant(w: &World, base: &Path, name: &str, from: &str, to: &str) -> String {
+    let text = std::fs::read_to_string(base).expect("policy");
+    assert!(text.contains(from), "{from:?} not in the policy");
+    let path = w.path().join(name);
+    std::fs::write(&path, text.replace(from, to)).expect("write policy");
+    s(&path)
+}
+
+/// Verify with records until `id` is reported as recorded (records are written just after the
+/// hook gets its verdict).
+fn wait_recorded(w: &World, repo: &str, policy: &str, state: &str, id: &str) {
+    let start = Instant::now();
+    loop {
+        let (_, out, _) = verify(
+            w,
+            &[
+                "--repo",
+                repo,
+                "--policy",
+                policy,
+                "--state-dir",
+                state,
+                "--format",
+                "json",
+                id,
+            ],
+        );
+        if out.contains("\"basis\":\"recorded\"") {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{id} never recorded: {out}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn accepted_history_stays_good_after_the_key_leaves_the_policy_but_not_after_hard_revocation() {
+    let w = World::new();
+    let (bare, c) = w.seed("app", "sha1");
+    let base_policy = w.policy("", STANDARD_RULESETS);
+    let policy = s(&base_policy);
+    let initial = c.git(&["rev-parse", "HEAD"]);
+    let mut d = Daemon::start(&w, Some(&base_policy), &[&bare]);
+    let state = s(&d.state);
+    let repo = s(&bare);
+
+    let ssh = c.commit("a.txt", "alice@example.org", Sign::Ssh("alice"));
+    let p = c.push(&["origin", "main"]);
+    assert!(p.ok, "{}\n{}", p.text, d.log_text());
+    wait_recorded(&w, &repo, &policy, &state, &ssh);
+    // Records survive a restart: the second daemon adds to the same database.
+    d.signal("TERM");
+    drop(d);
+    let d = Daemon::start(&w, Some(&base_policy), &[&bare]);
+    let gpg = c.commit("b.txt", "alice@example.org", Sign::Gpg);
+    let p = c.push(&["origin", "main"]);
+    assert!(p.ok, "{}\n{}", p.text, d.log_text());
+    wait_recorded(&w, &repo, &policy, &state, &gpg);
+    // An unprotected branch needs no signatures: nothing is recorded for it.
+    let feature = c.commit("f.txt", "alice@example.org", Sign::Unsigned);
+    let p = c.push(&["origin", "HEAD:refs/heads/feature"]);
+    assert!(p.ok, "{}", p.text);
+
+    // alice's SSH key leaves the policy (rotated out).
+    let alice_ssh = format!("      - ssh: \"{}\"\n", w.ssh_public("alice"));
+    let rotated = policy_variant(&w, &base_policy, "rotated.yaml", &alice_ssh, "");
+    let range = format!("{initial}..main");
+    let (code, out, err) = verify(
+        &w,
+        &[
+            "--repo",
+            &repo,
+            "--policy",
+            &rotated,
+            "--state-dir",
+            &state,
+            "--format",
+            "json",
+            &range,
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let (lines, summary) = parse(&out);
+    let l = &lines[&ssh];
+    assert_eq!(l["verdict"], "good", "{l}");
+    assert_eq!(l["basis"], "recorded", "{l}");
+    assert_eq!(l["signer"], "alice");
+    assert!(l["key"].as_str().unwrap_or_default().starts_with("SHA256:"));
+    assert_eq!(l["ref"], "refs/heads/main");
+    assert!(
+        l["received_at"].as_i64().unwrap_or(0) > 1_700_000_000,
+        "{l}"
+    );
+    assert_eq!(lines[&gpg]["basis"], "recorded");
+    assert_eq!(summary["basis"]["recorded"], 2);
+
+    // Without the records the same commit is signed by a key the policy no longer knows.
+    let (code, out, _) = verify(
+        &w,
+        &[
+            "--repo",
+            &repo,
+            "--policy",
+            &rotated,
+            "--no-records",
+            "--format",
+            "json",
+            &range,
+        ],
+    );
+    assert_eq!(code, 1, "{out}");
+    let (lines, _) = parse(&out);
+    assert_eq!(lines[&ssh]["verdict"], "unknown_key");
+    assert_eq!(lines[&ssh]["basis"], "receive_time");
+    // The default state directory (the world's, never used by a daemon) has no records either.
+    let (code, out, _) = verify(
+        &w,
+        &[
+            "--repo", &repo, "--policy", &rotated, "--format", "json", &range,
+        ],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(parse(&out).0[&ssh]["verdict"], "unknown_key");
+    // The seed commit was pushed before the hooks existed: never seen, judged on its own.
+    let (_, out, _) = verify(
+        &w,
+        &[
+            "--repo",
+            &repo,
+            "--policy",
+            &rotated,
+            "--state-dir",
+            &state,
+            "--format",
+            "json",
+            &initial,
+        ],
+    );
+    let (lines, _) = parse(&out);
+    assert_eq!(lines[&initial]["verdict"], "unknown_key");
+    assert_eq!(lines[&initial]["basis"], "receive_time");
+    let (code, out, _) = verify(
+        &w,
+        &[
+            "--repo",
+            &repo,
+            "--policy",
+            &policy,
+            "--state-dir",
+            &state,
+            "--format",
+            "json",
+            "feature",
+            "^main",
+        ],
+    );
+    assert_eq!(code, 1);
+    let (lines, _) = parse(&out);
+    assert_eq!(lines[&feature]["verdict"], "no_signature");
+    assert_eq!(lines[&feature]["basis"], "receive_time");
+
+    // A hard revocation (gpg's pre-made certificate: no reason given) beats the record.
+    let fpr = w.gpg_fingerprint();
+    let rev = std::fs::read_to_string(w.path().join(format!("gnupg/openpgp-revocs.d/{fpr}.rev")))
+        .expect("gpg wrote a revocation certificate")
+        .replace(
+            ":-----BEGIN PGP PUBLIC KEY BLOCK",
+            "-----BEGIN PGP PUBLIC KEY BLOCK",
+        );
+    let rev_file = w.path().join("alice.rev");
+    std::fs::write(&rev_file, rev).expect("write");
+    run_gpg(&w, &["--import", &s(&rev_file)]);
+    let revoked = run_gpg(&w, &["--armor", "--export", &fpr]);
+    std::fs::write(w.key("alice-revoked.asc"), revoked).expect("write");
+    let revoked_policy = policy_variant(
+        &w,
+        &base_policy,
+        "revoked.yaml",
+        "keys/alice.asc",
+        "keys/alice-revoked.asc",
+    );
+    let (code, out, err) = verify(
+        &w,
+        &[
+            "--repo",
+            &repo,
+            "--policy",
+            &revoked_policy,
+            "--state-dir",
+            &state,
+            "--format",
+            "json",
+            &range,
+        ],
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    let (lines, _) = parse(&out);
+    let l = &lines[&gpg];
+    assert_eq!(l["verdict"], "revoked_key", "{l}");
+    assert_eq!(l["basis"], "recorded");
+    assert!(
+        l["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("but the key is revoked"),
+        "{l}"
+    );
+    assert_eq!(lines[&ssh]["verdict"], "good", "the SSH key is not revoked");
+}
+
+fn run_gpg(w: &World, args: &[&str]) -> String {
+    let out = Command::new("gpg")
+        .args([
+            "--batch",
+            "--yes",
+            "--pinentry-mode",
+            "loopback",
+            "--passphrase",
+            "",
+        ])
+        .args(args)
+        .envs(w.env())
+        .output()
+        .expect("run gpg");
+    assert!(
+        out.status.success(),
+        "gpg {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn an_import_never_seen_by_the_server_is_judged_at_the_signature_time() {
+    let w = World::new();
+    // dave's key lived from 2020-01-01 to 2021-01-01 (about); he signed in June 2020.
+    run_gpg(
+        &w,
+        &[
+            "--faked-system-time",
+            "20200101T000000!",
+            "--quick-gen-key",
+            "Dave (test only) <dave@example.org>",
+            "ed25519",
+            "sign",
+            "1y",
+        ],
+    );
+    std::fs::write(
+        w.key("dave.asc"),
+        run_gpg(&w, &["--armor", "--export", "dave@example.org"]),
+    )
+    .expect("write");
+    let wrapper = w.path().join("gpg-june-2020");
+    std::fs::write(
+        &wrapper,
+        "#!/bin/sh\nexec gpg --faked-system-time 20200601T000000! \"$@\"\n",
+    )
+    .expect("write");
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod");
+    let base = w.policy("", STANDARD_RULESETS);
+    let policy = policy_variant(
+        &w,
+        &base,
+        "with-dave.yaml",
+        "identities:\n",
+        "identities:\n  dave:\n    emails: [dave@example.org]\n    keys:\n      - openpgp: keys/dave.asc\n    roles: [maintainer]\n",
+    );
+    let (bare, c) = w.seed("imported", "sha1");
+    c.git(&[
+        "-c",
+        &format!("gpg.program={}", wrapper.display()),
+        "-c",
+        "gpg.format=openpgp",
+        "-c",
+        "user.signingkey=dave@example.org",
+        "-c",
+        "user.name=Dave",
+        "-c",
+        "user.email=dave@example.org",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-S",
+        "-m",
+        "Imported from the old server",
+    ]);
+    let id = c.git(&["rev-parse", "HEAD"]);
+    let repo = s(&c.dir);
+    let (code, out, err) = verify(
+        &w,
+        &[
+            "--repo",
+            &repo,
+            "--policy",
+            &policy,
+            "--no-records",
+            "--format",
+            "json",
+            "HEAD~1..HEAD",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let (lines, _) = parse(&out);
+    let l = &lines[&id];
+    assert_eq!(l["verdict"], "good", "{l}");
+    assert_eq!(l["basis"], "signature_time");
+    assert_eq!(l["signed_at"], 1_590_969_600, "2020-06-01T00:00:00Z");
+    assert_eq!(l["signer"], "dave");
+    let reason = l["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.starts_with("good when signed on 2020-06-01; since then: "),
+        "{reason}"
+    );
+    assert!(reason.contains("expired"), "{reason}");
+    // The same commit pushed now is judged at the receive time, and the key has expired.
+    let d = Daemon::start(&w, Some(Path::new(&policy)), &[&bare]);
+    let p = c.push_as(Some("dave"), &["origin", "main"]);
+    assert!(!p.ok, "{}\n{}", p.text, d.log_text());
+    assert!(p.flat().contains("expired"), "{}", p.text);
+}
