@@ -257,7 +257,7 @@ fn accepted_history_stays_good_after_the_key_leaves_the_policy_but_not_after_har
     let base_policy = w.policy("", STANDARD_RULESETS);
     let policy = s(&base_policy);
     let initial = c.git(&["rev-parse", "HEAD"]);
-    let mut d = Daemon::start(&w, Some(&base_policy), &[&bare]);
+    let d = Daemon::start(&w, Some(&base_policy), &[&bare]);
     let state = s(&d.state);
     let repo = s(&bare);
 
