@@ -536,8 +536,10 @@ fn render(out: &mut impl Write, lines: &[Line], format: VerifyFormat) -> Result<
             let counts: Vec<String> = verdicts.iter().map(|(v, n)| format!("{n} {v}")).collect();
             writeln!(
                 out,
-                "verify: {} objects ({commits} commits, {tags} tags): {}: {}",
-                lines.len(),
+                "verify: {} ({}, {}): {}: {}",
+                plural(lines.len(), "object"),
+                plural(commits, "commit"),
+                plural(tags, "tag"),
                 if counts.is_empty() {
                     "nothing to check".to_string()
                 } else {
@@ -548,6 +550,14 @@ fn render(out: &mut impl Write, lines: &[Line], format: VerifyFormat) -> Result<
         }
     }
     Ok(ok)
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
 }
 
 /// `good              commit <id> alice key <fpr> [recorded 2026-11-27 refs/heads/main]`
@@ -679,7 +689,7 @@ mod tests {
             format!(
                 "good               commit {} alice key SHA256:k [recorded 2025-01-01 refs/heads/main]\n\
                  no_signature       tag    {} (v1) [receive_time]: not signed\n\
-                 verify: 2 objects (1 commits, 1 tags): 1 good, 1 no_signature: FAILED\n",
+                 verify: 2 objects (1 commit, 1 tag): 1 good, 1 no_signature: FAILED\n",
                 "a".repeat(40),
                 "b".repeat(40)
             )

@@ -199,7 +199,7 @@ fn history_gets_one_verdict_per_object_and_exit_1_on_any_failure() {
     );
     assert_eq!(code, 0, "{out}{err}");
     assert!(
-        out.ends_with("verify: 2 objects (1 commits, 1 tags): 2 good: ok\n"),
+        out.ends_with("verify: 2 objects (1 commit, 1 tag): 2 good: ok\n"),
         "{out}"
     );
 
