@@ -421,6 +421,20 @@ mod tests {
     }
 
     #[test]
+    fn read_only_open_works_after_the_daemon_closed_the_database() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = RecordStore::open(dir.path()).expect("open");
+        store.insert(&[rec("d4", "/r.git", "good", 3)]).expect("insert");
+        drop(store);
+        // The last connection closed: SQLite checkpointed and removed the -wal and -shm files.
+        assert!(!dir.path().join("pushguard.db-wal").exists());
+        let ro = RecordStore::open_existing(dir.path())
+            .expect("read-only open without -wal/-shm")
+            .expect("exists");
+        assert!(ro.lookup("d4", "/r.git").expect("lookup").is_some());
+    }
+
+    #[test]
     fn missing_database_is_no_records() {
         let dir = tempfile::tempdir().expect("tempdir");
         assert!(RecordStore::open_existing(dir.path())
