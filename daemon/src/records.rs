@@ -424,7 +424,9 @@ mod tests {
     fn read_only_open_works_after_the_daemon_closed_the_database() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = RecordStore::open(dir.path()).expect("open");
-        store.insert(&[rec("d4", "/r.git", "good", 3)]).expect("insert");
+        store
+            .insert(&[rec("d4", "/r.git", "good", 3)])
+            .expect("insert");
         drop(store);
         // The last connection closed: SQLite checkpointed and removed the -wal and -shm files.
         assert!(!dir.path().join("pushguard.db-wal").exists());

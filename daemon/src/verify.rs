@@ -339,7 +339,8 @@ fn check_all(
     jobs: usize,
 ) -> Result<Vec<Line>> {
     const CHUNK: usize = 64;
-    let jobs = jobs.clamp(1, items.len().div_ceil(CHUNK).max(1));
+    let chunks = items.len().div_ceil(CHUNK);
+    let jobs = jobs.clamp(1, chunks.max(1));
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<(usize, Vec<Line>)>> = Mutex::new(Vec::new());
     let first_error: Mutex<Option<anyhow::Error>> = Mutex::new(None);
@@ -350,10 +351,10 @@ fn check_all(
                     let reader = RepoReader::open(git_dir, &Quarantine::default())?;
                     loop {
                         let chunk = next.fetch_add(1, Ordering::Relaxed);
-                        let start = chunk * CHUNK;
-                        if start >= items.len() {
+                        if chunk >= chunks {
                             return Ok(());
                         }
+                        let start = chunk * CHUNK;
                         let end = (start + CHUNK).min(items.len());
                         let mut lines = Vec::with_capacity(end - start);
                         for item in &items[start..end] {
@@ -367,7 +368,7 @@ fn check_all(
                 };
                 if let Err(e) = work() {
                     // Stop the others early; report the first error.
-                    next.store(usize::MAX / 2, Ordering::Relaxed);
+                    next.store(chunks, Ordering::Relaxed);
                     if let Ok(mut slot) = first_error.lock() {
                         slot.get_or_insert(e);
                     }
