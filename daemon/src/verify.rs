@@ -238,7 +238,8 @@ pub fn run(args: VerifyArgs) -> Result<bool> {
         }
     }
     let lines = check_all(&loaded, &git_dir, &items, &records, now(), args.jobs)?;
-    let mut out = std::io::stdout().lock();
+    // One write per line would be a syscall per object: buffer the whole output.
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let ok = render(&mut out, &lines, args.format)?;
     out.flush()?;
     Ok(ok)
