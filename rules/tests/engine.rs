@@ -80,6 +80,7 @@ fn commit(id: &str, email: &str, signature: SignatureCheck) -> Commit {
         committer: person(email),
         subject: format!("Change {}", &id[..4]),
         signature,
+        ..Commit::default()
     }
 }
 

@@ -17,7 +17,9 @@
 mod raw;
 
 use globset::{GlobBuilder, GlobMatcher};
-use raw::{RawAllow, RawPolicy, RawSecretScanning, RawSuppression, RawSuppressionsFile, S};
+use raw::{
+    RawAllow, RawAttestation, RawPolicy, RawSecretScanning, RawSuppression, RawSuppressionsFile, S,
+};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -227,9 +229,59 @@ pub enum RuleSpec {
     RequiredLinearHistory,
     /// Every commit new to the ref (for tags: the tag object) signed by a known identity's key,
     /// the identity owning the committer (tagger) email.
-    RequiredSignatures,
+    RequiredSignatures(Signatures),
+    /// Every commit new to the ref, through every parent of every merge, verifies; merges are
+    /// signed by an identity allowed to merge; merged signed tags verify too.
+    FullAttestation(Box<Attestation>),
+    /// The push is signed (`git push --signed`) with a fresh nonce by a known identity.
+    RequiredPushCertificate { allow: Vec<Actor> },
     /// No new secrets in the blobs the push adds.
     SecretScanning(Box<SecretScanning>),
+}
+
+impl RuleSpec {
+    /// Does this rule read commit or tag signatures?
+    pub fn needs_signatures(&self) -> bool {
+        matches!(
+            self,
+            RuleSpec::RequiredSignatures(_) | RuleSpec::FullAttestation(_)
+        )
+    }
+}
+
+/// Whose email the signing key's identity must own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityBinding {
+    /// The committer's (tagger's) email: the default.
+    #[default]
+    Committer,
+    /// The author's email (tagger for tags).
+    Author,
+    /// Any identity in the policy.
+    Any,
+}
+
+/// Parameters of `required_signatures` (and the signature part of `full_attestation`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Signatures {
+    pub identity: IdentityBinding,
+    /// Who may sign objects reaching the ref; `None`: any identity.
+    pub signers: Option<Vec<Actor>>,
+}
+
+/// Parameters of `full_attestation`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Attestation {
+    pub signatures: Signatures,
+    /// Who may sign merge commits (empty: nobody may merge).
+    pub mergers: Vec<Actor>,
+    /// Whether merges of more than two parents are allowed.
+    pub octopus: bool,
+    /// Recompute each merge and reject a tree that differs from the clean merge.
+    pub clean_merge: bool,
+    /// With `clean_merge`: a differing tree is accepted when a merger signed the merge.
+    pub allow_signed_resolutions: bool,
 }
 
 /// What to do with a blob larger than `max_blob_size`.
@@ -404,6 +456,67 @@ pub fn parse_suppressions(text: &str) -> Result<Vec<Suppression>, PolicyError> {
     raw.suppressions.iter().map(suppression).collect()
 }
 
+type ActorFn<'a> = dyn FnMut(&S<String>) -> Result<Actor, PolicyError> + 'a;
+
+fn signatures(
+    identity: &Option<S<String>>,
+    signers: &Option<Vec<S<String>>>,
+    actor: &mut ActorFn<'_>,
+) -> Result<Signatures, PolicyError> {
+    let identity = match identity {
+        None => IdentityBinding::Committer,
+        Some(v) => match v.value.as_str() {
+            "committer" => IdentityBinding::Committer,
+            "author" => IdentityBinding::Author,
+            "any" => IdentityBinding::Any,
+            o => {
+                return Err(PolicyError::new(
+                    v,
+                    format!("identity must be committer, author or any, not {o:?}"),
+                ))
+            }
+        },
+    };
+    let signers = match signers {
+        None => None,
+        Some(list) => Some(
+            list.iter()
+                .map(|s| actor(s))
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+    };
+    Ok(Signatures { identity, signers })
+}
+
+fn attestation(r: &RawAttestation, actor: &mut ActorFn<'_>) -> Result<Attestation, PolicyError> {
+    let signatures = signatures(&r.identity, &r.signers, actor)?;
+    let mergers = r
+        .mergers
+        .iter()
+        .map(|s| actor(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let octopus = match &r.octopus {
+        None => false,
+        Some(v) => match v.value.as_str() {
+            "allow" => true,
+            "reject" => false,
+            o => {
+                return Err(PolicyError::new(
+                    v,
+                    format!("octopus must be allow or reject, not {o:?}"),
+                ))
+            }
+        },
+    };
+    Ok(Attestation {
+        signatures,
+        mergers,
+        octopus,
+        clean_merge: r.clean_merge.unwrap_or(false),
+        allow_signed_resolutions: r.allow_signed_resolutions.unwrap_or(false),
+    })
+}
+
 fn secret_scanning(r: &RawSecretScanning) -> Result<SecretScanning, PolicyError> {
     let mut out = SecretScanning::default();
     if let Some(v) = &r.max_blob_size {
@@ -478,7 +591,9 @@ impl RuleSpec {
             RuleSpec::Creation { .. } => "creation",
             RuleSpec::Update { .. } => "update",
             RuleSpec::RequiredLinearHistory => "required_linear_history",
-            RuleSpec::RequiredSignatures => "required_signatures",
+            RuleSpec::RequiredSignatures(_) => "required_signatures",
+            RuleSpec::FullAttestation(_) => "full_attestation",
+            RuleSpec::RequiredPushCertificate { .. } => "required_push_certificate",
             RuleSpec::SecretScanning(_) => "secret_scanning",
         }
     }
@@ -967,8 +1082,23 @@ fn validate(raw: RawPolicy) -> Result<Policy, PolicyError> {
         if r.required_linear_history.is_some() {
             rules.push(RuleSpec::RequiredLinearHistory);
         }
-        if r.required_signatures.is_some() {
-            rules.push(RuleSpec::RequiredSignatures);
+        if let Some(sig) = &r.required_signatures {
+            rules.push(RuleSpec::RequiredSignatures(signatures(
+                &sig.identity,
+                &sig.signers,
+                &mut |s: &S<String>| actor(s, &mut warnings),
+            )?));
+        }
+        if let Some(a) = &r.full_attestation {
+            rules.push(RuleSpec::FullAttestation(Box::new(attestation(
+                a,
+                &mut |s: &S<String>| actor(s, &mut warnings),
+            )?)));
+        }
+        if let Some(a) = &r.required_push_certificate {
+            rules.push(RuleSpec::RequiredPushCertificate {
+                allow: allow(a, &mut warnings)?,
+            });
         }
         if let Some(sc) = &r.secret_scanning {
             rules.push(RuleSpec::SecretScanning(Box::new(secret_scanning(sc)?)));
@@ -981,7 +1111,7 @@ fn validate(raw: RawPolicy) -> Result<Policy, PolicyError> {
                 return Err(PolicyError::new(
                     &rs.rules,
                     format!(
-                        "{} is a rule for branches or tags; a ruleset with target: push holds secret_scanning only",
+                        "{} is a rule for branches or tags; a ruleset with target: push holds secret_scanning and required_push_certificate only",
                         other.name()
                     ),
                 ));

@@ -153,7 +153,11 @@ pub(super) struct RawRules {
     #[serde(default)]
     pub required_linear_history: Option<RawEmpty>,
     #[serde(default)]
-    pub required_signatures: Option<RawEmpty>,
+    pub required_signatures: Option<RawSignatures>,
+    #[serde(default)]
+    pub full_attestation: Option<RawAttestation>,
+    #[serde(default)]
+    pub required_push_certificate: Option<RawAllow>,
     #[serde(default)]
     pub secret_scanning: Option<RawSecretScanning>,
 }
@@ -170,3 +174,36 @@ pub(super) struct RawAllow {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawEmpty {}
+
+/// `required_signatures`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSignatures {
+    /// committer (default) | author | any
+    #[serde(default)]
+    pub identity: Option<S<String>>,
+    /// Who may sign objects reaching the ref (default: any identity).
+    #[serde(default)]
+    pub signers: Option<Vec<S<String>>>,
+}
+
+/// `full_attestation`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAttestation {
+    #[serde(default)]
+    pub identity: Option<S<String>>,
+    #[serde(default)]
+    pub signers: Option<Vec<S<String>>>,
+    /// Who may sign merge commits.
+    #[serde(default)]
+    pub mergers: Vec<S<String>>,
+    /// allow | reject (default)
+    #[serde(default)]
+    pub octopus: Option<S<String>>,
+    #[serde(default)]
+    pub clean_merge: Option<bool>,
+    /// With clean_merge: accept a merge whose tree differs when a merger signed it.
+    #[serde(default)]
+    pub allow_signed_resolutions: Option<bool>,
+}
