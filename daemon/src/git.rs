@@ -263,7 +263,7 @@ impl RepoReader {
             Some(0) => {
                 let merged = String::from_utf8_lossy(&out.stdout);
                 let merged = merged.lines().next().unwrap_or("").trim();
-                Ok(merged == tree.to_string())
+                Ok(merged == tree.to_string().as_str())
             }
             Some(1) => Ok(false), // conflicts: the recorded tree is a resolution
             _ => bail!(

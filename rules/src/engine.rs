@@ -34,7 +34,7 @@ pub fn evaluate(policy: &Policy, change: &Change) -> Report {
     // strongly than any environment variable.
     let certified = change.push_certificate.as_ref().and_then(|c| {
         (c.nonce_status == "OK" && c.signature.verdict == KeyVerdict::Good)
-            .then(|| c.signature.identity.as_deref())
+            .then_some(c.signature.identity.as_deref())
             .flatten()
             .and_then(|n| policy.identity(n))
     });

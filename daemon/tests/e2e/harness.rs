@@ -434,6 +434,23 @@ impl Client {
         self.git(&["rev-parse", "HEAD"])
     }
 
+    /// Run git; report success instead of panicking (for commands that may stop on conflicts).
+    pub fn git_ok(&self, args: &[&str]) -> bool {
+        self.cmd_in(&self.dir, args).status.success()
+    }
+
+    /// Run git with SSH signing as `key`, committing as `email`.
+    pub fn git_signed(&self, key: &str, email: &str, args: &[&str]) -> String {
+        let signing = format!(
+            "user.signingkey={}",
+            self.world.join("keys").join(key).display()
+        );
+        let user = format!("user.email={email}");
+        let mut all = vec!["-c", "gpg.format=ssh", "-c", &signing, "-c", &user];
+        all.extend_from_slice(args);
+        self.git(&all)
+    }
+
     /// `git push` as `pusher` (PUSHGUARD_USER), with extra args.
     pub fn push_as(&self, pusher: Option<&str>, args: &[&str]) -> Pushed {
         let mut cmd = Command::new("git");

@@ -481,7 +481,7 @@ fn signatures(
         None => None,
         Some(list) => Some(
             list.iter()
-                .map(|s| actor(s))
+                .map(&mut *actor)
                 .collect::<Result<Vec<_>, _>>()?,
         ),
     };
@@ -493,7 +493,7 @@ fn attestation(r: &RawAttestation, actor: &mut ActorFn<'_>) -> Result<Attestatio
     let mergers = r
         .mergers
         .iter()
-        .map(|s| actor(s))
+        .map(&mut *actor)
         .collect::<Result<Vec<_>, _>>()?;
     let octopus = match &r.octopus {
         None => false,
@@ -1104,10 +1104,12 @@ fn validate(raw: RawPolicy) -> Result<Policy, PolicyError> {
             rules.push(RuleSpec::SecretScanning(Box::new(secret_scanning(sc)?)));
         }
         if target == Target::Push {
-            if let Some(other) = rules
-                .iter()
-                .find(|r| !matches!(r, RuleSpec::SecretScanning(_)))
-            {
+            if let Some(other) = rules.iter().find(|r| {
+                !matches!(
+                    r,
+                    RuleSpec::SecretScanning(_) | RuleSpec::RequiredPushCertificate { .. }
+                )
+            }) {
                 return Err(PolicyError::new(
                     &rs.rules,
                     format!(
