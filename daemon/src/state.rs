@@ -100,6 +100,30 @@ impl Loaded {
                 }
             }
         }
+        if let Some((p, at)) = &policy.allowed_signers {
+            let full = base.join(p);
+            let err = |message: String| LoadError {
+                file: file.clone(),
+                at: Some(*at),
+                message,
+            };
+            let text = std::fs::read_to_string(&full)
+                .map_err(|e| err(format!("cannot read {}: {e}", full.display())))?;
+            hasher.update(text.as_bytes());
+            // A principal names an identity by one of its emails, or by its name.
+            let identity_of = |principal: &str| {
+                policy
+                    .identity_for_email(principal)
+                    .or_else(|| policy.identity(principal))
+                    .map(|i| i.name.clone())
+            };
+            let warnings = keyring
+                .add_allowed_signers(&text, identity_of)
+                .map_err(|e| err(format!("{}: {e}", full.display())))?;
+            for w in warnings {
+                tracing::warn!("{}: {w}", full.display());
+            }
+        }
         let scanner = if policy.scans_secrets() {
             Some(load_scanner(&policy, &base, &file, &mut hasher)?)
         } else {

@@ -141,3 +141,39 @@ fn sha256_repositories_work() {
     let p = c.push(&["origin", "main"]);
     assert!(p.ok, "openpgp in sha256: {}", p.text);
 }
+
+#[test]
+fn keys_can_come_from_a_git_allowed_signers_file() {
+    let w = World::new();
+    let (bare, c) = w.seed("app", "sha1");
+    // carol's key only in allowed_signers, with git's options; bob's only for another namespace.
+    std::fs::write(
+        w.path().join("allowed_signers"),
+        format!(
+            "# migrated from gpg.ssh.allowedSignersFile\ncarol@example.org namespaces=\"git\" {}\n\"bob@example.org\" namespaces=\"file\" {}\n",
+            w.ssh_public("carol"),
+            w.ssh_public("bob")
+        ),
+    )
+    .expect("write");
+    let policy = w.path().join("policy.yaml");
+    std::fs::write(
+        &policy,
+        format!(
+            "version: 1\nallowed_signers: allowed_signers\nidentities:\n  carol: {{emails: [carol@example.org]}}\n  bob: {{emails: [bob@example.org]}}\npusher: {{env: [PUSHGUARD_USER]}}\nrulesets:\n{}",
+            "  - {name: signed, target: branch, include: [main], rules: {required_signatures: {}}}\n"
+        ),
+    )
+    .expect("write");
+    let d = Daemon::start(&w, Some(&policy), &[&bare]);
+    c.commit("a.txt", "carol@example.org", Sign::Ssh("carol"));
+    let p = c.push(&["origin", "main"]);
+    assert!(p.ok, "{}\n{}", p.text, d.log_text());
+    c.commit("b.txt", "bob@example.org", Sign::Ssh("bob"));
+    let p = c.push(&["origin", "main"]);
+    assert!(
+        !p.ok,
+        "bob's key is only allowed for another namespace: {}",
+        p.text
+    );
+}

@@ -646,6 +646,9 @@ pub struct Policy {
     pub pusher_env: Vec<String>,
     pub rulesets: Vec<Ruleset>,
     pub secrets: SecretsConfig,
+    /// A git `allowed_signers` file (relative to the policy file) whose principals (emails or
+    /// identity names) name the identities that own its keys.
+    pub allowed_signers: Option<(String, Location)>,
     /// Things that are allowed but probably mistakes (e.g. a role nobody has).
     pub warnings: Vec<PolicyError>,
 }
@@ -1150,6 +1153,11 @@ fn validate(raw: RawPolicy) -> Result<Policy, PolicyError> {
         secrets.disabled_rules = sc.disabled_rules.iter().map(|s| s.value.clone()).collect();
     }
 
+    let allowed_signers = raw
+        .allowed_signers
+        .as_ref()
+        .map(|f| (f.value.clone(), Location::from(f)));
+
     Ok(Policy {
         settings,
         repositories,
@@ -1157,6 +1165,7 @@ fn validate(raw: RawPolicy) -> Result<Policy, PolicyError> {
         pusher_env,
         rulesets,
         secrets,
+        allowed_signers,
         warnings,
     })
 }

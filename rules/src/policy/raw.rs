@@ -23,6 +23,9 @@ pub(super) struct RawPolicy {
     pub rulesets: Vec<RawRuleset>,
     #[serde(default)]
     pub secrets: Option<RawSecrets>,
+    /// git's allowed_signers file as a source of SSH keys.
+    #[serde(default)]
+    pub allowed_signers: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]
