@@ -201,7 +201,7 @@ fn main() -> ExitCode {
             let stdin = std::io::stdin().lock();
             let mut stderr = std::io::stderr().lock();
             let code = hooks::client::run(kind, &args, stdin, &mut stderr);
-            ExitCode::from(code as u8)
+            ExitCode::from(u8::try_from(code).unwrap_or(1))
         }
         Command::Serve(args) => exit(serve(args)),
         Command::Install(args) => exit(install_cmd(args)),
@@ -282,6 +282,14 @@ fn default_state_dir() -> PathBuf {
     }
 }
 
+/// The program the installed hooks run: `pushguard-hook` beside this binary when it is there
+/// (small, quick to start), else this binary (`pushguard hook ...`).
+fn hook_binary() -> Result<PathBuf> {
+    let me = std::env::current_exe().context("cannot find the pushguard binary's path")?;
+    let slim = me.with_file_name("pushguard-hook");
+    Ok(if slim.is_file() { slim } else { me })
+}
+
 fn absolute(p: &Path) -> Result<PathBuf> {
     if p.is_absolute() {
         Ok(p.to_path_buf())
@@ -319,7 +327,7 @@ fn serve(args: ServeArgs) -> Result<()> {
         chain: args.chain,
         scan_interval: Duration::from_secs_f64(args.scan_interval),
         grace: Duration::from_secs_f64(args.grace),
-        binary: std::env::current_exe().context("cannot find the pushguard binary's path")?,
+        binary: hook_binary()?,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -335,7 +343,7 @@ fn install_cmd(args: InstallArgs) -> Result<()> {
             .unwrap_or_else(|| default_state_dir().join("pushguard.sock")),
     )?;
     let opts = InstallOptions {
-        binary: std::env::current_exe().context("cannot find the pushguard binary's path")?,
+        binary: hook_binary()?,
         socket,
         chain: args.chain,
         on_error: args.on_error,
