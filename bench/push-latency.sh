@@ -161,8 +161,21 @@ daemon_state() {
     say "daemon log (last lines):"; tail -n 20 "$WORK/daemon.log" >&2
 }
 # push REMOTE: time one push of HEAD to main, in ns; fails the bench if it is not accepted.
+# The push's CPU time (git and every hook it runs, all waited for) is the difference in this
+# shell's children times, read with the `times` builtin in this shell (not in a subshell).
+children_us() { # -> CPU microseconds (user + sys) of this shell's finished children
+    local _ user sys
+    { read -r _ _; read -r user sys; } <"$WORK/times"
+    echo $(( $(to_us "$user") + $(to_us "$sys") ))
+}
+to_us() { # 1m2.345s -> microseconds
+    local m=${1%%m*} f=${1#*m}
+    f=${f%s}
+    echo $(( (10#$m * 60 + 10#${f%.*}) * 1000000 + 10#${f#*.} * 1000 ))
+}
 push() {
-    local start end
+    local start end cpu0
+    times >"$WORK/times"; cpu0=$(children_us)
     start=$(ms_now)
     if ! git push -q "$1" HEAD:refs/heads/main >"$WORK/push.out" 2>&1; then
         say "push-latency: push to $1 failed:"; cat "$WORK/push.out" >&2
@@ -170,6 +183,7 @@ push() {
         exit 2
     fi
     end=$(ms_now)
+    times >"$WORK/times"; echo $(($(children_us) - cpu0)) >>"$WORK/$1.cpu-us"
     [ "$(git --git-dir="$WORK/$1/bench.git" rev-parse main)" = "$(git rev-parse HEAD)" ] ||
         { say "push-latency: $1 did not take the commit"; exit 2; }
     echo $((end - start))
@@ -196,6 +210,9 @@ for _ in $(seq "$WARMUP"); do
     push plain >/dev/null
 done
 audit_before=$(audit_lines)
+rm -f "$WORK/guarded.cpu-us" "$WORK/plain.cpu-us"
+daemon_ticks() { awk '{ print $14 + $15 }' "/proc/$DAEMON_PID/stat"; }
+daemon_ticks0=$(daemon_ticks)
 : >"$WORK/guarded.ns"
 : >"$WORK/plain.ns"
 say "timing $RUNS runs..."
@@ -207,6 +224,8 @@ for run in $(seq "$RUNS"); do
     done
 done
 audit_after=$(audit_lines)
+daemon_cpu_ms=$(awk -v t="$(( $(daemon_ticks) - daemon_ticks0 ))" -v hz="$(getconf CLK_TCK)" -v n="$RUNS" \
+    'BEGIN { printf "%.2f", t * 1000 / hz / n }')
 [ $((audit_after - audit_before)) -eq "$RUNS" ] ||
     { say "push-latency: expected $RUNS audit lines, got $((audit_after - audit_before))"; exit 2; }
 if tail -n "$RUNS" "$WORK/state/audit.jsonl" | grep -qv '"verdict":"allowed"'; then
@@ -237,6 +256,9 @@ read -r g_med g_p95 < <(stat "$WORK/guarded.ns" 1000000)
 read -r p_med p_p95 < <(stat "$WORK/plain.ns" 1000000)
 read -r d_med d_p95 < <(stat "$WORK/daemon.ms" 1)
 read -r s_med s_p95 < <(stat "$WORK/startup.ns" 1000000)
+read -r gc_med _ < <(stat "$WORK/guarded.cpu-us" 1000)
+read -r pc_med _ < <(stat "$WORK/plain.cpu-us" 1000)
+gc_total=$(awk -v a="$gc_med" -v d="$daemon_cpu_ms" 'BEGIN { printf "%.2f", a + d }')
 ratio=$(awk -v g="$g_med" -v p="$p_med" 'BEGIN { printf "%.3f", g / p }')
 added=$(awk -v g="$g_med" -v p="$p_med" 'BEGIN { printf "%.2f", g - p }')
 ok_ratio=$(awk -v r="$ratio" -v t="$TARGET_RATIO" 'BEGIN { print (r <= t) ? "met" : "MISSED" }')
@@ -259,6 +281,11 @@ printf '  git push, no hooks     %8s %8s\n' "$p_med" "$p_p95"
 printf '  git push, pushguard    %8s %8s\n' "$g_med" "$g_p95"
 printf '  daemon decision        %8s %8s   (audit.jsonl duration_ms)\n' "$d_med" "$d_p95"
 printf '  hook start-up alone    %8s %8s   (pushguard hook pre-receive, no updates)\n' "$s_med" "$s_p95"
+printf '\n  CPU per push (user+sys, median; less sensitive to other load than wall-clock):\n'
+printf '  git push, no hooks     %8s ms\n' "$pc_med"
+printf '  git push, pushguard    %8s ms   (git and hooks %s + daemon %s, its mean over the runs)\n' \
+    "$gc_total" "$gc_med" "$daemon_cpu_ms"
+printf '  added CPU              %8s ms\n' "$(awk -v g="$gc_total" -v p="$pc_med" 'BEGIN { printf "%.2f", g - p }')"
 echo
 printf '  ratio of medians:      %s   (target <= %s: %s)\n' "$ratio" "$TARGET_RATIO" "$ok_ratio"
 printf '  added latency:         %s ms   (target < %s ms: %s)\n' "$added" "$TARGET_ADDED_MS" "$ok_added"
