@@ -242,8 +242,8 @@ for _ in $(seq "$RUNS"); do
 done
 
 # --- Statistics: median and p95 (nearest rank), in ms. ------------------------------------------
-# stat FILE SCALE: values in FILE divided by SCALE -> "median p95"
-stat() {
+# stats FILE SCALE: values in FILE divided by SCALE -> "median p95"
+stats() {
     sort -g "$1" | awk -v s="$2" '{ v[NR] = $1 / s }
         END {
             if (NR == 0) { print "nan nan"; exit }
@@ -252,12 +252,12 @@ stat() {
             printf "%.2f %.2f\n", med, v[r]
         }'
 }
-read -r g_med g_p95 < <(stat "$WORK/guarded.ns" 1000000)
-read -r p_med p_p95 < <(stat "$WORK/plain.ns" 1000000)
-read -r d_med d_p95 < <(stat "$WORK/daemon.ms" 1)
-read -r s_med s_p95 < <(stat "$WORK/startup.ns" 1000000)
-read -r gc_med _ < <(stat "$WORK/guarded.cpu-us" 1000)
-read -r pc_med _ < <(stat "$WORK/plain.cpu-us" 1000)
+read -r g_med g_p95 < <(stats "$WORK/guarded.ns" 1000000)
+read -r p_med p_p95 < <(stats "$WORK/plain.ns" 1000000)
+read -r d_med d_p95 < <(stats "$WORK/daemon.ms" 1)
+read -r s_med s_p95 < <(stats "$WORK/startup.ns" 1000000)
+read -r gc_med _ < <(stats "$WORK/guarded.cpu-us" 1000)
+read -r pc_med _ < <(stats "$WORK/plain.cpu-us" 1000)
 gc_total=$(awk -v a="$gc_med" -v d="$daemon_cpu_ms" 'BEGIN { printf "%.2f", a + d }')
 ratio=$(awk -v g="$g_med" -v p="$p_med" 'BEGIN { printf "%.3f", g / p }')
 added=$(awk -v g="$g_med" -v p="$p_med" 'BEGIN { printf "%.2f", g - p }')
