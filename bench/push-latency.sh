@@ -34,7 +34,7 @@ PUSHGUARD_BIN=$(cd "$(dirname "$PUSHGUARD_BIN")" && pwd)/$(basename "$PUSHGUARD_
 # --- A pinned, isolated world: no system or user git config, fixed identities, UTC. ---------
 say() { printf '%s\n' "$*" >&2; }
 ms_now() { date +%s%N; }
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/pg-bench.XXXXXX")
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/pushguard-bench.XXXXXX")
 DAEMON_PID=
 cleanup() {
     if [ -n "$DAEMON_PID" ]; then
