@@ -260,9 +260,9 @@ impl Certs {
                     .is_some_and(|created| unix_of(created) < cutoff)
             });
         let verdict = if sha1_allowed {
+            // Both properties: Sequoia also dates SHA-1's second-preimage resistance (2023).
             let mut lenient = policy_at(t);
-            lenient
-                .accept_hash_property(HashAlgorithm::SHA1, HashAlgoSecurity::CollisionResistance);
+            lenient.accept_hash(HashAlgorithm::SHA1);
             lenient.signature(sig, HashAlgoSecurity::CollisionResistance)
         } else {
             policy.signature(sig, HashAlgoSecurity::CollisionResistance)

@@ -408,32 +408,45 @@ impl Pki {
                 .arg(format!("{name}.ext")),
             "openssl x509 -req",
         );
-        // gpgsm 2.2 reads only the old PKCS#12 encryption; an empty passphrase.
-        run(
-            Command::new("openssl")
-                .current_dir(d)
-                .args([
-                    "pkcs12",
-                    "-export",
-                    "-passout",
-                    "pass:",
-                    "-certpbe",
-                    "PBE-SHA1-3DES",
-                ])
-                .args(["-keypbe", "PBE-SHA1-3DES", "-macalg", "sha1", "-inkey"])
-                .arg(format!("{name}.key"))
-                .arg("-in")
-                .arg(format!("{name}.pem"))
-                .arg("-out")
-                .arg(format!("{name}.p12")),
-            "openssl pkcs12 -export",
-        );
-        run(
-            self.gpgsm()
+        // gpgsm 2.2 reads only the old PKCS#12 encryption; an empty passphrase. Now and then
+        // (a few percent of runs here) gpgsm fails to decrypt a file openssl reads fine; a new
+        // export (new salt) imports, so try a few.
+        let mut last = None;
+        for _ in 0..5 {
+            run(
+                Command::new("openssl")
+                    .current_dir(d)
+                    .args([
+                        "pkcs12",
+                        "-export",
+                        "-passout",
+                        "pass:",
+                        "-certpbe",
+                        "PBE-SHA1-3DES",
+                    ])
+                    .args(["-keypbe", "PBE-SHA1-3DES", "-macalg", "sha1", "-inkey"])
+                    .arg(format!("{name}.key"))
+                    .arg("-in")
+                    .arg(format!("{name}.pem"))
+                    .arg("-out")
+                    .arg(format!("{name}.p12")),
+                "openssl pkcs12 -export",
+            );
+            let out = self
+                .gpgsm()
                 .arg("--import")
-                .arg(d.join(format!("{name}.p12"))),
-            "gpgsm --import p12",
-        );
+                .arg(d.join(format!("{name}.p12")))
+                .output()
+                .expect("gpgsm runs");
+            if out.status.success() {
+                last = None;
+                break;
+            }
+            last = Some(String::from_utf8_lossy(&out.stderr).into_owned());
+        }
+        if let Some(err) = last {
+            panic!("gpgsm --import p12 failed 5 times:\n{err}");
+        }
         let fpr = self
             .sha1_fingerprint(&format!("{name}.pem"))
             .replace(':', "");
