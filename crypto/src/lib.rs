@@ -63,6 +63,7 @@
 //! See `docs/signatures.md` for the verdict table and how it maps to git's `%G?` letters.
 
 mod allowed_signers;
+mod der;
 mod openpgp;
 mod ssh;
 mod ssh_cert;
@@ -275,6 +276,36 @@ impl Keyring {
     /// case-insensitively. The same email for two identities is a [`KeyError::SharedKey`].
     pub fn add_x509_identity(&mut self, identity: &str, email: &str) -> Result<(), KeyError> {
         self.x509.add_identity(identity, email)
+    }
+
+    /// Trusts the PEM certificates in `pem` as Fulcio roots for Sigstore gitsign signatures
+    /// (CMS like gpgsm's, with a short-lived certificate). Kept apart from
+    /// [`Keyring::add_x509_root`]: a Fulcio certificate only names an identity through
+    /// [`Keyring::add_sigstore_identity`]. Returns the SHA-256 fingerprints.
+    pub fn add_sigstore_root(&mut self, pem: &[u8]) -> Result<Vec<String>, KeyError> {
+        self.x509.add_sigstore_roots(pem)
+    }
+
+    /// A Fulcio certificate whose subjectAltName is `san` (an email, compared
+    /// case-insensitively, or a URI such as a CI workflow, exact) and whose OIDC issuer
+    /// extension (1.3.6.1.4.1.57264.1.8, or the older .1.1) is exactly `oidc_issuer` belongs
+    /// to `identity`.
+    pub fn add_sigstore_identity(
+        &mut self,
+        identity: &str,
+        san: &str,
+        oidc_issuer: &str,
+    ) -> Result<(), KeyError> {
+        self.x509.add_sigstore_identity(identity, san, oidc_issuer)
+    }
+
+    /// Sigstore certificates live about ten minutes, so they are judged at the signature's time,
+    /// which only a transparency-log (Rekor) proof establishes; pushguard does not verify such
+    /// proofs yet. With `true`, the CMS `signingTime` attribute (chosen by the signer, at most
+    /// 5 minutes after receive time) is used instead; with `false` (the default), an otherwise
+    /// valid gitsign signature is `unsupported_format`.
+    pub fn set_sigstore_trust_signing_time(&mut self, trust: bool) {
+        self.x509.sigstore.trust_signing_time = trust;
     }
 
     /// Accepts OpenPGP data signatures that use SHA-1 when their creation time is before

@@ -16,9 +16,11 @@ use openssl::hash::MessageDigest;
 use openssl::nid::Nid;
 use openssl::pkcs7::{Pkcs7, Pkcs7Flags};
 use openssl::stack::Stack;
-use openssl::x509::store::{X509Store, X509StoreBuilder};
+use openssl::x509::store::X509StoreBuilder;
 use openssl::x509::verify::{X509VerifyFlags, X509VerifyParam};
-use openssl::x509::{X509NameRef, X509PurposeId, X509Ref, X509StoreContext, X509};
+use openssl::x509::{
+    X509ExtendedKeyUsage, X509KeyUsage, X509NameRef, X509PurposeId, X509Ref, X509StoreContext, X509,
+};
 use rules::facts::{KeyVerdict, SignatureCheck, SignatureFormat};
 
 use crate::time::format_date;
@@ -45,13 +47,43 @@ pub(crate) struct X509Trust {
     root_fingerprints: Vec<Vec<u8>>,
     /// Lowercased email → identity.
     emails: HashMap<String, String>,
+    /// Sigstore (gitsign): Fulcio roots and (SAN, OIDC issuer) → identity.
+    pub(crate) sigstore: Sigstore,
 }
+
+/// Sigstore trust: kept apart from the gpgsm roots, because Fulcio certifies whoever logs in
+/// with *some* OIDC provider: an email in a Fulcio certificate means something only together
+/// with the issuer that vouched for it.
+#[derive(Default)]
+pub(crate) struct Sigstore {
+    pub roots: Vec<X509>,
+    identities: Vec<SigstoreIdentity>,
+    /// Accept the CMS signingTime (chosen by the signer) as the time the short-lived
+    /// certificate is judged at, in the absence of a verified transparency-log time.
+    pub trust_signing_time: bool,
+}
+
+struct SigstoreIdentity {
+    identity: String,
+    /// Email (compared case-insensitively) or URI (exact).
+    san: String,
+    issuer: String,
+}
+
+/// Fulcio's OIDC issuer extensions: v2 (DER UTF8String) and the deprecated v1 (raw bytes).
+const FULCIO_ISSUER_V2: &[u64] = &[1, 3, 6, 1, 4, 1, 57264, 1, 8];
+const FULCIO_ISSUER_V1: &[u64] = &[1, 3, 6, 1, 4, 1, 57264, 1, 1];
+
+/// Clock skew allowed between a signer's signingTime and the receive time.
+const SIGNING_TIME_SKEW: i64 = 300;
 
 impl std::fmt::Debug for X509Trust {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("X509Trust")
             .field("roots", &self.roots.len())
             .field("emails", &self.emails)
+            .field("sigstore_roots", &self.sigstore.roots.len())
+            .field("sigstore_identities", &self.sigstore.identities.len())
             .finish()
     }
 }
@@ -104,6 +136,39 @@ pub(crate) fn emails_of(cert: &X509Ref) -> Vec<String> {
     out
 }
 
+/// Every PEM certificate in `pem`; at least one.
+fn read_roots(pem: &[u8]) -> Result<Vec<X509>, KeyError> {
+    let certs = X509::stack_from_pem(pem).map_err(|e| KeyError::X509 {
+        what: "trusted root".into(),
+        reason: e.to_string(),
+    })?;
+    if certs.is_empty() {
+        return Err(KeyError::X509 {
+            what: "trusted root".into(),
+            reason: "no PEM certificate found".into(),
+        });
+    }
+    Ok(certs)
+}
+
+/// The OIDC issuer Fulcio recorded in the certificate (v2 extension, else v1).
+fn fulcio_issuer(cert: &X509Ref) -> Option<String> {
+    let der = cert.to_der().ok()?;
+    let printable = |b: &[u8]| {
+        (!b.is_empty() && b.iter().all(u8::is_ascii_graphic))
+            .then(|| String::from_utf8_lossy(b).into_owned())
+    };
+    if let Some(v2) = crate::der::certificate_extension(&der, &crate::der::oid(FULCIO_ISSUER_V2)) {
+        let (s, rest) = crate::der::read(v2)?;
+        if s.tag != crate::der::UTF8_STRING || !rest.is_empty() {
+            return None;
+        }
+        return printable(s.content);
+    }
+    let v1 = crate::der::certificate_extension(&der, &crate::der::oid(FULCIO_ISSUER_V1))?;
+    printable(v1)
+}
+
 /// The base64 body of a `-----BEGIN SIGNED MESSAGE-----` block, decoded.
 fn dearmor(armored: &[u8]) -> Option<Vec<u8>> {
     let text = std::str::from_utf8(armored).ok()?;
@@ -128,21 +193,196 @@ fn dearmor(armored: &[u8]) -> Option<Vec<u8>> {
 
 impl X509Trust {
     pub(crate) fn len(&self) -> usize {
-        self.roots.len()
+        self.roots.len() + self.sigstore.roots.len()
+    }
+
+    /// Adds Fulcio roots (PEM) for Sigstore gitsign signatures.
+    pub(crate) fn add_sigstore_roots(&mut self, pem: &[u8]) -> Result<Vec<String>, KeyError> {
+        let certs = read_roots(pem)?;
+        let mut fps = Vec::new();
+        for cert in certs {
+            let fp = fingerprint(&cert);
+            if !self.sigstore.roots.iter().any(|r| fingerprint(r) == fp) {
+                self.sigstore.roots.push(cert);
+            }
+            fps.push(fp);
+        }
+        Ok(fps)
+    }
+
+    /// A Fulcio certificate with SAN `san` issued on the word of OIDC issuer `issuer` belongs
+    /// to `identity`.
+    pub(crate) fn add_sigstore_identity(
+        &mut self,
+        identity: &str,
+        san: &str,
+        issuer: &str,
+    ) -> Result<(), KeyError> {
+        let san = san.trim();
+        let issuer = issuer.trim();
+        if san.is_empty() || issuer.is_empty() {
+            return Err(KeyError::X509 {
+                what: format!("identity {identity}"),
+                reason: "a Sigstore identity needs both a SAN and an OIDC issuer".into(),
+            });
+        }
+        let san = if san.contains("://") {
+            san.to_owned()
+        } else {
+            san.to_ascii_lowercase()
+        };
+        if let Some(other) = self
+            .sigstore
+            .identities
+            .iter()
+            .find(|i| i.san == san && i.issuer == issuer && i.identity != identity)
+        {
+            return Err(KeyError::SharedKey {
+                key: format!("Sigstore {san} via {issuer}"),
+                first: other.identity.clone(),
+                second: identity.to_owned(),
+            });
+        }
+        self.sigstore.identities.push(SigstoreIdentity {
+            identity: identity.to_owned(),
+            san,
+            issuer: issuer.to_owned(),
+        });
+        Ok(())
+    }
+
+    /// The Sigstore path: SAN + OIDC issuer → identity, signature, then the short-lived
+    /// certificate judged at the signing time (only if the policy accepts signingTime).
+    #[allow(clippy::too_many_arguments)]
+    fn verify_sigstore(
+        &self,
+        check: SignatureCheck,
+        p7: &Pkcs7,
+        der: &[u8],
+        signer: &X509Ref,
+        intermediates: &Stack<X509>,
+        payload: &[u8],
+        now: i64,
+    ) -> SignatureCheck {
+        let fp = fingerprint(signer);
+        let mut sans = emails_of(signer);
+        if let Some(names) = signer.subject_alt_names() {
+            for n in &names {
+                if let Some(u) = n.uri() {
+                    if u.bytes().all(|b| b.is_ascii_graphic()) {
+                        sans.push(u.to_owned());
+                    }
+                }
+            }
+        }
+        let issuer = fulcio_issuer(signer);
+        let what = format!(
+            "Sigstore certificate for {} via {} ({fp})",
+            if sans.is_empty() {
+                "no SAN".to_owned()
+            } else {
+                sans.join(", ")
+            },
+            issuer.as_deref().unwrap_or("no OIDC issuer")
+        );
+        let mut identities: Vec<&str> = Vec::new();
+        if let Some(issuer) = &issuer {
+            for id in &self.sigstore.identities {
+                if &id.issuer == issuer
+                    && sans.contains(&id.san)
+                    && !identities.contains(&id.identity.as_str())
+                {
+                    identities.push(&id.identity);
+                }
+            }
+        }
+        let mut check = match identities.as_slice() {
+            [] => {
+                return failed(
+                    check,
+                    KeyVerdict::UnknownKey,
+                    format!("{what}: no identity has this SAN and OIDC issuer"),
+                )
+            }
+            [one] => SignatureCheck {
+                identity: Some((*one).to_owned()),
+                ..check
+            },
+            several => {
+                return failed(
+                    check,
+                    KeyVerdict::UnknownKey,
+                    format!(
+                        "{what} names several identities ({}); a certificate must name one",
+                        several.join(", ")
+                    ),
+                )
+            }
+        };
+        if let Err(detail) = check_signature(p7, payload, &what) {
+            return failed(check, KeyVerdict::BadSignature, detail);
+        }
+        // Fulcio certificates are for code signing; OpenSSL 3.0 has no purpose for it.
+        if signer
+            .extended_key_usage()
+            .is_some_and(|eku| !eku.contains(X509ExtendedKeyUsage::CODE_SIGN))
+            || signer
+                .key_usage()
+                .is_some_and(|ku| !ku.contains(X509KeyUsage::DIGITAL_SIGNATURE))
+        {
+            return failed(
+                check,
+                KeyVerdict::NotSigningKey,
+                format!("{what} is not a code-signing certificate"),
+            );
+        }
+        let signed_at = crate::der::cms_signing_time(der);
+        check.signed_at = signed_at;
+        if !self.sigstore.trust_signing_time {
+            return failed(
+                check,
+                KeyVerdict::UnsupportedFormat,
+                format!(
+                    "{what}: signature and identity verify, but the time of a short-lived Sigstore certificate needs a transparency-log (Rekor) proof, which pushguard does not check yet"
+                ),
+            );
+        }
+        let Some(t) = signed_at else {
+            return failed(
+                check,
+                KeyVerdict::Malformed,
+                format!("{what}: the signature has no signingTime"),
+            );
+        };
+        if t > now + SIGNING_TIME_SKEW {
+            return failed(
+                check,
+                KeyVerdict::KeyNotYetValid,
+                format!("{what}: signed at {}, after receive time", format_date(t)),
+            );
+        }
+        let result = X509VerifyParam::new().and_then(|mut p| {
+            p.set_time(t);
+            p.set_purpose(X509PurposeId::ANY)?;
+            Self::verify_chain(&self.sigstore.roots, signer, intermediates, &p)
+        });
+        judge_chain(
+            check,
+            result,
+            &Chain {
+                signer,
+                intermediates,
+                roots: &self.sigstore.roots,
+                what: &what,
+            },
+            "at its signing time",
+            "is not a code-signing certificate",
+        )
     }
 
     /// Adds every PEM certificate in `pem` as a trusted root; returns their fingerprints.
     pub(crate) fn add_roots(&mut self, pem: &[u8]) -> Result<Vec<String>, KeyError> {
-        let certs = X509::stack_from_pem(pem).map_err(|e| KeyError::X509 {
-            what: "trusted root".into(),
-            reason: e.to_string(),
-        })?;
-        if certs.is_empty() {
-            return Err(KeyError::X509 {
-                what: "trusted root".into(),
-                reason: "no PEM certificate found".into(),
-            });
-        }
+        let certs = read_roots(pem)?;
         let mut fps = Vec::new();
         for cert in certs {
             let digest = cert
@@ -183,25 +423,20 @@ impl X509Trust {
         Ok(())
     }
 
-    /// A store of the roots with `param`.
-    fn store(&self, param: &X509VerifyParam) -> Result<X509Store, openssl::error::ErrorStack> {
-        let mut b = X509StoreBuilder::new()?;
-        for r in &self.roots {
-            b.add_cert(r.clone())?;
-        }
-        b.set_param(param)?;
-        Ok(b.build())
-    }
-
-    /// Verifies `chain` (leaf + intermediates) against the roots. `None` on success, else the
-    /// OpenSSL verify error code, its text and the depth it happened at.
+    /// Verifies `chain` (leaf + intermediates) against `roots`. `None` on success, else the
+    /// OpenSSL verify error code, its text, the depth it happened at and that certificate's name.
     fn verify_chain(
-        &self,
+        roots: &[X509],
         leaf: &X509Ref,
         intermediates: &Stack<X509>,
         param: &X509VerifyParam,
-    ) -> Result<Option<(i32, String, u32, String)>, openssl::error::ErrorStack> {
-        let store = self.store(param)?;
+    ) -> Result<Option<ChainError>, openssl::error::ErrorStack> {
+        let mut b = X509StoreBuilder::new()?;
+        for r in roots {
+            b.add_cert(r.clone())?;
+        }
+        b.set_param(param)?;
+        let store = b.build();
         let mut ctx = X509StoreContext::new()?;
         ctx.init(&store, leaf, intermediates, |c| {
             if c.verify_cert()? {
@@ -212,12 +447,12 @@ impl X509Trust {
                 .current_cert()
                 .map(|x| name_of(x.subject_name()))
                 .unwrap_or_default();
-            Ok(Some((
-                err.as_raw(),
-                err.error_string().to_owned(),
-                c.error_depth(),
+            Ok(Some(ChainError {
+                code: err.as_raw(),
+                why: err.error_string().to_owned(),
+                depth: c.error_depth(),
                 at,
-            )))
+            }))
         })
     }
 
@@ -292,16 +527,26 @@ impl X509Trust {
         let fp = fingerprint(&signer);
         let subject = name_of(signer.subject_name());
         check.key = Some(fp.clone());
+        check.signed_at = crate::der::cms_signing_time(&der);
         let what = format!("certificate {subject} ({fp})");
 
         // 1. Trust: does it chain to a configured root (time not considered yet)?
-        let result = X509VerifyParam::new().and_then(|mut p| {
-            p.set_flags(X509VerifyFlags::NO_CHECK_TIME)?;
-            self.verify_chain(&signer, &intermediates, &p)
-        });
+        let chains_to = |roots: &[X509]| {
+            X509VerifyParam::new().and_then(|mut p| {
+                p.set_flags(X509VerifyFlags::NO_CHECK_TIME)?;
+                Self::verify_chain(roots, &signer, &intermediates, &p)
+            })
+        };
+        let result = chains_to(&self.roots);
+        if matches!(result, Ok(Some(_)))
+            && !self.sigstore.roots.is_empty()
+            && matches!(chains_to(&self.sigstore.roots), Ok(None))
+        {
+            return self.verify_sigstore(check, &p7, &der, &signer, &intermediates, payload, now);
+        }
         match result {
             Ok(None) => {}
-            Ok(Some((_, why, _, at))) => {
+            Ok(Some(ChainError { why, at, .. })) => {
                 return failed(
                     check,
                     KeyVerdict::UnknownKey,
@@ -352,91 +597,143 @@ impl X509Trust {
         }
 
         // 3. The signature over the payload (signed attributes and message digest included).
-        let empty_store = match X509StoreBuilder::new() {
-            Ok(b) => b.build(),
-            Err(e) => return failed(check, KeyVerdict::Malformed, e.to_string()),
-        };
-        if let Err(e) = p7.verify(
-            &no_certs,
-            &empty_store,
-            Some(payload),
-            None,
-            Pkcs7Flags::NOVERIFY,
-        ) {
-            let reason = e
-                .errors()
-                .iter()
-                .filter_map(|x| x.reason())
-                .collect::<Vec<_>>()
-                .join("; ");
-            return failed(
-                check,
-                KeyVerdict::BadSignature,
-                format!("signature by {what} does not match the signed data ({reason})"),
-            );
+        if let Err(detail) = check_signature(&p7, payload, &what) {
+            return failed(check, KeyVerdict::BadSignature, detail);
         }
 
         // 4. Validity and usage of the whole chain at receive time.
         let result = X509VerifyParam::new().and_then(|mut p| {
             p.set_time(now);
             p.set_purpose(X509PurposeId::SMIME_SIGN)?;
-            self.verify_chain(&signer, &intermediates, &p)
+            Self::verify_chain(&self.roots, &signer, &intermediates, &p)
         });
-        match result {
-            Ok(None) => {
-                check.verdict = KeyVerdict::Good;
-                check.detail = None;
-                check
-            }
-            Ok(Some((code, why, depth, at))) => {
-                let whose = if depth == 0 {
-                    what.clone()
-                } else {
-                    format!("CA certificate {at} in the chain of {what}")
-                };
-                let cert_at_depth = if depth == 0 {
-                    Some(signer.clone())
-                } else {
-                    intermediates
-                        .iter()
-                        .chain(self.roots.iter().map(|r| r.as_ref()))
-                        .find(|c| name_of(c.subject_name()) == at)
-                        .map(|c| c.to_owned())
-                };
-                let date = |t: Option<&openssl::asn1::Asn1TimeRef>| {
-                    t.and_then(unix_of_asn1)
-                        .map_or_else(|| "?".to_owned(), format_date)
-                };
-                match code {
-                    CERT_HAS_EXPIRED => failed(check,
-                        KeyVerdict::ExpiredKey,
-                        format!(
-                            "{whose} expired on {}",
-                            date(cert_at_depth.as_ref().map(|c| c.not_after()))
-                        ),
+        judge_chain(
+            check,
+            result,
+            &Chain {
+                signer: &signer,
+                intermediates: &intermediates,
+                roots: &self.roots,
+                what: &what,
+            },
+            "at receive time",
+            "may not sign email/documents (keyUsage or extendedKeyUsage excludes S/MIME signing)",
+        )
+    }
+}
+
+/// An OpenSSL chain verification failure.
+struct ChainError {
+    code: i32,
+    why: String,
+    depth: u32,
+    at: String,
+}
+
+/// What a chain was built from, for messages.
+struct Chain<'a> {
+    signer: &'a X509Ref,
+    intermediates: &'a Stack<X509>,
+    roots: &'a [X509],
+    what: &'a str,
+}
+
+/// Checks the CMS signature over `payload` (signed attributes and message digest included),
+/// without any chain. `Err(detail)` when it does not match.
+fn check_signature(p7: &Pkcs7, payload: &[u8], what: &str) -> Result<(), String> {
+    let no_certs = Stack::new().map_err(|e| e.to_string())?;
+    let empty_store = X509StoreBuilder::new().map_err(|e| e.to_string())?.build();
+    p7.verify(
+        &no_certs,
+        &empty_store,
+        Some(payload),
+        None,
+        Pkcs7Flags::NOVERIFY,
+    )
+    .map_err(|e| {
+        let reason = e
+            .errors()
+            .iter()
+            .filter_map(|x| x.reason())
+            .collect::<Vec<_>>()
+            .join("; ");
+        format!("signature by {what} does not match the signed data ({reason})")
+    })
+}
+
+/// The verdict for a chain verified with time and purpose checks.
+fn judge_chain(
+    check: SignatureCheck,
+    result: Result<Option<ChainError>, openssl::error::ErrorStack>,
+    chain: &Chain<'_>,
+    when: &str,
+    bad_purpose: &str,
+) -> SignatureCheck {
+    let what = chain.what;
+    match result {
+        Ok(None) => SignatureCheck {
+            verdict: KeyVerdict::Good,
+            detail: None,
+            ..check
+        },
+        Ok(Some(ChainError {
+            code,
+            why,
+            depth,
+            at,
+        })) => {
+            let whose = if depth == 0 {
+                what.to_owned()
+            } else {
+                format!("CA certificate {at} in the chain of {what}")
+            };
+            let cert_at_depth = if depth == 0 {
+                Some(chain.signer.to_owned())
+            } else {
+                chain
+                    .intermediates
+                    .iter()
+                    .chain(chain.roots.iter().map(|r| r.as_ref()))
+                    .find(|c| name_of(c.subject_name()) == at)
+                    .map(|c| c.to_owned())
+            };
+            let date = |t: Option<&openssl::asn1::Asn1TimeRef>| {
+                t.and_then(unix_of_asn1)
+                    .map_or_else(|| "?".to_owned(), format_date)
+            };
+            match code {
+                CERT_HAS_EXPIRED => failed(
+                    check,
+                    KeyVerdict::ExpiredKey,
+                    format!(
+                        "{whose} expired on {}",
+                        date(cert_at_depth.as_ref().map(|c| c.not_after()))
                     ),
-                    CERT_NOT_YET_VALID => failed(check,
-                        KeyVerdict::KeyNotYetValid,
-                        format!(
-                            "{whose} is only valid from {}",
-                            date(cert_at_depth.as_ref().map(|c| c.not_before()))
-                        ),
+                ),
+                CERT_NOT_YET_VALID => failed(
+                    check,
+                    KeyVerdict::KeyNotYetValid,
+                    format!(
+                        "{whose} is only valid from {}",
+                        date(cert_at_depth.as_ref().map(|c| c.not_before()))
                     ),
-                    CERT_REVOKED => failed(check, KeyVerdict::RevokedKey, format!("{whose} is revoked")),
-                    INVALID_PURPOSE => failed(check,
-                        KeyVerdict::NotSigningKey,
-                        format!(
-                            "{whose} may not sign email/documents (keyUsage or extendedKeyUsage excludes S/MIME signing)"
-                        ),
-                    ),
-                    _ => failed(check,
-                        KeyVerdict::UnknownKey,
-                        format!("{whose} is not valid at receive time: {why}"),
-                    ),
+                ),
+                CERT_REVOKED => {
+                    failed(check, KeyVerdict::RevokedKey, format!("{whose} is revoked"))
                 }
+                INVALID_PURPOSE => failed(
+                    check,
+                    KeyVerdict::NotSigningKey,
+                    format!("{whose} {bad_purpose}"),
+                ),
+                _ => failed(
+                    check,
+                    KeyVerdict::UnknownKey,
+                    format!("{whose} is not valid {when}: {why}"),
+                ),
             }
-            Err(e) => failed(check, KeyVerdict::UnknownKey, format!("{what}: {e}")),
         }
+        Err(e) => failed(check, KeyVerdict::UnknownKey, format!("{what}: {e}")),
     }
 }
 

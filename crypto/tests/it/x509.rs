@@ -225,3 +225,116 @@ fn corrupted_signatures_never_panic() {
     // BER/base64 slack (unsigned parts, armor) lets a few flips through; most must fail.
     assert!(good * 10 < sig.len() / 3, "{good} mutants verified");
 }
+
+/// Hex of `s` for openssl's `DER:` extension syntax.
+fn hex(s: &str) -> String {
+    s.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Sigstore gitsign-like certificates (made here: no network, no real Fulcio): code signing,
+/// SAN email or URI, the OIDC issuer in Fulcio's extensions. Signed with `openssl cms`, which
+/// adds a signingTime attribute as gitsign does.
+#[test]
+fn sigstore_certificates_by_san_and_issuer() {
+    const ISSUER: &str = "https://accounts.example";
+    let fulcio = Pki::new("sigstore");
+    fulcio.issue(
+        "gitsign",
+        &format!(
+            "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n\
+             extendedKeyUsage=codeSigning\nsubjectAltName=email:Alice@example.com\n\
+             1.3.6.1.4.1.57264.1.8=ASN1:UTF8String:{ISSUER}\n1.3.6.1.4.1.57264.1.1=DER:{}\n",
+            hex(ISSUER)
+        ),
+        1,
+    );
+    let sig = fulcio.openssl_sign("gitsign", PAYLOAD, &[]);
+    let mut k = Keyring::new();
+    k.add_sigstore_root(&fulcio.root_pem).expect("fulcio root");
+    k.add_sigstore_identity("alice", "alice@example.com", ISSUER)
+        .expect("identity");
+
+    // Default: everything verifies but the time, which needs a Rekor proof.
+    let check = k.verify(&sig, PAYLOAD, now());
+    assert_eq!(check.verdict, KeyVerdict::UnsupportedFormat, "{check:?}");
+    assert_eq!(check.identity.as_deref(), Some("alice"));
+    assert!(check.signed_at.is_some(), "{check:?}");
+    assert!(
+        check.detail.as_deref().is_some_and(|d| d.contains("Rekor")),
+        "{check:?}"
+    );
+
+    // Opt in to the signingTime: good, even long after the certificate expired.
+    k.set_sigstore_trust_signing_time(true);
+    let check = k.verify(&sig, PAYLOAD, now());
+    assert_eq!(check.verdict, KeyVerdict::Good, "{check:?}");
+    let check = k.verify(&sig, PAYLOAD, now() + 30 * DAY);
+    assert_eq!(check.verdict, KeyVerdict::Good, "{check:?}");
+    // ... but not before it was signed (beyond clock skew).
+    let check = k.verify(&sig, PAYLOAD, now() - DAY);
+    assert_eq!(check.verdict, KeyVerdict::KeyNotYetValid, "{check:?}");
+    assert_eq!(
+        k.verify(&sig, &tampered(), now()).verdict,
+        KeyVerdict::BadSignature
+    );
+
+    // Same SAN, another issuer: unknown. An email owned through add_x509_identity does not
+    // count for a Fulcio certificate.
+    let mut other = Keyring::new();
+    other
+        .add_sigstore_root(&fulcio.root_pem)
+        .expect("fulcio root");
+    other.set_sigstore_trust_signing_time(true);
+    other
+        .add_sigstore_identity("alice", "alice@example.com", "https://other.example")
+        .expect("identity");
+    other
+        .add_x509_identity("alice", "alice@example.com")
+        .expect("x509 identity");
+    let check = other.verify(&sig, PAYLOAD, now());
+    assert_eq!(check.verdict, KeyVerdict::UnknownKey, "{check:?}");
+
+    // A Fulcio root is not a gpgsm root: without add_sigstore_root the chain is unknown.
+    let mut plain = Keyring::new();
+    plain
+        .add_x509_identity("alice", "alice@example.com")
+        .expect("x509 identity");
+    assert_eq!(
+        plain.verify(&sig, PAYLOAD, now()).verdict,
+        KeyVerdict::UnknownKey
+    );
+
+    // A CI workflow identity (URI SAN) with only the v1 issuer extension.
+    const WORKFLOW: &str =
+        "https://github.com/example/repo/.github/workflows/release.yml@refs/heads/main";
+    fulcio.issue(
+        "workflow",
+        &format!(
+            "keyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning\n\
+             subjectAltName=URI:{WORKFLOW}\n1.3.6.1.4.1.57264.1.1=DER:{}\n",
+            hex(ISSUER)
+        ),
+        1,
+    );
+    let sig = fulcio.openssl_sign("workflow", PAYLOAD, &[]);
+    k.add_sigstore_identity("release-bot", WORKFLOW, ISSUER)
+        .expect("identity");
+    let check = k.verify(&sig, PAYLOAD, now());
+    assert_eq!(check.verdict, KeyVerdict::Good, "{check:?}");
+    assert_eq!(check.identity.as_deref(), Some("release-bot"));
+
+    // Not a code-signing certificate.
+    fulcio.issue(
+        "mail",
+        &format!(
+            "keyUsage=critical,digitalSignature\nextendedKeyUsage=emailProtection\n\
+             subjectAltName=email:alice@example.com\n1.3.6.1.4.1.57264.1.8=ASN1:UTF8String:{ISSUER}\n"
+        ),
+        1,
+    );
+    let sig = fulcio.openssl_sign("mail", PAYLOAD, &[]);
+    assert_eq!(
+        k.verify(&sig, PAYLOAD, now()).verdict,
+        KeyVerdict::NotSigningKey
+    );
+}
