@@ -59,6 +59,7 @@
 //! | `-----BEGIN SSH SIGNATURE-----` | SSHSIG | namespace must be `git`; plain keys, or OpenSSH certificates from a CA in the policy |
 //! | `-----BEGIN PGP SIGNATURE-----` | OpenPGP v4/v6 | Sequoia, standard policy (SHA-1 only before [`Keyring::set_sha1_cutoff`]) |
 //! | `-----BEGIN SIGNED MESSAGE-----` | X.509 / CMS (gpgsm) | OpenSSL; chain to a root from [`Keyring::add_x509_root`], email → identity |
+//! | same, Fulcio certificate | Sigstore gitsign | chain to [`Keyring::add_sigstore_root`], SAN + OIDC issuer → identity; time needs [`Keyring::set_sigstore_trust_signing_time`] |
 //!
 //! See `docs/signatures.md` for the verdict table and how it maps to git's `%G?` letters.
 

@@ -177,6 +177,8 @@ impl SshCas {
                 format!("{what} names no principal"),
             );
         }
+        // Every (identity, grant) a principal reaches; a CA listed twice (two allowed_signers
+        // lines) contributes every grant that matched.
         let mut identities: Vec<(String, &CaGrant)> = Vec::new();
         for g in grants {
             for p in &cert.principals {
@@ -184,13 +186,19 @@ impl SshCas {
                     continue;
                 }
                 if let Some(id) = (g.identity_of)(p) {
-                    if !identities.iter().any(|(i, _)| *i == id) {
+                    if !identities
+                        .iter()
+                        .any(|(i, other)| *i == id && std::ptr::eq(*other, g))
+                    {
                         identities.push((id, g));
                     }
                 }
             }
         }
-        let identity = match identities.as_slice() {
+        let mut names: Vec<&str> = identities.iter().map(|(i, _)| i.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        let identity = match names.as_slice() {
             [] => {
                 return fail(
                     check,
@@ -201,15 +209,14 @@ impl SshCas {
                     ),
                 )
             }
-            [(id, _)] => id.clone(),
+            [id] => (*id).to_owned(),
             several => {
-                let names: Vec<&str> = several.iter().map(|(i, _)| i.as_str()).collect();
                 return fail(
                     check,
                     KeyVerdict::UnknownKey,
                     format!(
                         "{what}: its principals name several identities ({}); a certificate must name one",
-                        names.join(", ")
+                        several.join(", ")
                     ),
                 );
             }

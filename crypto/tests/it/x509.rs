@@ -33,6 +33,9 @@ fn gpgsm_signature_is_good_and_judged_at_receive_time() {
     assert_eq!(check.identity.as_deref(), Some("alice"));
     let fp = check.key.clone().expect("fingerprint");
     assert_eq!(fp.len(), 64, "{fp}");
+    // gpgsm's signingTime attribute (BER, indefinite lengths) is reported, for information.
+    let signed = check.signed_at.expect("signingTime");
+    assert!((signed - now()).abs() < 600, "{signed}");
 
     let check = k.verify(&sig, &tampered(), now());
     assert_eq!(check.verdict, KeyVerdict::BadSignature, "{check:?}");
