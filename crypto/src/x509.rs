@@ -363,6 +363,7 @@ impl X509Trust {
         }
         let result = X509VerifyParam::new().and_then(|mut p| {
             p.set_time(t);
+            p.set_flags(X509VerifyFlags::PARTIAL_CHAIN)?;
             p.set_purpose(X509PurposeId::ANY)?;
             Self::verify_chain(&self.sigstore.roots, signer, intermediates, &p)
         });
@@ -423,7 +424,9 @@ impl X509Trust {
         Ok(())
     }
 
-    /// Verifies `chain` (leaf + intermediates) against `roots`. `None` on success, else the
+    /// Verifies `chain` (leaf + intermediates) against `roots`. Callers set
+    /// `PARTIAL_CHAIN`: every configured certificate is a trust anchor, so a policy may trust an
+    /// issuing (intermediate) CA only, or pin a single certificate. `None` on success, else the
     /// OpenSSL verify error code, its text, the depth it happened at and that certificate's name.
     fn verify_chain(
         roots: &[X509],
@@ -533,7 +536,7 @@ impl X509Trust {
         // 1. Trust: does it chain to a configured root (time not considered yet)?
         let chains_to = |roots: &[X509]| {
             X509VerifyParam::new().and_then(|mut p| {
-                p.set_flags(X509VerifyFlags::NO_CHECK_TIME)?;
+                p.set_flags(X509VerifyFlags::NO_CHECK_TIME | X509VerifyFlags::PARTIAL_CHAIN)?;
                 Self::verify_chain(roots, &signer, &intermediates, &p)
             })
         };
@@ -604,6 +607,7 @@ impl X509Trust {
         // 4. Validity and usage of the whole chain at receive time.
         let result = X509VerifyParam::new().and_then(|mut p| {
             p.set_time(now);
+            p.set_flags(X509VerifyFlags::PARTIAL_CHAIN)?;
             p.set_purpose(X509PurposeId::SMIME_SIGN)?;
             Self::verify_chain(&self.roots, &signer, &intermediates, &p)
         });

@@ -270,7 +270,6 @@ pub struct X509User {
     /// gpgsm key id (`0x` + last 8 hex digits of the SHA-1 fingerprint).
     pub id: String,
     /// The certificate, PEM.
-    #[allow(dead_code)]
     pub pem: Vec<u8>,
 }
 

@@ -106,6 +106,23 @@ fn untrusted_root_or_unknown_email_is_unknown_key() {
     );
 }
 
+/// Any configured certificate is a trust anchor (OpenSSL PARTIAL_CHAIN): here the user's own
+/// certificate is pinned, without its root.
+#[test]
+fn a_pinned_certificate_is_a_trust_anchor() {
+    let pki = Pki::new("Test Root");
+    let alice = pki.issue("alice", SIGNING, 10);
+    let sig = pki.sign(&alice, PAYLOAD);
+    let mut k = Keyring::new();
+    k.add_x509_root(&alice.pem).expect("pinned leaf");
+    k.add_x509_identity("alice", "alice@example.com")
+        .expect("identity");
+    let check = k.verify(&sig, PAYLOAD, now());
+    assert_eq!(check.verdict, KeyVerdict::Good, "{check:?}");
+    let check = k.verify(&sig, PAYLOAD, now() + 20 * DAY);
+    assert_eq!(check.verdict, KeyVerdict::ExpiredKey, "{check:?}");
+}
+
 #[test]
 fn subject_email_address_is_an_identity_too() {
     let pki = Pki::new("Test Root");
