@@ -90,21 +90,27 @@ pub(crate) fn parse_public_key(identity: &str, line: &str) -> Result<PublicKey, 
             algorithm: key.algorithm().to_string(),
         });
     }
-    if let KeyData::Rsa(rsa) = key.key_data() {
-        let bits = rsa.n.as_positive_bytes().map_or(0, |n| {
-            let lead = n.first().map_or(8, |b| b.leading_zeros() as usize);
-            n.len() * 8 - lead
+    if let Some(bits) = weak_rsa_bits(key.key_data()) {
+        return Err(KeyError::WeakSshKey {
+            identity: identity.to_owned(),
+            fingerprint: fingerprint(key.key_data()),
+            bits,
+            minimum: MIN_RSA_BITS,
         });
-        if bits < MIN_RSA_BITS {
-            return Err(KeyError::WeakSshKey {
-                identity: identity.to_owned(),
-                fingerprint: fingerprint(key.key_data()),
-                bits,
-                minimum: MIN_RSA_BITS,
-            });
-        }
     }
     Ok(key)
+}
+
+/// The modulus size of an RSA key shorter than pushguard accepts; `None` otherwise.
+pub(crate) fn weak_rsa_bits(key: &KeyData) -> Option<usize> {
+    let KeyData::Rsa(rsa) = key else {
+        return None;
+    };
+    let bits = rsa.n.as_positive_bytes().map_or(0, |n| {
+        let lead = n.first().map_or(8, |b| b.leading_zeros() as usize);
+        n.len() * 8 - lead
+    });
+    (bits < MIN_RSA_BITS).then_some(bits)
 }
 
 fn abbreviate(line: &str) -> String {

@@ -146,6 +146,13 @@ impl SshCas {
                 format!("{what}: the CA signature on the certificate is invalid: {why}"),
             );
         }
+        if let Some(bits) = ssh::weak_rsa_bits(&cert.key) {
+            return fail(
+                check,
+                KeyVerdict::NotSigningKey,
+                format!("{what} certifies an RSA key of {bits} bits; at least 2048 are required"),
+            );
+        }
         if cert.cert_type != SSH_CERT_TYPE_USER {
             return fail(
                 check,

@@ -255,3 +255,13 @@ fn corrupted_certificate_signatures_never_panic() {
         let _ = k.verify(&sig[..i], PAYLOAD, now());
     }
 }
+
+/// A certificate does not launder a key pushguard refuses as a plain key (RSA < 2048 bits).
+#[test]
+fn weak_certified_key_is_refused() {
+    let ca = SshKey::generate("ed25519", None);
+    let weak = SshKey::generate("rsa", Some(1024));
+    let sig = weak.sign_with_certificate(&ca, "alice@example.com", PAYLOAD);
+    let check = keyring_with_ca(&ca, SshCaOptions::default()).verify(&sig, PAYLOAD, now());
+    assert_eq!(check.verdict, KeyVerdict::NotSigningKey, "{check:?}");
+}
