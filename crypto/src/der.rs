@@ -153,6 +153,23 @@ pub(crate) fn cms_signing_time(cms_der: &[u8]) -> Option<i64> {
     None
 }
 
+/// The digest algorithm OID (contents) of the first signer of a CMS SignedData.
+pub(crate) fn cms_digest_algorithm(cms_der: &[u8]) -> Option<Vec<u8>> {
+    let (content_info, _) = read(cms_der)?;
+    let ci = children(content_info.content)?;
+    let explicit = ci.get(1).filter(|t| t.tag == 0xa0)?;
+    let (signed_data, _) = read(explicit.content)?;
+    let signer_infos = children(signed_data.content)?
+        .into_iter()
+        .rev()
+        .find(|t| t.tag == SET)?;
+    let signer_info = *children(signer_infos.content)?.first()?;
+    // version, sid, digestAlgorithm AlgorithmIdentifier { OID, params }.
+    let digest = *children(signer_info.content)?.get(2)?;
+    let algorithm = *children(digest.content)?.first()?;
+    (algorithm.tag == OID).then(|| algorithm.content.to_vec())
+}
+
 /// UTCTime (`YYMMDDHHMMSSZ`) or GeneralizedTime (`YYYYMMDDHHMMSSZ`) → Unix seconds.
 fn parse_time(t: Tlv<'_>) -> Option<i64> {
     let s = std::str::from_utf8(t.content).ok()?.strip_suffix('Z')?;

@@ -527,6 +527,19 @@ impl X509Trust {
                 )
             }
         };
+        // Weak digests: SHA-1 and MD5 signatures are refused outright (no cutoff for CMS).
+        let digest = crate::der::cms_digest_algorithm(&der);
+        let weak = [
+            ("SHA-1", crate::der::oid(&[1, 3, 14, 3, 2, 26])),
+            ("MD5", crate::der::oid(&[1, 2, 840, 113549, 2, 5])),
+        ];
+        if let Some((name, _)) = weak.iter().find(|(_, o)| digest.as_deref() == Some(o)) {
+            return failed(
+                check,
+                KeyVerdict::UnsupportedFormat,
+                format!("the CMS signature uses {name}, which pushguard refuses"),
+            );
+        }
         let fp = fingerprint(&signer);
         let subject = name_of(signer.subject_name());
         check.key = Some(fp.clone());

@@ -190,6 +190,22 @@ fn openssl_made_signature_without_attributes_verifies() {
 }
 
 #[test]
+fn sha1_cms_signature_is_refused() {
+    let pki = Pki::new("Test Root");
+    pki.issue("alice", SIGNING, 10);
+    let k = keyring(&pki);
+    let sig = pki.openssl_sign("alice", PAYLOAD, &["-md", "sha1"]);
+    let check = k.verify(&sig, PAYLOAD, now());
+    assert_eq!(check.verdict, KeyVerdict::UnsupportedFormat, "{check:?}");
+    assert!(
+        check.detail.as_deref().is_some_and(|d| d.contains("SHA-1")),
+        "{check:?}"
+    );
+    let sig = pki.openssl_sign("alice", PAYLOAD, &["-md", "sha256"]);
+    assert_eq!(k.verify(&sig, PAYLOAD, now()).verdict, KeyVerdict::Good);
+}
+
+#[test]
 fn garbage_inside_the_armor_is_malformed() {
     let k = Keyring::new();
     for sig in [
