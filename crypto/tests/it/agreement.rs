@@ -202,6 +202,20 @@ fn our_verdicts_agree_with_git() {
         false,
         true,
     );
+    // A certificate valid in September 2026 only: git checks it at the committer date.
+    let erin = SshKey::generate("ed25519", None);
+    erin.certify(&ca, "erin@example.com", &["-V", "20260901:20261001"]);
+    let cert = erin.private.parent().expect("dir").join("key-cert.pub");
+    let id = sign(&repo, &ssh_cfg(&cert), None, "ssh cert expired", None);
+    check(
+        "ssh cert expired after commit date",
+        &verify_cfg,
+        None,
+        &keyring,
+        &id,
+        false,
+        true,
+    );
 
     // --- OpenPGP -----------------------------------------------------------------------
     let gpg = Gpg::new();
@@ -273,6 +287,18 @@ fn our_verdicts_agree_with_git() {
     ];
     let id = sign(&repo, &cfg, home, "x509 good", None);
     check("x509 good commit", &[], home, &keyring, &id, false, false);
+    // gpgsm checks the chain, not who: an email no identity owns is good for git.
+    let mut nobody = Keyring::new();
+    nobody.add_x509_root(&pki.root_pem).expect("root");
+    check(
+        "x509 email of no identity",
+        &[],
+        home,
+        &nobody,
+        &id,
+        false,
+        true,
+    );
     let forged = forge(&repo, &id);
     check(
         "x509 forged commit",
@@ -341,5 +367,5 @@ fn our_verdicts_agree_with_git() {
     }
     println!("{report}");
     assert!(failures.is_empty(), "disagreements: {failures:?}\n{report}");
-    assert_eq!(rows.len(), 15);
+    assert_eq!(rows.len(), 17);
 }
