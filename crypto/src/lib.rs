@@ -240,7 +240,9 @@ impl Keyring {
     /// principal matching `options.principals` is passed to `identity_of`, **at verify time**
     /// (certificates are issued after the policy is loaded). Returns the CA's fingerprint.
     ///
-    /// The CA key may also be a plain key of an identity; the two roles do not mix.
+    /// Adding the same CA twice adds a second grant (any grant that allows the certificate is
+    /// enough). A CA key that is also some identity's plain key stays separate: its plain
+    /// signatures are that identity's, and it certifies only through this grant.
     pub fn add_ssh_ca(
         &mut self,
         ca_line: &str,
