@@ -114,6 +114,10 @@ pub enum KeySource {
     Ssh(String),
     /// Path of an OpenPGP certificate file; relative paths are relative to the policy file.
     Openpgp(String),
+    /// The email an X.509 certificate (chained to `trust.x509_roots`) must carry.
+    X509(String),
+    /// A Sigstore (gitsign) identity: the certificate's subjectAltName and OIDC issuer.
+    Sigstore { san: String, issuer: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -132,6 +136,8 @@ pub struct Identity {
     pub usernames: Vec<String>,
     pub keys: Vec<KeySpec>,
     pub roles: Vec<String>,
+    /// SSH certificate principals that name this identity.
+    pub ssh_principals: Vec<String>,
 }
 
 impl Identity {
@@ -362,6 +368,29 @@ impl Suppression {
         let live = self.expires.is_none_or(|e| now < e);
         secret && path_ok && live
     }
+}
+
+/// An SSH certificate authority.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SshCa {
+    pub key: String,
+    pub principals: Option<String>,
+    pub namespaces: Option<String>,
+    pub valid_after: Option<i64>,
+    pub valid_before: Option<i64>,
+    pub at: Location,
+}
+
+/// Top-level `trust:`: certificate authorities and signature algorithm settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Trust {
+    /// PEM files of X.509 roots (relative to the policy file), with where they are named.
+    pub x509_roots: Vec<(String, Location)>,
+    pub ssh_cas: Vec<SshCa>,
+    pub sigstore_roots: Vec<(String, Location)>,
+    pub sigstore_trust_signing_time: bool,
+    /// OpenPGP SHA-1 signatures made before this time are accepted; none after.
+    pub sha1_cutoff: Option<i64>,
 }
 
 /// Top-level `secrets:`: where the detection rules come from.
@@ -649,6 +678,7 @@ pub struct Policy {
     /// A git `allowed_signers` file (relative to the policy file) whose principals (emails or
     /// identity names) name the identities that own its keys.
     pub allowed_signers: Option<(String, Location)>,
+    pub trust: Trust,
     /// Things that are allowed but probably mistakes (e.g. a role nobody has).
     pub warnings: Vec<PolicyError>,
 }
@@ -902,7 +932,37 @@ fn validate(raw: RawPolicy) -> Result<Policy, PolicyError> {
         }
         let mut keys = Vec::new();
         for k in &id.keys {
+            let kv = &k.value;
+            let given = [
+                kv.ssh.is_some(),
+                kv.openpgp.is_some(),
+                kv.x509.is_some(),
+                kv.sigstore.is_some(),
+            ]
+            .iter()
+            .filter(|b| **b)
+            .count();
+            if given != 1 {
+                return Err(PolicyError::new(
+                    k,
+                    "each key is exactly one of {ssh: \"<public key line>\"}, {openpgp: <certificate file>}, {x509: <email>} or {sigstore: {san, issuer}}",
+                ));
+            }
             let source = match (&k.value.ssh, &k.value.openpgp) {
+                _ if kv.x509.is_some() => {
+                    let e = kv.x509.as_deref().unwrap_or_default().trim().to_ascii_lowercase();
+                    if !e.contains('@') {
+                        return Err(PolicyError::new(k, format!("x509: {e:?} is not an email address")));
+                    }
+                    KeySource::X509(e)
+                }
+                _ if kv.sigstore.is_some() => {
+                    let sg = kv.sigstore.as_ref().expect("checked just above");
+                    if sg.san.trim().is_empty() || !sg.issuer.starts_with("https://") {
+                        return Err(PolicyError::new(k, "sigstore needs san (email or URI) and issuer (an https:// OIDC issuer URL)"));
+                    }
+                    KeySource::Sigstore { san: sg.san.trim().to_string(), issuer: sg.issuer.trim().to_string() }
+                }
                 (Some(s), None) => {
                     let s = s.trim();
                     if s.split_whitespace().count() < 2 {
@@ -928,12 +988,14 @@ fn validate(raw: RawPolicy) -> Result<Policy, PolicyError> {
         }
         let roles: Vec<String> = id.roles.iter().map(|r| r.value.clone()).collect();
         roles_in_use.extend(roles.iter().cloned());
+        let ssh_principals = id.ssh_principals.iter().map(|p| p.value.clone()).collect();
         identities.push(Identity {
             name: name.clone(),
             emails,
             usernames,
             keys,
             roles,
+            ssh_principals,
         });
     }
     // A user name must not name a different identity than the one whose name it is.
@@ -1153,6 +1215,56 @@ fn validate(raw: RawPolicy) -> Result<Policy, PolicyError> {
         secrets.disabled_rules = sc.disabled_rules.iter().map(|s| s.value.clone()).collect();
     }
 
+    let mut trust = Trust::default();
+    if let Some(t) = &raw.trust {
+        trust.x509_roots = t
+            .x509_roots
+            .iter()
+            .map(|f| (f.value.clone(), Location::from(f)))
+            .collect();
+        for ca in &t.ssh_cas {
+            let c = &ca.value;
+            let date = |d: &Option<String>| -> Result<Option<i64>, PolicyError> {
+                d.as_ref()
+                    .map(|d| {
+                        parse_date(d).ok_or_else(|| {
+                            PolicyError::new(ca, format!("{d:?} is not a date (YYYY-MM-DD)"))
+                        })
+                    })
+                    .transpose()
+            };
+            if c.key.split_whitespace().count() < 2 {
+                return Err(PolicyError::new(
+                    ca,
+                    "key must be the CA's OpenSSH public key line",
+                ));
+            }
+            trust.ssh_cas.push(SshCa {
+                key: c.key.trim().to_string(),
+                principals: c.principals.clone(),
+                namespaces: c.namespaces.clone(),
+                valid_after: date(&c.valid_after)?,
+                valid_before: date(&c.valid_before)?,
+                at: Location::from(ca),
+            });
+        }
+        if let Some(sg) = &t.sigstore {
+            trust.sigstore_roots = sg
+                .roots
+                .iter()
+                .map(|f| (f.value.clone(), Location::from(f)))
+                .collect();
+            trust.sigstore_trust_signing_time = sg.trust_signing_time.unwrap_or(false);
+        }
+        if let Some(c) = &t.sha1_cutoff {
+            trust.sha1_cutoff = Some(parse_date(&c.value).ok_or_else(|| {
+                PolicyError::new(
+                    c,
+                    format!("sha1_cutoff {:?} is not a date (YYYY-MM-DD)", c.value),
+                )
+            })?);
+        }
+    }
     let allowed_signers = raw
         .allowed_signers
         .as_ref()
@@ -1166,6 +1278,7 @@ fn validate(raw: RawPolicy) -> Result<Policy, PolicyError> {
         rulesets,
         secrets,
         allowed_signers,
+        trust,
         warnings,
     })
 }

@@ -26,6 +26,45 @@ pub(super) struct RawPolicy {
     /// git's allowed_signers file as a source of SSH keys.
     #[serde(default)]
     pub allowed_signers: Option<S<String>>,
+    #[serde(default)]
+    pub trust: Option<RawTrust>,
+}
+
+/// Certificate authorities and signature settings.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTrust {
+    #[serde(default)]
+    pub x509_roots: Vec<S<String>>,
+    #[serde(default)]
+    pub ssh_cas: Vec<S<RawSshCa>>,
+    #[serde(default)]
+    pub sigstore: Option<RawSigstore>,
+    #[serde(default)]
+    pub sha1_cutoff: Option<S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSshCa {
+    pub key: String,
+    #[serde(default)]
+    pub principals: Option<String>,
+    #[serde(default)]
+    pub namespaces: Option<String>,
+    #[serde(default)]
+    pub valid_after: Option<String>,
+    #[serde(default)]
+    pub valid_before: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSigstore {
+    #[serde(default)]
+    pub roots: Vec<S<String>>,
+    #[serde(default)]
+    pub trust_signing_time: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -110,6 +149,9 @@ pub(super) struct RawIdentity {
     pub keys: Vec<S<RawKey>>,
     #[serde(default)]
     pub roles: Vec<S<String>>,
+    /// Principals of SSH certificates (issued by `trust.ssh_cas`) that name this identity.
+    #[serde(default)]
+    pub ssh_principals: Vec<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -119,6 +161,18 @@ pub(super) struct RawKey {
     pub ssh: Option<String>,
     #[serde(default)]
     pub openpgp: Option<String>,
+    /// The email of an X.509 (S/MIME, gpgsm) certificate chained to `trust.x509_roots`.
+    #[serde(default)]
+    pub x509: Option<String>,
+    #[serde(default)]
+    pub sigstore: Option<RawSigstoreKey>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSigstoreKey {
+    pub san: String,
+    pub issuer: String,
 }
 
 #[derive(Debug, Deserialize)]
