@@ -620,7 +620,7 @@ fn signature_problem(
     } else {
         "re-sign it with your key (git commit --amend --no-edit -S; several commits: git rebase --exec 'git commit --amend --no-edit -S' <base>) and push again".to_string()
     };
-    Some(match sig.verdict {
+    let problem = match sig.verdict {
         KeyVerdict::Good => {
             let signer = sig.identity.as_deref().and_then(|n| policy.identity(n));
             match (signer, email) {
@@ -708,7 +708,16 @@ fn signature_problem(
             detail("the signature cannot be parsed".to_string()),
             resign,
         ),
-    })
+    };
+    // Name the signer when the key is known but not good now (expired, revoked, ...).
+    let (code, message, fix) = problem;
+    let message = match (&sig.identity, sig.verdict) {
+        (Some(who), v) if v != KeyVerdict::Good && !message.contains(who.as_str()) => {
+            format!("signed by {who}: {message}")
+        }
+        _ => message,
+    };
+    Some((code, message, fix))
 }
 
 /// Short object id for messages.
