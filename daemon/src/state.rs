@@ -197,6 +197,26 @@ impl Loaded {
     }
 }
 
+/// Every file the policy names (key files, trust roots, allowed_signers, gitleaks config),
+/// resolved against the policy file's directory: a change to any of them reloads the policy.
+pub fn referenced_files(policy: &Policy, policy_file: &Path) -> Vec<std::path::PathBuf> {
+    let base = policy_file.parent().unwrap_or(Path::new(""));
+    let mut out = vec![policy_file.to_path_buf()];
+    for id in &policy.identities {
+        for k in &id.keys {
+            if let KeySource::Openpgp(p) = &k.source {
+                out.push(base.join(p));
+            }
+        }
+    }
+    let t = &policy.trust;
+    out.extend(t.x509_roots.iter().map(|(p, _)| base.join(p)));
+    out.extend(t.sigstore_roots.iter().map(|(p, _)| base.join(p)));
+    out.extend(policy.allowed_signers.iter().map(|(p, _)| base.join(p)));
+    out.extend(policy.secrets.gitleaks_config.iter().map(|p| base.join(p)));
+    out
+}
+
 /// Who a certificate or allowed_signers principal names: an identity by its name, one of its
 /// emails (any case) or one of its `ssh_principals`.
 fn principal_map(policy: &Policy) -> std::sync::Arc<HashMap<String, String>> {
