@@ -202,6 +202,16 @@ pub const STANDARD_RULESETS: &str = r#"  - name: protect-main
       required_signatures: {}
 "#;
 
+/// The usual world: a repository `app` seeded with alice's signed commit, the issue's
+/// rulesets, and a daemon serving it.
+pub fn standard_world() -> (World, PathBuf, Client, Daemon) {
+    let w = World::new();
+    let (bare, client) = w.seed("app", "sha1");
+    let policy = w.policy("", STANDARD_RULESETS);
+    let d = Daemon::start(&w, Some(&policy), &[&bare]);
+    (w, bare, client, d)
+}
+
 /// A running `pushguard serve`.
 pub struct Daemon {
     pub child: Option<Child>,
