@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the system packages pushguard needs to build and test (Debian/Ubuntu).
 # Idempotent and quick when everything is there already.
-#   git, openssh-client, gnupg: the tests make real keys, signatures and pushes
+#   git, openssh-client, gnupg, gpgsm, openssl: the tests make real keys, certificates,
+#     signatures and pushes (gpgsm and openssl for X.509 signatures)
 #   libssl-dev, pkg-config, clang, libclang-dev: sequoia-openpgp's OpenSSL backend (bindgen)
 set -euo pipefail
-packages=(git openssh-client gnupg libssl-dev pkg-config clang libclang-dev)
+packages=(git openssh-client gnupg gpgsm openssl libssl-dev pkg-config clang libclang-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

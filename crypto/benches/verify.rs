@@ -1,6 +1,7 @@
 //! Verifications per second on one thread, for the key types pushguard sees most.
 //!
-//! Run: `cargo bench -p pushguard-crypto --bench verify` (needs `ssh-keygen` for the SSH rows).
+//! Run: `cargo bench -p pushguard-crypto --bench verify` (needs `ssh-keygen` for the SSH rows,
+//! `openssl` for the X.509 row).
 //! Keyring: the measured keys plus 500 unrelated OpenPGP certificates.
 //!
 //! OpenPGP rows verify 1,000 *distinct* signatures (distinct payloads) once each: Sequoia keeps a
@@ -139,6 +140,127 @@ fn ssh_case(keyring: &mut Keyring, identity: &str, kind: &str, bits: &str) -> Op
     std::fs::read(dir.path().join("payload.sig")).ok()
 }
 
+/// An ed25519 user certificate from a CA of `ca_kind`, the CA added to the keyring; returns a
+/// signature made with the certificate.
+fn ssh_cert_case(keyring: &mut Keyring, ca_kind: &str, ca_bits: &str) -> Option<Vec<u8>> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    let keygen = |args: &[&str]| {
+        Command::new("ssh-keygen")
+            .current_dir(d)
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+    };
+    keygen(&["-q", "-t", ca_kind, "-b", ca_bits, "-N", "", "-f", "ca"])?;
+    keygen(&["-q", "-t", "ed25519", "-N", "", "-f", "key"])?;
+    keygen(&[
+        "-q",
+        "-s",
+        "ca",
+        "-I",
+        "bench",
+        "-n",
+        "alice@example.com",
+        "key.pub",
+    ])?;
+    std::fs::write(d.join("payload"), PAYLOAD).ok()?;
+    keygen(&["-Y", "sign", "-n", "git", "-f", "key-cert.pub", "payload"])?;
+    let ca = std::fs::read_to_string(d.join("ca.pub")).ok()?;
+    keyring
+        .add_ssh_ca(&ca, crypto::SshCaOptions::default(), |p| {
+            p.strip_suffix("@example.com").map(str::to_owned)
+        })
+        .expect("CA");
+    std::fs::read(d.join("payload.sig")).ok()
+}
+
+/// A root, an intermediate-free RSA-2048 user certificate and a detached CMS signature made with
+/// `openssl cms -sign` (the same structure gpgsm writes), root and email added to the keyring.
+fn x509_case(keyring: &mut Keyring) -> Option<Vec<u8>> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    let openssl = |args: &[&str]| {
+        Command::new("openssl")
+            .current_dir(d)
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=Bench Root",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign",
+    ])?;
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "u.key",
+        "-out",
+        "u.csr",
+        "-subj",
+        "/CN=Alice",
+    ])?;
+    std::fs::write(
+        d.join("ext"),
+        "keyUsage=critical,digitalSignature\nsubjectAltName=email:x509@example.com\n",
+    )
+    .ok()?;
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "u.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "u.pem",
+        "-days",
+        "1",
+        "-extfile",
+        "ext",
+    ])?;
+    std::fs::write(d.join("payload"), PAYLOAD).ok()?;
+    let out = openssl(&[
+        "cms", "-sign", "-binary", "-outform", "PEM", "-in", "payload", "-signer", "u.pem",
+        "-inkey", "u.key",
+    ])?;
+    keyring
+        .add_x509_root(&std::fs::read(d.join("ca.pem")).ok()?)
+        .expect("root");
+    keyring
+        .add_x509_identity("x509", "x509@example.com")
+        .expect("identity");
+    Some(
+        String::from_utf8_lossy(&out.stdout)
+            .replace("-----BEGIN CMS-----", "-----BEGIN SIGNED MESSAGE-----")
+            .replace("-----END CMS-----", "-----END SIGNED MESSAGE-----")
+            .into_bytes(),
+    )
+}
+
 fn measure(name: &str, keyring: &Keyring, sig: &[u8], now: i64) {
     let check = keyring.verify(sig, PAYLOAD, now);
     assert_eq!(check.verdict, KeyVerdict::Good, "{name}: {check:?}");
@@ -172,7 +294,6 @@ fn main() {
         "generated and loaded 500 filler certs in {:.2} s",
         load.elapsed().as_secs_f64()
     );
-    let t = now();
     let rsa2k = openpgp_case(&mut keyring, "rsa2k", CipherSuite::RSA2k, DISTINCT);
     let rsa3k = openpgp_case(&mut keyring, "rsa3k", CipherSuite::RSA3k, DISTINCT);
     let ed = openpgp_case(&mut keyring, "ed25519", CipherSuite::Cv25519, DISTINCT);
@@ -180,6 +301,11 @@ fn main() {
     let ssh_ed = ssh_case(&mut keyring, "ssh-ed25519", "ed25519", "256");
     let ssh_rsa = ssh_case(&mut keyring, "ssh-rsa", "rsa", "2048");
     let ssh_p256 = ssh_case(&mut keyring, "ssh-p256", "ecdsa", "256");
+    let ssh_cert_ed = ssh_cert_case(&mut keyring, "ed25519", "256");
+    let ssh_cert_rsa = ssh_cert_case(&mut keyring, "rsa", "3072");
+    let x509 = x509_case(&mut keyring);
+    // After the X.509 certificate was made: it is valid from its creation second on.
+    let t = now() + 1;
 
     measure_distinct("openpgp rsa2048", &keyring, &rsa2k, t);
     measure_distinct("openpgp rsa3072", &keyring, &rsa3k, t);
@@ -189,11 +315,14 @@ fn main() {
         ("ssh ed25519", ssh_ed),
         ("ssh rsa2048 rsa-sha2-512", ssh_rsa),
         ("ssh ecdsa-p256", ssh_p256),
+        ("ssh cert, ed25519 CA", ssh_cert_ed),
+        ("ssh cert, rsa3072 CA", ssh_cert_rsa),
+        ("x509 cms rsa2048 (1 root)", x509),
     ] {
         match sig {
             Some(sig) => measure(name, &keyring, &sig, t),
             None => println!(
-                "{name:<28} skipped: ssh-keygen not available (apt-get install openssh-client)"
+                "{name:<28} skipped: ssh-keygen or openssl not available (apt-get install openssh-client openssl)"
             ),
         }
     }

@@ -1,8 +1,9 @@
 //! Signature verification for pushguard: is this commit's or tag's signature good, and whose key
 //! made it?
 //!
-//! The daemon builds one [`Keyring`] when it loads the policy (SSH keys, OpenPGP certificates,
-//! git `allowed_signers` files, each key owned by one policy identity), shares it behind an
+//! The daemon builds one [`Keyring`] when it loads the policy (SSH keys and certificate
+//! authorities, OpenPGP certificates, git `allowed_signers` files, X.509 roots and the emails of
+//! identities; each key owned by one policy identity), shares it behind an
 //! `Arc`, and calls [`Keyring::verify`] with the signature block and the signed payload that gix
 //! split out of the object. The answer is a [`rules::facts::SignatureCheck`]: a typed verdict,
 //! the key and identity, and a short human detail. A bad or unknown signature is a verdict, not
@@ -55,25 +56,45 @@
 //!
 //! | header | format | handling |
 //! |---|---|---|
-//! | `-----BEGIN SSH SIGNATURE-----` | SSHSIG | namespace must be `git` |
-//! | `-----BEGIN PGP SIGNATURE-----` | OpenPGP v4/v6 | Sequoia, standard policy (no SHA-1) |
-//! | `-----BEGIN SIGNED MESSAGE-----` | X.509 (gpgsm, gitsign) | `UnsupportedFormat` for now |
+//! | `-----BEGIN SSH SIGNATURE-----` | SSHSIG | namespace must be `git`; plain keys, or OpenSSH certificates from a CA in the policy |
+//! | `-----BEGIN PGP SIGNATURE-----` | OpenPGP v4/v6 | Sequoia, standard policy (SHA-1 only before [`Keyring::set_sha1_cutoff`]) |
+//! | `-----BEGIN SIGNED MESSAGE-----` | X.509 / CMS (gpgsm) | OpenSSL; chain to a root from [`Keyring::add_x509_root`], email → identity |
+//! | same, Fulcio certificate | Sigstore gitsign | chain to [`Keyring::add_sigstore_root`], SAN + OIDC issuer → identity; time needs [`Keyring::set_sigstore_trust_signing_time`] |
 //!
 //! See `docs/signatures.md` for the verdict table and how it maps to git's `%G?` letters.
 
 mod allowed_signers;
+mod der;
 mod openpgp;
 mod ssh;
+mod ssh_cert;
 mod ssh_fast;
 mod time;
+mod x509;
 
-use rules::facts::{KeyVerdict, SignatureCheck, SignatureFormat};
+use rules::facts::{KeyVerdict, SignatureCheck};
 
 /// The public keys of a policy, each owned by one identity. Build it once, share it behind `Arc`.
 #[derive(Debug, Default)]
 pub struct Keyring {
     ssh: ssh::SshKeys,
+    ssh_cas: ssh_cert::SshCas,
     openpgp: openpgp::Certs,
+    x509: x509::X509Trust,
+}
+
+/// How an SSH certificate authority is trusted ([`Keyring::add_ssh_ca`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SshCaOptions {
+    /// OpenSSH pattern list (`*@example.com,!root`) that a certificate principal must match;
+    /// `None` means any principal.
+    pub principals: Option<String>,
+    /// Pattern list of namespaces the CA may certify signatures for; `None` means any.
+    pub namespaces: Option<String>,
+    /// The CA is trusted from this time on (inclusive), judged at receive time.
+    pub valid_after: Option<i64>,
+    /// The CA is trusted up to this time (inclusive), judged at receive time.
+    pub valid_before: Option<i64>,
 }
 
 /// A policy error while loading keys. Every variant names the identity or line concerned.
@@ -127,6 +148,9 @@ pub enum KeyError {
         column: usize,
         reason: String,
     },
+    /// An X.509 root or identity could not be added.
+    #[error("X.509 {what}: {reason}")]
+    X509 { what: String, reason: String },
     /// An allowed_signers line parsed but its key was refused (`error` says why).
     #[error("allowed_signers line {line}: {error}")]
     AllowedSignersKey { line: usize, error: Box<KeyError> },
@@ -208,6 +232,92 @@ impl Keyring {
         self.ssh.insert(identity, key, ssh::Grant::unrestricted())
     }
 
+    /// Adds an SSH certificate authority (`ssh-ed25519 AAAA… comment`, as for a plain key).
+    ///
+    /// A signature made with a user certificate this CA issued is good when the CA signature
+    /// verifies, the certificate is valid at receive time (`valid_after <= now < valid_before`),
+    /// has no unknown critical option, and exactly one identity is named by its principals: each
+    /// principal matching `options.principals` is passed to `identity_of`, **at verify time**
+    /// (certificates are issued after the policy is loaded). Returns the CA's fingerprint.
+    ///
+    /// Adding the same CA twice adds a second grant (any grant that allows the certificate is
+    /// enough). A CA key that is also some identity's plain key stays separate: its plain
+    /// signatures are that identity's, and it certifies only through this grant.
+    pub fn add_ssh_ca(
+        &mut self,
+        ca_line: &str,
+        options: SshCaOptions,
+        identity_of: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
+    ) -> Result<String, KeyError> {
+        let key = ssh::parse_public_key("(certificate authority)", ca_line)?;
+        let fp = ssh::fingerprint(key.key_data());
+        self.ssh_cas.insert(
+            key.key_data().clone(),
+            ssh_cert::CaGrant {
+                principals: options.principals.unwrap_or_else(|| "*".to_owned()),
+                grant: ssh::Grant {
+                    namespaces: options.namespaces,
+                    valid_after: options.valid_after,
+                    valid_before: options.valid_before,
+                    origin: None,
+                },
+                identity_of: std::sync::Arc::new(identity_of),
+            },
+        );
+        Ok(fp)
+    }
+
+    /// Trusts the PEM certificates in `pem` (one or several) as roots for X.509 / CMS
+    /// signatures (gpgsm, `gpg.format=x509`). Returns their SHA-256 fingerprints (uppercase
+    /// hex). A root says nothing about *who* signed: see [`Keyring::add_x509_identity`].
+    pub fn add_x509_root(&mut self, pem: &[u8]) -> Result<Vec<String>, KeyError> {
+        self.x509.add_roots(pem)
+    }
+
+    /// Makes `identity` the owner of X.509 certificates (chained to a trusted root) that carry
+    /// `email` as subjectAltName rfc822Name or subject emailAddress; compared
+    /// case-insensitively. The same email for two identities is a [`KeyError::SharedKey`].
+    pub fn add_x509_identity(&mut self, identity: &str, email: &str) -> Result<(), KeyError> {
+        self.x509.add_identity(identity, email)
+    }
+
+    /// Trusts the PEM certificates in `pem` as Fulcio roots for Sigstore gitsign signatures
+    /// (CMS like gpgsm's, with a short-lived certificate). Kept apart from
+    /// [`Keyring::add_x509_root`]: a Fulcio certificate only names an identity through
+    /// [`Keyring::add_sigstore_identity`]. Returns the SHA-256 fingerprints.
+    pub fn add_sigstore_root(&mut self, pem: &[u8]) -> Result<Vec<String>, KeyError> {
+        self.x509.add_sigstore_roots(pem)
+    }
+
+    /// A Fulcio certificate whose subjectAltName is `san` (an email, compared
+    /// case-insensitively, or a URI such as a CI workflow, exact) and whose OIDC issuer
+    /// extension (1.3.6.1.4.1.57264.1.8, or the older .1.1) is exactly `oidc_issuer` belongs
+    /// to `identity`.
+    pub fn add_sigstore_identity(
+        &mut self,
+        identity: &str,
+        san: &str,
+        oidc_issuer: &str,
+    ) -> Result<(), KeyError> {
+        self.x509.add_sigstore_identity(identity, san, oidc_issuer)
+    }
+
+    /// Sigstore certificates live about ten minutes, so they are judged at the signature's time,
+    /// which only a transparency-log (Rekor) proof establishes; pushguard does not verify such
+    /// proofs yet. With `true`, the CMS `signingTime` attribute (chosen by the signer, at most
+    /// 5 minutes after receive time) is used instead; with `false` (the default), an otherwise
+    /// valid gitsign signature is `unsupported_format`.
+    pub fn set_sigstore_trust_signing_time(&mut self, trust: bool) {
+        self.x509.sigstore.trust_signing_time = trust;
+    }
+
+    /// Accepts OpenPGP data signatures that use SHA-1 when their creation time is before
+    /// `cutoff` (Unix seconds); `None` (the default) rejects them all (`unsupported_format`).
+    /// See docs/signatures.md, "SHA-1", for why the signature's own time is used here.
+    pub fn set_sha1_cutoff(&mut self, cutoff: Option<i64>) {
+        self.openpgp.sha1_cutoff = cutoff;
+    }
+
     /// Adds OpenPGP certificates (armored or binary; a keyring with several is fine) owned by
     /// `identity`. Returns their primary fingerprints, uppercase hex as gpg prints them. Secret
     /// key material, if any, is dropped. The same certificate twice under one identity is merged.
@@ -222,15 +332,18 @@ impl Keyring {
     /// Adds the keys of a git `allowed_signers` file (see ssh-keygen(1), "ALLOWED SIGNERS").
     ///
     /// Each principal is mapped to a policy identity by `identity_of`; a principal it maps to
-    /// `None` is skipped with a warning, as are `cert-authority` lines (SSH certificates are not
-    /// verified yet, so their signatures come out as unknown keys). `namespaces=`,
+    /// `None` is skipped with a warning. A `cert-authority` line adds its key as a CA (see
+    /// [`Keyring::add_ssh_ca`]) whose principal patterns are the line's principals; the
+    /// certificate's principals are mapped by `identity_of` when a signature is verified.
+    /// `namespaces=`,
     /// `valid-after=` and `valid-before=` are kept with the key and judged at verify time, at
     /// `now`; times are read as UTC. Returns the warnings. On error nothing is added.
     pub fn add_allowed_signers(
         &mut self,
         text: &str,
-        identity_of: impl Fn(&str) -> Option<String>,
+        identity_of: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
     ) -> Result<Vec<String>, KeyError> {
+        let identity_of: ssh_cert::PrincipalMap = std::sync::Arc::new(identity_of);
         let lines = allowed_signers::parse(text).map_err(|e| KeyError::AllowedSigners {
             line: e.line,
             column: e.column,
@@ -239,12 +352,28 @@ impl Keyring {
         // Resolve everything first, so a bad line leaves the keyring untouched.
         let mut warnings = Vec::new();
         let mut staged = Vec::new();
+        let mut staged_cas = Vec::new();
         for line in lines {
             warnings.extend(line.warnings.iter().cloned());
             if line.cert_authority {
-                warnings.push(format!(
-                    "line {}: cert-authority keys are not supported yet; line skipped",
-                    line.number
+                let key = ssh::parse_public_key("(certificate authority)", &line.key).map_err(
+                    |error| KeyError::AllowedSignersKey {
+                        line: line.number,
+                        error: Box::new(error),
+                    },
+                )?;
+                staged_cas.push((
+                    key.key_data().clone(),
+                    ssh_cert::CaGrant {
+                        principals: line.principals.join(","),
+                        grant: ssh::Grant {
+                            namespaces: line.namespaces.clone(),
+                            valid_after: line.valid_after,
+                            valid_before: line.valid_before,
+                            origin: Some(format!("allowed_signers line {}", line.number)),
+                        },
+                        identity_of: identity_of.clone(),
+                    },
                 ));
                 continue;
             }
@@ -310,6 +439,9 @@ impl Keyring {
                 }
             })?;
         }
+        for (ca, grant) in staged_cas {
+            self.ssh_cas.insert(ca, grant);
+        }
         Ok(warnings)
     }
 
@@ -319,16 +451,17 @@ impl Keyring {
     pub fn verify(&self, signature: &[u8], payload: &[u8], now: i64) -> SignatureCheck {
         let block = signature.trim_ascii_start();
         if block.starts_with(SSH_ARMOR) {
-            self.ssh.verify(block, payload, now)
+            let certificate =
+                ssh::sshsig_key_type(block).is_some_and(|t| t.ends_with(ssh_cert::CERT_SUFFIX));
+            if certificate {
+                self.ssh_cas.verify(block, payload, now)
+            } else {
+                self.ssh.verify(block, payload, now)
+            }
         } else if block.starts_with(PGP_ARMOR) {
             self.openpgp.verify(block, payload, now)
         } else if block.starts_with(X509_ARMOR) {
-            SignatureCheck {
-                verdict: KeyVerdict::UnsupportedFormat,
-                format: Some(SignatureFormat::X509),
-                detail: Some("X.509 (gpgsm/gitsign) signatures are not verified yet".into()),
-                ..SignatureCheck::default()
-            }
+            self.x509.verify(block, payload, now)
         } else {
             SignatureCheck {
                 verdict: KeyVerdict::Malformed,
@@ -338,9 +471,9 @@ impl Keyring {
         }
     }
 
-    /// Number of keys: SSH keys plus OpenPGP certificates.
+    /// Number of keys: SSH keys, SSH CAs, OpenPGP certificates and X.509 roots.
     pub fn len(&self) -> usize {
-        self.ssh.len() + self.openpgp.len()
+        self.ssh.len() + self.ssh_cas.len() + self.openpgp.len() + self.x509.len()
     }
 
     /// True when no key has been added.

@@ -17,7 +17,7 @@ use openpgp::cert::prelude::*;
 use openpgp::packet::{key, Key, Signature};
 use openpgp::parse::Parse;
 use openpgp::policy::{HashAlgoSecurity, Policy, StandardPolicy};
-use openpgp::types::{RevocationStatus, RevocationType, SignatureType};
+use openpgp::types::{HashAlgorithm, RevocationStatus, RevocationType, SignatureType};
 use openpgp::{Fingerprint, KeyHandle, KeyID, Packet, PacketPile};
 
 use crate::time::{format_date, system_time_of, unix_of};
@@ -46,6 +46,8 @@ pub(crate) struct Certs {
     by_primary: HashMap<Fingerprint, usize>,
     /// Fingerprint of every primary key and subkey → owning identity.
     owners: HashMap<Fingerprint, String>,
+    /// SHA-1 data signatures created before this time (Unix seconds) are accepted.
+    pub(crate) sha1_cutoff: Option<i64>,
 }
 
 impl Certs {
@@ -252,7 +254,20 @@ impl Certs {
         check.key = Some(entry.cert.fingerprint().to_hex());
         check.identity = Some(entry.identity.clone());
 
-        if let Err(e) = policy.signature(sig, HashAlgoSecurity::CollisionResistance) {
+        let sha1_allowed = sig.hash_algo() == HashAlgorithm::SHA1
+            && self.sha1_cutoff.is_some_and(|cutoff| {
+                sig.signature_creation_time()
+                    .is_some_and(|created| unix_of(created) < cutoff)
+            });
+        let verdict = if sha1_allowed {
+            // Both properties: Sequoia also dates SHA-1's second-preimage resistance (2023).
+            let mut lenient = policy_at(t);
+            lenient.accept_hash(HashAlgorithm::SHA1);
+            lenient.signature(sig, HashAlgoSecurity::CollisionResistance)
+        } else {
+            policy.signature(sig, HashAlgoSecurity::CollisionResistance)
+        };
+        if let Err(e) = verdict {
             check.verdict = KeyVerdict::UnsupportedFormat;
             check.detail = Some(format!(
                 "signature uses {} which the standard policy rejects ({e})",

@@ -90,21 +90,27 @@ pub(crate) fn parse_public_key(identity: &str, line: &str) -> Result<PublicKey, 
             algorithm: key.algorithm().to_string(),
         });
     }
-    if let KeyData::Rsa(rsa) = key.key_data() {
-        let bits = rsa.n.as_positive_bytes().map_or(0, |n| {
-            let lead = n.first().map_or(8, |b| b.leading_zeros() as usize);
-            n.len() * 8 - lead
+    if let Some(bits) = weak_rsa_bits(key.key_data()) {
+        return Err(KeyError::WeakSshKey {
+            identity: identity.to_owned(),
+            fingerprint: fingerprint(key.key_data()),
+            bits,
+            minimum: MIN_RSA_BITS,
         });
-        if bits < MIN_RSA_BITS {
-            return Err(KeyError::WeakSshKey {
-                identity: identity.to_owned(),
-                fingerprint: fingerprint(key.key_data()),
-                bits,
-                minimum: MIN_RSA_BITS,
-            });
-        }
     }
     Ok(key)
+}
+
+/// The modulus size of an RSA key shorter than pushguard accepts; `None` otherwise.
+pub(crate) fn weak_rsa_bits(key: &KeyData) -> Option<usize> {
+    let KeyData::Rsa(rsa) = key else {
+        return None;
+    };
+    let bits = rsa.n.as_positive_bytes().map_or(0, |n| {
+        let lead = n.first().map_or(8, |b| b.leading_zeros() as usize);
+        n.len() * 8 - lead
+    });
+    (bits < MIN_RSA_BITS).then_some(bits)
 }
 
 fn abbreviate(line: &str) -> String {
@@ -166,20 +172,8 @@ impl SshKeys {
         let sig = match SshSig::from_pem(armored) {
             Ok(sig) => sig,
             Err(e) => {
-                // ssh-key 0.6 cannot read a signature made with an SSH certificate; say so
-                // instead of calling it garbage.
-                match sshsig_key_type(armored).filter(|t| t.ends_with(CERT_SUFFIX)) {
-                    Some(cert_type) => {
-                        check.verdict = KeyVerdict::UnsupportedFormat;
-                        check.detail = Some(format!(
-                            "signed with an SSH certificate ({cert_type}); certificates are not supported yet"
-                        ));
-                    }
-                    None => {
-                        check.verdict = KeyVerdict::Malformed;
-                        check.detail = Some(format!("cannot read SSH signature: {e}"));
-                    }
-                }
+                check.verdict = KeyVerdict::Malformed;
+                check.detail = Some(format!("cannot read SSH signature: {e}"));
                 return check;
             }
         };
@@ -209,25 +203,8 @@ impl SshKeys {
             ));
             return check;
         };
-        let result = match &entry.fast {
-            Some(fast) => fast.verify(GIT_NAMESPACE, payload, &sig),
-            // ssh-key's error says nothing more than "does not verify".
-            None => entry
-                .key
-                .verify(GIT_NAMESPACE, payload, &sig)
-                .map_err(|_| None),
-        };
-        #[cfg(debug_assertions)]
-        if entry.fast.is_some() {
-            // Differential check of the OpenSSL path against ssh-key, in every debug build.
-            let reference = entry.key.verify(GIT_NAMESPACE, payload, &sig);
-            assert_eq!(
-                result.is_ok(),
-                reference.is_ok(),
-                "OpenSSL ({result:?}) and ssh-key ({reference:?}) disagree for key {fp}"
-            );
-        }
-        if let Err(why) = result {
+        if let Err(why) = verify_with_key(entry.key.key_data(), entry.fast.as_ref(), &sig, payload)
+        {
             check.verdict = KeyVerdict::BadSignature;
             check.detail = Some(match why {
                 Some(why) => format!("signature by key {fp} is invalid: {why}"),
@@ -235,43 +212,71 @@ impl SshKeys {
             });
             return check;
         }
-        if matches!(
-            sig.public_key(),
-            KeyData::SkEd25519(_) | KeyData::SkEcdsaSha2NistP256(_)
-        ) {
-            // ssh-key verifies the FIDO signature but ignores its flags; like OpenSSH's default
-            // we require the "user present" bit (the key was touched).
-            let flags = sig
-                .signature_bytes()
-                .len()
-                .checked_sub(5)
-                .and_then(|i| sig.signature_bytes().get(i));
-            if flags.is_none_or(|f| f & SK_USER_PRESENT == 0) {
-                check.verdict = KeyVerdict::BadSignature;
-                check.detail = Some(format!(
-                    "security-key signature by {fp} was made without user presence (key not touched)"
-                ));
-                return check;
-            }
-        }
         check.verdict = judge_grants(&entry.grants, now, &fp, &mut check.detail);
         check
     }
 }
 
-/// Key types of OpenSSH certificates end with this.
-const CERT_SUFFIX: &str = "-cert-v01@openssh.com";
+/// Verifies `sig` over `payload` with `key` (already known to be the signature's key): through
+/// OpenSSL when `fast` is prepared, else ssh-key; then the FIDO user-presence flag.
+/// `Err(Some(reason))` for a structural problem, `Err(None)` when it does not match.
+pub(crate) fn verify_with_key(
+    key: &KeyData,
+    fast: Option<&FastKey>,
+    sig: &SshSig,
+    payload: &[u8],
+) -> Result<(), Option<String>> {
+    let public = PublicKey::new(key.clone(), "");
+    let result = match fast {
+        Some(fast) => fast.verify(GIT_NAMESPACE, payload, sig),
+        // ssh-key's error says nothing more than "does not verify".
+        None => public.verify(GIT_NAMESPACE, payload, sig).map_err(|_| None),
+    };
+    #[cfg(debug_assertions)]
+    if fast.is_some() {
+        // Differential check of the OpenSSL path against ssh-key, in every debug build.
+        let reference = public.verify(GIT_NAMESPACE, payload, sig);
+        assert_eq!(
+            result.is_ok(),
+            reference.is_ok(),
+            "OpenSSL ({result:?}) and ssh-key ({reference:?}) disagree for key {}",
+            fingerprint(key)
+        );
+    }
+    result?;
+    if matches!(key, KeyData::SkEd25519(_) | KeyData::SkEcdsaSha2NistP256(_)) {
+        // ssh-key verifies the FIDO signature but ignores its flags; like OpenSSH's default
+        // we require the "user present" bit (the key was touched).
+        if sk_flags(sig).is_none_or(|f| f & SK_USER_PRESENT == 0) {
+            return Err(Some(
+                "security-key signature was made without user presence (key not touched)".into(),
+            ));
+        }
+    }
+    Ok(())
+}
 
-/// The key type named inside an armored SSHSIG, read by hand: the `SSHSIG` magic, a u32
-/// version, then the public key blob whose first string is its type.
-fn sshsig_key_type(armored: &[u8]) -> Option<String> {
+/// The FIDO flags byte of a security-key signature (before the u32 counter).
+pub(crate) fn sk_flags(sig: &SshSig) -> Option<u8> {
+    let bytes = sig.signature_bytes();
+    bytes.get(bytes.len().checked_sub(5)?).copied()
+}
+
+/// The binary blob inside an SSH signature armor.
+pub(crate) fn armor_blob(armored: &[u8]) -> Option<Vec<u8>> {
     let text = std::str::from_utf8(armored).ok()?;
     let b64: String = text
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with("-----"))
         .collect();
-    let blob = base64_decode(&b64)?;
+    base64_decode(&b64)
+}
+
+/// The key type named inside an armored SSHSIG, read by hand: the `SSHSIG` magic, a u32
+/// version, then the public key blob whose first string is its type.
+pub(crate) fn sshsig_key_type(armored: &[u8]) -> Option<String> {
+    let blob = armor_blob(armored)?;
     let rest = blob.strip_prefix(b"SSHSIG")?.get(4..)?;
     let (public_key, _) = read_string(rest)?;
     let (key_type, _) = read_string(public_key)?;
@@ -322,17 +327,27 @@ fn check_canonical(armored: &[u8], sig: &SshSig) -> Result<(), &'static str> {
 }
 
 /// An SSH wire `string`: u32 big-endian length, then the bytes.
-fn read_string(b: &[u8]) -> Option<(&[u8], &[u8])> {
+pub(crate) fn read_string(b: &[u8]) -> Option<(&[u8], &[u8])> {
     let len = usize::try_from(u32::from_be_bytes(b.get(..4)?.try_into().ok()?)).ok()?;
     let end = len.checked_add(4)?;
     Some((b.get(4..end)?, b.get(end..)?))
 }
 
-/// Standard base64 with optional padding; `None` on any other character.
+/// Canonical standard base64: length a multiple of 4, `=` padding only at the end, unused
+/// trailing bits zero. `None` otherwise, so the armor cannot be re-encoded (malleability).
 fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let bytes = s.as_bytes();
+    if !bytes.len().is_multiple_of(4) {
+        return None;
+    }
+    let padding = bytes.iter().rev().take_while(|&&c| c == b'=').count();
+    if padding > 2 {
+        return None;
+    }
+    let body = &bytes[..bytes.len() - padding];
+    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
     let (mut acc, mut bits) = (0u32, 0u32);
-    for c in s.bytes().filter(|&c| c != b'=') {
+    for &c in body {
         let v = match c {
             b'A'..=b'Z' => c - b'A',
             b'a'..=b'z' => c - b'a' + 26,
@@ -349,11 +364,19 @@ fn base64_decode(s: &str) -> Option<Vec<u8>> {
             acc &= (1 << bits) - 1;
         }
     }
+    if acc != 0 {
+        return None;
+    }
     Some(out)
 }
 
 /// The verdict for a cryptographically good signature by a key with these grants, at `now`.
-fn judge_grants(grants: &[Grant], now: i64, fp: &str, detail: &mut Option<String>) -> KeyVerdict {
+pub(crate) fn judge_grants(
+    grants: &[Grant],
+    now: i64,
+    fp: &str,
+    detail: &mut Option<String>,
+) -> KeyVerdict {
     let for_git: Vec<&Grant> = grants
         .iter()
         .filter(|g| g.allows_namespace(GIT_NAMESPACE))

@@ -12,7 +12,7 @@ use std::time::UNIX_EPOCH;
 use sequoia_openpgp as openpgp;
 use ssh_key::public::KeyData;
 use ssh_key::sha2::{Digest, Sha256, Sha384, Sha512};
-use ssh_key::{Algorithm, EcdsaCurve, HashAlg, SshSig};
+use ssh_key::{Algorithm, EcdsaCurve, HashAlg, Signature, SshSig};
 
 use openpgp::crypto::mpi;
 use openpgp::packet::key::{Key4, PublicParts, UnspecifiedRole};
@@ -100,7 +100,25 @@ impl FastKey {
         }
         let signed =
             SshSig::signed_data(namespace, sig.hash_alg(), payload).map_err(|e| e.to_string())?;
-        let raw = sig.signature_bytes();
+        self.shape(sig.algorithm(), sig.signature_bytes(), &signed)
+    }
+
+    /// Verifies a plain SSH signature (`sig`, as in a certificate's CA signature) over `msg`.
+    pub(crate) fn verify_raw(&self, msg: &[u8], sig: &Signature) -> Result<(), Option<String>> {
+        let (mpi_sig, hash, digest) = self
+            .shape(sig.algorithm(), sig.as_bytes(), msg)
+            .map_err(Some)?;
+        self.key.verify(&mpi_sig, hash, &digest).map_err(|_| None)
+    }
+
+    /// The OpenPGP-shaped signature, hash algorithm and digest of `signed` for the raw SSH
+    /// signature `raw` made with `algorithm`.
+    fn shape(
+        &self,
+        algorithm: Algorithm,
+        raw: &[u8],
+        signed: &[u8],
+    ) -> Result<(mpi::Signature, HashAlgorithm, Vec<u8>), String> {
         if let Kind::Rsa { modulus_len } = self.kind {
             if raw.len() != modulus_len {
                 return Err(format!(
@@ -109,7 +127,7 @@ impl FastKey {
                 ));
             }
         }
-        let prepared = match (self.kind, sig.algorithm()) {
+        let prepared = match (self.kind, algorithm) {
             (
                 Kind::Rsa { .. },
                 Algorithm::Rsa {
@@ -120,7 +138,7 @@ impl FastKey {
                     s: mpi::MPI::new(raw),
                 },
                 HashAlgorithm::SHA256,
-                Sha256::digest(&signed).to_vec(),
+                Sha256::digest(signed).to_vec(),
             ),
             (
                 Kind::Rsa { .. },
@@ -132,7 +150,7 @@ impl FastKey {
                     s: mpi::MPI::new(raw),
                 },
                 HashAlgorithm::SHA512,
-                Sha512::digest(&signed).to_vec(),
+                Sha512::digest(signed).to_vec(),
             ),
             (Kind::Ecdsa(hash), Algorithm::Ecdsa { .. }) => {
                 let (r, rest) = read_mpint(raw).ok_or("bad ECDSA signature encoding")?;
@@ -141,9 +159,9 @@ impl FastKey {
                     return Err("trailing bytes after ECDSA signature".into());
                 }
                 let digest = if hash == HashAlgorithm::SHA256 {
-                    Sha256::digest(&signed).to_vec()
+                    Sha256::digest(signed).to_vec()
                 } else {
-                    Sha384::digest(&signed).to_vec()
+                    Sha384::digest(signed).to_vec()
                 };
                 (
                     mpi::Signature::ECDSA {

@@ -61,6 +61,16 @@ impl AuditLog {
             "peer": {"uid": peer_uid, "pid": peer_pid},
             "duration_ms": elapsed.as_secs_f64() * 1000.0,
         });
+        if let Some(cert) = change.and_then(|c| c.push_certificate.as_ref()) {
+            entry["push_certificate"] = serde_json::json!({
+                "id": cert.id,
+                "nonce_status": cert.nonce_status,
+                "pusher": cert.pusher,
+                "verdict": cert.signature.verdict.code(),
+                "signer": cert.signature.identity,
+                "key": cert.signature.key,
+            });
+        }
         if let Some(scan) = change.and_then(|c| c.secrets.as_ref()) {
             entry["secret_scan"] = serde_json::json!({
                 "blobs_scanned": scan.blobs_scanned,
@@ -79,6 +89,7 @@ impl AuditLog {
                 })
                 .into();
                 entry["pusher_identity"] = report.pusher_identity.clone().into();
+                entry["pusher_certified"] = report.pusher_certified.into();
                 entry["violations"] = serde_json::to_value(&report.violations).unwrap_or_default();
                 entry["bypasses"] = serde_json::to_value(&report.bypassed).unwrap_or_default();
                 entry["warnings"] = serde_json::to_value(&report.warnings).unwrap_or_default();

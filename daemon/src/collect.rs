@@ -7,7 +7,9 @@ use crate::state::Loaded;
 use anyhow::{Context, Result};
 use gix::ObjectId;
 use hooks::wire::{HookKind, HookRequest, WireUpdate};
-use rules::facts::{Change, Commit, ObjectKind, RefUpdate, SignatureCheck, Tag, Timestamp};
+use rules::facts::{
+    Change, Commit, ObjectKind, PushCertificate, RefUpdate, SignatureCheck, Tag, Timestamp,
+};
 use rules::policy::RuleSpec;
 use rules::policy::{SecretScanning, Suppression};
 use std::collections::{BTreeMap, HashMap};
@@ -34,6 +36,11 @@ pub fn push_change(loaded: &Loaded, req: &HookRequest, now: Timestamp) -> Result
         now,
         default_branch: reader.default_branch(),
         refs: None,
+        clean_merge: policy
+            .rulesets
+            .iter()
+            .flat_map(|r| r.rules.iter())
+            .any(|r| matches!(r, RuleSpec::FullAttestation(a) if a.clean_merge)),
         commits: HashMap::new(),
     };
     let mut updates = Vec::with_capacity(req.updates.len());
@@ -69,6 +76,7 @@ pub fn push_change(loaded: &Loaded, req: &HookRequest, now: Timestamp) -> Result
             base_suppressions = read_base_suppressions(&mut collector, &files);
         }
     }
+    let push_certificate = push_certificate(&collector, &req.env)?;
     Ok(Change {
         repo: req.git_dir.clone(),
         now,
@@ -78,7 +86,46 @@ pub fn push_change(loaded: &Loaded, req: &HookRequest, now: Timestamp) -> Result
         updates,
         secrets,
         base_suppressions,
+        push_certificate,
     })
+}
+
+/// The push certificate of a signed push (`GIT_PUSH_CERT` names its blob), verified with the
+/// policy's keys; git's own verdict (`GIT_PUSH_CERT_STATUS`, from the server's gpg keyring) is
+/// not used. The nonce status is git's: only git knows the nonce it handed out.
+fn push_certificate(
+    collector: &Collector<'_>,
+    env: &BTreeMap<String, String>,
+) -> Result<Option<PushCertificate>> {
+    let Some(id) = env.get("GIT_PUSH_CERT").filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    let blob = collector
+        .reader
+        .blob(collector.reader.parse_id(id)?)
+        .context("cannot read the push certificate")?;
+    let pusher = String::from_utf8_lossy(&blob)
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .find_map(|l| l.strip_prefix("pusher "))
+        .unwrap_or("")
+        .to_string();
+    let signature = match crate::git::signature_start(&blob) {
+        Some(at) => collector
+            .loaded
+            .keyring
+            .verify(&blob[at..], &blob[..at], collector.now),
+        None => SignatureCheck::unsigned(),
+    };
+    Ok(Some(PushCertificate {
+        id: id.clone(),
+        nonce_status: env
+            .get("GIT_PUSH_CERT_NONCE_STATUS")
+            .cloned()
+            .unwrap_or_else(|| "MISSING".to_string()),
+        pusher,
+        signature,
+    }))
 }
 
 fn secret_rules(policy: &rules::Policy) -> Vec<&SecretScanning> {
@@ -141,6 +188,8 @@ struct Collector<'a> {
     default_branch: Option<String>,
     /// Existing refs, read once when first needed.
     refs: Option<Vec<(String, ObjectId)>>,
+    /// Whether merges must be recomputed (a `full_attestation` rule with `clean_merge`).
+    clean_merge: bool,
     /// Commits already read in this request, and whether their signature was verified.
     commits: HashMap<ObjectId, (Commit, bool)>,
 }
@@ -177,7 +226,7 @@ impl Collector<'_> {
             .collect();
         let verify = rulesets
             .iter()
-            .any(|r| r.rules.contains(&RuleSpec::RequiredSignatures));
+            .any(|r| r.rules.iter().any(RuleSpec::needs_signatures));
         out.new_kind = self.reader.kind(new)?;
         if out.new_kind == ObjectKind::Tag {
             let raw = self.reader.tag(new)?;
@@ -243,6 +292,26 @@ impl Collector<'_> {
             }
         }
         let raw = self.reader.commit(id)?;
+        let mut mergetags = Vec::new();
+        for text in &raw.mergetags {
+            let t = crate::git::parse_tag(text)
+                .with_context(|| format!("a mergetag in commit {id} cannot be parsed"))?;
+            mergetags.push(Tag {
+                id: self.reader.hash_tag(text)?.to_string(),
+                signature: self.check(&t.signature, verify),
+                name: t.name,
+                target: t.target,
+                tagger: t.tagger,
+            });
+        }
+        let clean_merge = if self.clean_merge && raw.parents.len() == 2 {
+            let tree = self.reader.parse_id(&raw.tree)?;
+            let ours = self.reader.parse_id(&raw.parents[0])?;
+            let theirs = self.reader.parse_id(&raw.parents[1])?;
+            Some(self.reader.is_clean_merge(tree, ours, theirs)?)
+        } else {
+            None
+        };
         let c = Commit {
             id: id.to_string(),
             parents: raw.parents,
@@ -250,6 +319,8 @@ impl Collector<'_> {
             committer: raw.committer,
             subject: raw.subject,
             signature: self.check(&raw.signature, verify),
+            mergetags,
+            clean_merge,
         };
         self.commits.insert(id, (c.clone(), verify));
         Ok(c)

@@ -56,6 +56,8 @@ impl Quarantine {
 pub struct RawCommit {
     pub tree: String,
     pub parents: Vec<String>,
+    /// `mergetag` headers: the full text of each merged tag object.
+    pub mergetags: Vec<Vec<u8>>,
     pub author: Person,
     pub committer: Person,
     pub subject: String,
@@ -92,9 +94,7 @@ impl RepoReader {
         if let Some(qdir) = &quarantine.object_dir {
             before_push = Some(repo.objects.clone());
             let kind = repo.object_hash();
-            let dir = tempfile::Builder::new()
-                .prefix("pushguard-overlay-")
-                .tempdir()
+            let dir = scratch_dir("pushguard-overlay-")
                 .context("cannot create the object overlay directory")?;
             std::fs::create_dir_all(dir.path().join("info"))?;
             std::fs::create_dir_all(dir.path().join("pack"))?;
@@ -230,6 +230,65 @@ impl RepoReader {
         Ok(out)
     }
 
+    /// Does `tree` equal the clean merge of `ours` and `theirs`? `Ok(false)` also when they
+    /// conflict. Runs `git merge-tree --write-tree`, writing its trees into a scratch object
+    /// directory (never into the repository or the quarantine).
+    pub fn is_clean_merge(&self, tree: ObjectId, ours: ObjectId, theirs: ObjectId) -> Result<bool> {
+        let scratch =
+            scratch_dir("pushguard-merge-").context("cannot create a scratch object directory")?;
+        std::fs::create_dir_all(scratch.path().join("info"))?;
+        let mut alternates = String::new();
+        for dir in self.object_dirs() {
+            alternates.push_str(&dir.to_string_lossy());
+            alternates.push('\n');
+        }
+        std::fs::write(scratch.path().join("info/alternates"), alternates)?;
+        let out = std::process::Command::new("git")
+            .arg("--git-dir")
+            .arg(self.repo.git_dir())
+            .args(["merge-tree", "--write-tree", "--no-messages"])
+            .arg(ours.to_string())
+            .arg(theirs.to_string())
+            .env("GIT_OBJECT_DIRECTORY", scratch.path())
+            .env_remove("GIT_ALTERNATE_OBJECT_DIRECTORIES")
+            .env_remove("GIT_QUARANTINE_PATH")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .output()
+            .context("cannot run git merge-tree")?;
+        match out.status.code() {
+            Some(0) => {
+                let merged = String::from_utf8_lossy(&out.stdout);
+                let merged = merged.lines().next().unwrap_or("").trim();
+                Ok(merged == tree.to_string().as_str())
+            }
+            Some(1) => Ok(false), // conflicts: the recorded tree is a resolution
+            _ => bail!(
+                "git merge-tree failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+        }
+    }
+
+    /// The object directories this reader sees: the quarantine (if any) and the repository's.
+    fn object_dirs(&self) -> Vec<PathBuf> {
+        let mut dirs = Vec::new();
+        if let Some(overlay) = &self._overlay {
+            if let Ok(text) = std::fs::read_to_string(overlay.path().join("info/alternates")) {
+                dirs.extend(text.lines().filter(|l| !l.is_empty()).map(PathBuf::from));
+            }
+        }
+        if dirs.is_empty() {
+            dirs.push(self.repo.objects.store_ref().path().to_path_buf());
+        }
+        dirs
+    }
+
+    /// Hash `data` as an object of `kind` in this repository's hash.
+    pub fn hash_tag(&self, data: &[u8]) -> Result<ObjectId> {
+        gix::objs::compute_hash(self.repo.object_hash(), gix::object::Kind::Tag, data)
+            .context("cannot hash object")
+    }
+
     /// Was `id` in the repository before this push? `None` when that cannot be told (no
     /// quarantine: the update hook runs after git moved the objects in).
     pub fn existed_before_push(&self, id: ObjectId) -> Option<bool> {
@@ -335,6 +394,22 @@ impl RepoReader {
     }
 }
 
+/// A per-request scratch directory, memory-backed when the system has one writable for us
+/// ($XDG_RUNTIME_DIR, /dev/shm): the overlay is created and removed on every push, and on disk
+/// that was a third of the daemon's CPU. Falls back to the temp dir.
+fn scratch_dir(prefix: &str) -> std::io::Result<tempfile::TempDir> {
+    let fast = [
+        std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from),
+        Some(PathBuf::from("/dev/shm")),
+    ];
+    for dir in fast.into_iter().flatten().filter(|d| d.is_dir()) {
+        if let Ok(t) = tempfile::Builder::new().prefix(prefix).tempdir_in(&dir) {
+            return Ok(t);
+        }
+    }
+    tempfile::Builder::new().prefix(prefix).tempdir()
+}
+
 /// Parse a person line: `Name <email> 1700000000 +0100`.
 pub fn parse_person(value: &[u8]) -> Person {
     let s = String::from_utf8_lossy(value);
@@ -413,12 +488,14 @@ pub fn parse_commit(data: &[u8], sha256: bool) -> Result<RawCommit> {
     let mut committer = None;
     let mut sigs = Vec::new();
     let mut other_sigs = 0;
+    let mut mergetags = Vec::new();
     for (name, value, range) in &hdrs {
         match *name {
             b"tree" => tree = Some(String::from_utf8_lossy(value).into_owned()),
             b"parent" => parents.push(String::from_utf8_lossy(value).into_owned()),
             b"author" => author = Some(parse_person(value)),
             b"committer" => committer = Some(parse_person(value)),
+            b"mergetag" => mergetags.push(value.clone()),
             n if n == sig_name => sigs.push((value.clone(), range.clone())),
             n if n.starts_with(b"gpgsig") => other_sigs += 1,
             _ => {}
@@ -447,6 +524,7 @@ pub fn parse_commit(data: &[u8], sha256: bool) -> Result<RawCommit> {
     Ok(RawCommit {
         tree,
         parents,
+        mergetags,
         author,
         committer,
         subject: subject(message),

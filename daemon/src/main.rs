@@ -198,6 +198,9 @@ struct VerifyCli {
     revisions: Vec<String>,
     #[arg(long, value_enum, default_value_t = verify::VerifyFormat::Text)]
     format: verify::VerifyFormat,
+    /// Whose email the signing key's identity must own, as a rule's `identity:` parameter.
+    #[arg(long, default_value = "committer", value_parser = ["committer", "author", "any"])]
+    identity: String,
     /// Worker threads [default: the number of CPUs].
     #[arg(long)]
     jobs: Option<usize>,
@@ -234,7 +237,7 @@ fn main() -> ExitCode {
             let stdin = std::io::stdin().lock();
             let mut stderr = std::io::stderr().lock();
             let code = hooks::client::run(kind, &args, stdin, &mut stderr);
-            ExitCode::from(code as u8)
+            ExitCode::from(u8::try_from(code).unwrap_or(1))
         }
         Command::Serve(args) => exit(serve(args)),
         Command::Install(args) => exit(install_cmd(args)),
@@ -285,6 +288,11 @@ fn main() -> ExitCode {
                 all: a.all,
                 revisions: a.revisions,
                 format: a.format,
+                identity: match a.identity.as_str() {
+                    "author" => rules::policy::IdentityBinding::Author,
+                    "any" => rules::policy::IdentityBinding::Any,
+                    _ => rules::policy::IdentityBinding::Committer,
+                },
                 jobs,
             }) {
                 Ok(true) => ExitCode::SUCCESS,
@@ -343,6 +351,14 @@ fn default_state_dir() -> PathBuf {
     }
 }
 
+/// The program the installed hooks run: `pushguard-hook` beside this binary when it is there
+/// (small, quick to start), else this binary (`pushguard hook ...`).
+fn hook_binary() -> Result<PathBuf> {
+    let me = std::env::current_exe().context("cannot find the pushguard binary's path")?;
+    let slim = me.with_file_name("pushguard-hook");
+    Ok(if slim.is_file() { slim } else { me })
+}
+
 fn absolute(p: &Path) -> Result<PathBuf> {
     if p.is_absolute() {
         Ok(p.to_path_buf())
@@ -380,7 +396,7 @@ fn serve(args: ServeArgs) -> Result<()> {
         chain: args.chain,
         scan_interval: Duration::from_secs_f64(args.scan_interval),
         grace: Duration::from_secs_f64(args.grace),
-        binary: std::env::current_exe().context("cannot find the pushguard binary's path")?,
+        binary: hook_binary()?,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -396,7 +412,7 @@ fn install_cmd(args: InstallArgs) -> Result<()> {
             .unwrap_or_else(|| default_state_dir().join("pushguard.sock")),
     )?;
     let opts = InstallOptions {
-        binary: std::env::current_exe().context("cannot find the pushguard binary's path")?,
+        binary: hook_binary()?,
         socket,
         chain: args.chain,
         on_error: args.on_error,

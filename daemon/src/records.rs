@@ -19,10 +19,10 @@
 //! ```
 
 use crate::state::Loaded;
-use crate::verify::binding;
+use crate::verify::{binding, bound_email};
 use anyhow::{bail, Context, Result};
 use rules::facts::{Change, SignatureCheck};
-use rules::policy::RuleSpec;
+use rules::policy::{RuleSpec, Signatures};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -271,16 +271,23 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     Ok(())
 }
 
-/// Does any ruleset governing `ref_name` require signatures? Mirrors the collector's choice of
-/// which refs get their signatures verified (`collect.rs`): records are kept exactly for those.
-pub fn signatures_required(
-    policy: &rules::Policy,
-    ref_name: &str,
-    default_branch: Option<&str>,
-) -> bool {
+/// The signature rules (`required_signatures`, `full_attestation`) of the rulesets governing
+/// `ref_name`. Non-empty exactly when the collector verifies the ref's signatures
+/// (`RuleSpec::needs_signatures`, `collect.rs`): records are kept for those refs only.
+pub fn signature_rules<'a>(
+    policy: &'a rules::Policy,
+    ref_name: &'a str,
+    default_branch: Option<&'a str>,
+) -> Vec<&'a Signatures> {
     policy
         .rulesets_for(ref_name, default_branch)
-        .any(|r| r.rules.contains(&RuleSpec::RequiredSignatures))
+        .flat_map(|r| r.rules.iter())
+        .filter_map(|r| match r {
+            RuleSpec::RequiredSignatures(s) => Some(s),
+            RuleSpec::FullAttestation(a) => Some(&a.signatures),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The records of an accepted push: every commit (and annotated tag) new to a ref whose
@@ -289,36 +296,47 @@ pub fn records_for_push(loaded: &Loaded, change: &Change) -> Vec<Record> {
     let policy = &loaded.policy;
     let mut out = Vec::new();
     for u in &change.updates {
-        if u.new.is_none()
-            || !signatures_required(policy, &u.name, change.default_branch.as_deref())
-        {
+        let rules = signature_rules(policy, &u.name, change.default_branch.as_deref());
+        if u.new.is_none() || rules.is_empty() {
             continue;
         }
-        let mut push = |id: &str, object_type, sig: &SignatureCheck, email: &str| {
-            let role = match object_type {
-                ObjectType::Tag => "tagger",
-                ObjectType::Commit => "committer",
+        let mut push =
+            |id: &str, object_type, sig: &SignatureCheck, committer: &str, author: &str| {
+                // Good only when every signature rule's identity binding holds.
+                let v = rules
+                    .iter()
+                    .map(|r| {
+                        let tag = object_type == ObjectType::Tag;
+                        let (email, role) = bound_email(r.identity, committer, author, tag);
+                        binding(policy, sig, email, role)
+                    })
+                    .find(|v| v.code != "good")
+                    .unwrap_or_else(|| binding(policy, sig, None, "signer"));
+                out.push(Record {
+                    object_id: id.to_string(),
+                    object_type,
+                    repo: change.repo.clone(),
+                    ref_name: u.name.clone(),
+                    verdict: v.code.to_string(),
+                    signer: sig.identity.clone(),
+                    key: sig.key.clone(),
+                    reason: v.reason,
+                    policy_hash: loaded.hash.clone(),
+                    received_at: change.now,
+                });
             };
-            let v = binding(policy, sig, email, role);
-            out.push(Record {
-                object_id: id.to_string(),
-                object_type,
-                repo: change.repo.clone(),
-                ref_name: u.name.clone(),
-                verdict: v.code.to_string(),
-                signer: sig.identity.clone(),
-                key: sig.key.clone(),
-                reason: v.reason,
-                policy_hash: loaded.hash.clone(),
-                received_at: change.now,
-            });
-        };
         if let Some(tag) = &u.tag {
             let email = tag.tagger.as_ref().map(|p| p.email.as_str()).unwrap_or("");
-            push(&tag.id, ObjectType::Tag, &tag.signature, email);
+            push(&tag.id, ObjectType::Tag, &tag.signature, email, email);
         }
         for c in &u.commits {
-            push(&c.id, ObjectType::Commit, &c.signature, &c.committer.email);
+            push(
+                &c.id,
+                ObjectType::Commit,
+                &c.signature,
+                &c.committer.email,
+                &c.author.email,
+            );
         }
     }
     out

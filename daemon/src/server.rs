@@ -395,23 +395,32 @@ fn install_all(shared: &Shared, all: bool) {
 
 /// Watch for new repositories and policy file changes.
 async fn watch_loop(shared: Arc<Shared>, stop: CancellationToken) {
-    let mtime = |p: &Option<PathBuf>| {
-        p.as_ref()
-            .and_then(|p| std::fs::metadata(p).ok())
-            .and_then(|m| m.modified().ok())
+    // The policy file and every file it names, with their modification times.
+    let snapshot = |shared: &Shared| -> Vec<(PathBuf, Option<SystemTime>)> {
+        let Some(policy_file) = &shared.cfg.policy else {
+            return Vec::new();
+        };
+        crate::state::referenced_files(&shared.loaded.load().policy, policy_file)
+            .into_iter()
+            .map(|p| {
+                let m = std::fs::metadata(&p).and_then(|m| m.modified()).ok();
+                (p, m)
+            })
+            .collect()
     };
-    let mut last = mtime(&shared.cfg.policy);
+    let mut last = snapshot(&shared);
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,
             _ = tokio::time::sleep(shared.cfg.scan_interval) => {}
         }
-        let now = mtime(&shared.cfg.policy);
+        let now = snapshot(&shared);
         if now != last {
-            last = now;
-            info!("policy file changed: reloading");
+            info!("the policy or a file it names changed: reloading");
             let s = shared.clone();
             let _ = tokio::task::spawn_blocking(move || reload(&s)).await;
+            // After a reload the policy may name other files.
+            last = snapshot(&shared);
         } else {
             let s = shared.clone();
             let _ = tokio::task::spawn_blocking(move || install_all(&s, false)).await;

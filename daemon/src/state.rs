@@ -4,6 +4,7 @@
 use rules::policy::{KeySource, Location};
 use rules::Policy;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
 
@@ -97,7 +98,89 @@ impl Loaded {
                             err(format!("identity {}: {}: {e}", id.name, full.display()))
                         })?;
                     }
+                    KeySource::X509(email) => {
+                        hasher.update(email.as_bytes());
+                        keyring
+                            .add_x509_identity(&id.name, email)
+                            .map_err(|e| err(e.to_string()))?;
+                    }
+                    KeySource::Sigstore { san, issuer } => {
+                        hasher.update(san.as_bytes());
+                        hasher.update(issuer.as_bytes());
+                        keyring
+                            .add_sigstore_identity(&id.name, san, issuer)
+                            .map_err(|e| err(e.to_string()))?;
+                    }
                 }
+            }
+        }
+        let trust = &policy.trust;
+        let read_file =
+            |p: &str, at: Location, hasher: &mut Sha256| -> Result<Vec<u8>, LoadError> {
+                let full = base.join(p);
+                let data = std::fs::read(&full).map_err(|e| LoadError {
+                    file: file.clone(),
+                    at: Some(at),
+                    message: format!("cannot read {}: {e}", full.display()),
+                })?;
+                hasher.update(&data);
+                Ok(data)
+            };
+        for (p, at) in &trust.x509_roots {
+            let pem = read_file(p, *at, &mut hasher)?;
+            keyring.add_x509_root(&pem).map_err(|e| LoadError {
+                file: file.clone(),
+                at: Some(*at),
+                message: format!("{p}: {e}"),
+            })?;
+        }
+        for (p, at) in &trust.sigstore_roots {
+            let pem = read_file(p, *at, &mut hasher)?;
+            keyring.add_sigstore_root(&pem).map_err(|e| LoadError {
+                file: file.clone(),
+                at: Some(*at),
+                message: format!("{p}: {e}"),
+            })?;
+        }
+        keyring.set_sigstore_trust_signing_time(trust.sigstore_trust_signing_time);
+        keyring.set_sha1_cutoff(trust.sha1_cutoff);
+        if let Some(c) = trust.sha1_cutoff {
+            hasher.update(c.to_be_bytes());
+        }
+        let principals = principal_map(&policy);
+        for ca in &trust.ssh_cas {
+            hasher.update(ca.key.as_bytes());
+            let map = principals.clone();
+            let options = crypto::SshCaOptions {
+                principals: ca.principals.clone(),
+                namespaces: ca.namespaces.clone(),
+                valid_after: ca.valid_after,
+                valid_before: ca.valid_before,
+            };
+            keyring
+                .add_ssh_ca(&ca.key, options, move |p| lookup(&map, p))
+                .map_err(|e| LoadError {
+                    file: file.clone(),
+                    at: Some(ca.at),
+                    message: e.to_string(),
+                })?;
+        }
+        if let Some((p, at)) = &policy.allowed_signers {
+            let full = base.join(p);
+            let err = |message: String| LoadError {
+                file: file.clone(),
+                at: Some(*at),
+                message,
+            };
+            let text = std::fs::read_to_string(&full)
+                .map_err(|e| err(format!("cannot read {}: {e}", full.display())))?;
+            hasher.update(text.as_bytes());
+            let map = principals.clone();
+            let warnings = keyring
+                .add_allowed_signers(&text, move |p| lookup(&map, p))
+                .map_err(|e| err(format!("{}: {e}", full.display())))?;
+            for w in warnings {
+                tracing::warn!("{}: {w}", full.display());
             }
         }
         let scanner = if policy.scans_secrets() {
@@ -112,6 +195,48 @@ impl Loaded {
             hash: hex::encode(hasher.finalize()),
         })
     }
+}
+
+/// Every file the policy names (key files, trust roots, allowed_signers, gitleaks config),
+/// resolved against the policy file's directory: a change to any of them reloads the policy.
+pub fn referenced_files(policy: &Policy, policy_file: &Path) -> Vec<std::path::PathBuf> {
+    let base = policy_file.parent().unwrap_or(Path::new(""));
+    let mut out = vec![policy_file.to_path_buf()];
+    for id in &policy.identities {
+        for k in &id.keys {
+            if let KeySource::Openpgp(p) = &k.source {
+                out.push(base.join(p));
+            }
+        }
+    }
+    let t = &policy.trust;
+    out.extend(t.x509_roots.iter().map(|(p, _)| base.join(p)));
+    out.extend(t.sigstore_roots.iter().map(|(p, _)| base.join(p)));
+    out.extend(policy.allowed_signers.iter().map(|(p, _)| base.join(p)));
+    out.extend(policy.secrets.gitleaks_config.iter().map(|p| base.join(p)));
+    out
+}
+
+/// Who a certificate or allowed_signers principal names: an identity by its name, one of its
+/// emails (any case) or one of its `ssh_principals`.
+fn principal_map(policy: &Policy) -> std::sync::Arc<HashMap<String, String>> {
+    let mut map = HashMap::new();
+    for id in &policy.identities {
+        map.insert(id.name.clone(), id.name.clone());
+        for e in &id.emails {
+            map.insert(e.to_ascii_lowercase(), id.name.clone());
+        }
+        for p in &id.ssh_principals {
+            map.insert(p.clone(), id.name.clone());
+        }
+    }
+    std::sync::Arc::new(map)
+}
+
+fn lookup(map: &HashMap<String, String>, principal: &str) -> Option<String> {
+    map.get(principal)
+        .or_else(|| map.get(&principal.to_ascii_lowercase()))
+        .cloned()
 }
 
 /// The detection rules: built in, or from a gitleaks config (which may extend the built-ins),

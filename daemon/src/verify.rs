@@ -23,6 +23,7 @@ use crate::state::Loaded;
 use anyhow::{anyhow, bail, Context, Result};
 use gix::ObjectId;
 use rules::facts::{KeyVerdict, SignatureCheck};
+use rules::policy::IdentityBinding;
 use rules::Policy;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -50,6 +51,8 @@ pub struct VerifyArgs {
     /// Revisions as `git rev-list` takes them; empty: HEAD.
     pub revisions: Vec<String>,
     pub format: VerifyFormat,
+    /// Whose email the signing key's identity must own.
+    pub identity: IdentityBinding,
     /// Worker threads.
     pub jobs: usize,
 }
@@ -61,17 +64,39 @@ pub struct Verdict {
     pub reason: Option<String>,
 }
 
+/// The email a signature must be bound to under `mode`, and its role for messages; `None`:
+/// any identity of the policy will do.
+pub fn bound_email<'a>(
+    mode: IdentityBinding,
+    committer: &'a str,
+    author: &'a str,
+    tag: bool,
+) -> (Option<&'a str>, &'static str) {
+    match (mode, tag) {
+        (IdentityBinding::Any, _) => (None, "signer"),
+        (_, true) => (Some(committer), "tagger"),
+        (IdentityBinding::Committer, false) => (Some(committer), "committer"),
+        (IdentityBinding::Author, false) => (Some(author), "author"),
+    }
+}
+
 /// The push path's identity binding: a good signature counts only when the signing key's
-/// identity owns `email` (the committer's, or the tagger's: `role`).
-pub fn binding(policy: &Policy, sig: &SignatureCheck, email: &str, role: &str) -> Verdict {
+/// identity owns `email` (the committer's, author's or tagger's: `role`); with no email, when
+/// the key belongs to any identity.
+pub fn binding(policy: &Policy, sig: &SignatureCheck, email: Option<&str>, role: &str) -> Verdict {
     let key = sig.key.as_deref().unwrap_or("?");
     match sig.verdict {
         KeyVerdict::Good => match sig.identity.as_deref().and_then(|n| policy.identity(n)) {
-            Some(id) if id.has_email(email) => Verdict {
+            Some(_) if email.is_none() => Verdict {
+                code: "good",
+                reason: None,
+            },
+            Some(id) if email.is_some_and(|e| id.has_email(e)) => Verdict {
                 code: "good",
                 reason: None,
             },
             Some(id) => {
+                let email = email.unwrap_or_default();
                 let owner = match policy.identity_for_email(email) {
                     Some(o) => format!("belongs to {}", o.name),
                     None => "belongs to no identity".to_string(),
@@ -237,7 +262,13 @@ pub fn run(args: VerifyArgs) -> Result<bool> {
             }
         }
     }
-    let lines = check_all(&loaded, &git_dir, &items, &records, now(), args.jobs)?;
+    let ctx = Ctx {
+        loaded: &loaded,
+        records: &records,
+        now: now(),
+        identity: args.identity,
+    };
+    let lines = check_all(&ctx, &git_dir, &items, args.jobs)?;
     // One write per line would be a syscall per object: buffer the whole output.
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let ok = render(&mut out, &lines, args.format)?;
@@ -331,14 +362,16 @@ fn git_dir_of(repo: &Path) -> PathBuf {
 
 /// Check every item on `jobs` threads (each with its own repository handle; the keyring is
 /// shared), keeping the input order.
-fn check_all(
-    loaded: &Loaded,
-    git_dir: &Path,
-    items: &[Item],
-    records: &HashMap<ObjectId, Record>,
+/// What every worker reads.
+struct Ctx<'a> {
+    loaded: &'a Loaded,
+    records: &'a HashMap<ObjectId, Record>,
+    /// The time of the check.
     now: i64,
-    jobs: usize,
-) -> Result<Vec<Line>> {
+    identity: IdentityBinding,
+}
+
+fn check_all(ctx: &Ctx<'_>, git_dir: &Path, items: &[Item], jobs: usize) -> Result<Vec<Line>> {
     const CHUNK: usize = 64;
     let chunks = items.len().div_ceil(CHUNK);
     let jobs = jobs.clamp(1, chunks.max(1));
@@ -359,7 +392,7 @@ fn check_all(
                         let end = (start + CHUNK).min(items.len());
                         let mut lines = Vec::with_capacity(end - start);
                         for item in &items[start..end] {
-                            lines.push(check_one(loaded, &reader, item, records, now)?);
+                            lines.push(check_one(ctx, &reader, item)?);
                         }
                         results
                             .lock()
@@ -391,28 +424,23 @@ fn check_all(
 }
 
 /// The verdict for one object.
-fn check_one(
-    loaded: &Loaded,
-    reader: &RepoReader,
-    item: &Item,
-    records: &HashMap<ObjectId, Record>,
-    now: i64,
-) -> Result<Line> {
+fn check_one(ctx: &Ctx<'_>, reader: &RepoReader, item: &Item) -> Result<Line> {
+    let (loaded, records, now) = (ctx.loaded, ctx.records, ctx.now);
     let policy = &loaded.policy;
-    let (part, email, role) = match item {
+    let (part, committer, author) = match item {
         Item::Commit(id) => {
             let c = reader.commit(*id)?;
-            (c.signature, c.committer.email, "committer")
+            (c.signature, c.committer.email, c.author.email)
         }
         Item::Tag { id, .. } => {
             let t = reader.tag(*id)?;
-            (
-                t.signature,
-                t.tagger.map(|p| p.email).unwrap_or_default(),
-                "tagger",
-            )
+            let tagger = t.tagger.map(|p| p.email).unwrap_or_default();
+            (t.signature, tagger.clone(), tagger)
         }
     };
+    let tag = matches!(item, Item::Tag { .. });
+    let (email, role) = bound_email(ctx.identity, &committer, &author, tag);
+    let owner_of = email.unwrap_or(&committer);
     let mut line = Line {
         commit: None,
         tag: None,
@@ -420,7 +448,7 @@ fn check_one(
         verdict: String::new(),
         signer: None,
         key: None,
-        identity: policy.identity_for_email(&email).map(|i| i.name.clone()),
+        identity: policy.identity_for_email(owner_of).map(|i| i.name.clone()),
         reason: None,
         basis: Basis::ReceiveTime,
         signed_at: None,
@@ -493,7 +521,7 @@ fn check_one(
     line.signed_at = sig.signed_at;
     line.signer = sig.identity.clone();
     line.key = sig.key.clone();
-    let v = binding(policy, &sig, &email, role);
+    let v = binding(policy, &sig, email, role);
     line.verdict = v.code.to_string();
     if v.code != "good" {
         line.reason = v.reason;
@@ -621,10 +649,16 @@ mod tests {
     fn binding_follows_the_committer_email() {
         let p = policy();
         assert_eq!(
-            binding(&p, &good_by("alice"), "Alice@Example.org", "committer").code,
+            binding(
+                &p,
+                &good_by("alice"),
+                Some("Alice@Example.org"),
+                "committer"
+            )
+            .code,
             "good"
         );
-        let v = binding(&p, &good_by("bob"), "alice@example.org", "committer");
+        let v = binding(&p, &good_by("bob"), Some("alice@example.org"), "committer");
         assert_eq!(v.code, "identity_mismatch");
         assert_eq!(
             v.reason.as_deref(),
@@ -634,7 +668,7 @@ mod tests {
             binding(
                 &p,
                 &SignatureCheck::unsigned(),
-                "alice@example.org",
+                Some("alice@example.org"),
                 "committer"
             )
             .code,
@@ -645,10 +679,20 @@ mod tests {
             detail: Some("key 0x1 expired on 2026-01-01".into()),
             ..SignatureCheck::default()
         };
-        let v = binding(&p, &expired, "alice@example.org", "committer");
+        let v = binding(&p, &expired, Some("alice@example.org"), "committer");
         assert_eq!(
             (v.code, v.reason.as_deref()),
             ("expired_key", Some("key 0x1 expired on 2026-01-01"))
+        );
+        // identity: any — any identity's key will do.
+        assert_eq!(binding(&p, &good_by("bob"), None, "signer").code, "good");
+        assert_eq!(
+            bound_email(IdentityBinding::Author, "c@x", "a@x", false),
+            (Some("a@x"), "author")
+        );
+        assert_eq!(
+            bound_email(IdentityBinding::Author, "t@x", "t@x", true),
+            (Some("t@x"), "tagger")
         );
     }
 

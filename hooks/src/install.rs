@@ -13,8 +13,19 @@ use std::process::Command;
 /// Marks a hook file as written by pushguard.
 pub const MARKER: &str = "pushguard-hook v1";
 
-/// The hooks pushguard installs.
+/// The hooks pushguard may install: `pre-receive` in atomic mode (the default), `update` in
+/// per-ref mode. Only the one the mode uses is installed: git runs every hook present, and a
+/// hook that only says "not my mode" still costs a process or two per push.
 pub const HOOKS: [&str; 2] = ["pre-receive", "update"];
+
+/// The hook a mode (`atomic` or `per-ref`) uses.
+pub fn hook_for_mode(mode: &str) -> &'static str {
+    if mode == "per-ref" {
+        "update"
+    } else {
+        "pre-receive"
+    }
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct InstallOptions {
@@ -43,6 +54,8 @@ pub enum InstallError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("mode must be atomic or per-ref, not {0:?}")]
+    BadMode(String),
     #[error("{path}: git config failed: {message}")]
     GitConfig { path: PathBuf, message: String },
 }
@@ -73,35 +86,44 @@ pub fn install(repo: &Path, opts: &InstallOptions) -> Result<Installed, InstallE
     if !is_bare_repo(repo) || git_config_get(repo, "core.bare").as_deref() == Some("false") {
         return Err(InstallError::NotBare(repo.to_path_buf()));
     }
+    let mode = opts
+        .mode
+        .clone()
+        .or_else(|| git_config_get(repo, "pushguard.mode"))
+        .unwrap_or_else(|| "atomic".to_string());
+    if mode != "atomic" && mode != "per-ref" {
+        return Err(InstallError::BadMode(mode));
+    }
+    let hook = hook_for_mode(&mode);
+    let other = if hook == "update" {
+        "pre-receive"
+    } else {
+        "update"
+    };
     let hooks_dir = repo.join("hooks");
     fs::create_dir_all(&hooks_dir).map_err(io(&hooks_dir))?;
     // Refuse before writing anything.
+    let path = hooks_dir.join(hook);
     let mut chained = Vec::new();
-    for hook in HOOKS {
-        let path = hooks_dir.join(hook);
-        if let Ok(text) = fs::read(&path) {
-            let ours = String::from_utf8_lossy(&text).contains(MARKER);
-            if !ours {
-                if !opts.chain {
-                    return Err(InstallError::ForeignHook {
-                        path,
-                        hook: hook.to_string(),
-                    });
-                }
-                chained.push(hook.to_string());
+    if let Ok(text) = fs::read(&path) {
+        if !String::from_utf8_lossy(&text).contains(MARKER) {
+            if !opts.chain {
+                return Err(InstallError::ForeignHook {
+                    path,
+                    hook: hook.to_string(),
+                });
             }
+            let to = hooks_dir.join(format!("{hook}.pushguard-chained"));
+            fs::rename(&path, &to).map_err(io(&path))?;
+            chained.push(hook.to_string());
         }
-    }
-    for hook in &chained {
-        let from = hooks_dir.join(hook);
-        let to = hooks_dir.join(format!("{hook}.pushguard-chained"));
-        fs::rename(&from, &to).map_err(io(&from))?;
     }
     let mut settings: Vec<(&str, String)> = vec![
         (
             "pushguard.socket",
             opts.socket.to_string_lossy().into_owned(),
         ),
+        ("pushguard.mode", mode.clone()),
         // Lets pushers send `git push -o ...` options (used for audited bypasses).
         ("receive.advertisePushOptions", "true".to_string()),
     ];
@@ -114,20 +136,31 @@ pub fn install(repo: &Path, opts: &InstallOptions) -> Result<Installed, InstallE
     if let Some(v) = &opts.audit_log {
         settings.push(("pushguard.auditLog", v.to_string_lossy().into_owned()));
     }
-    if let Some(v) = &opts.mode {
-        settings.push(("pushguard.mode", v.clone()));
-    }
+    let current = crate::env::HookConfig::read_raw(repo).unwrap_or_default();
     for (k, v) in settings {
-        if git_config_get(repo, k).as_deref() != Some(v.as_str()) {
+        let now = current
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(k))
+            .map(|(_, v)| v.as_str());
+        if now != Some(v.as_str()) {
             git_config_set(repo, k, &v)?;
         }
     }
     // Settings first, hooks last: a hook never runs without its settings.
-    for hook in HOOKS {
-        let path = hooks_dir.join(hook);
-        let has_chain = hooks_dir.join(format!("{hook}.pushguard-chained")).exists();
-        let script = hook_script(hook, &opts.binary, has_chain);
-        write_executable(&path, &script)?;
+    let has_chain = hooks_dir.join(format!("{hook}.pushguard-chained")).exists();
+    write_executable(&path, &hook_script(hook, &opts.binary, has_chain))?;
+    // The other mode's hook, if it is ours, goes (a chained hook it kept comes back).
+    let other_path = hooks_dir.join(other);
+    if fs::read(&other_path)
+        .map(|t| String::from_utf8_lossy(&t).contains(MARKER))
+        .unwrap_or(false)
+    {
+        let kept = hooks_dir.join(format!("{other}.pushguard-chained"));
+        if kept.exists() {
+            fs::rename(&kept, &other_path).map_err(io(&kept))?;
+        } else {
+            fs::remove_file(&other_path).map_err(io(&other_path))?;
+        }
     }
     Ok(if chained.is_empty() {
         Installed::Written
@@ -136,9 +169,9 @@ pub fn install(repo: &Path, opts: &InstallOptions) -> Result<Installed, InstallE
     })
 }
 
-/// Are pushguard's hooks installed in `repo`?
+/// Is one of pushguard's hooks installed in `repo`?
 pub fn is_installed(repo: &Path) -> bool {
-    HOOKS.iter().all(|h| {
+    HOOKS.iter().any(|h| {
         fs::read(repo.join("hooks").join(h))
             .map(|t| String::from_utf8_lossy(&t).contains(MARKER))
             .unwrap_or(false)
@@ -150,19 +183,25 @@ fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
+/// `binary` is `pushguard-hook` (the small hook-only program, `pushguard-hook HOOK ...`) or
+/// `pushguard` (`pushguard hook HOOK ...`).
 fn hook_script(hook: &str, binary: &Path, chain: bool) -> String {
-    let bin = sh_quote(&binary.to_string_lossy());
+    let slim = binary.file_name().is_some_and(|n| n == "pushguard-hook");
+    let mut bin = sh_quote(&binary.to_string_lossy());
+    if !slim {
+        bin.push_str(" hook");
+    }
     let mut s = format!(
         "#!/bin/sh\n# {MARKER}: written by `pushguard install`; reinstalling rewrites this file.\n# Settings: git config pushguard.* in this repository.\n"
     );
     match (hook, chain) {
         ("pre-receive", true) => s.push_str(&format!(
-            "# The hook that was here before runs first, with the same input.\ninput=$(cat)\nprintf '%s\\n' \"$input\" | \"$(dirname \"$0\")/pre-receive.pushguard-chained\" || exit $?\nprintf '%s\\n' \"$input\" | exec {bin} hook pre-receive\n"
+            "# The hook that was here before runs first, with the same input.\ninput=$(cat)\nprintf '%s\\n' \"$input\" | \"$(dirname \"$0\")/pre-receive.pushguard-chained\" || exit $?\nprintf '%s\\n' \"$input\" | exec {bin} pre-receive\n"
         )),
         (_, true) => s.push_str(&format!(
-            "# The hook that was here before runs first.\n\"$(dirname \"$0\")/{hook}.pushguard-chained\" \"$@\" || exit $?\nexec {bin} hook {hook} \"$@\"\n"
+            "# The hook that was here before runs first.\n\"$(dirname \"$0\")/{hook}.pushguard-chained\" \"$@\" || exit $?\nexec {bin} {hook} \"$@\"\n"
         )),
-        (_, false) => s.push_str(&format!("exec {bin} hook {hook} \"$@\"\n")),
+        (_, false) => s.push_str(&format!("exec {bin} {hook} \"$@\"\n")),
     }
     s
 }
@@ -241,6 +280,11 @@ mod tests {
         let s = hook_script("update", Path::new("/usr/bin/pushguard"), false);
         assert!(s.contains(MARKER));
         assert!(s.contains("exec '/usr/bin/pushguard' hook update \"$@\""));
+        let s = hook_script("pre-receive", Path::new("/usr/bin/pushguard-hook"), false);
+        assert!(
+            s.contains("exec '/usr/bin/pushguard-hook' pre-receive \"$@\""),
+            "{s}"
+        );
         let c = hook_script("pre-receive", Path::new("/usr/bin/pushguard"), true);
         assert!(c.contains("pre-receive.pushguard-chained"));
     }

@@ -1,9 +1,12 @@
 //! `evaluate`: scope rulesets to refs, run their rules, gather the violations. All rulesets that
 //! match a ref apply together; any violation rejects the change (the strictest result wins).
 
-use crate::facts::{Change, KeyVerdict, ObjectKind, Person, RefUpdate, SignatureCheck};
+use crate::facts::{
+    Change, Commit, KeyVerdict, ObjectKind, Person, RefUpdate, SignatureCheck, Tag,
+};
 use crate::policy::{
-    Actor, Identity, LargeBlob, OnError, Policy, RuleSpec, Ruleset, SecretScanning, Target,
+    Actor, Attestation, Identity, IdentityBinding, LargeBlob, OnError, Policy, RuleSpec, Ruleset,
+    SecretScanning, Signatures, Target,
 };
 use crate::report::{Code, Report, SecretDetail, Violation};
 
@@ -27,13 +30,24 @@ struct Sinks {
 
 /// Judge a change against a policy. Pure and deterministic.
 pub fn evaluate(policy: &Policy, change: &Change) -> Report {
-    let pusher = change
-        .pusher
-        .as_deref()
-        .and_then(|u| policy.identity_for_user(u));
+    // A push certificate with a fresh nonce, signed by a known key, names the pusher more
+    // strongly than any environment variable.
+    let certified = change.push_certificate.as_ref().and_then(|c| {
+        (c.nonce_status == "OK" && c.signature.verdict == KeyVerdict::Good)
+            .then_some(c.signature.identity.as_deref())
+            .flatten()
+            .and_then(|n| policy.identity(n))
+    });
+    let pusher = certified.or_else(|| {
+        change
+            .pusher
+            .as_deref()
+            .and_then(|u| policy.identity_for_user(u))
+    });
     let mut report = Report {
         allowed: true,
         pusher_identity: pusher.map(|i| i.name.clone()),
+        pusher_certified: certified.is_some(),
         ..Report::default()
     };
     for update in &change.updates {
@@ -198,7 +212,9 @@ impl Ctx<'_> {
                     out.push(v);
                 }
             }
-            RuleSpec::RequiredSignatures => self.check_signatures(out),
+            RuleSpec::RequiredSignatures(sig) => self.check_signatures(sig, out),
+            RuleSpec::FullAttestation(att) => self.check_attestation(att, out),
+            RuleSpec::RequiredPushCertificate { allow } => self.check_push_certificate(allow, out),
             RuleSpec::SecretScanning(sc) => self.check_secrets(sc, sinks),
             _ => {}
         }
@@ -339,7 +355,91 @@ impl Ctx<'_> {
         }
     }
 
-    fn check_signatures(&self, out: &mut Vec<Violation>) {
+    /// The problem with one signed object, if any: key verdict, identity binding, signers.
+    fn object_problem(
+        &self,
+        params: &Signatures,
+        sig: &SignatureCheck,
+        committer: &str,
+        author: &str,
+        what: &str,
+    ) -> Option<(Code, String, String)> {
+        let (email, role) = match (params.identity, what) {
+            (IdentityBinding::Any, _) => (None, ""),
+            (_, "tag") => (Some(committer), "tagger"),
+            (IdentityBinding::Committer, _) => (Some(committer), "committer"),
+            (IdentityBinding::Author, _) => (Some(author), "author"),
+        };
+        if let Some(p) = signature_problem(self.policy, sig, email, what, role) {
+            return Some(p);
+        }
+        let signer = sig
+            .identity
+            .as_deref()
+            .and_then(|n| self.policy.identity(n))?;
+        match &params.signers {
+            Some(list) if !list.iter().any(|a| Policy::actor_matches(a, signer)) => Some((
+                Code::NotAuthorized,
+                format!(
+                    "signed by {}, who may not sign for this {}: {}",
+                    signer.name,
+                    self.kind(),
+                    self.who_may(list, "sign for")
+                ),
+                "have it signed by someone allowed, or ask the admin to add you to the signers"
+                    .to_string(),
+            )),
+            _ => None,
+        }
+    }
+
+    fn commit_violation(
+        &self,
+        c: &Commit,
+        (code, message, fix): (Code, String, String),
+    ) -> Violation {
+        let mut v = self.violation(code, message, fix);
+        v.commit = Some(c.id.clone());
+        v.subject = Some(c.subject.clone());
+        v
+    }
+
+    fn tag_violation(
+        &self,
+        t: &Tag,
+        (code, message, fix): (Code, String, String),
+        subject: String,
+    ) -> Violation {
+        let mut v = self.violation(code, message, fix);
+        v.commit = Some(t.id.clone());
+        v.subject = Some(subject);
+        v
+    }
+
+    /// The annotated tag a tag ref update pushes, or a lightweight-tag violation.
+    fn check_tag_object(&self, params: &Signatures, out: &mut Vec<Violation>) {
+        let u = self.update;
+        match (&u.tag, u.new_kind) {
+            (Some(tag), ObjectKind::Tag) => {
+                let email = tag.tagger.as_ref().map(|p| p.email.as_str()).unwrap_or("");
+                if let Some(p) = self.object_problem(params, &tag.signature, email, email, "tag") {
+                    out.push(self.tag_violation(tag, p, format!("tag {}", tag.name)));
+                }
+            }
+            _ => {
+                let mut v = self.violation(
+                    Code::LightweightTag,
+                    "lightweight tag: this tag must be an annotated tag signed by a known identity"
+                        .to_string(),
+                    "create a signed annotated tag (git tag -s NAME) and push that".to_string(),
+                );
+                v.commit = u.new.clone();
+                out.push(v);
+            }
+        }
+    }
+
+    fn check_signatures(&self, params: &Signatures, out: &mut Vec<Violation>) {
         let u = self.update;
         if u.is_delete() {
             return;
@@ -347,44 +447,157 @@ impl Ctx<'_> {
         match self.ruleset.target {
             // Validation keeps required_signatures out of push rulesets.
             Target::Push => {}
-            Target::Tag => match (&u.tag, u.new_kind) {
-                (Some(tag), ObjectKind::Tag) => {
-                    let email = tag.tagger.as_ref().map(|p| p.email.as_str()).unwrap_or("");
-                    if let Some((code, message, fix)) =
-                        signature_problem(self.policy, &tag.signature, email, "tag", "tagger")
-                    {
-                        let mut v = self.violation(code, message, fix);
-                        v.commit = Some(tag.id.clone());
-                        v.subject = Some(format!("tag {}", tag.name));
-                        out.push(v);
-                    }
-                }
-                _ => {
-                    let mut v = self.violation(
-                        Code::LightweightTag,
-                        "lightweight tag: this tag must be an annotated tag signed by a known identity".to_string(),
-                        "create a signed annotated tag (git tag -s NAME) and push that".to_string(),
-                    );
-                    v.commit = u.new.clone();
-                    out.push(v);
-                }
-            },
+            Target::Tag => self.check_tag_object(params, out),
             Target::Branch => {
                 for c in &u.commits {
-                    if let Some((code, message, fix)) = signature_problem(
-                        self.policy,
+                    if let Some(p) = self.object_problem(
+                        params,
                         &c.signature,
                         &c.committer.email,
+                        &c.author.email,
                         "commit",
-                        "committer",
                     ) {
-                        let mut v = self.violation(code, message, fix);
-                        v.commit = Some(c.id.clone());
-                        v.subject = Some(c.subject.clone());
-                        out.push(v);
+                        out.push(self.commit_violation(c, p));
                     }
                 }
             }
+        }
+    }
+
+    /// `full_attestation`: every commit new to the ref verifies, through every parent of every
+    /// merge; merges are signed by mergers; merged signed tags verify; merges are clean.
+    fn check_attestation(&self, att: &Attestation, out: &mut Vec<Violation>) {
+        let u = self.update;
+        if u.is_delete() {
+            return;
+        }
+        if self.ruleset.target == Target::Tag {
+            self.check_tag_object(&att.signatures, out);
+        }
+        for c in &u.commits {
+            let problem = self.object_problem(
+                &att.signatures,
+                &c.signature,
+                &c.committer.email,
+                &c.author.email,
+                "commit",
+            );
+            let signed_ok = problem.is_none();
+            if let Some(p) = problem {
+                out.push(self.commit_violation(c, p));
+            }
+            if c.parents.len() < 2 {
+                continue;
+            }
+            if c.parents.len() > 2 && !att.octopus {
+                out.push(self.commit_violation(
+                    c,
+                    (
+                        Code::OctopusMerge,
+                        format!(
+                            "octopus merge of {} parents; this branch takes merges of two",
+                            c.parents.len()
+                        ),
+                        "merge one branch at a time".to_string(),
+                    ),
+                ));
+            }
+            let merger = c
+                .signature
+                .identity
+                .as_deref()
+                .and_then(|n| self.policy.identity(n));
+            let merger_ok = match merger {
+                Some(id) if signed_ok => att.mergers.iter().any(|a| Policy::actor_matches(a, id)),
+                _ => false,
+            };
+            if signed_ok && !merger_ok {
+                out.push(self.commit_violation(
+                    c,
+                    (
+                        Code::NotAuthorized,
+                        format!(
+                            "merge signed by {}, who may not merge into this branch: {}",
+                            merger.map(|m| m.name.as_str()).unwrap_or("?"),
+                            self.who_may(&att.mergers, "merge")
+                        ),
+                        "ask someone allowed to merge to make and sign the merge".to_string(),
+                    ),
+                ));
+            }
+            for t in &c.mergetags {
+                let email = t.tagger.as_ref().map(|p| p.email.as_str()).unwrap_or("");
+                if let Some(p) =
+                    self.object_problem(&att.signatures, &t.signature, email, email, "tag")
+                {
+                    let (code, message, fix) = p;
+                    out.push(self.commit_violation(
+                        c,
+                        (code, format!("merged tag {}: {message}", t.name), fix),
+                    ));
+                }
+            }
+            if att.clean_merge {
+                let resolution_ok = att.allow_signed_resolutions && merger_ok;
+                match c.clean_merge {
+                    Some(true) => {}
+                    _ if resolution_ok => {}
+                    Some(false) => out.push(self.commit_violation(c, (
+                        Code::MergeNotClean,
+                        "the merge's tree differs from the clean merge of its parents: the merge commit itself changes code (or resolves a conflict)".to_string(),
+                        "redo the merge without extra changes and put them in a separate commit".to_string(),
+                    ))),
+                    None => out.push(self.commit_violation(c, (
+                        Code::MergeNotClean,
+                        "the merge of the parents could not be recomputed".to_string(),
+                        "tell your git administrator".to_string(),
+                    ))),
+                }
+            }
+        }
+    }
+
+    /// `required_push_certificate`: once per push, on the first ref this ruleset governs.
+    fn check_push_certificate(&self, allow: &[Actor], out: &mut Vec<Violation>) {
+        let change = self.change;
+        let first = change.updates.iter().find(|x| {
+            self.ruleset
+                .applies_to(&x.name, change.default_branch.as_deref())
+        });
+        if first.is_none_or(|x| x.name != self.update.name) {
+            return;
+        }
+        let Some(cert) = &change.push_certificate else {
+            out.push(
+                self.violation(
+                    Code::NoPushCertificate,
+                    "this push is not signed".to_string(),
+                    "push with git push --signed (the server must set receive.certNonceSeed)"
+                        .to_string(),
+                ),
+            );
+            return;
+        };
+        if cert.nonce_status != "OK" {
+            out.push(self.violation(
+                Code::PushCertificateNonce,
+                format!(
+                    "the push certificate's nonce is {} (a replayed or stale certificate)",
+                    cert.nonce_status
+                ),
+                "push again with git push --signed, without reusing an old certificate".to_string(),
+            ));
+        }
+        let params = Signatures {
+            identity: IdentityBinding::Any,
+            signers: (!allow.is_empty()).then(|| allow.to_vec()),
+        };
+        if let Some((code, message, fix)) =
+            self.object_problem(&params, &cert.signature, "", "", "push certificate")
+        {
+            let mut v = self.violation(code, format!("push certificate: {message}"), fix);
+            v.commit = Some(cert.id.clone());
+            out.push(v);
         }
     }
 }
@@ -393,7 +606,7 @@ impl Ctx<'_> {
 fn signature_problem(
     policy: &Policy,
     sig: &SignatureCheck,
-    email: &str,
+    email: Option<&str>,
     what: &str,
     role: &str,
 ) -> Option<(Code, String, String)> {
@@ -401,15 +614,19 @@ fn signature_problem(
     let detail = |default: String| sig.detail.clone().unwrap_or(default);
     let resign = if what == "tag" {
         "re-create the tag signed (git tag -f -s NAME) and push it again".to_string()
+    } else if what == "push certificate" {
+        "push again with git push --signed, signing with a key listed for you in the policy"
+            .to_string()
     } else {
         "re-sign it with your key (git commit --amend --no-edit -S; several commits: git rebase --exec 'git commit --amend --no-edit -S' <base>) and push again".to_string()
     };
-    Some(match sig.verdict {
+    let problem = match sig.verdict {
         KeyVerdict::Good => {
             let signer = sig.identity.as_deref().and_then(|n| policy.identity(n));
-            match signer {
-                Some(id) if id.has_email(email) => return None,
-                Some(id) => {
+            match (signer, email) {
+                (Some(_), None) => return None,
+                (Some(id), Some(email)) if id.has_email(email) => return None,
+                (Some(id), Some(email)) => {
                     let owner = match policy.identity_for_email(email) {
                         Some(o) => format!("belongs to {}", o.name),
                         None => "belongs to no identity".to_string(),
@@ -427,7 +644,7 @@ fn signature_problem(
                         ),
                     )
                 }
-                None => (
+                (None, _) => (
                     Code::UnknownKey,
                     format!("signed with key {key}, which no identity in the policy owns"),
                     "sign with a key listed for you in the pushguard policy".to_string(),
@@ -491,7 +708,16 @@ fn signature_problem(
             detail("the signature cannot be parsed".to_string()),
             resign,
         ),
-    })
+    };
+    // Name the signer when the key is known but not good now (expired, revoked, ...).
+    let (code, message, fix) = problem;
+    let message = match (&sig.identity, sig.verdict) {
+        (Some(who), v) if v != KeyVerdict::Good && !message.contains(who.as_str()) => {
+            format!("signed by {who}: {message}")
+        }
+        _ => message,
+    };
+    Some((code, message, fix))
 }
 
 /// Short object id for messages.

@@ -26,6 +26,8 @@ pub struct Change {
     pub secrets: Option<SecretScan>,
     /// Secret suppressions read from the protected base (never from the push itself).
     pub base_suppressions: Vec<crate::policy::Suppression>,
+    /// The push certificate, for a signed push.
+    pub push_certificate: Option<PushCertificate>,
 }
 
 /// One `<old> <new> <ref>` line, with what the collector learned about it.
@@ -90,6 +92,25 @@ pub struct Commit {
     pub committer: Person,
     /// First line of the message.
     pub subject: String,
+    pub signature: SignatureCheck,
+    /// Signed tags merged by this commit (`mergetag` headers), each verified.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mergetags: Vec<Tag>,
+    /// For merges, when asked for: does the recorded tree equal the clean merge of the parents?
+    /// `Some(false)` also when the parents do not merge cleanly (a conflict resolution).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clean_merge: Option<bool>,
+}
+
+/// A signed push (`git push --signed`): the push certificate git received.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct PushCertificate {
+    /// The certificate blob's id.
+    pub id: String,
+    /// git's nonce check: `OK`, `BAD`, `MISSING`, `UNSOLICITED` or `SLOP`.
+    pub nonce_status: String,
+    /// The `pusher` line of the certificate.
+    pub pusher: String,
     pub signature: SignatureCheck,
 }
 

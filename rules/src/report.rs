@@ -43,6 +43,16 @@ pub enum Code {
     BlobSkipped,
     /// The secret scan ran out of time before reading every blob.
     ScanIncomplete,
+    /// Signed by an identity that may not sign (or merge) here.
+    NotAuthorized,
+    /// A merge of more than two parents where only two are allowed.
+    OctopusMerge,
+    /// A merge whose tree is not the clean merge of its parents ("evil merge").
+    MergeNotClean,
+    /// `required_push_certificate` and the push is not signed.
+    NoPushCertificate,
+    /// The push certificate's nonce is not the one the server handed out.
+    PushCertificateNonce,
 }
 
 impl Code {
@@ -70,6 +80,11 @@ impl Code {
             Code::BlobTooLarge => "blob_too_large",
             Code::BlobSkipped => "blob_skipped",
             Code::ScanIncomplete => "scan_incomplete",
+            Code::NotAuthorized => "not_authorized",
+            Code::OctopusMerge => "octopus_merge",
+            Code::MergeNotClean => "merge_not_clean",
+            Code::NoPushCertificate => "no_push_certificate",
+            Code::PushCertificateNonce => "push_certificate_nonce",
         }
     }
 }
@@ -127,6 +142,9 @@ pub struct Report {
     /// The policy identity the pusher was recognised as, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pusher_identity: Option<String>,
+    /// The pusher identity comes from a verified push certificate (not the environment).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pusher_certified: bool,
     /// Shown to the pusher, never blocking: legacy secrets, blobs not scanned.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<Violation>,
@@ -147,6 +165,7 @@ impl Report {
             violations,
             bypassed: pick(&self.bypassed),
             pusher_identity: self.pusher_identity.clone(),
+            pusher_certified: self.pusher_certified,
             warnings: pick(&self.warnings),
         }
     }

@@ -80,6 +80,7 @@ fn commit(id: &str, email: &str, signature: SignatureCheck) -> Commit {
         committer: person(email),
         subject: format!("Change {}", &id[..4]),
         signature,
+        ..Commit::default()
     }
 }
 
@@ -748,4 +749,28 @@ rulesets:
         );
         insta::assert_snapshot!(render::text(&r));
     }
+}
+
+#[test]
+fn rejections_name_the_signer_when_the_key_is_known() {
+    let sig = SignatureCheck {
+        verdict: KeyVerdict::RevokedKey,
+        identity: Some("alice".into()),
+        key: Some("ABCD".into()),
+        detail: Some("key 0xABCD was revoked on 2026-01-01 (key compromised)".into()),
+        ..SignatureCheck::default()
+    };
+    let r = judge(
+        Some("alice"),
+        vec![update(
+            "refs/heads/main",
+            Some(A),
+            Some(B),
+            vec![commit(B, "alice@example.org", sig)],
+        )],
+    );
+    assert_eq!(
+        r.violations[0].message,
+        "signed by alice: key 0xABCD was revoked on 2026-01-01 (key compromised)"
+    );
 }

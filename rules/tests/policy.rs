@@ -156,7 +156,7 @@ fn semantic_mistakes_are_reported() {
         ("version: 1\nrulesets:\n  - name: x\n    target: tag\n    include: [refs/heads/main]\n    rules: {deletion: {}}\n", 5, "can never match"),
         ("version: 1\nidentities:\n  a: {emails: [x@example.org]}\n  b: {emails: [X@example.org]}\n", 4, "one identity"),
         ("version: 1\nidentities:\n  a: {emails: [not-an-email]}\n", 3, "not an email"),
-        ("version: 1\nidentities:\n  a:\n    keys:\n      - {ssh: x, openpgp: y}\n", 5, "either"),
+        ("version: 1\nidentities:\n  a:\n    keys:\n      - {ssh: x, openpgp: y}\n", 5, "exactly one of"),
         ("version: 1\nsettings: {on_error: maybe}\n", 2, "fail_closed or fail_open"),
         ("version: 1\nsettings: {timeout_seconds: 0}\n", 2, "timeout_seconds"),
         ("version: 1\nrulesets:\n  - {name: x, target: branch, include: [main], rules: {deletion: {}}}\n  - {name: x, target: branch, include: [main], rules: {deletion: {}}}\n", 4, "two rulesets"),
@@ -184,4 +184,51 @@ fn per_repository_on_error_settings() {
     assert_eq!(p.settings.timeout_ms, 2500);
     assert_eq!(p.on_error_for("legacy/old.git"), OnError::FailOpen);
     assert_eq!(p.on_error_for("team/new.git"), OnError::FailClosed);
+}
+
+#[test]
+fn trust_sources_and_certificate_identities() {
+    let p = Policy::from_yaml(
+        r#"version: 1
+trust:
+  x509_roots: [certs/root.pem]
+  ssh_cas:
+    - {key: "ssh-ed25519 AAAAC3Nza... ca", principals: "*@example.org", valid_before: 2027-01-01}
+  sigstore: {roots: [certs/fulcio.pem], trust_signing_time: false}
+  sha1_cutoff: 2019-01-01
+identities:
+  alice:
+    emails: [alice@example.org]
+    ssh_principals: [alice]
+    keys:
+      - x509: Alice@Example.org
+      - sigstore: {san: alice@example.org, issuer: "https://accounts.google.com"}
+"#,
+    )
+    .expect("valid");
+    assert_eq!(p.trust.x509_roots[0].0, "certs/root.pem");
+    assert_eq!(p.trust.ssh_cas[0].valid_before, Some(1_798_761_600));
+    assert_eq!(p.trust.sha1_cutoff, Some(1_546_300_800));
+    let alice = p.identity("alice").expect("alice");
+    assert_eq!(alice.ssh_principals, ["alice"]);
+    assert_eq!(
+        alice.keys[0].source,
+        rules::policy::KeySource::X509("alice@example.org".into())
+    );
+    let (line, _, msg) = err("version: 1\ntrust: {sha1_cutoff: soon}\n");
+    assert_eq!(line, 2);
+    assert!(msg.contains("not a date"), "{msg}");
+    let (_, _, msg) =
+        err("version: 1\nidentities:\n  a:\n    keys: [{sigstore: {san: a, issuer: http://x}}]\n");
+    assert!(msg.contains("https://"), "{msg}");
+}
+
+#[test]
+fn dates_are_utc() {
+    use rules::policy::parse_date;
+    assert_eq!(parse_date("1970-01-01"), Some(0));
+    assert_eq!(parse_date("2000-03-01"), Some(951_868_800));
+    assert_eq!(parse_date("2026-11-27T01:02:03Z"), Some(1_795_741_323));
+    assert_eq!(parse_date("2026-13-01"), None);
+    assert_eq!(parse_date("tomorrow"), None);
 }

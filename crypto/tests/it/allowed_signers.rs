@@ -112,7 +112,7 @@ fn quoted_principals_comments_and_blank_lines() {
 }
 
 #[test]
-fn unmapped_lines_and_cert_authority_are_skipped_with_warnings() {
+fn unmapped_lines_are_skipped_with_warnings_and_cert_authority_is_kept() {
     let a = SshKey::generate("ed25519", None);
     let ca = SshKey::generate("ed25519", None);
     let text = format!(
@@ -123,9 +123,13 @@ fn unmapped_lines_and_cert_authority_are_skipped_with_warnings() {
     let warnings = keyring
         .add_allowed_signers(&text, identity_of)
         .expect("valid file");
-    assert_eq!(warnings.len(), 2, "{warnings:?}");
-    assert!(warnings[1].contains("cert-authority"), "{warnings:?}");
-    assert!(keyring.is_empty());
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("mallory@elsewhere.example"),
+        "{warnings:?}"
+    );
+    // Only the CA was added: its principals are matched when a certificate signs.
+    assert_eq!(keyring.len(), 1);
     let check = keyring.verify(&a.sign("git", PAYLOAD), PAYLOAD, MID_2026);
     assert_eq!(check.verdict, KeyVerdict::UnknownKey);
 }

@@ -40,11 +40,11 @@ fn broken_armor_bodies_are_malformed() {
 }
 
 #[test]
-fn x509_is_unsupported() {
+fn x509_truncated_is_malformed() {
     let cms = b"-----BEGIN SIGNED MESSAGE-----\nMIAGCSqGSIb3DQEHAqCAMIACAQExDTALBglghkgBZQMEAgEwCwYJKoZIhvcNAQcB\n-----END SIGNED MESSAGE-----\n";
     assert_eq!(
         verdict(cms),
-        (KeyVerdict::UnsupportedFormat, Some(SignatureFormat::X509))
+        (KeyVerdict::Malformed, Some(SignatureFormat::X509))
     );
 }
 
@@ -52,7 +52,7 @@ fn x509_is_unsupported() {
 fn leading_whitespace_is_tolerated() {
     assert_eq!(
         verdict(b"\n  -----BEGIN SIGNED MESSAGE-----\n"),
-        (KeyVerdict::UnsupportedFormat, Some(SignatureFormat::X509))
+        (KeyVerdict::Malformed, Some(SignatureFormat::X509))
     );
 }
 

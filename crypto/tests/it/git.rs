@@ -13,12 +13,12 @@ use crate::util::{now, require, Gpg, SshKey};
 
 /// A repository in a temporary directory with a pinned world: no system or global config,
 /// fixed dates.
-struct Repo {
-    dir: tempfile::TempDir,
+pub(crate) struct Repo {
+    pub(crate) dir: tempfile::TempDir,
 }
 
 impl Repo {
-    fn new() -> Repo {
+    pub(crate) fn new() -> Repo {
         require("git", "git");
         let dir = tempfile::tempdir().expect("temp dir");
         let repo = Repo { dir };
@@ -26,7 +26,38 @@ impl Repo {
         repo
     }
 
-    fn git(&self, args: &[&str], gnupg_home: Option<&Path>) -> Vec<u8> {
+    pub(crate) fn git(&self, args: &[&str], gnupg_home: Option<&Path>) -> Vec<u8> {
+        let out = self.command(args, gnupg_home).output().expect("git runs");
+        assert!(
+            out.status.success(),
+            "git {args:?} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    }
+
+    /// Whether `git args` exits 0 (for `verify-commit` / `verify-tag`).
+    pub(crate) fn ok(&self, args: &[&str], gnupg_home: Option<&Path>) -> bool {
+        self.command(args, gnupg_home)
+            .output()
+            .expect("git runs")
+            .status
+            .success()
+    }
+
+    /// Writes `raw` as an object of type `kind` (no checks) and returns its id.
+    pub(crate) fn write_object(&self, kind: &str, raw: &[u8]) -> String {
+        let file = self.dir.path().join(".git").join("forged-object");
+        std::fs::write(&file, raw).expect("write object");
+        let path = file.display().to_string();
+        let out = self.git(
+            &["hash-object", "-t", kind, "-w", "--literally", &path],
+            None,
+        );
+        String::from_utf8(out).expect("utf8").trim().to_owned()
+    }
+
+    fn command(&self, args: &[&str], gnupg_home: Option<&Path>) -> Command {
         let mut cmd = Command::new("git");
         cmd.current_dir(self.dir.path())
             .env("GIT_CONFIG_NOSYSTEM", "1")
@@ -42,16 +73,10 @@ impl Repo {
         if let Some(home) = gnupg_home {
             cmd.env("GNUPGHOME", home);
         }
-        let out = cmd.output().expect("git runs");
-        assert!(
-            out.status.success(),
-            "git {args:?} failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out.stdout
+        cmd
     }
 
-    fn cat(&self, object: &str) -> Vec<u8> {
+    pub(crate) fn cat(&self, object: &str) -> Vec<u8> {
         let kind = String::from_utf8(self.git(&["cat-file", "-t", object], None)).expect("utf8");
         self.git(&["cat-file", kind.trim(), object], None)
     }
@@ -59,7 +84,7 @@ impl Repo {
 
 /// Commit: the `gpgsig` header (with its continuation lines) is the signature; the commit
 /// without that header is the payload.
-fn split_commit(raw: &[u8]) -> (Vec<u8>, Vec<u8>) {
+pub(crate) fn split_commit(raw: &[u8]) -> (Vec<u8>, Vec<u8>) {
     let text = std::str::from_utf8(raw).expect("commit is utf8");
     let (mut sig, mut payload) = (String::new(), String::new());
     let (mut in_headers, mut in_sig) = (true, false);
@@ -86,7 +111,7 @@ fn split_commit(raw: &[u8]) -> (Vec<u8>, Vec<u8>) {
 }
 
 /// Tag: the signature is appended to the message; the payload is everything before it.
-fn split_tag(raw: &[u8]) -> (Vec<u8>, Vec<u8>) {
+pub(crate) fn split_tag(raw: &[u8]) -> (Vec<u8>, Vec<u8>) {
     let text = std::str::from_utf8(raw).expect("tag is utf8");
     let at = text
         .match_indices("-----BEGIN ")

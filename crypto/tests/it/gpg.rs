@@ -95,6 +95,46 @@ fn sha1_is_rejected() {
     );
 }
 
+/// `set_sha1_cutoff`: a SHA-1 signature created before the cutoff is accepted; at or after it,
+/// or with no cutoff (the default), refused. Tampering is still caught.
+#[test]
+fn sha1_before_the_cutoff_is_accepted() {
+    let gpg = Gpg::new();
+    gpg.generate(ALICE, "rsa2048", "sign");
+    let mut keyring = Keyring::new();
+    keyring
+        .add_openpgp_cert("alice", &gpg.export(&[ALICE]))
+        .expect("cert accepted");
+    let sig = gpg.sign(ALICE, PAYLOAD, &["--digest-algo", "SHA1"]);
+    let signed = now();
+
+    keyring.set_sha1_cutoff(Some(signed + DAY));
+    let check = keyring.verify(&sig, PAYLOAD, now());
+    assert_eq!(check.verdict, KeyVerdict::Good, "{check:?}");
+    assert_eq!(
+        keyring.verify(&sig, &tampered(), now()).verdict,
+        KeyVerdict::BadSignature
+    );
+
+    keyring.set_sha1_cutoff(Some(signed - DAY));
+    let check = keyring.verify(&sig, PAYLOAD, now());
+    assert_eq!(check.verdict, KeyVerdict::UnsupportedFormat, "{check:?}");
+
+    keyring.set_sha1_cutoff(None);
+    assert_eq!(
+        keyring.verify(&sig, PAYLOAD, now()).verdict,
+        KeyVerdict::UnsupportedFormat
+    );
+
+    // The cutoff is about SHA-1 only: a SHA-256 signature is unaffected by it.
+    keyring.set_sha1_cutoff(Some(0));
+    let sig = gpg.sign(ALICE, PAYLOAD, &["--digest-algo", "SHA256"]);
+    assert_eq!(
+        keyring.verify(&sig, PAYLOAD, now()).verdict,
+        KeyVerdict::Good
+    );
+}
+
 #[test]
 fn unknown_key() {
     let gpg = Gpg::new();

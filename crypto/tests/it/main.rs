@@ -27,5 +27,14 @@ mod messages;
 /// Format detection and garbage.
 mod formats;
 
+/// SSH signatures made with OpenSSH certificates, against CAs in the policy.
+mod ssh_cert;
+
+/// X.509 / CMS signatures made by gpgsm and openssl cms.
+mod x509;
+
+/// Our good/not-good agrees with `git verify-commit` / `verify-tag` on every format.
+mod agreement;
+
 /// Policy errors: a key under two identities.
 mod keyring;

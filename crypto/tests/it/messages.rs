@@ -163,7 +163,7 @@ fn every_verdict_message() {
         &k.verify(&other.sign("git", PAYLOAD), PAYLOAD, NOW),
     ));
     out.push(r.line(
-        "x509",
+        "x509 truncated",
         &k.verify(b"-----BEGIN SIGNED MESSAGE-----\n", PAYLOAD, NOW),
     ));
     out.push(r.line("garbage", &k.verify(b"hello", PAYLOAD, NOW)));
@@ -190,6 +190,6 @@ ssh before valid-after     key_not_yet_valid  key <ssh-alice> is only valid from
 ssh after valid-before     expired_key        key <ssh-alice> expired on 2026-12-31 (allowed_signers line 1)
 ssh wrong namespace        wrong_namespace    signature was made for namespace \"file\", not \"git\"
 ssh unknown key            unknown_key        ssh-ed25519 key <ssh-stranger> is not in the policy
-x509                       unsupported_format X.509 (gpgsm/gitsign) signatures are not verified yet
+x509 truncated             malformed          cannot read the X.509 signature armor
 garbage                    malformed          not an SSH, OpenPGP or X.509 signature block
 ";

@@ -287,23 +287,6 @@ fn security_key_signature_needs_user_presence() {
     );
 }
 
-#[test]
-fn certificate_signatures_are_unsupported_not_garbage() {
-    let ca = SshKey::generate("ed25519", None);
-    let user = SshKey::generate("ed25519", None);
-    let sig = user.sign_with_certificate(&ca, "alice@example.com", PAYLOAD);
-    let mut keyring = Keyring::new();
-    keyring
-        .add_ssh_key("alice", &user.public)
-        .expect("plain key");
-    let check = keyring.verify(&sig, PAYLOAD, now());
-    assert_eq!(check.verdict, KeyVerdict::UnsupportedFormat, "{check:?}");
-    assert_eq!(
-        check.detail.as_deref(),
-        Some("signed with an SSH certificate (ssh-ed25519-cert-v01@openssh.com); certificates are not supported yet")
-    );
-}
-
 /// ssh-key 0.6.7 accepts an SSHSIG whose public-key length prefix is larger than the key
 /// (ssh-encoding does not check that a nested field is used up). Such a re-encoded signature
 /// would still verify and would give the commit a new id; pushguard calls it malformed.

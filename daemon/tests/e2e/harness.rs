@@ -202,6 +202,16 @@ pub const STANDARD_RULESETS: &str = r#"  - name: protect-main
       required_signatures: {}
 "#;
 
+/// The usual world: a repository `app` seeded with alice's signed commit, the issue's
+/// rulesets, and a daemon serving it.
+pub fn standard_world() -> (World, PathBuf, Client, Daemon) {
+    let w = World::new();
+    let (bare, client) = w.seed("app", "sha1");
+    let policy = w.policy("", STANDARD_RULESETS);
+    let d = Daemon::start(&w, Some(&policy), &[&bare]);
+    (w, bare, client, d)
+}
+
 /// A running `pushguard serve`.
 pub struct Daemon {
     pub child: Option<Child>,
@@ -432,6 +442,23 @@ impl Client {
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         self.git(&refs);
         self.git(&["rev-parse", "HEAD"])
+    }
+
+    /// Run git; report success instead of panicking (for commands that may stop on conflicts).
+    pub fn git_ok(&self, args: &[&str]) -> bool {
+        self.cmd_in(&self.dir, args).status.success()
+    }
+
+    /// Run git with SSH signing as `key`, committing as `email`.
+    pub fn git_signed(&self, key: &str, email: &str, args: &[&str]) -> String {
+        let signing = format!(
+            "user.signingkey={}",
+            self.world.join("keys").join(key).display()
+        );
+        let user = format!("user.email={email}");
+        let mut all = vec!["-c", "gpg.format=ssh", "-c", &signing, "-c", &user];
+        all.extend_from_slice(args);
+        self.git(&all)
     }
 
     /// `git push` as `pusher` (PUSHGUARD_USER), with extra args.

@@ -4,6 +4,8 @@
 
 mod harness;
 
+/// Full attestation of merges, evil merges, mergetags, identity binding, signed pushes.
+mod attestation;
 /// `pushguard check`, `policy check`, `install`.
 mod cli;
 /// The daemon down, fail-open repositories, concurrency, per-ref mode, reloads.

@@ -318,3 +318,54 @@ fn a_pushed_object_the_daemon_cannot_read_fails_closed() {
     assert!(err.contains("the policy daemon could not decide"), "{err}");
     assert!(err.contains("is missing"), "{err}");
 }
+
+#[test]
+fn sigterm_lets_requests_in_flight_finish() {
+    use std::io::{Read, Write};
+    let w = World::new();
+    let (bare, c) = w.seed("drain", "sha1");
+    let mut d = Daemon::start(&w, None, &[&bare]);
+    let head = c.git(&["rev-parse", "HEAD"]);
+    let body = serde_json::json!({
+        "version": 1, "hook": "pre-receive", "git_dir": bare.display().to_string(),
+        "updates": [{"old": "0".repeat(40), "new": head, "ref": "refs/heads/topic"}],
+        "env": {}
+    })
+    .to_string();
+    let mut s = std::os::unix::net::UnixStream::connect(&d.socket).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    s.write_all(&(body.len() as u32).to_be_bytes())
+        .expect("send length");
+    s.write_all(&body.as_bytes()[..10]).expect("send part");
+    std::thread::sleep(Duration::from_millis(100));
+    d.signal("TERM");
+    std::thread::sleep(Duration::from_millis(300));
+    let mut child = d.child.take().expect("running");
+    assert!(
+        child.try_wait().expect("wait").is_none(),
+        "the daemon waits for the request in flight"
+    );
+    s.write_all(&body.as_bytes()[10..]).expect("send rest");
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let text = String::from_utf8_lossy(&out);
+    assert!(
+        text.contains("\"allowed\":true"),
+        "answered after SIGTERM: {text}"
+    );
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            assert!(status.success());
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "daemon did not stop after draining"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // New connections are refused once it stopped accepting.
+    assert!(std::os::unix::net::UnixStream::connect(&d.socket).is_err());
+}

@@ -1,11 +1,7 @@
 use crate::harness::*;
 
 fn world() -> (World, std::path::PathBuf, Client, Daemon) {
-    let w = World::new();
-    let (bare, client) = w.seed("app", "sha1");
-    let policy = w.policy("", STANDARD_RULESETS);
-    let d = Daemon::start(&w, Some(&policy), &[&bare]);
-    (w, bare, client, d)
+    standard_world()
 }
 
 #[test]
@@ -140,4 +136,124 @@ fn sha256_repositories_work() {
     c.commit("b.txt", "alice@example.org", Sign::Gpg);
     let p = c.push(&["origin", "main"]);
     assert!(p.ok, "openpgp in sha256: {}", p.text);
+}
+
+#[test]
+fn keys_can_come_from_a_git_allowed_signers_file() {
+    let w = World::new();
+    let (bare, c) = w.seed("app", "sha1");
+    // carol's key only in allowed_signers, with git's options; bob's only for another namespace.
+    std::fs::write(
+        w.path().join("allowed_signers"),
+        format!(
+            "# migrated from gpg.ssh.allowedSignersFile\ncarol@example.org namespaces=\"git\" {}\n\"bob@example.org\" namespaces=\"file\" {}\n",
+            w.ssh_public("carol"),
+            w.ssh_public("bob")
+        ),
+    )
+    .expect("write");
+    let policy = w.path().join("policy.yaml");
+    std::fs::write(
+        &policy,
+        format!(
+            "version: 1\nallowed_signers: allowed_signers\nidentities:\n  carol: {{emails: [carol@example.org]}}\n  bob: {{emails: [bob@example.org]}}\npusher: {{env: [PUSHGUARD_USER]}}\nrulesets:\n{}",
+            "  - {name: signed, target: branch, include: [main], rules: {required_signatures: {}}}\n"
+        ),
+    )
+    .expect("write");
+    let d = Daemon::start(&w, Some(&policy), &[&bare]);
+    c.commit("a.txt", "carol@example.org", Sign::Ssh("carol"));
+    let p = c.push(&["origin", "main"]);
+    assert!(p.ok, "{}\n{}", p.text, d.log_text());
+    c.commit("b.txt", "bob@example.org", Sign::Ssh("bob"));
+    let p = c.push(&["origin", "main"]);
+    assert!(
+        !p.ok,
+        "bob's key is only allowed for another namespace: {}",
+        p.text
+    );
+}
+
+#[test]
+fn ssh_certificates_from_a_trusted_ca() {
+    let w = World::new();
+    let (bare, c) = w.seed("app", "sha1");
+    let keys = w.path().join("keys");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new("ssh-keygen")
+            .args(args)
+            .current_dir(&keys)
+            .output()
+            .expect("ssh-keygen");
+        assert!(
+            out.status.success(),
+            "ssh-keygen {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&[
+        "-q",
+        "-t",
+        "ed25519",
+        "-N",
+        "",
+        "-C",
+        "test-only CA",
+        "-f",
+        "ca",
+    ]);
+    // carol's key certified for principal "carol.c"; bob's for a principal nobody has; dave's expired.
+    run(&[
+        "-q",
+        "-s",
+        "ca",
+        "-I",
+        "carol",
+        "-n",
+        "carol.c",
+        "carol.pub",
+    ]);
+    run(&["-q", "-s", "ca", "-I", "bob", "-n", "nobody", "bob.pub"]);
+    run(&["-q", "-t", "ed25519", "-N", "", "-f", "dave"]);
+    run(&[
+        "-q",
+        "-s",
+        "ca",
+        "-I",
+        "dave",
+        "-n",
+        "dave",
+        "-V",
+        "20200101:20200102",
+        "dave.pub",
+    ]);
+    let ca = std::fs::read_to_string(keys.join("ca.pub"))
+        .expect("ca")
+        .trim()
+        .to_string();
+    let policy = w.path().join("policy.yaml");
+    std::fs::write(
+        &policy,
+        format!(
+            "version: 1\ntrust:\n  ssh_cas:\n    - key: \"{ca}\"\n      principals: \"carol.c,dave,nobody\"\nidentities:\n  carol: {{emails: [carol@example.org], ssh_principals: [carol.c]}}\n  dave: {{emails: [dave@example.org], ssh_principals: [dave]}}\n  bob: {{emails: [bob@example.org]}}\npusher: {{env: [PUSHGUARD_USER]}}\nrulesets:\n  - {{name: signed, target: branch, include: [main], rules: {{required_signatures: {{}}}}}}\n"
+        ),
+    )
+    .expect("write");
+    let d = Daemon::start(&w, Some(&policy), &[&bare]);
+    c.commit("a.txt", "carol@example.org", Sign::Ssh("carol-cert.pub"));
+    let p = c.push(&["origin", "main"]);
+    assert!(
+        p.ok,
+        "a certificate from the trusted CA: {}\n{}",
+        p.text,
+        d.log_text()
+    );
+    c.commit("b.txt", "bob@example.org", Sign::Ssh("bob-cert.pub"));
+    let p = c.push(&["origin", "main"]);
+    assert!(!p.ok, "its principal names no identity: {}", p.text);
+    c.git(&["reset", "-q", "--hard", "HEAD~1"]);
+    c.commit("c.txt", "dave@example.org", Sign::Ssh("dave-cert.pub"));
+    let p = c.push(&["origin", "main"]);
+    assert!(!p.ok, "expired certificate: {}", p.text);
+    assert!(p.flat().contains("required_signatures"), "{}", p.text);
 }

@@ -1,11 +1,7 @@
 use crate::harness::*;
 
 fn world() -> (World, std::path::PathBuf, Client, Daemon) {
-    let w = World::new();
-    let (bare, client) = w.seed("app", "sha1");
-    let policy = w.policy("", STANDARD_RULESETS);
-    let d = Daemon::start(&w, Some(&policy), &[&bare]);
-    (w, bare, client, d)
+    standard_world()
 }
 
 fn signed_tag(w: &World, c: &Client, name: &str, key: &str, email: &str) {

@@ -17,7 +17,9 @@
 mod raw;
 
 use globset::{GlobBuilder, GlobMatcher};
-use raw::{RawAllow, RawPolicy, RawSecretScanning, RawSuppression, RawSuppressionsFile, S};
+use raw::{
+    RawAllow, RawAttestation, RawPolicy, RawSecretScanning, RawSuppression, RawSuppressionsFile, S,
+};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -112,6 +114,10 @@ pub enum KeySource {
     Ssh(String),
     /// Path of an OpenPGP certificate file; relative paths are relative to the policy file.
     Openpgp(String),
+    /// The email an X.509 certificate (chained to `trust.x509_roots`) must carry.
+    X509(String),
+    /// A Sigstore (gitsign) identity: the certificate's subjectAltName and OIDC issuer.
+    Sigstore { san: String, issuer: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -130,6 +136,8 @@ pub struct Identity {
     pub usernames: Vec<String>,
     pub keys: Vec<KeySpec>,
     pub roles: Vec<String>,
+    /// SSH certificate principals that name this identity.
+    pub ssh_principals: Vec<String>,
 }
 
 impl Identity {
@@ -227,9 +235,59 @@ pub enum RuleSpec {
     RequiredLinearHistory,
     /// Every commit new to the ref (for tags: the tag object) signed by a known identity's key,
     /// the identity owning the committer (tagger) email.
-    RequiredSignatures,
+    RequiredSignatures(Signatures),
+    /// Every commit new to the ref, through every parent of every merge, verifies; merges are
+    /// signed by an identity allowed to merge; merged signed tags verify too.
+    FullAttestation(Box<Attestation>),
+    /// The push is signed (`git push --signed`) with a fresh nonce by a known identity.
+    RequiredPushCertificate { allow: Vec<Actor> },
     /// No new secrets in the blobs the push adds.
     SecretScanning(Box<SecretScanning>),
+}
+
+impl RuleSpec {
+    /// Does this rule read commit or tag signatures?
+    pub fn needs_signatures(&self) -> bool {
+        matches!(
+            self,
+            RuleSpec::RequiredSignatures(_) | RuleSpec::FullAttestation(_)
+        )
+    }
+}
+
+/// Whose email the signing key's identity must own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityBinding {
+    /// The committer's (tagger's) email: the default.
+    #[default]
+    Committer,
+    /// The author's email (tagger for tags).
+    Author,
+    /// Any identity in the policy.
+    Any,
+}
+
+/// Parameters of `required_signatures` (and the signature part of `full_attestation`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Signatures {
+    pub identity: IdentityBinding,
+    /// Who may sign objects reaching the ref; `None`: any identity.
+    pub signers: Option<Vec<Actor>>,
+}
+
+/// Parameters of `full_attestation`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Attestation {
+    pub signatures: Signatures,
+    /// Who may sign merge commits (empty: nobody may merge).
+    pub mergers: Vec<Actor>,
+    /// Whether merges of more than two parents are allowed.
+    pub octopus: bool,
+    /// Recompute each merge and reject a tree that differs from the clean merge.
+    pub clean_merge: bool,
+    /// With `clean_merge`: a differing tree is accepted when a merger signed the merge.
+    pub allow_signed_resolutions: bool,
 }
 
 /// What to do with a blob larger than `max_blob_size`.
@@ -310,6 +368,29 @@ impl Suppression {
         let live = self.expires.is_none_or(|e| now < e);
         secret && path_ok && live
     }
+}
+
+/// An SSH certificate authority.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SshCa {
+    pub key: String,
+    pub principals: Option<String>,
+    pub namespaces: Option<String>,
+    pub valid_after: Option<i64>,
+    pub valid_before: Option<i64>,
+    pub at: Location,
+}
+
+/// Top-level `trust:`: certificate authorities and signature algorithm settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Trust {
+    /// PEM files of X.509 roots (relative to the policy file), with where they are named.
+    pub x509_roots: Vec<(String, Location)>,
+    pub ssh_cas: Vec<SshCa>,
+    pub sigstore_roots: Vec<(String, Location)>,
+    pub sigstore_trust_signing_time: bool,
+    /// OpenPGP SHA-1 signatures made before this time are accepted; none after.
+    pub sha1_cutoff: Option<i64>,
 }
 
 /// Top-level `secrets:`: where the detection rules come from.
@@ -404,6 +485,67 @@ pub fn parse_suppressions(text: &str) -> Result<Vec<Suppression>, PolicyError> {
     raw.suppressions.iter().map(suppression).collect()
 }
 
+type ActorFn<'a> = dyn FnMut(&S<String>) -> Result<Actor, PolicyError> + 'a;
+
+fn signatures(
+    identity: &Option<S<String>>,
+    signers: &Option<Vec<S<String>>>,
+    actor: &mut ActorFn<'_>,
+) -> Result<Signatures, PolicyError> {
+    let identity = match identity {
+        None => IdentityBinding::Committer,
+        Some(v) => match v.value.as_str() {
+            "committer" => IdentityBinding::Committer,
+            "author" => IdentityBinding::Author,
+            "any" => IdentityBinding::Any,
+            o => {
+                return Err(PolicyError::new(
+                    v,
+                    format!("identity must be committer, author or any, not {o:?}"),
+                ))
+            }
+        },
+    };
+    let signers = match signers {
+        None => None,
+        Some(list) => Some(
+            list.iter()
+                .map(&mut *actor)
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+    };
+    Ok(Signatures { identity, signers })
+}
+
+fn attestation(r: &RawAttestation, actor: &mut ActorFn<'_>) -> Result<Attestation, PolicyError> {
+    let signatures = signatures(&r.identity, &r.signers, actor)?;
+    let mergers = r
+        .mergers
+        .iter()
+        .map(&mut *actor)
+        .collect::<Result<Vec<_>, _>>()?;
+    let octopus = match &r.octopus {
+        None => false,
+        Some(v) => match v.value.as_str() {
+            "allow" => true,
+            "reject" => false,
+            o => {
+                return Err(PolicyError::new(
+                    v,
+                    format!("octopus must be allow or reject, not {o:?}"),
+                ))
+            }
+        },
+    };
+    Ok(Attestation {
+        signatures,
+        mergers,
+        octopus,
+        clean_merge: r.clean_merge.unwrap_or(false),
+        allow_signed_resolutions: r.allow_signed_resolutions.unwrap_or(false),
+    })
+}
+
 fn secret_scanning(r: &RawSecretScanning) -> Result<SecretScanning, PolicyError> {
     let mut out = SecretScanning::default();
     if let Some(v) = &r.max_blob_size {
@@ -478,7 +620,9 @@ impl RuleSpec {
             RuleSpec::Creation { .. } => "creation",
             RuleSpec::Update { .. } => "update",
             RuleSpec::RequiredLinearHistory => "required_linear_history",
-            RuleSpec::RequiredSignatures => "required_signatures",
+            RuleSpec::RequiredSignatures(_) => "required_signatures",
+            RuleSpec::FullAttestation(_) => "full_attestation",
+            RuleSpec::RequiredPushCertificate { .. } => "required_push_certificate",
             RuleSpec::SecretScanning(_) => "secret_scanning",
         }
     }
@@ -531,6 +675,10 @@ pub struct Policy {
     pub pusher_env: Vec<String>,
     pub rulesets: Vec<Ruleset>,
     pub secrets: SecretsConfig,
+    /// A git `allowed_signers` file (relative to the policy file) whose principals (emails or
+    /// identity names) name the identities that own its keys.
+    pub allowed_signers: Option<(String, Location)>,
+    pub trust: Trust,
     /// Things that are allowed but probably mistakes (e.g. a role nobody has).
     pub warnings: Vec<PolicyError>,
 }
@@ -784,7 +932,37 @@ fn validate(raw: RawPolicy) -> Result<Policy, PolicyError> {
         }
         let mut keys = Vec::new();
         for k in &id.keys {
+            let kv = &k.value;
+            let given = [
+                kv.ssh.is_some(),
+                kv.openpgp.is_some(),
+                kv.x509.is_some(),
+                kv.sigstore.is_some(),
+            ]
+            .iter()
+            .filter(|b| **b)
+            .count();
+            if given != 1 {
+                return Err(PolicyError::new(
+                    k,
+                    "each key is exactly one of {ssh: \"<public key line>\"}, {openpgp: <certificate file>}, {x509: <email>} or {sigstore: {san, issuer}}",
+                ));
+            }
             let source = match (&k.value.ssh, &k.value.openpgp) {
+                _ if kv.x509.is_some() => {
+                    let e = kv.x509.as_deref().unwrap_or_default().trim().to_ascii_lowercase();
+                    if !e.contains('@') {
+                        return Err(PolicyError::new(k, format!("x509: {e:?} is not an email address")));
+                    }
+                    KeySource::X509(e)
+                }
+                _ if kv.sigstore.is_some() => {
+                    let sg = kv.sigstore.as_ref().expect("checked just above");
+                    if sg.san.trim().is_empty() || !sg.issuer.starts_with("https://") {
+                        return Err(PolicyError::new(k, "sigstore needs san (email or URI) and issuer (an https:// OIDC issuer URL)"));
+                    }
+                    KeySource::Sigstore { san: sg.san.trim().to_string(), issuer: sg.issuer.trim().to_string() }
+                }
                 (Some(s), None) => {
                     let s = s.trim();
                     if s.split_whitespace().count() < 2 {
@@ -810,12 +988,14 @@ fn validate(raw: RawPolicy) -> Result<Policy, PolicyError> {
         }
         let roles: Vec<String> = id.roles.iter().map(|r| r.value.clone()).collect();
         roles_in_use.extend(roles.iter().cloned());
+        let ssh_principals = id.ssh_principals.iter().map(|p| p.value.clone()).collect();
         identities.push(Identity {
             name: name.clone(),
             emails,
             usernames,
             keys,
             roles,
+            ssh_principals,
         });
     }
     // A user name must not name a different identity than the one whose name it is.
@@ -967,21 +1147,38 @@ fn validate(raw: RawPolicy) -> Result<Policy, PolicyError> {
         if r.required_linear_history.is_some() {
             rules.push(RuleSpec::RequiredLinearHistory);
         }
-        if r.required_signatures.is_some() {
-            rules.push(RuleSpec::RequiredSignatures);
+        if let Some(sig) = &r.required_signatures {
+            rules.push(RuleSpec::RequiredSignatures(signatures(
+                &sig.identity,
+                &sig.signers,
+                &mut |s: &S<String>| actor(s, &mut warnings),
+            )?));
+        }
+        if let Some(a) = &r.full_attestation {
+            rules.push(RuleSpec::FullAttestation(Box::new(attestation(
+                a,
+                &mut |s: &S<String>| actor(s, &mut warnings),
+            )?)));
+        }
+        if let Some(a) = &r.required_push_certificate {
+            rules.push(RuleSpec::RequiredPushCertificate {
+                allow: allow(a, &mut warnings)?,
+            });
         }
         if let Some(sc) = &r.secret_scanning {
             rules.push(RuleSpec::SecretScanning(Box::new(secret_scanning(sc)?)));
         }
         if target == Target::Push {
-            if let Some(other) = rules
-                .iter()
-                .find(|r| !matches!(r, RuleSpec::SecretScanning(_)))
-            {
+            if let Some(other) = rules.iter().find(|r| {
+                !matches!(
+                    r,
+                    RuleSpec::SecretScanning(_) | RuleSpec::RequiredPushCertificate { .. }
+                )
+            }) {
                 return Err(PolicyError::new(
                     &rs.rules,
                     format!(
-                        "{} is a rule for branches or tags; a ruleset with target: push holds secret_scanning only",
+                        "{} is a rule for branches or tags; a ruleset with target: push holds secret_scanning and required_push_certificate only",
                         other.name()
                     ),
                 ));
@@ -1018,6 +1215,61 @@ fn validate(raw: RawPolicy) -> Result<Policy, PolicyError> {
         secrets.disabled_rules = sc.disabled_rules.iter().map(|s| s.value.clone()).collect();
     }
 
+    let mut trust = Trust::default();
+    if let Some(t) = &raw.trust {
+        trust.x509_roots = t
+            .x509_roots
+            .iter()
+            .map(|f| (f.value.clone(), Location::from(f)))
+            .collect();
+        for ca in &t.ssh_cas {
+            let c = &ca.value;
+            let date = |d: &Option<String>| -> Result<Option<i64>, PolicyError> {
+                d.as_ref()
+                    .map(|d| {
+                        parse_date(d).ok_or_else(|| {
+                            PolicyError::new(ca, format!("{d:?} is not a date (YYYY-MM-DD)"))
+                        })
+                    })
+                    .transpose()
+            };
+            if c.key.split_whitespace().count() < 2 {
+                return Err(PolicyError::new(
+                    ca,
+                    "key must be the CA's OpenSSH public key line",
+                ));
+            }
+            trust.ssh_cas.push(SshCa {
+                key: c.key.trim().to_string(),
+                principals: c.principals.clone(),
+                namespaces: c.namespaces.clone(),
+                valid_after: date(&c.valid_after)?,
+                valid_before: date(&c.valid_before)?,
+                at: Location::from(ca),
+            });
+        }
+        if let Some(sg) = &t.sigstore {
+            trust.sigstore_roots = sg
+                .roots
+                .iter()
+                .map(|f| (f.value.clone(), Location::from(f)))
+                .collect();
+            trust.sigstore_trust_signing_time = sg.trust_signing_time.unwrap_or(false);
+        }
+        if let Some(c) = &t.sha1_cutoff {
+            trust.sha1_cutoff = Some(parse_date(&c.value).ok_or_else(|| {
+                PolicyError::new(
+                    c,
+                    format!("sha1_cutoff {:?} is not a date (YYYY-MM-DD)", c.value),
+                )
+            })?);
+        }
+    }
+    let allowed_signers = raw
+        .allowed_signers
+        .as_ref()
+        .map(|f| (f.value.clone(), Location::from(f)));
+
     Ok(Policy {
         settings,
         repositories,
@@ -1025,6 +1277,8 @@ fn validate(raw: RawPolicy) -> Result<Policy, PolicyError> {
         pusher_env,
         rulesets,
         secrets,
+        allowed_signers,
+        trust,
         warnings,
     })
 }

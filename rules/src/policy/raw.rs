@@ -23,6 +23,48 @@ pub(super) struct RawPolicy {
     pub rulesets: Vec<RawRuleset>,
     #[serde(default)]
     pub secrets: Option<RawSecrets>,
+    /// git's allowed_signers file as a source of SSH keys.
+    #[serde(default)]
+    pub allowed_signers: Option<S<String>>,
+    #[serde(default)]
+    pub trust: Option<RawTrust>,
+}
+
+/// Certificate authorities and signature settings.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTrust {
+    #[serde(default)]
+    pub x509_roots: Vec<S<String>>,
+    #[serde(default)]
+    pub ssh_cas: Vec<S<RawSshCa>>,
+    #[serde(default)]
+    pub sigstore: Option<RawSigstore>,
+    #[serde(default)]
+    pub sha1_cutoff: Option<S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSshCa {
+    pub key: String,
+    #[serde(default)]
+    pub principals: Option<String>,
+    #[serde(default)]
+    pub namespaces: Option<String>,
+    #[serde(default)]
+    pub valid_after: Option<String>,
+    #[serde(default)]
+    pub valid_before: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSigstore {
+    #[serde(default)]
+    pub roots: Vec<S<String>>,
+    #[serde(default)]
+    pub trust_signing_time: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -107,6 +149,9 @@ pub(super) struct RawIdentity {
     pub keys: Vec<S<RawKey>>,
     #[serde(default)]
     pub roles: Vec<S<String>>,
+    /// Principals of SSH certificates (issued by `trust.ssh_cas`) that name this identity.
+    #[serde(default)]
+    pub ssh_principals: Vec<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -116,6 +161,18 @@ pub(super) struct RawKey {
     pub ssh: Option<String>,
     #[serde(default)]
     pub openpgp: Option<String>,
+    /// The email of an X.509 (S/MIME, gpgsm) certificate chained to `trust.x509_roots`.
+    #[serde(default)]
+    pub x509: Option<String>,
+    #[serde(default)]
+    pub sigstore: Option<RawSigstoreKey>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSigstoreKey {
+    pub san: String,
+    pub issuer: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -153,7 +210,11 @@ pub(super) struct RawRules {
     #[serde(default)]
     pub required_linear_history: Option<RawEmpty>,
     #[serde(default)]
-    pub required_signatures: Option<RawEmpty>,
+    pub required_signatures: Option<RawSignatures>,
+    #[serde(default)]
+    pub full_attestation: Option<RawAttestation>,
+    #[serde(default)]
+    pub required_push_certificate: Option<RawAllow>,
     #[serde(default)]
     pub secret_scanning: Option<RawSecretScanning>,
 }
@@ -170,3 +231,36 @@ pub(super) struct RawAllow {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawEmpty {}
+
+/// `required_signatures`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSignatures {
+    /// committer (default) | author | any
+    #[serde(default)]
+    pub identity: Option<S<String>>,
+    /// Who may sign objects reaching the ref (default: any identity).
+    #[serde(default)]
+    pub signers: Option<Vec<S<String>>>,
+}
+
+/// `full_attestation`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAttestation {
+    #[serde(default)]
+    pub identity: Option<S<String>>,
+    #[serde(default)]
+    pub signers: Option<Vec<S<String>>>,
+    /// Who may sign merge commits.
+    #[serde(default)]
+    pub mergers: Vec<S<String>>,
+    /// allow | reject (default)
+    #[serde(default)]
+    pub octopus: Option<S<String>>,
+    #[serde(default)]
+    pub clean_merge: Option<bool>,
+    /// With clean_merge: accept a merge whose tree differs when a merger signed it.
+    #[serde(default)]
+    pub allow_signed_resolutions: Option<bool>,
+}
