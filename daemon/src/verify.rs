@@ -177,9 +177,31 @@ struct Line {
     received_at: Option<i64>,
     #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
     ref_name: Option<String>,
+    /// For a signed tag embedded in a merge (`mergetag` header): the merge commit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    merged_in: Option<String>,
 }
 
 impl Line {
+    /// An empty line for an object whose bound email is `email`.
+    fn new(policy: &Policy, email: &str) -> Line {
+        Line {
+            commit: None,
+            tag: None,
+            name: None,
+            verdict: String::new(),
+            signer: None,
+            key: None,
+            identity: policy.identity_for_email(email).map(|i| i.name.clone()),
+            reason: None,
+            basis: Basis::ReceiveTime,
+            signed_at: None,
+            received_at: None,
+            ref_name: None,
+            merged_in: None,
+        }
+    }
+
     fn id(&self) -> &str {
         self.commit
             .as_deref()
@@ -392,7 +414,7 @@ fn check_all(ctx: &Ctx<'_>, git_dir: &Path, items: &[Item], jobs: usize) -> Resu
                         let end = (start + CHUNK).min(items.len());
                         let mut lines = Vec::with_capacity(end - start);
                         for item in &items[start..end] {
-                            lines.push(check_one(ctx, &reader, item)?);
+                            lines.extend(check_one(ctx, &reader, item)?);
                         }
                         results
                             .lock()
@@ -423,13 +445,34 @@ fn check_all(ctx: &Ctx<'_>, git_dir: &Path, items: &[Item], jobs: usize) -> Resu
     Ok(chunks.into_iter().flat_map(|(_, l)| l).collect())
 }
 
-/// The verdict for one object.
-fn check_one(ctx: &Ctx<'_>, reader: &RepoReader, item: &Item) -> Result<Line> {
-    let (loaded, records, now) = (ctx.loaded, ctx.records, ctx.now);
+/// The verdict for one object, followed by those of the signed tags a merge commit embeds
+/// (`mergetag`; never recorded by the server, so always judged on their own).
+fn check_one(ctx: &Ctx<'_>, reader: &RepoReader, item: &Item) -> Result<Vec<Line>> {
+    let (loaded, records) = (ctx.loaded, ctx.records);
     let policy = &loaded.policy;
+    let mut out = Vec::with_capacity(1);
     let (part, committer, author) = match item {
         Item::Commit(id) => {
             let c = reader.commit(*id)?;
+            for text in &c.mergetags {
+                // The header value is the tag object less its final newline (git folds the
+                // object into the header line by line): put it back to get the tag's id.
+                let mut text = text.clone();
+                if !text.ends_with(b"\n") {
+                    text.push(b'\n');
+                }
+                let text = &text;
+                let t = crate::git::parse_tag(text)
+                    .with_context(|| format!("a mergetag in commit {id} cannot be parsed"))?;
+                let tagger = t.tagger.map(|p| p.email).unwrap_or_default();
+                let (email, role) = bound_email(ctx.identity, &tagger, &tagger, true);
+                let mut line = Line::new(policy, email.unwrap_or(&tagger));
+                line.tag = Some(reader.hash_tag(text)?.to_string());
+                line.name = Some(t.name);
+                line.merged_in = Some(id.to_string());
+                judge_fresh(ctx, &t.signature, email, role, &mut line);
+                out.push(line);
+            }
             (c.signature, c.committer.email, c.author.email)
         }
         Item::Tag { id, .. } => {
@@ -440,21 +483,7 @@ fn check_one(ctx: &Ctx<'_>, reader: &RepoReader, item: &Item) -> Result<Line> {
     };
     let tag = matches!(item, Item::Tag { .. });
     let (email, role) = bound_email(ctx.identity, &committer, &author, tag);
-    let owner_of = email.unwrap_or(&committer);
-    let mut line = Line {
-        commit: None,
-        tag: None,
-        name: None,
-        verdict: String::new(),
-        signer: None,
-        key: None,
-        identity: policy.identity_for_email(owner_of).map(|i| i.name.clone()),
-        reason: None,
-        basis: Basis::ReceiveTime,
-        signed_at: None,
-        received_at: None,
-        ref_name: None,
-    };
+    let mut line = Line::new(policy, email.unwrap_or(&committer));
     match item {
         Item::Commit(id) => line.commit = Some(id.to_string()),
         Item::Tag { id, name } => {
@@ -486,9 +515,24 @@ fn check_one(ctx: &Ctx<'_>, reader: &RepoReader, item: &Item) -> Result<Line> {
                 }
             }
         }
-        return Ok(line);
+    } else {
+        judge_fresh(ctx, &part, email, role, &mut line);
     }
-    let sig = match &part {
+    out.insert(0, line);
+    Ok(out)
+}
+
+/// Judge a signature the server never recorded: at the signature time when it has one (after
+/// a check at the current time, see the module doc), else at the current time.
+fn judge_fresh(
+    ctx: &Ctx<'_>,
+    part: &SignaturePart,
+    email: Option<&str>,
+    role: &str,
+    line: &mut Line,
+) {
+    let (keyring, now) = (&ctx.loaded.keyring, ctx.now);
+    let sig = match part {
         SignaturePart::None => SignatureCheck::unsigned(),
         SignaturePart::Malformed(why) => SignatureCheck {
             verdict: KeyVerdict::Malformed,
@@ -496,12 +540,12 @@ fn check_one(ctx: &Ctx<'_>, reader: &RepoReader, item: &Item) -> Result<Line> {
             ..SignatureCheck::default()
         },
         SignaturePart::Signed { signature, payload } => {
-            let first = loaded.keyring.verify(signature, payload, now);
+            let first = keyring.verify(signature, payload, now);
             match first.signed_at {
                 Some(t) => {
                     line.basis = Basis::SignatureTime;
                     if lifecycle(first.verdict) && t < now {
-                        let then = loaded.keyring.verify(signature, payload, t);
+                        let then = keyring.verify(signature, payload, t);
                         if then.verdict == KeyVerdict::Good {
                             line.reason = Some(format!(
                                 "good when signed on {}; since then: {}",
@@ -521,12 +565,11 @@ fn check_one(ctx: &Ctx<'_>, reader: &RepoReader, item: &Item) -> Result<Line> {
     line.signed_at = sig.signed_at;
     line.signer = sig.identity.clone();
     line.key = sig.key.clone();
-    let v = binding(policy, &sig, email, role);
+    let v = binding(&ctx.loaded.policy, &sig, email, role);
     line.verdict = v.code.to_string();
     if v.code != "good" {
         line.reason = v.reason;
     }
-    Ok(line)
 }
 
 /// Print the lines and the summary; true when every object is good.
@@ -594,8 +637,10 @@ fn plural(n: usize, word: &str) -> String {
 fn text_line(l: &Line) -> String {
     let kind = if l.commit.is_some() { "commit" } else { "tag" };
     let mut s = format!("{:<18} {kind:<6} {}", l.verdict, l.id());
-    if let Some(n) = &l.name {
-        s.push_str(&format!(" ({n})"));
+    match (&l.name, &l.merged_in) {
+        (Some(n), Some(m)) => s.push_str(&format!(" ({n}, merged in {m})")),
+        (Some(n), None) => s.push_str(&format!(" ({n})")),
+        _ => {}
     }
     if let Some(signer) = &l.signer {
         s.push_str(&format!(" {signer}"));
@@ -711,6 +756,7 @@ mod tests {
             signed_at: None,
             received_at: Some(1_735_689_600),
             ref_name: Some("refs/heads/main".into()),
+            merged_in: None,
         };
         let bad = Line {
             commit: None,
@@ -725,6 +771,7 @@ mod tests {
             signed_at: None,
             received_at: None,
             ref_name: None,
+            merged_in: None,
         };
         let mut out = Vec::new();
         let ok = render(&mut out, &[good.clone(), bad.clone()], VerifyFormat::Text).expect("text");

@@ -540,3 +540,85 @@ fn an_import_never_seen_by_the_server_is_judged_at_the_signature_time() {
     assert!(!p.ok, "{}\n{}", p.text, d.log_text());
     assert!(p.flat().contains("expired"), "{}", p.text);
 }
+
+#[test]
+fn signed_tags_merged_into_a_merge_commit_are_verified_too() {
+    let w = World::new();
+    let (_bare, c) = w.seed("app", "sha1");
+    let policy = s(&w.policy("", STANDARD_RULESETS));
+    let ssh_sign = |key: &str| {
+        vec![
+            "-c".to_string(),
+            "gpg.format=ssh".to_string(),
+            "-c".to_string(),
+            format!("user.signingkey={}", w.key(key).display()),
+            "-c".to_string(),
+            "user.email=alice@example.org".to_string(),
+        ]
+    };
+    let git_with = |key: &str, rest: &[&str]| {
+        let mut args = ssh_sign(key);
+        args.extend(rest.iter().map(|a| a.to_string()));
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        c.git(&refs)
+    };
+    c.git(&["checkout", "-q", "-b", "side"]);
+    c.commit("side.txt", "alice@example.org", Sign::Ssh("alice"));
+    // A tag signed with a key the policy does not know, then merged as a signed tag.
+    git_with("mallory", &["tag", "-s", "-m", "Side release", "side-1"]);
+    let tag = c.git(&["rev-parse", "side-1"]);
+    c.git(&["checkout", "-q", "main"]);
+    c.commit("main.txt", "alice@example.org", Sign::Ssh("alice"));
+    git_with(
+        "alice",
+        &[
+            "merge",
+            "-q",
+            "--no-ff",
+            "-S",
+            "-m",
+            "Merge side-1",
+            "side-1",
+        ],
+    );
+    let merge = c.git(&["rev-parse", "HEAD"]);
+    assert!(
+        c.git(&["cat-file", "commit", &merge])
+            .contains("\nmergetag object "),
+        "git wrote a mergetag header"
+    );
+    let (code, out, err) = verify(
+        &w,
+        &[
+            "--repo",
+            &s(&c.dir),
+            "--policy",
+            &policy,
+            "--no-records",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    let lines: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    let merge_line = lines
+        .iter()
+        .find(|l| l["commit"] == merge.as_str())
+        .expect("the merge");
+    assert_eq!(merge_line["verdict"], "good", "{merge_line}");
+    let merged = lines
+        .iter()
+        .find(|l| l["merged_in"] == merge.as_str())
+        .unwrap_or_else(|| panic!("a line for the merged tag: {out}"));
+    assert_eq!(merged["tag"], tag.as_str());
+    assert_eq!(merged["name"], "side-1");
+    assert_eq!(merged["verdict"], "unknown_key", "{merged}");
+    let summary = &lines.last().expect("summary")["summary"];
+    assert_eq!(
+        summary["verdicts"]["unknown_key"], 2,
+        "the tag ref and the mergetag: {out}"
+    );
+}
