@@ -6,15 +6,33 @@
 #
 # Not for CI (it may install gitleaks and takes a while). Prints one line per run. Numbers are
 # wall clock and CPU time; on a shared machine compare the CPU-based figure.
-# TODO(integrator): add `pushguard scan DIR` and `pushguard scan --git REPO --all-history` rows
-# once the CLI exists; this script times the engine through the `throughput` example.
+#
+# Parts (all by default; PARTS="engine e2e memory" to choose):
+#   engine  the detection engine alone (the `throughput` example), gitleaks `dir`, rule parity, corpus
+#   e2e     the `pushguard scan` CLI end to end, side by side with gitleaks on the same input:
+#           (a) `pushguard scan DIR` vs `gitleaks dir DIR`;
+#           (b) `pushguard scan --git REPO --all-history` vs `gitleaks git REPO` on a repository
+#               built from the cargo registry sources (one commit per top-level entry of each
+#               crate version, crates in name/version order, a newer version replacing the older
+#               one under vendor/<crate>/), see build_history below
+#   memory  peak RSS of `pushguard scan` with a few huge files (HUGE_MB, default "120 250"), as a
+#           directory and as blobs in a repository, with the default --max-file-size (10 MiB) and
+#           with a limit above the blob sizes
+# Environment: PUSHGUARD_BIN (default: cargo build --release -p pushguard, honouring
+# CARGO_TARGET_DIR), HISTORY_SRC (default: $HOME/.cargo/registry/src; its sub-sub-directories are
+# the crate versions), REPEAT (runs of each e2e measurement, default 1), KEEP_WORK.
+# Needs /usr/bin/time (Debian package `time`) for CPU time and peak RSS, python3, git.
 set -euo pipefail
+PARTS="${PARTS:-engine e2e memory}"
+has_part() { case " $PARTS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 root="$(cd "$(dirname "$0")/.." && pwd)"
 dir="${1:-$HOME/.cargo/registry/src}"
 cd "$root"
 
+if has_part engine; then
 cargo build --release -q -p pushguard-secrets --example throughput
-bin="$root/target/release/examples/throughput"
+bin="${CARGO_TARGET_DIR:-$root/target}/release/examples/throughput"
+fi
 
 gitleaks_bin="$(command -v gitleaks || true)"
 if [ -z "$gitleaks_bin" ] && [ -x "$root/bench/.venv/bin/python" ]; then
@@ -30,6 +48,7 @@ if [ ! -s secrets/corpus/.cache/gitleaks-default.toml ]; then
   secrets/corpus/fetch-test-inputs.sh >/dev/null 2>&1 || true
 fi
 
+if has_part engine; then
 echo "input: $dir ($(du -sh "$dir" | cut -f1)); cores: $(nproc); load: $(cut -d' ' -f1-3 /proc/loadavg)"
 for threads in 1 2; do
   printf 'pushguard builtin rules   threads=%s: ' "$threads"
@@ -105,3 +124,202 @@ PY
 else
   echo "gitleaks: not installed (INSTALL_GITLEAKS=1 to install it into bench/.venv)"
 fi
+fi # engine
+
+# ================================================================================================
+# End to end: the `pushguard scan` CLI (and gitleaks on the same input), and its peak memory.
+# ================================================================================================
+if has_part e2e || has_part memory; then
+if [ -z "${PUSHGUARD_BIN:-}" ]; then
+  cargo build --release -q -p pushguard
+  PUSHGUARD_BIN="${CARGO_TARGET_DIR:-$root/target}/release/pushguard"
+fi
+[ -x "$PUSHGUARD_BIN" ] || { echo "secrets.sh: no pushguard binary at $PUSHGUARD_BIN" >&2; exit 2; }
+[ -x /usr/bin/time ] || { echo "secrets.sh: needs /usr/bin/time (apt-get install time)" >&2; exit 2; }
+MAX_FILE=$((10 << 20))   # pushguard scan's default --max-file-size; gitleaks gets --max-target-megabytes 10
+REPEAT="${REPEAT:-1}"
+work="$(mktemp -d "${TMPDIR:-/tmp}/pushguard-secrets-bench.XXXXXX")"
+trap 'if [ -n "${KEEP_WORK:-}" ]; then echo "kept $work" >&2; else rm -rf "$work"; fi' EXIT
+
+# run_timed LABEL BYTES OUTFILE CMD...: runs CMD (exit 0 or 1 = findings accepted), prints one line
+# with wall-clock and CPU throughput and peak RSS; leaves "wall cpu rss_kb" in $work/last.
+run_timed() {
+  local label=$1 bytes=$2 outfile=$3 rc=0
+  shift 3
+  /usr/bin/time -f '%e %U %S %M' -o "$work/time" "$@" >"$outfile" 2>"$work/stderr" || rc=$?
+  if [ "$rc" -gt 1 ]; then
+    echo "secrets.sh: '$*' exited $rc:" >&2; tail -5 "$work/stderr" >&2; exit 2
+  fi
+  read -r wall u s rss < <(tail -1 "$work/time")
+  awk -v l="$label" -v b="$bytes" -v w="$wall" -v u="$u" -v s="$s" -v r="$rss" -v ld="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
+    c = u + s; if (w <= 0) w = 0.01; if (c <= 0) c = 0.01
+    printf "%-44s MB=%.1f wall_s=%.2f cpu_s=%.2f (user %.2f sys %.2f) MB/s_wall=%.1f MB/s_per_core=%.1f peak_rss_MB=%.1f load=%s\n",
+      l, b / 1e6, w, c, u, s, b / 1e6 / w, b / 1e6 / c, r / 1024, ld
+  }'
+  echo "$wall $(awk -v u="$u" -v s="$s" 'BEGIN { print u + s }') $rss" >"$work/last"
+}
+count_json() { python3 -c 'import json,sys
+try: print(len(json.load(open(sys.argv[1]))))
+except Exception: print(-1)' "$1"; }
+# ratio NAME: throughput ratio pushguard/gitleaks from the saved "wall cpu" pairs (same bytes)
+ratio() {
+  read -r pw pc _ <"$work/pg.last"; read -r gw gc _ <"$work/gl.last"
+  awk -v n="$1" -v pw="$pw" -v pc="$pc" -v gw="$gw" -v gc="$gc" 'BEGIN {
+    rw = gw / pw; rc = gc / pc
+    printf "  %s: pushguard/gitleaks throughput ratio: wall %.1fx, CPU %.1fx (target >= 10x: %s)\n",
+      n, rw, rc, (rw >= 10 && rc >= 10) ? "met" : (rc >= 10 ? "met on CPU, MISSED on wall-clock" : "MISSED")
+  }'
+}
+per_core_verdict() {
+  read -r _ pc _ <"$work/pg.last"
+  awk -v b="$1" -v c="$pc" 'BEGIN { v = b / 1e6 / c; printf "  pushguard on source code: %.1f MB/s per core (target >= 100: %s)\n", v, (v >= 100 ? "met" : "MISSED") }'
+}
+fi
+
+if has_part e2e; then
+echo
+echo "== end to end: pushguard scan vs gitleaks =="
+echo "pushguard: $PUSHGUARD_BIN ($("$PUSHGUARD_BIN" --version)); gitleaks: ${gitleaks_bin:-not installed}"
+echo "cores: $(nproc); load: $(cut -d' ' -f1-3 /proc/loadavg); date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+
+# (a) a directory of real source code -------------------------------------------------------------
+bytes=$(find "$dir" -name .git -prune -o -type f -size -10241k -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
+files=$(find "$dir" -name .git -prune -o -type f -printf x | wc -c)
+echo "(a) directory: $dir: $files files, $bytes bytes in files <= 10 MiB (the denominator for both tools)"
+find "$dir" -name .git -prune -o -type f -size -10241k -print0 | xargs -0 cat >/dev/null # warm the page cache
+for r in $(seq "$REPEAT"); do
+  run_timed "pushguard scan DIR" "$bytes" "$work/pg.json" \
+    "$PUSHGUARD_BIN" scan --no-progress --format json "$dir"
+  cp "$work/last" "$work/pg.last"; echo "  findings: $(count_json "$work/pg.json")"
+  if [ -n "$gitleaks_bin" ]; then
+    run_timed "gitleaks dir DIR (8.30.1, default rules)" "$bytes" /dev/null \
+      "$gitleaks_bin" dir --no-banner --log-level error --max-target-megabytes 10 \
+      --report-format json --report-path "$work/gl.json" "$dir"
+    cp "$work/last" "$work/gl.last"; echo "  findings: $(count_json "$work/gl.json")"
+    ratio "(a) directory, run $r"
+  fi
+  per_core_verdict "$bytes"
+done
+
+# (b) a full git history -----------------------------------------------------------------------------
+# build_history SRC REPO: a bare repository whose history adds the crate versions under SRC
+# (directories SRC/*/NAME-VERSION) one commit per top-level entry of each version, in
+# (name, version) order; a newer version of a crate deletes the older one first (vendor/NAME/),
+# so the history has real modifications and deletions, not only additions.
+build_history() {
+  git init -q --bare "$2"
+  python3 - "$1" <<'PY' | git --git-dir="$2" -c core.bigFileThreshold=512m fast-import --quiet
+import os, re, sys
+src = sys.argv[1]
+pkgs = []
+for index in sorted(os.listdir(src)):
+    d = os.path.join(src, index)
+    if not os.path.isdir(d):
+        continue
+    for p in os.listdir(d):
+        m = re.match(r"^(.+?)-(\d+\.\d+\.\d+.*)$", p)
+        if m and os.path.isdir(os.path.join(d, p)):
+            ver = [int(x) if x.isdigit() else 0 for x in re.split(r"[.+-]", m.group(2))[:3]]
+            pkgs.append((m.group(1), ver, os.path.join(d, p)))
+pkgs.sort(key=lambda t: (t[0], t[1]))
+out = sys.stdout.buffer
+t, mark, first = 1600000000, 0, True
+def commit(msg, ops):
+    global t, first
+    t += 60
+    out.write(b"commit refs/heads/main\n")
+    out.write(b"author Bench <bench@example.org> %d +0000\ncommitter Bench <bench@example.org> %d +0000\n" % (t, t))
+    m = msg.encode()
+    out.write(b"data %d\n%s\n" % (len(m), m))
+    for op in ops:
+        op()
+    out.write(b"\n")
+def add(path, full):
+    def op():
+        st = os.lstat(full)
+        data = open(full, "rb").read()
+        mode = b"100755" if st.st_mode & 0o111 else b"100644"
+        out.write(b"M %s inline %s\ndata %d\n" % (mode, path.encode("utf-8", "surrogateescape"), len(data)))
+        out.write(data)
+        out.write(b"\n")
+    return op
+def delete(path):
+    return lambda: out.write(b"D %s\n" % path.encode())
+def files_under(root, rel):
+    for base, dirs, names in os.walk(os.path.join(root, rel)):
+        dirs[:] = sorted(x for x in dirs if x != ".git")
+        for n in sorted(names):
+            full = os.path.join(base, n)
+            path = os.path.relpath(full, root)
+            if os.path.islink(full) or not os.path.isfile(full) or "\n" in path or path.startswith('"'):
+                continue
+            yield path, full
+seen = set()
+for name, ver, root in pkgs:
+    top = sorted(os.listdir(root))
+    loose = [e for e in top if not os.path.isdir(os.path.join(root, e))]
+    dirs = [e for e in top if os.path.isdir(os.path.join(root, e)) and e != ".git"]
+    ops = [delete("vendor/" + name)] if name in seen else []
+    seen.add(name)
+    v = os.path.basename(root)
+    ops += [add("vendor/%s/%s" % (name, p), f) for e in loose for p, f in files_under(root, e)]
+    commit("Import %s (top-level files)" % v, ops)
+    for e in dirs:
+        ops = [add("vendor/%s/%s" % (name, p), f) for p, f in files_under(root, e)]
+        if ops:
+            commit("Import %s: %s/" % (v, e), ops)
+PY
+}
+hist_src="${HISTORY_SRC:-$HOME/.cargo/registry/src}"
+repo="$work/history.git"
+t0=$(date +%s)
+build_history "$hist_src" "$repo"
+commits=$(git --git-dir="$repo" rev-list --count --all)
+read -r hbytes hblobs < <(git --git-dir="$repo" cat-file --batch-all-objects --batch-check='%(objecttype) %(objectsize)' |
+  awk -v max="$MAX_FILE" '$1 == "blob" && $2 <= max { s += $2; n++ } END { print s + 0, n + 0 }')
+echo "(b) git history: $repo built from $hist_src in $(( $(date +%s) - t0 )) s: $commits commits," \
+  "$hblobs distinct blobs <= 10 MiB, $hbytes bytes (the denominator for both tools), pack $(du -sh "$repo/objects" | cut -f1)"
+for r in $(seq "$REPEAT"); do
+  run_timed "pushguard scan --git REPO --all-history" "$hbytes" "$work/pg.json" \
+    "$PUSHGUARD_BIN" scan --no-progress --format json --git "$repo" --all-history
+  cp "$work/last" "$work/pg.last"; echo "  findings: $(count_json "$work/pg.json")"
+  if [ -n "$gitleaks_bin" ]; then
+    run_timed "gitleaks git REPO (8.30.1, default rules)" "$hbytes" /dev/null \
+      "$gitleaks_bin" git --no-banner --log-level error --max-target-megabytes 10 \
+      --report-format json --report-path "$work/gl.json" "$repo"
+    cp "$work/last" "$work/gl.last"; echo "  findings: $(count_json "$work/gl.json")"
+    ratio "(b) git history, run $r"
+  fi
+done
+rm -rf "$repo"
+fi # e2e
+
+if has_part memory; then
+echo
+echo "== peak memory of pushguard scan with huge files (target <= 200 MB) =="
+echo "load: $(cut -d' ' -f1-3 /proc/loadavg); date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+huge="$work/huge"
+mkdir -p "$huge/src"
+total=0
+for mb in ${HUGE_MB:-120 250}; do
+  # real source text (this repository's daemon sources, repeated), no secrets
+  { while cat "$root"/daemon/src/*.rs; do :; done; } 2>/dev/null | head -c "$((mb << 20))" >"$huge/src/big-$mb.rs" || true
+  total=$((total + (mb << 20)))
+done
+cp -r "$root/daemon/src" "$huge/src/small"
+ls -l "$huge/src" | awk 'NR > 1 && $5 > 1e6 { printf "  huge file: %s, %d bytes\n", $9, $5 }'
+big=$(( (total >> 20) + 1 ))
+run_timed "scan DIR, default --max-file-size (10 MiB)" "$total" /dev/null \
+  "$PUSHGUARD_BIN" scan --no-progress "$huge/src"
+run_timed "scan DIR, --max-file-size ${big} MiB" "$total" /dev/null \
+  "$PUSHGUARD_BIN" scan --no-progress --max-file-size "$((big << 20))" "$huge/src"
+git init -q "$huge/repo"
+git -C "$huge/repo" -c core.bigFileThreshold=512m --work-tree="$huge/src" add -A
+git -C "$huge/repo" -c user.name=Bench -c user.email=bench@example.org commit -q -m "huge files"
+run_timed "scan --git --all-history, default (10 MiB)" "$total" /dev/null \
+  "$PUSHGUARD_BIN" scan --no-progress --git "$huge/repo" --all-history
+run_timed "scan --git --all-history, --max-file-size ${big} MiB" "$total" /dev/null \
+  "$PUSHGUARD_BIN" scan --no-progress --max-file-size "$((big << 20))" --git "$huge/repo" --all-history
+echo "  (MB/s columns count the huge files' bytes; with the default limit they are skipped, not scanned)"
+rm -rf "$huge"
+fi # memory
