@@ -379,7 +379,8 @@ impl RepoReader {
         if obj.kind != want {
             bail!("object {id} is a {}, not a {want}", obj.kind);
         }
-        Ok(obj.data.clone())
+        // Take gix's buffer rather than copying it: a large blob is held once, not twice.
+        Ok(obj.detach().data)
     }
 
     pub fn commit(&self, id: ObjectId) -> Result<RawCommit> {
@@ -495,7 +496,12 @@ pub fn parse_commit(data: &[u8], sha256: bool) -> Result<RawCommit> {
             b"parent" => parents.push(String::from_utf8_lossy(value).into_owned()),
             b"author" => author = Some(parse_person(value)),
             b"committer" => committer = Some(parse_person(value)),
-            b"mergetag" => mergetags.push(value.clone()),
+            b"mergetag" => {
+                // The header holds the tag object's text without its final newline.
+                let mut tag = value.clone();
+                tag.push(b'\n');
+                mergetags.push(tag)
+            }
             n if n == sig_name => sigs.push((value.clone(), range.clone())),
             n if n.starts_with(b"gpgsig") => other_sigs += 1,
             _ => {}
@@ -615,6 +621,20 @@ mod tests {
             payload,
             b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A U Thor <a@example.org> 1700000000 +0000\ncommitter C O Mitter <c@example.org> 1700000100 +0100\n\nSubject line\n\nBody\n".to_vec()
         );
+    }
+
+    /// Regression: a `mergetag` header's text lacked the tag's final newline, which gave the
+    /// merged tag a wrong id and cut the last newline off its signature block.
+    #[test]
+    fn mergetags_keep_the_tag_objects_final_newline() {
+        let tag = b"object 4b825dc642cb6eb9a060e54bf8d69288fbee4904\ntype commit\ntag v1\ntagger T <t@example.org> 1700000000 +0000\n\nmsg\n-----BEGIN PGP SIGNATURE-----\nfake\n-----END PGP SIGNATURE-----\n";
+        let mut commit = b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nparent 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nparent 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A <a@example.org> 1700000000 +0000\ncommitter A <a@example.org> 1700000000 +0000\nmergetag ".to_vec();
+        let text = String::from_utf8_lossy(tag);
+        let folded = text.trim_end_matches('\n').replace('\n', "\n ");
+        commit.extend_from_slice(folded.as_bytes());
+        commit.extend_from_slice(b"\n\nMerge tag v1\n");
+        let c = parse_commit(&commit, false).expect("parses");
+        assert_eq!(c.mergetags, vec![tag.to_vec()]);
     }
 
     #[test]

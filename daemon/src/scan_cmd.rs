@@ -8,6 +8,7 @@ use anyhow::{bail, Context, Result};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -27,6 +28,9 @@ pub struct ScanArgs {
     pub max_file_size: u64,
     pub progress: bool,
 }
+
+/// What one file gave: (its index in path order, a finding, or a skipped path).
+type Hit = (usize, Option<Row>, Option<String>);
 
 /// One finding and where.
 struct Row {
@@ -125,40 +129,95 @@ fn scan_dir(
         }
     }
     files.sort();
+    // Files are scanned on every core: each worker takes the next file from a shared counter;
+    // results are put back in path order afterwards.
+    let total = files.len() as u64;
+    let next = AtomicUsize::new(0);
+    let done = AtomicU64::new(0);
+    let bytes = AtomicU64::new(0);
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(files.len().max(1));
+    let results: Vec<Result<Vec<Hit>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                s.spawn(|| -> Result<Vec<Hit>> {
+                    let mut out = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(file) = files.get(i) else { break };
+                        let rel = file
+                            .strip_prefix(root)
+                            .unwrap_or(file)
+                            .to_string_lossy()
+                            .into_owned();
+                        for f in scanner.scan_path(&rel) {
+                            out.push((
+                                i,
+                                Some(Row {
+                                    finding: f,
+                                    path: rel.clone(),
+                                    commit: None,
+                                }),
+                                None,
+                            ));
+                        }
+                        let size = std::fs::metadata(file)?.len();
+                        if size > max {
+                            out.push((i, None, Some(rel)));
+                            done.fetch_add(1, Ordering::Relaxed);
+                            continue;
+                        }
+                        let data = std::fs::read(file)
+                            .with_context(|| format!("cannot read {}", file.display()))?;
+                        bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
+                        for f in scanner.scan(&rel, &data) {
+                            out.push((
+                                i,
+                                Some(Row {
+                                    finding: f,
+                                    path: rel.clone(),
+                                    commit: None,
+                                }),
+                                None,
+                            ));
+                        }
+                        done.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Ok(out)
+                })
+            })
+            .collect();
+        // The calling thread draws the progress bar while the workers run.
+        while handles.iter().any(|h| !h.is_finished()) {
+            bar.tick(
+                done.load(Ordering::Relaxed),
+                total,
+                bytes.load(Ordering::Relaxed),
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a scan worker panicked")))
+            })
+            .collect()
+    });
+    let mut found = Vec::new();
+    for r in results {
+        found.extend(r?);
+    }
+    found.sort_by_key(|(i, _, _)| *i);
     let mut rows = Vec::new();
     let mut skipped = Vec::new();
-    let total = files.len() as u64;
-    let mut bytes = 0u64;
-    for (i, file) in files.iter().enumerate() {
-        bar.tick(i as u64, total, bytes);
-        let rel = file
-            .strip_prefix(root)
-            .unwrap_or(file)
-            .to_string_lossy()
-            .into_owned();
-        for f in scanner.scan_path(&rel) {
-            rows.push(Row {
-                finding: f,
-                path: rel.clone(),
-                commit: None,
-            });
-        }
-        let size = std::fs::metadata(file)?.len();
-        if size > max {
-            skipped.push(rel);
-            continue;
-        }
-        let data =
-            std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-        bytes += data.len() as u64;
-        for f in scanner.scan(&rel, &data) {
-            rows.push(Row {
-                finding: f,
-                path: rel.clone(),
-                commit: None,
-            });
-        }
+    for (_, row, skip) in found {
+        rows.extend(row);
+        skipped.extend(skip);
     }
+    bar.tick(total, total, bytes.load(Ordering::Relaxed));
     Ok((rows, skipped))
 }
 

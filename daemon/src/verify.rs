@@ -455,13 +455,7 @@ fn check_one(ctx: &Ctx<'_>, reader: &RepoReader, item: &Item) -> Result<Vec<Line
         Item::Commit(id) => {
             let c = reader.commit(*id)?;
             for text in &c.mergetags {
-                // The header value is the tag object less its final newline (git folds the
-                // object into the header line by line): put it back to get the tag's id.
-                let mut text = text.clone();
-                if !text.ends_with(b"\n") {
-                    text.push(b'\n');
-                }
-                let text = &text;
+                // `parse_commit` gives the tag object's full text (final newline included).
                 let t = crate::git::parse_tag(text)
                     .with_context(|| format!("a mergetag in commit {id} cannot be parsed"))?;
                 let tagger = t.tagger.map(|p| p.email).unwrap_or_default();

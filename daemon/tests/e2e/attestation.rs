@@ -339,3 +339,32 @@ fn signed_pushes_name_the_pusher_and_unsigned_ones_are_refused() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("nonce is BAD"), "{err}");
 }
+
+#[test]
+fn a_merged_tag_signed_by_a_known_identity_passes() {
+    let (_w, _bare, c, d) = world(ATTESTED);
+    c.git(&["checkout", "-q", "-b", "side"]);
+    c.commit("side.txt", "alice@example.org", Sign::Ssh("alice"));
+    c.git_signed(
+        "alice",
+        "alice@example.org",
+        &["tag", "-s", "-m", "for merging", "feature-2"],
+    );
+    c.git(&["checkout", "-q", "main"]);
+    c.commit("main.txt", "alice@example.org", Sign::Ssh("alice"));
+    c.git_signed(
+        "alice",
+        "alice@example.org",
+        &[
+            "merge",
+            "-q",
+            "--no-ff",
+            "-S",
+            "-m",
+            "Merge tag",
+            "feature-2",
+        ],
+    );
+    let p = c.push(&["origin", "main"]);
+    assert!(p.ok, "{}\n{}", p.text, d.log_text());
+}
