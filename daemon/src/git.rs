@@ -289,6 +289,16 @@ impl RepoReader {
             .context("cannot hash object")
     }
 
+    /// Another reader of the same objects, for another thread (gix repositories are not Sync).
+    /// It shares this reader's overlay, so it must not outlive it.
+    pub fn fork(&self) -> RepoReader {
+        RepoReader {
+            repo: self.repo.clone(),
+            before_push: self.before_push.clone(),
+            _overlay: None,
+        }
+    }
+
     /// Was `id` in the repository before this push? `None` when that cannot be told (no
     /// quarantine: the update hook runs after git moved the objects in).
     pub fn existed_before_push(&self, id: ObjectId) -> Option<bool> {

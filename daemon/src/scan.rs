@@ -6,6 +6,7 @@ use anyhow::Result;
 use gix::ObjectId;
 use rules::facts::{OversizedBlob, RefUpdate, SecretFinding, SecretScan};
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// Limits for one push, from the policy's `secret_scanning` rules (the strictest wins).
@@ -133,56 +134,147 @@ pub fn scan_commits(
         }
     }
     let total = intro.len() as u64;
-    for (done, (blob, at)) in intro.into_iter().enumerate() {
-        progress(done as u64, total, out.bytes_scanned);
-        if started.elapsed() > limits.deadline {
-            out.deadline_expired = true;
-            break;
-        }
-        let size = reader.size(blob)?;
-        if size > limits.max_blob_size {
-            out.oversized.push(OversizedBlob {
-                ref_name: at.ref_name.clone(),
-                commit: at.commit.to_string(),
-                path: at.path.clone(),
-                size,
-            });
-            continue;
-        }
-        let data = reader.blob(blob)?;
-        out.blobs_scanned += 1;
-        out.bytes_scanned += data.len() as u64;
-        let found = scanner.scan(&at.path, &data);
-        drop(data);
-        if found.is_empty() {
-            continue;
-        }
-        // Secrets that the file already held before this commit are legacy.
-        let before: HashSet<(String, String)> = match at.previous {
-            Some(prev) if reader.size(prev)? <= limits.max_blob_size => scanner
-                .scan(&at.path, &reader.blob(prev)?)
-                .into_iter()
-                .map(|f| (f.rule_id, f.secret_sha256))
-                .collect(),
-            _ => HashSet::new(),
-        };
-        let commit_hex = at.commit.to_string();
-        for f in found {
-            if scanner.allowed_in_commit(&f, &commit_hex) {
-                continue;
+    // Big scans (audits, large pushes) use every core; small pushes stay on this thread.
+    let workers = if intro.len() >= PARALLEL_FROM {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    } else {
+        1
+    };
+    let next = AtomicUsize::new(0);
+    let done = AtomicU64::new(0);
+    let bytes = AtomicU64::new(0);
+    let expired = AtomicBool::new(false);
+    let work = |reader: &RepoReader| -> Result<Vec<(usize, Blob)>> {
+        let mut results = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some((blob, at)) = intro.get(i) else {
+                break;
+            };
+            if expired.load(Ordering::Relaxed) || started.elapsed() > limits.deadline {
+                expired.store(true, Ordering::Relaxed);
+                break;
             }
+            let r = scan_blob(reader, scanner, *blob, at, limits)?;
+            if let Blob::Scanned { bytes: b, .. } = &r {
+                bytes.fetch_add(*b, Ordering::Relaxed);
+            }
+            done.fetch_add(1, Ordering::Relaxed);
+            results.push((i, r));
+        }
+        Ok(results)
+    };
+    let mut results: Vec<(usize, Blob)> = if workers <= 1 {
+        work(reader)?
+    } else {
+        let parts: Vec<Result<Vec<(usize, Blob)>>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..workers)
+                .map(|_| {
+                    let own = reader.fork();
+                    let work = &work;
+                    s.spawn(move || work(&own))
+                })
+                .collect();
+            while handles.iter().any(|h| !h.is_finished()) {
+                progress(
+                    done.load(Ordering::Relaxed),
+                    total,
+                    bytes.load(Ordering::Relaxed),
+                );
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(anyhow::anyhow!("a scan worker panicked")))
+                })
+                .collect()
+        });
+        let mut all = Vec::new();
+        for p in parts {
+            all.extend(p?);
+        }
+        all
+    };
+    results.sort_by_key(|(i, _)| *i);
+    out.deadline_expired = expired.load(Ordering::Relaxed);
+    for (_, r) in results {
+        match r {
+            Blob::Oversized(o) => out.oversized.push(o),
+            Blob::Scanned { bytes, found } => {
+                out.blobs_scanned += 1;
+                out.bytes_scanned += bytes;
+                out.found.extend(found);
+            }
+        }
+    }
+    progress(total, total, out.bytes_scanned);
+    Ok(out)
+}
+
+/// From how many new blobs on a scan runs on every core.
+const PARALLEL_FROM: usize = 64;
+
+/// What one blob gave.
+enum Blob {
+    Oversized(OversizedBlob),
+    Scanned { bytes: u64, found: Vec<Found> },
+}
+
+fn scan_blob(
+    reader: &RepoReader,
+    scanner: &secrets::Scanner,
+    blob: ObjectId,
+    at: &Intro,
+    limits: Limits,
+) -> Result<Blob> {
+    let size = reader.size(blob)?;
+    if size > limits.max_blob_size {
+        return Ok(Blob::Oversized(OversizedBlob {
+            ref_name: at.ref_name.clone(),
+            commit: at.commit.to_string(),
+            path: at.path.clone(),
+            size,
+        }));
+    }
+    let data = reader.blob(blob)?;
+    let bytes = data.len() as u64;
+    let found = scanner.scan(&at.path, &data);
+    drop(data);
+    if found.is_empty() {
+        return Ok(Blob::Scanned {
+            bytes,
+            found: Vec::new(),
+        });
+    }
+    // Secrets that the file already held before this commit are legacy.
+    let before: HashSet<(String, String)> = match at.previous {
+        Some(prev) if reader.size(prev)? <= limits.max_blob_size => scanner
+            .scan(&at.path, &reader.blob(prev)?)
+            .into_iter()
+            .map(|f| (f.rule_id, f.secret_sha256))
+            .collect(),
+        _ => HashSet::new(),
+    };
+    let commit_hex = at.commit.to_string();
+    let found = found
+        .into_iter()
+        .filter(|f| !scanner.allowed_in_commit(f, &commit_hex))
+        .map(|f| {
             let legacy = before.contains(&(f.rule_id.clone(), f.secret_sha256.clone()));
-            out.found.push(Found {
+            Found {
                 finding: f,
                 ref_name: at.ref_name.clone(),
                 commit: at.commit,
                 path: at.path.clone(),
                 legacy,
-            });
-        }
-    }
-    progress(total, total, out.bytes_scanned);
-    Ok(out)
+            }
+        })
+        .collect();
+    Ok(Blob::Scanned { bytes, found })
 }
 
 fn finding(

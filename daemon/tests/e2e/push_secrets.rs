@@ -368,3 +368,25 @@ fn only_blobs_new_to_the_repository_are_scanned() {
     let last = s.d.audit().pop().expect("logged");
     assert_eq!(last["secret_scan"]["blobs_scanned"], 0);
 }
+
+#[test]
+fn large_pushes_are_scanned_on_every_core_with_the_same_result() {
+    let s = setup();
+    let secret = token();
+    for i in 0..150 {
+        let text = if i == 97 {
+            format!("fn main() {{}}\n// {secret}\n")
+        } else {
+            format!("fn f{i}() -> u32 {{ {i} }}\n")
+        };
+        write(&s.c, &format!("src/m{i:03}.rs"), &text);
+    }
+    commit(&s.c, "Many modules");
+    let p = s.c.push(&["origin", "main"]);
+    assert!(!p.ok);
+    assert!(p.flat().contains("at src/m097.rs:2"), "{}", p.text);
+    assert!(p.flat().contains("1 policy violation"), "{}", p.text);
+    let last = s.d.audit().pop().expect("logged");
+    assert_eq!(last["secret_scan"]["blobs_scanned"], 150);
+    assert_never_shown(&s, &secret, &[&p]);
+}
