@@ -8,7 +8,8 @@
 //! use hooks::client::parse_updates;
 //! let zero = "0".repeat(40);
 //! let new = "a".repeat(40);
-//! let updates = parse_updates(format!("{zero} {new} refs/heads/main\n").as_bytes()).unwrap();
+//! let updates = parse_updates(format!("{zero} {new} refs/heads/main\n").as_bytes())
+//!     .expect("well-formed lines");
 //! assert_eq!(updates[0].name, "refs/heads/main");
 //! ```
 
