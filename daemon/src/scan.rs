@@ -169,35 +169,18 @@ pub fn scan_commits(
     let mut results: Vec<(usize, Blob)> = if workers <= 1 {
         work(reader)?
     } else {
-        let parts: Vec<Result<Vec<(usize, Blob)>>> = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..workers)
-                .map(|_| {
-                    let own = reader.fork();
-                    let work = &work;
-                    s.spawn(move || work(&own))
-                })
-                .collect();
-            while handles.iter().any(|h| !h.is_finished()) {
+        let readers: Vec<RepoReader> = (0..workers).map(|_| reader.fork()).collect();
+        on_workers(
+            readers,
+            |own| work(&own),
+            || {
                 progress(
                     done.load(Ordering::Relaxed),
                     total,
                     bytes.load(Ordering::Relaxed),
-                );
-                std::thread::sleep(std::time::Duration::from_millis(50));
-            }
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| Err(anyhow::anyhow!("a scan worker panicked")))
-                })
-                .collect()
-        });
-        let mut all = Vec::new();
-        for p in parts {
-            all.extend(p?);
-        }
-        all
+                )
+            },
+        )?
     };
     results.sort_by_key(|(i, _)| *i);
     out.deadline_expired = expired.load(Ordering::Relaxed);
@@ -213,6 +196,38 @@ pub fn scan_commits(
     }
     progress(total, total, out.bytes_scanned);
     Ok(out)
+}
+
+/// Run `work` once per item of `states` on its own (scoped) thread, calling `tick` every 50 ms
+/// while they run; the results of all, or the first error.
+pub fn on_workers<S: Send, T: Send>(
+    states: Vec<S>,
+    work: impl Fn(S) -> Result<Vec<T>> + Sync,
+    mut tick: impl FnMut(),
+) -> Result<Vec<T>> {
+    let parts: Vec<Result<Vec<T>>> = std::thread::scope(|s| {
+        let work = &work;
+        let handles: Vec<_> = states
+            .into_iter()
+            .map(|state| s.spawn(move || work(state)))
+            .collect();
+        while handles.iter().any(|h| !h.is_finished()) {
+            tick();
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a scan worker panicked")))
+            })
+            .collect()
+    });
+    let mut all = Vec::new();
+    for p in parts {
+        all.extend(p?);
+    }
+    Ok(all)
 }
 
 /// From how many new blobs on a scan runs on every core.

@@ -139,77 +139,61 @@ fn scan_dir(
         .map(|n| n.get())
         .unwrap_or(1)
         .min(files.len().max(1));
-    let results: Vec<Result<Vec<Hit>>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                s.spawn(|| -> Result<Vec<Hit>> {
-                    let mut out = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(file) = files.get(i) else { break };
-                        let rel = file
-                            .strip_prefix(root)
-                            .unwrap_or(file)
-                            .to_string_lossy()
-                            .into_owned();
-                        for f in scanner.scan_path(&rel) {
-                            out.push((
-                                i,
-                                Some(Row {
-                                    finding: f,
-                                    path: rel.clone(),
-                                    commit: None,
-                                }),
-                                None,
-                            ));
-                        }
-                        let size = std::fs::metadata(file)?.len();
-                        if size > max {
-                            out.push((i, None, Some(rel)));
-                            done.fetch_add(1, Ordering::Relaxed);
-                            continue;
-                        }
-                        let data = std::fs::read(file)
-                            .with_context(|| format!("cannot read {}", file.display()))?;
-                        bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
-                        for f in scanner.scan(&rel, &data) {
-                            out.push((
-                                i,
-                                Some(Row {
-                                    finding: f,
-                                    path: rel.clone(),
-                                    commit: None,
-                                }),
-                                None,
-                            ));
-                        }
-                        done.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Ok(out)
-                })
-            })
-            .collect();
-        // The calling thread draws the progress bar while the workers run.
-        while handles.iter().any(|h| !h.is_finished()) {
+    let mut found = scan::on_workers(
+        vec![(); workers],
+        |()| -> Result<Vec<Hit>> {
+            let mut out = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(file) = files.get(i) else { break };
+                let rel = file
+                    .strip_prefix(root)
+                    .unwrap_or(file)
+                    .to_string_lossy()
+                    .into_owned();
+                for f in scanner.scan_path(&rel) {
+                    out.push((
+                        i,
+                        Some(Row {
+                            finding: f,
+                            path: rel.clone(),
+                            commit: None,
+                        }),
+                        None,
+                    ));
+                }
+                let size = std::fs::metadata(file)?.len();
+                if size > max {
+                    out.push((i, None, Some(rel)));
+                    done.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                let data = std::fs::read(file)
+                    .with_context(|| format!("cannot read {}", file.display()))?;
+                bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
+                for f in scanner.scan(&rel, &data) {
+                    out.push((
+                        i,
+                        Some(Row {
+                            finding: f,
+                            path: rel.clone(),
+                            commit: None,
+                        }),
+                        None,
+                    ));
+                }
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(out)
+        },
+        || {
             bar.tick(
                 done.load(Ordering::Relaxed),
                 total,
                 bytes.load(Ordering::Relaxed),
-            );
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a scan worker panicked")))
-            })
-            .collect()
-    });
-    let mut found = Vec::new();
-    for r in results {
-        found.extend(r?);
-    }
+            )
+        },
+    )?;
     found.sort_by_key(|(i, _, _)| *i);
     let mut rows = Vec::new();
     let mut skipped = Vec::new();
