@@ -23,28 +23,9 @@ WARMUP=${WARMUP:-3}
 TARGET_RATIO=1.20
 TARGET_ADDED_MS=20
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-if [ -z "${PUSHGUARD_BIN:-}" ]; then
-    (cd "$ROOT" && cargo build --release -q -p pushguard)
-    PUSHGUARD_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/pushguard"
-fi
-PUSHGUARD_BIN=$(cd "$(dirname "$PUSHGUARD_BIN")" && pwd)/$(basename "$PUSHGUARD_BIN")
-[ -x "$PUSHGUARD_BIN" ] || { echo "push-latency: no pushguard binary at $PUSHGUARD_BIN" >&2; exit 2; }
+. "$(dirname "$0")/lib.sh"
 
 # --- A pinned, isolated world: no system or user git config, fixed identities, UTC. ---------
-say() { printf '%s\n' "$*" >&2; }
-ms_now() { date +%s%N; }
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/pushguard-bench.XXXXXX")
-DAEMON_PID=
-cleanup() {
-    if [ -n "$DAEMON_PID" ]; then
-        kill "$DAEMON_PID" 2>/dev/null || true
-        wait "$DAEMON_PID" 2>/dev/null || true
-    fi
-    if [ -n "${KEEP_WORK:-}" ]; then say "kept $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 while IFS= read -r var; do unset "$var"; done < <(env | sed -n 's/^\(GIT_[A-Za-z0-9_]*\)=.*/\1/p')
 export HOME="$WORK/home" XDG_CONFIG_HOME="$WORK/home/.config"

@@ -30,27 +30,7 @@ FILES=${FILES:-20}
 FILE_BYTES=${FILE_BYTES:-5000}
 TARGET_P95_MS=50
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-if [ -z "${PUSHGUARD_BIN:-}" ]; then
-    (cd "$ROOT" && cargo build --release -q -p pushguard)
-    PUSHGUARD_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/pushguard"
-fi
-PUSHGUARD_BIN=$(cd "$(dirname "$PUSHGUARD_BIN")" && pwd)/$(basename "$PUSHGUARD_BIN")
-[ -x "$PUSHGUARD_BIN" ] || { echo "secret-push-latency: no pushguard binary at $PUSHGUARD_BIN" >&2; exit 2; }
-
-say() { printf '%s\n' "$*" >&2; }
-ms_now() { date +%s%N; }
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/pushguard-bench.XXXXXX")
-DAEMON_PID=
-cleanup() {
-    if [ -n "$DAEMON_PID" ]; then
-        kill "$DAEMON_PID" 2>/dev/null || true
-        wait "$DAEMON_PID" 2>/dev/null || true
-    fi
-    if [ -n "${KEEP_WORK:-}" ]; then say "kept $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+. "$(dirname "$0")/lib.sh"
 
 # The source text the pushes add: this repository's own Rust sources (not the secrets crate,
 # whose rule examples are made to look like secrets), concatenated, read before HOME changes.
