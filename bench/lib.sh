@@ -22,3 +22,25 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+# start_daemon [SERVE-ARGS...]: `pushguard serve` over $WORK/guarded (socket and state in
+# $WORK/state) and wait until it has installed its hook into guarded/bench.git; the copy in
+# $WORK/plain must stay without hooks.
+start_daemon() {
+    SOCK="$WORK/state/pushguard.sock"
+    "$PUSHGUARD_BIN" serve --repos "$WORK/guarded" "$@" \
+        --socket "$SOCK" --state-dir "$WORK/state" 2>"$WORK/daemon.log" &
+    DAEMON_PID=$!
+    local _
+    for _ in $(seq 300); do
+        if [ -S "$SOCK" ] && grep -qs pushguard-hook "$WORK/guarded/bench.git/hooks/pre-receive" &&
+            [ "$(git --git-dir="$WORK/guarded/bench.git" config --get pushguard.socket || true)" = "$SOCK" ]; then
+            break
+        fi
+        kill -0 "$DAEMON_PID" 2>/dev/null || { cat "$WORK/daemon.log" >&2; exit 2; }
+        sleep 0.1
+    done
+    grep -qs pushguard-hook "$WORK/guarded/bench.git/hooks/pre-receive" ||
+        { say "$(basename "$0"): the daemon did not install its hooks"; cat "$WORK/daemon.log" >&2; exit 2; }
+    [ ! -e "$WORK/plain/bench.git/hooks/pre-receive" ] && [ ! -e "$WORK/plain/bench.git/hooks/update" ]
+}

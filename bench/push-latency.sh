@@ -102,21 +102,7 @@ EOF
 "$PUSHGUARD_BIN" policy check "$WORK/policy.yaml" >/dev/null
 
 # --- The daemon; it installs the hooks into guarded/bench.git. ----------------------------------
-SOCK="$WORK/state/pushguard.sock"
-"$PUSHGUARD_BIN" serve --repos "$WORK/guarded" --policy "$WORK/policy.yaml" \
-    --socket "$SOCK" --state-dir "$WORK/state" 2>"$WORK/daemon.log" &
-DAEMON_PID=$!
-for _ in $(seq 300); do
-    if [ -S "$SOCK" ] && grep -qs pushguard-hook "$WORK/guarded/bench.git/hooks/pre-receive" &&
-        [ "$(git --git-dir="$WORK/guarded/bench.git" config --get pushguard.socket || true)" = "$SOCK" ]; then
-        break
-    fi
-    kill -0 "$DAEMON_PID" 2>/dev/null || { cat "$WORK/daemon.log" >&2; exit 2; }
-    sleep 0.1
-done
-grep -qs pushguard-hook "$WORK/guarded/bench.git/hooks/pre-receive" ||
-    { say "push-latency: the daemon did not install its hooks"; cat "$WORK/daemon.log" >&2; exit 2; }
-[ ! -e "$WORK/plain/bench.git/hooks/pre-receive" ] && [ ! -e "$WORK/plain/bench.git/hooks/update" ]
+start_daemon --policy "$WORK/policy.yaml"
 
 # --- The client: a clone that signs its commits with the key. -----------------------------------
 git clone -q "file://$WORK/plain/bench.git" "$WORK/client"

@@ -89,21 +89,7 @@ rm -rf "$WORK/base.git"
 "$PUSHGUARD_BIN" policy default >"$WORK/default-policy.yaml"
 grep -q secret_scanning "$WORK/default-policy.yaml" ||
     { say "secret-push-latency: the embedded default policy has no secret_scanning rule"; exit 2; }
-SOCK="$WORK/state/pushguard.sock"
-"$PUSHGUARD_BIN" serve --repos "$WORK/guarded" \
-    --socket "$SOCK" --state-dir "$WORK/state" 2>"$WORK/daemon.log" &
-DAEMON_PID=$!
-for _ in $(seq 300); do
-    if [ -S "$SOCK" ] && grep -qs pushguard-hook "$WORK/guarded/bench.git/hooks/pre-receive" &&
-        [ "$(git --git-dir="$WORK/guarded/bench.git" config --get pushguard.socket || true)" = "$SOCK" ]; then
-        break
-    fi
-    kill -0 "$DAEMON_PID" 2>/dev/null || { cat "$WORK/daemon.log" >&2; exit 2; }
-    sleep 0.1
-done
-grep -qs pushguard-hook "$WORK/guarded/bench.git/hooks/pre-receive" ||
-    { say "secret-push-latency: the daemon did not install its hooks"; cat "$WORK/daemon.log" >&2; exit 2; }
-[ ! -e "$WORK/plain/bench.git/hooks/pre-receive" ] && [ ! -e "$WORK/plain/bench.git/hooks/update" ]
+start_daemon
 
 git clone -q "file://$WORK/plain/bench.git" "$WORK/client"
 cd "$WORK/client"
