@@ -2,9 +2,10 @@
 //!
 //! 1. An Aho-Corasick automaton over every rule keyword (ASCII case-insensitive) finds the
 //!    rules that may apply to the blob; a blob without keywords costs one pass and no regex.
-//! 2. One `regex_automata::meta::Regex` built with `build_many` over all content rules (each
-//!    `(?-u)`, bytes) finds candidate positions in a single pass; each candidate marks its
-//!    line(s) as a window.
+//! 2. One `regex_automata::meta::Regex` built with `build_many` over the literal-prefixed
+//!    content rules whose matches do not start with their own keywords (each `(?-u)`, bytes)
+//!    finds candidate positions in a single pass; each candidate marks its line(s) as a window.
+//!    Rules whose matches start with a keyword are windowed by the lines the keyword pass found.
 //! 3. In each window every keyword-active rule runs its own regex (with captures) so that a
 //!    match shadowed by another rule in the combined pass is still found; multi-line rules may
 //!    extend past the window by their maximum match length.
@@ -195,34 +196,55 @@ fn compile_allowlist(
     })
 }
 
-/// Does every match of `pattern` start with one of a small set of literals (3+ bytes)? Such
-/// patterns keep the combined DFA small; patterns starting with a counted class (`[\w.-]{0,50}`)
-/// multiply its states, so they are windowed by their keywords instead.
-fn literal_prefixed(pattern: &str) -> bool {
+/// The literals every match of `pattern` starts with (a finite set), if it can be known.
+fn prefix_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
     use regex_syntax::hir::literal::{ExtractKind, Extractor};
-    let Ok(hir) = regex_syntax::ParserBuilder::new()
+    let hir = regex_syntax::ParserBuilder::new()
         .utf8(false)
         .unicode(false)
         .build()
         .parse(pattern)
-    else {
-        return false;
-    };
+        .ok()?;
     let mut ex = Extractor::new();
     ex.kind(ExtractKind::Prefix).limit_total(512);
     let seq = ex.extract(&hir);
-    // Few, long-enough literals: provider prefixes. Case-insensitive words (`(?i)password`)
-    // expand to hundreds of variants and are better served by their keywords.
-    match seq.literals() {
-        Some(lits) => {
-            !lits.is_empty() && lits.len() <= 32 && lits.iter().all(|l| l.as_bytes().len() >= 3)
-        }
-        None => false,
-    }
+    let lits = seq.literals()?;
+    Some(lits.iter().map(|l| l.as_bytes().to_vec()).collect())
 }
 
-/// Maximum distance a match of `pattern` may extend past a newline-free window:
-/// 0 if it can never match `\n`.
+/// Does every match of `pattern` start with one of a small set of literals (3+ bytes)? Such
+/// patterns keep the combined DFA small; patterns starting with a counted class (`[\w.-]{0,50}`)
+/// multiply its states, so they are windowed by their keywords instead.
+fn literal_prefixed(pattern: &str) -> bool {
+    // Few, long-enough literals: provider prefixes. Case-insensitive words (`(?i)password`)
+    // expand to hundreds of variants and are better served by their keywords.
+    prefix_literals(pattern).is_some_and(|lits| {
+        !lits.is_empty() && lits.len() <= 32 && lits.iter().all(|l| l.len() >= 3)
+    })
+}
+
+/// Does every match of `pattern` start with one of `keywords` (ASCII case-insensitively)? Then
+/// the keyword pass already finds where each match starts: the rule is searched on the lines
+/// holding its keywords, and needs no place in the combined regex that scans every byte.
+fn keyword_led(pattern: &str, keywords: &[String]) -> bool {
+    let keywords: Vec<Vec<u8>> = keywords
+        .iter()
+        .map(|k| k.to_ascii_lowercase().into_bytes())
+        .filter(|k| !k.is_empty())
+        .collect();
+    prefix_literals(pattern).is_some_and(|lits| {
+        !lits.is_empty()
+            && lits.iter().all(|l| {
+                let l = l.to_ascii_lowercase();
+                keywords.iter().any(|k| l.starts_with(k))
+            })
+    })
+}
+
+/// How far a match of `pattern` that starts in a window (whole lines) may extend past the
+/// window's end: the bytes from the first newline the match may contain to its end, that newline
+/// included; 0 if it can never match `\n`. A rule that ends with `(?:["'\s;,)]|\z)` reaches one
+/// byte, however long its secret may be.
 fn multiline_reach(pattern: &str) -> usize {
     let ascii = regex_syntax::ParserBuilder::new()
         .utf8(false)
@@ -240,31 +262,70 @@ fn multiline_reach(pattern: &str) -> usize {
             Err(_) => return MAX_MULTILINE_REACH,
         },
     };
-    if !can_match_newline(&hir) {
-        return 0;
+    match newline_tail(&hir) {
+        None => 0,
+        Some(Some(n)) => n.min(MAX_MULTILINE_REACH),
+        Some(None) => MAX_MULTILINE_REACH,
     }
-    hir.properties()
-        .maximum_len()
-        .unwrap_or(MAX_MULTILINE_REACH)
-        .min(MAX_MULTILINE_REACH)
 }
 
-fn can_match_newline(hir: &regex_syntax::hir::Hir) -> bool {
+/// The longer of two lengths, `None` meaning unbounded.
+fn longest(a: Option<usize>, b: Option<usize>) -> Option<usize> {
+    Some(a?.max(b?))
+}
+
+/// For a match of `hir`: `None` if it can never contain `\n`; otherwise the most bytes from the
+/// first `\n` it contains to its end, that `\n` included (`Some(None)`: unbounded).
+fn newline_tail(hir: &regex_syntax::hir::Hir) -> Option<Option<usize>> {
     use regex_syntax::hir::{Class, HirKind};
     match hir.kind() {
-        HirKind::Empty | HirKind::Look(_) => false,
-        HirKind::Literal(l) => l.0.contains(&b'\n'),
+        HirKind::Empty | HirKind::Look(_) => None,
+        HirKind::Literal(l) => {
+            l.0.iter()
+                .position(|&b| b == b'\n')
+                .map(|p| Some(l.0.len() - p))
+        }
         HirKind::Class(Class::Bytes(c)) => c
             .ranges()
             .iter()
-            .any(|r| r.start() <= b'\n' && b'\n' <= r.end()),
+            .any(|r| r.start() <= b'\n' && b'\n' <= r.end())
+            .then_some(Some(1)),
         HirKind::Class(Class::Unicode(c)) => c
             .ranges()
             .iter()
-            .any(|r| r.start() <= '\n' && '\n' <= r.end()),
-        HirKind::Repetition(r) => can_match_newline(&r.sub),
-        HirKind::Capture(c) => can_match_newline(&c.sub),
-        HirKind::Concat(v) | HirKind::Alternation(v) => v.iter().any(can_match_newline),
+            .any(|r| r.start() <= '\n' && '\n' <= r.end())
+            .then_some(Some(1)),
+        HirKind::Capture(c) => newline_tail(&c.sub),
+        HirKind::Repetition(r) => {
+            if r.max == Some(0) {
+                return None;
+            }
+            let tail = newline_tail(&r.sub)?;
+            // the first newline falls in some iteration; every later one adds its full length
+            let later = r.max.and_then(|max| {
+                let len = r.sub.properties().maximum_len()?;
+                len.checked_mul(usize::try_from(max).ok()?.saturating_sub(1))
+            });
+            Some(tail.zip(later).and_then(|(t, l)| t.checked_add(l)))
+        }
+        HirKind::Concat(parts) => {
+            let mut widest: Option<Option<usize>> = None;
+            for (i, part) in parts.iter().enumerate() {
+                let Some(tail) = newline_tail(part) else {
+                    continue;
+                };
+                let rest = parts[i + 1..].iter().try_fold(0usize, |acc, h| {
+                    acc.checked_add(h.properties().maximum_len()?)
+                });
+                let here = tail.zip(rest).and_then(|(t, r)| t.checked_add(r));
+                widest = Some(match widest {
+                    Some(w) => longest(w, here),
+                    None => here,
+                });
+            }
+            widest
+        }
+        HirKind::Alternation(alts) => alts.iter().filter_map(newline_tail).reduce(longest),
     }
 }
 
@@ -426,7 +487,9 @@ impl Scanner {
                 }
                 if unicode {
                     unicode_rules.push(idx);
-                } else if literal_prefixed(p) || r.keywords.is_empty() {
+                } else if r.keywords.is_empty()
+                    || (literal_prefixed(p) && !keyword_led(p, &r.keywords))
+                {
                     content.push(idx);
                     content_patterns.push(p.clone());
                 }
@@ -1027,5 +1090,31 @@ impl LineCursor {
             .count() as u32
             + 1;
         (self.line, col)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{multiline_reach, MAX_MULTILINE_REACH};
+
+    #[test]
+    fn reach_counts_only_what_follows_the_first_newline() {
+        // never a newline
+        assert_eq!(multiline_reach(r"ghp_[0-9A-Za-z]{36}"), 0);
+        // only the terminator may be a newline, however long the secret
+        assert_eq!(
+            multiline_reach(r#"(?i)token[ \t]{0,4}=[ \t]{0,4}([A-Za-z0-9]{16,})(?:["'\s;]|\z)"#),
+            1
+        );
+        // a newline inside a counted repetition: its iteration plus every later one and the rest
+        assert_eq!(multiline_reach(r"x\s{0,2}y{5}"), 7);
+        assert_eq!(multiline_reach("a\nbc"), 3);
+        assert_eq!(multiline_reach(r"(?:a|b\n)cd"), 3);
+        // unbounded after a newline
+        assert_eq!(
+            multiline_reach(r"-----BEGIN KEY-----([\s\S]{64,}?)-----END KEY-----"),
+            MAX_MULTILINE_REACH
+        );
+        assert_eq!(multiline_reach(r"key\s*=\s*\S+"), MAX_MULTILINE_REACH);
     }
 }

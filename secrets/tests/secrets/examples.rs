@@ -69,3 +69,38 @@ fn builtin_rule_count_and_examples() {
         failures.join("\n")
     );
 }
+
+/// Every positive example is still found wherever it sits in a larger blob: on the first line,
+/// after unrelated lines and keywords of other rules, as the last line without a newline, and
+/// next to another copy of itself. The matcher searches most rules only on the lines its keyword
+/// pass picked (and up to each rule's reach past them), so this pins that windowing down.
+#[test]
+fn positives_are_found_anywhere_in_a_blob() {
+    let rules = RuleSet::builtin();
+    let scanner = Scanner::new(&rules).expect("built-in rules compile");
+    let filler =
+        "fn main() {\n    let key = lookup(\"token\"); // password from env\n}\n".repeat(40);
+    let mut failures = Vec::new();
+    for rule in rules.rules() {
+        for ex in &rule.examples {
+            let placements = [
+                format!("{ex}\n{filler}"),
+                format!("{filler}{ex}"),
+                format!("{filler}{ex}\n{filler}"),
+                format!("{filler}{ex}\n\n{ex}\n"),
+            ];
+            for (i, blob) in placements.iter().enumerate() {
+                let found = scanner.scan("example.txt", blob.as_bytes());
+                let want = if i == 3 { 2 } else { 1 };
+                let got = found.iter().filter(|f| f.rule_id == rule.id).count();
+                if got < want {
+                    failures.push(format!(
+                        "{}: placement {i}: {got} of {want} found for {ex:?}",
+                        rule.id
+                    ));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
