@@ -69,6 +69,7 @@ impl AuditLog {
                 "verdict": cert.signature.verdict.code(),
                 "signer": cert.signature.identity,
                 "key": cert.signature.key,
+                "certificate": cert.text,
             });
         }
         if let Some(scan) = change.and_then(|c| c.secrets.as_ref()) {

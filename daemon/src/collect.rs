@@ -125,6 +125,7 @@ fn push_certificate(
             .unwrap_or_else(|| "MISSING".to_string()),
         pusher,
         signature,
+        text: String::from_utf8_lossy(&blob).into_owned(),
     }))
 }
 

@@ -112,6 +112,10 @@ pub struct PushCertificate {
     /// The `pusher` line of the certificate.
     pub pusher: String,
     pub signature: SignatureCheck,
+    /// The whole certificate as git stored it (header, ref updates, signature), for the audit
+    /// log: anyone can re-verify it later with the pusher's key.
+    #[serde(default)]
+    pub text: String,
 }
 
 /// An annotated tag object.

@@ -318,6 +318,14 @@ fn signed_pushes_name_the_pusher_and_unsigned_ones_are_refused() {
     assert_eq!(last["pusher_certified"], true);
     assert_eq!(last["push_certificate"]["nonce_status"], "OK");
     assert_eq!(last["push_certificate"]["verdict"], "good");
+    // The certificate itself is in the audit line, re-verifiable offline.
+    let text = last["push_certificate"]["certificate"]
+        .as_str()
+        .expect("certificate text");
+    assert!(text.starts_with("certificate version 0.1\n"), "{text}");
+    assert!(text.contains("\npusher "), "{text}");
+    assert!(text.contains(" refs/heads/main\n"), "{text}");
+    assert!(text.contains("-----BEGIN SSH SIGNATURE-----"), "{text}");
     // The same certificate replayed with a bad nonce (as git would report it) is refused.
     let cert = last["push_certificate"]["id"]
         .as_str()
