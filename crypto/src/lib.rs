@@ -69,6 +69,7 @@ mod openpgp;
 mod ssh;
 mod ssh_cert;
 mod ssh_fast;
+mod ssh_revoked;
 mod time;
 mod x509;
 
@@ -79,6 +80,7 @@ use rules::facts::{KeyVerdict, SignatureCheck};
 pub struct Keyring {
     ssh: ssh::SshKeys,
     ssh_cas: ssh_cert::SshCas,
+    ssh_revoked: ssh_revoked::SshRevocations,
     openpgp: openpgp::Certs,
     x509: x509::X509Trust,
 }
@@ -101,6 +103,9 @@ pub struct SshCaOptions {
 #[derive(thiserror::Error, Debug)]
 #[non_exhaustive]
 pub enum KeyError {
+    /// An SSH revocation file (KRL or public key lines) could not be read.
+    #[error("SSH revocation file {file}: {reason}")]
+    Revocations { file: String, reason: String },
     /// An SSH public key line could not be read.
     #[error("identity {identity}: cannot read SSH public key {key:?}: {reason}")]
     SshKey {
@@ -223,6 +228,16 @@ impl Keyring {
     /// An empty keyring.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Adds an SSH revocation file, as git's `gpg.ssh.revocationFile` takes it: an OpenSSH key
+    /// revocation list (`ssh-keygen -k`: keys, SHA-1/SHA-256 fingerprints, certificates by CA
+    /// and serial or key id) or a text file of public key lines. `source` names it in messages.
+    /// A signature by a revoked key, by a revoked certificate, or by a certificate whose key or
+    /// CA is revoked is `revoked_key` whenever it was made (a KRL has no dates or reasons, so
+    /// this is a hard revocation). Returns the number of entries read.
+    pub fn add_ssh_revocations(&mut self, source: &str, bytes: &[u8]) -> Result<usize, KeyError> {
+        self.ssh_revoked.add(source, bytes)
     }
 
     /// Adds an OpenSSH public key line (`ssh-ed25519 AAAA… comment`) owned by `identity`, valid
@@ -454,9 +469,9 @@ impl Keyring {
             let certificate =
                 ssh::sshsig_key_type(block).is_some_and(|t| t.ends_with(ssh_cert::CERT_SUFFIX));
             if certificate {
-                self.ssh_cas.verify(block, payload, now)
+                self.ssh_cas.verify(block, payload, now, &self.ssh_revoked)
             } else {
-                self.ssh.verify(block, payload, now)
+                self.ssh.verify(block, payload, now, &self.ssh_revoked)
             }
         } else if block.starts_with(PGP_ARMOR) {
             self.openpgp.verify(block, payload, now)

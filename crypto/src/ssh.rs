@@ -6,6 +6,7 @@ use rules::facts::{KeyVerdict, SignatureCheck, SignatureFormat};
 use ssh_key::{public::KeyData, Algorithm, EcdsaCurve, HashAlg, PublicKey, SshSig};
 
 use crate::ssh_fast::FastKey;
+use crate::ssh_revoked::SshRevocations;
 use crate::time::format_date;
 use crate::KeyError;
 
@@ -164,7 +165,13 @@ impl SshKeys {
     }
 
     /// Verifies an armored SSHSIG over `payload`, judging key validity at `now`.
-    pub(crate) fn verify(&self, armored: &[u8], payload: &[u8], now: i64) -> SignatureCheck {
+    pub(crate) fn verify(
+        &self,
+        armored: &[u8],
+        payload: &[u8],
+        now: i64,
+        revoked: &SshRevocations,
+    ) -> SignatureCheck {
         let mut check = SignatureCheck {
             format: Some(SignatureFormat::Ssh),
             ..SignatureCheck::default()
@@ -210,6 +217,11 @@ impl SshKeys {
                 Some(why) => format!("signature by key {fp} is invalid: {why}"),
                 None => format!("signature by key {fp} does not match the signed data"),
             });
+            return check;
+        }
+        if let Some(r) = revoked.key(sig.public_key()) {
+            check.verdict = KeyVerdict::RevokedKey;
+            check.detail = Some(r.what);
             return check;
         }
         check.verdict = judge_grants(&entry.grants, now, &fp, &mut check.detail);

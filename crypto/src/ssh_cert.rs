@@ -26,6 +26,7 @@ use ssh_key::{Algorithm, HashAlg, PublicKey, Signature, SshSig};
 
 use crate::ssh::{self, fingerprint, read_string, Grant, GIT_NAMESPACE};
 use crate::ssh_fast::FastKey;
+use crate::ssh_revoked::SshRevocations;
 use crate::time::format_date;
 
 /// Key types of OpenSSH certificates end with this.
@@ -73,7 +74,13 @@ impl SshCas {
     }
 
     /// Verifies an armored SSHSIG whose public key is a certificate.
-    pub(crate) fn verify(&self, armored: &[u8], payload: &[u8], now: i64) -> SignatureCheck {
+    pub(crate) fn verify(
+        &self,
+        armored: &[u8],
+        payload: &[u8],
+        now: i64,
+        revoked: &SshRevocations,
+    ) -> SignatureCheck {
         let mut check = SignatureCheck {
             format: Some(SignatureFormat::Ssh),
             ..SignatureCheck::default()
@@ -278,6 +285,10 @@ impl SshCas {
                     "{what} requires user verification (verify-required), the signature lacks it"
                 ),
             );
+        }
+
+        if let Some(r) = revoked.certificate(&cert.ca, cert.serial, &cert.key_id, &cert.key) {
+            return fail(check, KeyVerdict::RevokedKey, r.what);
         }
 
         // Time, at receive time. OpenSSH: valid_after <= now < valid_before.

@@ -38,3 +38,6 @@ mod agreement;
 
 /// Policy errors: a key under two identities.
 mod keyring;
+
+// SSH revocation files: KRLs made by `ssh-keygen -k`, and public key lists.
+mod ssh_revoked;

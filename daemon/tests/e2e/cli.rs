@@ -105,6 +105,16 @@ fn policy_check_reports_file_line_column() {
     std::fs::write(&bad, format!("version: 1\nidentities:\n  a:\n    keys: [{{ssh: \"{alice}\"}}]\n  b:\n    keys: [{{ssh: \"{alice}\"}}]\n")).expect("write");
     let (code, _, err) = pushguard(&["policy", "check", &bad.display().to_string()]);
     assert_eq!(code, 2, "{err}");
+    // An SSH revocation file that is neither a KRL nor public keys, where it is named.
+    std::fs::write(w.path().join("revoked"), "ssh-ed25519 notbase64!\n").expect("write");
+    std::fs::write(&bad, "version: 1\ntrust:\n  ssh_revoked: [revoked]\n").expect("write");
+    let (code, _, err) = pushguard(&["policy", "check", &bad.display().to_string()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.starts_with(&format!("{}:3:17:", bad.display())),
+        "{err}"
+    );
+    assert!(err.contains("SSH revocation file revoked: line 1"), "{err}");
 }
 
 #[test]

@@ -257,3 +257,51 @@ fn ssh_certificates_from_a_trusted_ca() {
     assert!(!p.ok, "expired certificate: {}", p.text);
     assert!(p.flat().contains("required_signatures"), "{}", p.text);
 }
+
+/// `trust.ssh_revoked`: an OpenSSH KRL (git's `gpg.ssh.revocationFile`). Revoking a key in it
+/// takes effect on the next push, without a restart, and names the key and the file.
+#[test]
+fn keys_revoked_in_a_krl_are_refused_after_the_file_changes() {
+    let w = World::new();
+    let (bare, c) = w.seed("krl", "sha1");
+    let krl = w.path().join("revoked.krl");
+    let make_krl = |keys: &[&str]| {
+        let _ = std::fs::remove_file(&krl);
+        let mut cmd = std::process::Command::new("ssh-keygen");
+        cmd.arg("-k").arg("-f").arg(&krl);
+        for k in keys {
+            cmd.arg(w.key(&format!("{k}.pub")));
+        }
+        let out = cmd.output().expect("ssh-keygen -k");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    make_krl(&["mallory"]);
+    let policy = w.policy("trust:\n  ssh_revoked: [revoked.krl]", STANDARD_RULESETS);
+    let d = Daemon::start(&w, Some(&policy), &[&bare]);
+    c.commit("a.txt", "alice@example.org", Sign::Ssh("alice"));
+    let p = c.push(&["origin", "main"]);
+    assert!(p.ok, "{}\n{}", p.text, d.log_text());
+
+    // Give the new file a later mtime than the one the daemon loaded.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    make_krl(&["mallory", "alice"]);
+    let start = std::time::Instant::now();
+    while d.log_text().matches("policy reloaded").count() == 0 {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "the KRL change was not picked up:\n{}",
+            d.log_text()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let id = c.commit("b.txt", "alice@example.org", Sign::Ssh("alice"));
+    let p = c.push(&["origin", "main"]);
+    assert!(!p.ok, "{}", p.text);
+    assert!(p.flat().contains("is revoked"), "{}", p.text);
+    assert!(p.flat().contains("revoked.krl"), "{}", p.text);
+    assert_ne!(rev(&bare, "main").as_deref(), Some(id.as_str()));
+}

@@ -387,6 +387,8 @@ pub struct Trust {
     /// PEM files of X.509 roots (relative to the policy file), with where they are named.
     pub x509_roots: Vec<(String, Location)>,
     pub ssh_cas: Vec<SshCa>,
+    /// SSH revocation files (OpenSSH KRL or public key lines), relative to the policy file.
+    pub ssh_revoked: Vec<(String, Location)>,
     pub sigstore_roots: Vec<(String, Location)>,
     pub sigstore_trust_signing_time: bool,
     /// OpenPGP SHA-1 signatures made before this time are accepted; none after.
@@ -1219,6 +1221,11 @@ fn validate(raw: RawPolicy) -> Result<Policy, PolicyError> {
     if let Some(t) = &raw.trust {
         trust.x509_roots = t
             .x509_roots
+            .iter()
+            .map(|f| (f.value.clone(), Location::from(f)))
+            .collect();
+        trust.ssh_revoked = t
+            .ssh_revoked
             .iter()
             .map(|f| (f.value.clone(), Location::from(f)))
             .collect();

@@ -38,6 +38,9 @@ pub(super) struct RawTrust {
     pub x509_roots: Vec<S<String>>,
     #[serde(default)]
     pub ssh_cas: Vec<S<RawSshCa>>,
+    /// OpenSSH KRLs or public key lists (git's `gpg.ssh.revocationFile`).
+    #[serde(default)]
+    pub ssh_revoked: Vec<S<String>>,
     #[serde(default)]
     pub sigstore: Option<RawSigstore>,
     #[serde(default)]
