@@ -64,6 +64,7 @@
 //! See `docs/signatures.md` for the verdict table and how it maps to git's `%G?` letters.
 
 mod allowed_signers;
+mod crl;
 mod der;
 mod openpgp;
 mod ssh;
@@ -228,6 +229,16 @@ impl Keyring {
     /// An empty keyring.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Adds X.509 certificate revocation lists (PEM `X509 CRL` blocks, or one DER CRL) for the
+    /// gpgsm chains; `source` names the file in messages. Every certificate of a signer's chain
+    /// is looked up in the CRLs its issuer signed: key or CA compromise (or no reason) revokes
+    /// every signature; other reasons count from the revocation date, at the time the
+    /// signature is judged. A CRL for the issuer that does not verify, or is past its
+    /// `nextUpdate`, makes the signature `unknown_key` (fail closed). Returns the CRLs read.
+    pub fn add_x509_crls(&mut self, source: &str, bytes: &[u8]) -> Result<usize, KeyError> {
+        self.x509.crls.add(source, bytes)
     }
 
     /// Adds an SSH revocation file, as git's `gpg.ssh.revocationFile` takes it: an OpenSSH key

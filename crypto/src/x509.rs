@@ -23,11 +23,12 @@ use openssl::x509::{
 };
 use rules::facts::{KeyVerdict, SignatureCheck, SignatureFormat};
 
+use crate::crl::Revocation;
 use crate::time::format_date;
 use crate::KeyError;
 
 /// Unix seconds of an ASN.1 time.
-fn unix_of_asn1(t: &openssl::asn1::Asn1TimeRef) -> Option<i64> {
+pub(crate) fn unix_of_asn1(t: &openssl::asn1::Asn1TimeRef) -> Option<i64> {
     let epoch = openssl::asn1::Asn1Time::from_unix(0).ok()?;
     let d = epoch.diff(t).ok()?;
     Some(i64::from(d.days) * 86_400 + i64::from(d.secs))
@@ -47,6 +48,8 @@ pub(crate) struct X509Trust {
     root_fingerprints: Vec<Vec<u8>>,
     /// Lowercased email → identity.
     emails: HashMap<String, String>,
+    /// Revocation lists for the gpgsm chains.
+    pub(crate) crls: crate::crl::Crls,
     /// Sigstore (gitsign): Fulcio roots and (SAN, OIDC issuer) → identity.
     pub(crate) sigstore: Sigstore,
 }
@@ -97,7 +100,7 @@ pub(crate) fn fingerprint(cert: &X509Ref) -> String {
 }
 
 /// `CN=Alice,emailAddress=alice@example.com`, for messages.
-fn name_of(name: &X509NameRef) -> String {
+pub(crate) fn name_of(name: &X509NameRef) -> String {
     name.entries()
         .map(|e| {
             let key = e.object().nid().short_name().unwrap_or("?");
@@ -424,6 +427,33 @@ impl X509Trust {
         Ok(())
     }
 
+    /// The chain OpenSSL builds from `leaf` to a configured root (leaf first), time not
+    /// considered; empty when the CRLs are (no need to build it).
+    fn built_chain(
+        &self,
+        leaf: &X509Ref,
+        intermediates: &Stack<X509>,
+    ) -> Result<Vec<X509>, openssl::error::ErrorStack> {
+        if self.crls.len() == 0 {
+            return Ok(Vec::new());
+        }
+        let mut b = X509StoreBuilder::new()?;
+        for r in &self.roots {
+            b.add_cert(r.clone())?;
+        }
+        let mut p = X509VerifyParam::new()?;
+        p.set_flags(X509VerifyFlags::NO_CHECK_TIME | X509VerifyFlags::PARTIAL_CHAIN)?;
+        b.set_param(&p)?;
+        let store = b.build();
+        let mut ctx = X509StoreContext::new()?;
+        ctx.init(&store, leaf, intermediates, |c| {
+            c.verify_cert()?;
+            Ok(c.chain()
+                .map(|chain| chain.iter().map(|x| x.to_owned()).collect())
+                .unwrap_or_default())
+        })
+    }
+
     /// Verifies `chain` (leaf + intermediates) against `roots`. Callers set
     /// `PARTIAL_CHAIN`: every configured certificate is a trust anchor, so a policy may trust an
     /// issuing (intermediate) CA only, or pin a single certificate. `None` on success, else the
@@ -617,7 +647,28 @@ impl X509Trust {
             return failed(check, KeyVerdict::BadSignature, detail);
         }
 
-        // 4. Validity and usage of the whole chain at receive time.
+        // 4. Revocation, by the policy's CRLs, of every certificate of the chain.
+        match self.built_chain(&signer, &intermediates) {
+            Ok(chain) => {
+                let refs: Vec<&X509Ref> = chain.iter().map(|c| c.as_ref()).collect();
+                match self.crls.check(&refs, now) {
+                    None => {}
+                    Some(Revocation::Revoked(detail)) => {
+                        return failed(check, KeyVerdict::RevokedKey, detail)
+                    }
+                    Some(Revocation::Undecidable(detail)) => {
+                        return failed(
+                            check,
+                            KeyVerdict::UnknownKey,
+                            format!("{what}: revocation cannot be checked: {detail}"),
+                        )
+                    }
+                }
+            }
+            Err(e) => return failed(check, KeyVerdict::UnknownKey, format!("{what}: {e}")),
+        }
+
+        // 5. Validity and usage of the whole chain at receive time.
         let result = X509VerifyParam::new().and_then(|mut p| {
             p.set_time(now);
             p.set_flags(X509VerifyFlags::PARTIAL_CHAIN)?;

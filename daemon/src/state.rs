@@ -134,6 +134,14 @@ impl Loaded {
                 message: format!("{p}: {e}"),
             })?;
         }
+        for (p, at) in &trust.x509_crls {
+            let data = read_file(p, *at, &mut hasher)?;
+            keyring.add_x509_crls(p, &data).map_err(|e| LoadError {
+                file: file.clone(),
+                at: Some(*at),
+                message: e.to_string(),
+            })?;
+        }
         for (p, at) in &trust.ssh_revoked {
             let data = read_file(p, *at, &mut hasher)?;
             keyring
@@ -223,6 +231,7 @@ pub fn referenced_files(policy: &Policy, policy_file: &Path) -> Vec<std::path::P
     out.extend(t.x509_roots.iter().map(|(p, _)| base.join(p)));
     out.extend(t.sigstore_roots.iter().map(|(p, _)| base.join(p)));
     out.extend(t.ssh_revoked.iter().map(|(p, _)| base.join(p)));
+    out.extend(t.x509_crls.iter().map(|(p, _)| base.join(p)));
     out.extend(policy.allowed_signers.iter().map(|(p, _)| base.join(p)));
     out.extend(policy.secrets.gitleaks_config.iter().map(|p| base.join(p)));
     out

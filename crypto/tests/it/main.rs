@@ -41,3 +41,6 @@ mod keyring;
 
 // SSH revocation files: KRLs made by `ssh-keygen -k`, and public key lists.
 mod ssh_revoked;
+
+// X.509 certificate revocation lists made by `openssl ca -gencrl`.
+mod x509_crl;

@@ -323,6 +323,11 @@ impl Pki {
         self.dir.path().join("gnupg")
     }
 
+    /// The CA's directory: `ca.key`, `ca.pem`.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
     fn gpgsm(&self) -> Command {
         let mut cmd = Command::new("gpgsm");
         cmd.env("GNUPGHOME", self.home())

@@ -115,6 +115,16 @@ fn policy_check_reports_file_line_column() {
         "{err}"
     );
     assert!(err.contains("SSH revocation file revoked: line 1"), "{err}");
+    // A CRL file that is no CRL, too.
+    std::fs::write(w.path().join("ca.crl"), "not a CRL").expect("write");
+    std::fs::write(&bad, "version: 1\ntrust:\n  x509_crls: [ca.crl]\n").expect("write");
+    let (code, _, err) = pushguard(&["policy", "check", &bad.display().to_string()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.starts_with(&format!("{}:3:15:", bad.display())),
+        "{err}"
+    );
+    assert!(err.contains("CRL file ca.crl"), "{err}");
 }
 
 #[test]

@@ -386,6 +386,8 @@ pub struct SshCa {
 pub struct Trust {
     /// PEM files of X.509 roots (relative to the policy file), with where they are named.
     pub x509_roots: Vec<(String, Location)>,
+    /// X.509 CRL files (PEM or DER), relative to the policy file.
+    pub x509_crls: Vec<(String, Location)>,
     pub ssh_cas: Vec<SshCa>,
     /// SSH revocation files (OpenSSH KRL or public key lines), relative to the policy file.
     pub ssh_revoked: Vec<(String, Location)>,
@@ -1221,6 +1223,11 @@ fn validate(raw: RawPolicy) -> Result<Policy, PolicyError> {
     if let Some(t) = &raw.trust {
         trust.x509_roots = t
             .x509_roots
+            .iter()
+            .map(|f| (f.value.clone(), Location::from(f)))
+            .collect();
+        trust.x509_crls = t
+            .x509_crls
             .iter()
             .map(|f| (f.value.clone(), Location::from(f)))
             .collect();

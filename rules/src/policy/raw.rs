@@ -36,6 +36,9 @@ pub(super) struct RawPolicy {
 pub(super) struct RawTrust {
     #[serde(default)]
     pub x509_roots: Vec<S<String>>,
+    /// Certificate revocation lists (PEM or DER) for the X.509 chains.
+    #[serde(default)]
+    pub x509_crls: Vec<S<String>>,
     #[serde(default)]
     pub ssh_cas: Vec<S<RawSshCa>>,
     /// OpenSSH KRLs or public key lists (git's `gpg.ssh.revocationFile`).
