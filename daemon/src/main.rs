@@ -201,6 +201,10 @@ struct VerifyCli {
     /// Whose email the signing key's identity must own, as a rule's `identity:` parameter.
     #[arg(long, default_value = "committer", value_parser = ["committer", "author", "any"])]
     identity: String,
+    /// Also judge the range as the rulesets of this ref would (`refs/heads/main`, or a short
+    /// branch name): who may sign (`signers`), who may merge and how (`full_attestation`).
+    #[arg(long = "ref", value_name = "REF")]
+    ref_name: Option<String>,
     /// Worker threads [default: the number of CPUs].
     #[arg(long)]
     jobs: Option<usize>,
@@ -287,6 +291,13 @@ fn main() -> ExitCode {
                 state_dir,
                 all: a.all,
                 revisions: a.revisions,
+                ref_name: a.ref_name.map(|r| {
+                    if r.starts_with("refs/") {
+                        r
+                    } else {
+                        format!("refs/heads/{r}")
+                    }
+                }),
                 format: a.format,
                 identity: match a.identity.as_str() {
                     "author" => rules::policy::IdentityBinding::Author,

@@ -23,7 +23,7 @@ use crate::state::Loaded;
 use anyhow::{anyhow, bail, Context, Result};
 use gix::ObjectId;
 use rules::facts::{KeyVerdict, SignatureCheck};
-use rules::policy::IdentityBinding;
+use rules::policy::{IdentityBinding, RuleSpec};
 use rules::Policy;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -50,6 +50,8 @@ pub struct VerifyArgs {
     pub all: bool,
     /// Revisions as `git rev-list` takes them; empty: HEAD.
     pub revisions: Vec<String>,
+    /// Judge the range under this ref's rulesets too (full ref name).
+    pub ref_name: Option<String>,
     pub format: VerifyFormat,
     /// Whose email the signing key's identity must own.
     pub identity: IdentityBinding,
@@ -180,6 +182,12 @@ struct Line {
     /// For a signed tag embedded in a merge (`mergetag` header): the merge commit.
     #[serde(skip_serializing_if = "Option::is_none")]
     merged_in: Option<String>,
+    /// With `--ref`: the rule of that ref's rulesets that failed, `rule (ruleset)`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule: Option<String>,
+    /// With `--ref`: the commit's facts, for the policy engine.
+    #[serde(skip)]
+    facts: Option<Box<rules::facts::Commit>>,
 }
 
 impl Line {
@@ -199,6 +207,28 @@ impl Line {
             received_at: None,
             ref_name: None,
             merged_in: None,
+            rule: None,
+            facts: None,
+        }
+    }
+
+    /// The signature as the engine sees it: a good (or identity-mismatched: the rule's own
+    /// binding decides) signature by `signer`, or one that failed.
+    fn signature(&self) -> SignatureCheck {
+        let good = self.verdict == "good" || self.verdict == "identity_mismatch";
+        SignatureCheck {
+            verdict: if good {
+                KeyVerdict::Good
+            } else if self.verdict == "no_signature" {
+                KeyVerdict::NoSignature
+            } else {
+                KeyVerdict::Malformed
+            },
+            identity: self.signer.clone(),
+            key: self.key.clone(),
+            signed_at: self.signed_at,
+            detail: self.reason.clone(),
+            ..SignatureCheck::default()
         }
     }
 
@@ -284,13 +314,29 @@ pub fn run(args: VerifyArgs) -> Result<bool> {
             }
         }
     }
+    let clean_merge = args.ref_name.as_deref().is_some_and(|r| {
+        let default_branch = RepoReader::open(&git_dir, &Quarantine::default())
+            .ok()
+            .and_then(|reader| reader.default_branch());
+        let any = loaded
+            .policy
+            .rulesets_for(r, default_branch.as_deref())
+            .flat_map(|rs| rs.rules.iter())
+            .any(|rule| matches!(rule, RuleSpec::FullAttestation(a) if a.clean_merge));
+        any
+    });
     let ctx = Ctx {
         loaded: &loaded,
         records: &records,
         now: now(),
         identity: args.identity,
+        facts: args.ref_name.is_some(),
+        clean_merge,
     };
-    let lines = check_all(&ctx, &git_dir, &items, args.jobs)?;
+    let mut lines = check_all(&ctx, &git_dir, &items, args.jobs)?;
+    if let Some(r) = &args.ref_name {
+        judge_under_ref(&loaded.policy, &git_dir, r, ctx.now, &mut lines)?;
+    }
     // One write per line would be a syscall per object: buffer the whole output.
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let ok = render(&mut out, &lines, args.format)?;
@@ -391,6 +437,71 @@ struct Ctx<'a> {
     /// The time of the check.
     now: i64,
     identity: IdentityBinding,
+    /// Keep each commit's facts (for `--ref`).
+    facts: bool,
+    /// Recompute merges (a `full_attestation` with `clean_merge` governs the `--ref`).
+    clean_merge: bool,
+}
+
+/// `--ref`: run the policy engine over the range as if it were pushed to `ref_name` (created:
+/// every commit of the range is new to it), and mark the lines whose signature is good but
+/// which a `required_signatures` or `full_attestation` rule of that ref refuses (a signer or
+/// merger not allowed, an octopus or unclean merge, the rule's own identity binding).
+fn judge_under_ref(
+    policy: &Policy,
+    git_dir: &Path,
+    ref_name: &str,
+    now: i64,
+    lines: &mut [Line],
+) -> Result<()> {
+    let commits: Vec<rules::facts::Commit> = lines
+        .iter()
+        .filter_map(|l| l.facts.as_deref().cloned())
+        .collect();
+    let Some(tip) = commits.first().map(|c| c.id.clone()) else {
+        return Ok(());
+    };
+    let reader = RepoReader::open(git_dir, &Quarantine::default())?;
+    let change = rules::facts::Change {
+        repo: git_dir.display().to_string(),
+        now,
+        pusher: None,
+        default_branch: reader.default_branch(),
+        push_options: Vec::new(),
+        updates: vec![rules::facts::RefUpdate {
+            name: ref_name.to_string(),
+            old: None,
+            new: Some(tip),
+            fast_forward: true,
+            new_kind: rules::facts::ObjectKind::Commit,
+            tag: None,
+            commits,
+        }],
+        secrets: None,
+        base_suppressions: Vec::new(),
+        push_certificate: None,
+    };
+    let report = rules::evaluate(policy, &change);
+    for v in &report.violations {
+        if v.ref_name != ref_name
+            || !matches!(v.rule.as_str(), "required_signatures" | "full_attestation")
+        {
+            continue;
+        }
+        let Some(commit) = &v.commit else { continue };
+        let Some(line) = lines
+            .iter_mut()
+            .find(|l| l.commit.as_deref() == Some(commit) && l.merged_in.is_none())
+        else {
+            continue;
+        };
+        if line.verdict == "good" {
+            line.verdict = v.code.as_str().to_string();
+            line.reason = Some(v.message.clone());
+            line.rule = Some(format!("{} ({})", v.rule, v.ruleset));
+        }
+    }
+    Ok(())
 }
 
 fn check_all(ctx: &Ctx<'_>, git_dir: &Path, items: &[Item], jobs: usize) -> Result<Vec<Line>> {
@@ -451,20 +562,55 @@ fn check_one(ctx: &Ctx<'_>, reader: &RepoReader, item: &Item) -> Result<Vec<Line
     let (loaded, records) = (ctx.loaded, ctx.records);
     let policy = &loaded.policy;
     let mut out = Vec::with_capacity(1);
+    let mut facts = None;
     let (part, committer, author) = match item {
         Item::Commit(id) => {
             let c = reader.commit(*id)?;
+            if ctx.facts {
+                let clean_merge = if ctx.clean_merge && c.parents.len() == 2 {
+                    Some(reader.is_clean_merge(
+                        reader.parse_id(&c.tree)?,
+                        reader.parse_id(&c.parents[0])?,
+                        reader.parse_id(&c.parents[1])?,
+                    )?)
+                } else {
+                    None
+                };
+                facts = Some(Box::new(rules::facts::Commit {
+                    id: id.to_string(),
+                    parents: c.parents.clone(),
+                    author: c.author.clone(),
+                    committer: c.committer.clone(),
+                    subject: c.subject.clone(),
+                    signature: SignatureCheck::default(),
+                    mergetags: Vec::new(),
+                    clean_merge,
+                }));
+            }
             for text in &c.mergetags {
                 // `parse_commit` gives the tag object's full text (final newline included).
                 let t = crate::git::parse_tag(text)
                     .with_context(|| format!("a mergetag in commit {id} cannot be parsed"))?;
-                let tagger = t.tagger.map(|p| p.email).unwrap_or_default();
+                let tagger = t
+                    .tagger
+                    .as_ref()
+                    .map(|p| p.email.clone())
+                    .unwrap_or_default();
                 let (email, role) = bound_email(ctx.identity, &tagger, &tagger, true);
                 let mut line = Line::new(policy, email.unwrap_or(&tagger));
                 line.tag = Some(reader.hash_tag(text)?.to_string());
                 line.name = Some(t.name);
                 line.merged_in = Some(id.to_string());
                 judge_fresh(ctx, &t.signature, email, role, &mut line);
+                if let Some(f) = facts.as_mut() {
+                    f.mergetags.push(rules::facts::Tag {
+                        id: line.tag.clone().unwrap_or_default(),
+                        name: line.name.clone().unwrap_or_default(),
+                        target: t.target.clone(),
+                        tagger: t.tagger.clone(),
+                        signature: line.signature(),
+                    });
+                }
                 out.push(line);
             }
             (c.signature, c.committer.email, c.author.email)
@@ -511,6 +657,10 @@ fn check_one(ctx: &Ctx<'_>, reader: &RepoReader, item: &Item) -> Result<Vec<Line
         }
     } else {
         judge_fresh(ctx, &part, email, role, &mut line);
+    }
+    if let Some(mut f) = facts {
+        f.signature = line.signature();
+        line.facts = Some(f);
     }
     out.insert(0, line);
     Ok(out)
@@ -650,6 +800,9 @@ fn text_line(l: &Line) -> String {
         )),
         (b, _) => s.push_str(&format!(" [{}]", b.as_str())),
     }
+    if let Some(rule) = &l.rule {
+        s.push_str(&format!(" {rule}"));
+    }
     if let Some(r) = &l.reason {
         s.push_str(&format!(": {r}"));
     }
@@ -751,6 +904,8 @@ mod tests {
             received_at: Some(1_735_689_600),
             ref_name: Some("refs/heads/main".into()),
             merged_in: None,
+            rule: None,
+            facts: None,
         };
         let bad = Line {
             commit: None,
@@ -766,6 +921,8 @@ mod tests {
             received_at: None,
             ref_name: None,
             merged_in: None,
+            rule: None,
+            facts: None,
         };
         let mut out = Vec::new();
         let ok = render(&mut out, &[good.clone(), bad.clone()], VerifyFormat::Text).expect("text");

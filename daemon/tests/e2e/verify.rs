@@ -622,3 +622,94 @@ fn signed_tags_merged_into_a_merge_commit_are_verified_too() {
         "the tag ref and the mergetag: {out}"
     );
 }
+
+/// `--ref`: the range judged as the rulesets of a ref would judge it. Every signature here is
+/// good, so plain `verify` passes; under `main`'s `full_attestation` the merge signed by a
+/// developer and the evil merge fail, naming the rule, and the exit code says so.
+#[test]
+fn verify_with_a_ref_applies_that_refs_signer_and_merger_rules() {
+    let w = World::new();
+    let (_bare, c) = w.seed("app", "sha1");
+    let policy = w.policy(
+        "",
+        r#"  - name: attested-main
+    target: branch
+    include: [main]
+    rules:
+      full_attestation:
+        mergers: [role:maintainer]
+        clean_merge: true
+"#,
+    );
+    // A side branch merged by bob (a developer, not a merger).
+    c.git(&["checkout", "-q", "-b", "side"]);
+    c.commit("side.txt", "alice@example.org", Sign::Ssh("alice"));
+    c.git(&["checkout", "-q", "main"]);
+    c.commit("main.txt", "alice@example.org", Sign::Ssh("alice"));
+    c.git_signed(
+        "bob",
+        "bob@example.org",
+        &["merge", "-q", "--no-ff", "-S", "-m", "Merge side", "side"],
+    );
+    let by_bob = c.git(&["rev-parse", "HEAD"]).trim().to_string();
+    // An evil merge by alice: a change hidden in the merge commit itself.
+    c.git(&["checkout", "-q", "-b", "side2", "HEAD~1"]);
+    c.commit("side2.txt", "alice@example.org", Sign::Ssh("alice"));
+    c.git(&["checkout", "-q", "main"]);
+    c.git(&["merge", "-q", "--no-ff", "--no-commit", "side2"]);
+    std::fs::write(c.dir.join("hidden.txt"), "not reviewed anywhere\n").expect("write");
+    c.git(&["add", "hidden.txt"]);
+    c.git_signed(
+        "alice",
+        "alice@example.org",
+        &["commit", "-q", "-S", "-m", "Merge side2"],
+    );
+    let evil = c.git(&["rev-parse", "HEAD"]).trim().to_string();
+    let base = [
+        "--repo",
+        &s(&c.dir),
+        "--policy",
+        &s(&policy),
+        "--no-records",
+        "--identity",
+        "any",
+        "--format",
+        "json",
+    ];
+
+    let (code, out, err) = verify(&w, &base);
+    assert_eq!(
+        code, 0,
+        "every signature is good without the ref's rules: {out}{err}"
+    );
+
+    let mut args = base.to_vec();
+    args.extend(["--ref", "main"]);
+    let (code, out, err) = verify(&w, &args);
+    assert_eq!(code, 1, "{out}{err}");
+    let (lines, summary) = parse(&out);
+    assert_eq!(lines[&by_bob]["verdict"], "not_authorized", "{out}");
+    assert_eq!(
+        lines[&by_bob]["rule"], "full_attestation (attested-main)",
+        "{out}"
+    );
+    assert!(
+        lines[&by_bob]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("may not merge")),
+        "{out}"
+    );
+    assert_eq!(lines[&evil]["verdict"], "merge_not_clean", "{out}");
+    let others = lines
+        .iter()
+        .filter(|(id, _)| **id != by_bob && **id != evil)
+        .filter(|(_, l)| l["verdict"] != "good")
+        .count();
+    assert_eq!(others, 0, "only the two merges fail: {out}");
+    assert_eq!(summary["ok"], false);
+    // A ref no ruleset governs adds nothing.
+    let mut args = base.to_vec();
+    args.extend(["--ref", "refs/heads/scratch"]);
+    let (code, out, _) = verify(&w, &args);
+    assert_eq!(code, 0, "{out}");
+}
