@@ -158,6 +158,9 @@ pub enum KeyError {
     /// An X.509 root or identity could not be added.
     #[error("X.509 {what}: {reason}")]
     X509 { what: String, reason: String },
+    /// A Sigstore trust setting (a Rekor log key) could not be added.
+    #[error("Sigstore {what}: {reason}")]
+    Sigstore { what: String, reason: String },
     /// An allowed_signers line parsed but its key was refused (`error` says why).
     #[error("allowed_signers line {line}: {error}")]
     AllowedSignersKey { line: usize, error: Box<KeyError> },

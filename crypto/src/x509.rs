@@ -222,7 +222,7 @@ impl X509Trust {
 
     /// Trusts a Rekor log key (PEM public key); returns its log id (hex).
     pub(crate) fn add_rekor_key(&mut self, pem: &[u8]) -> Result<String, KeyError> {
-        let key = crate::rekor::RekorKey::from_pem(pem).map_err(|reason| KeyError::X509 {
+        let key = crate::rekor::RekorKey::from_pem(pem).map_err(|reason| KeyError::Sigstore {
             what: "Rekor public key".into(),
             reason,
         })?;
