@@ -170,6 +170,69 @@ pub(crate) fn cms_digest_algorithm(cms_der: &[u8]) -> Option<Vec<u8>> {
     (algorithm.tag == OID).then(|| algorithm.content.to_vec())
 }
 
+/// The parts of the (first) SignerInfo of a CMS SignedData that a transparency log or a
+/// timestamp authority vouches for.
+pub(crate) struct SignerParts<'a> {
+    /// The signed attributes as the signature covers them: DER with the `SET OF` tag (RFC 5652
+    /// 5.4), re-encoded from the `[0] IMPLICIT` field. `None` when the signer has none.
+    pub signed_attrs: Option<Vec<u8>>,
+    /// The signature value (contents of the OCTET STRING).
+    pub signature: &'a [u8],
+    /// Unsigned attributes: OID contents and the elements of their value SET.
+    pub unsigned_attrs: Vec<(&'a [u8], Vec<Tlv<'a>>)>,
+}
+
+/// The DER length octets for `len`.
+pub(crate) fn length(len: usize) -> Vec<u8> {
+    if len < 0x80 {
+        return vec![u8::try_from(len).unwrap_or(0)];
+    }
+    let bytes: Vec<u8> = len
+        .to_be_bytes()
+        .into_iter()
+        .skip_while(|&b| b == 0)
+        .collect();
+    let mut out = vec![0x80 | u8::try_from(bytes.len()).unwrap_or(0)];
+    out.extend(bytes);
+    out
+}
+
+/// Signed attributes, signature and unsigned attributes of the first signer of a CMS
+/// SignedData. `None` when the structure is unreadable.
+pub(crate) fn cms_signer_parts(cms_der: &[u8]) -> Option<SignerParts<'_>> {
+    let (content_info, _) = read(cms_der)?;
+    let ci = children(content_info.content)?;
+    let explicit = ci.get(1).filter(|t| t.tag == 0xa0)?;
+    let (signed_data, _) = read(explicit.content)?;
+    let signer_infos = children(signed_data.content)?
+        .into_iter()
+        .rev()
+        .find(|t| t.tag == SET)?;
+    let signer_info = *children(signer_infos.content)?.first()?;
+    let fields = children(signer_info.content)?;
+    let signed_attrs = fields.iter().find(|t| t.tag == 0xa0).map(|t| {
+        let mut der = vec![SET];
+        der.extend(length(t.content.len()));
+        der.extend_from_slice(t.content);
+        der
+    });
+    let signature = fields.iter().find(|t| t.tag == OCTET_STRING)?.content;
+    let mut unsigned_attrs = Vec::new();
+    if let Some(unsigned) = fields.iter().find(|t| t.tag == 0xa1) {
+        for attr in children(unsigned.content)? {
+            let parts = children(attr.content)?;
+            let id = parts.first().filter(|t| t.tag == OID)?;
+            let values = parts.get(1).filter(|t| t.tag == SET)?;
+            unsigned_attrs.push((id.content, children(values.content)?));
+        }
+    }
+    Some(SignerParts {
+        signed_attrs,
+        signature,
+        unsigned_attrs,
+    })
+}
+
 /// UTCTime (`YYMMDDHHMMSSZ`) or GeneralizedTime (`YYYYMMDDHHMMSSZ`) → Unix seconds.
 fn parse_time(t: Tlv<'_>) -> Option<i64> {
     let s = std::str::from_utf8(t.content).ok()?.strip_suffix('Z')?;

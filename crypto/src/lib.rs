@@ -59,7 +59,7 @@
 //! | `-----BEGIN SSH SIGNATURE-----` | SSHSIG | namespace must be `git`; plain keys, or OpenSSH certificates from a CA in the policy |
 //! | `-----BEGIN PGP SIGNATURE-----` | OpenPGP v4/v6 | Sequoia, standard policy (SHA-1 only before [`Keyring::set_sha1_cutoff`]) |
 //! | `-----BEGIN SIGNED MESSAGE-----` | X.509 / CMS (gpgsm) | OpenSSL; chain to a root from [`Keyring::add_x509_root`], email → identity |
-//! | same, Fulcio certificate | Sigstore gitsign | chain to [`Keyring::add_sigstore_root`], SAN + OIDC issuer → identity; time needs [`Keyring::set_sigstore_trust_signing_time`] |
+//! | same, Fulcio certificate | Sigstore gitsign | chain to [`Keyring::add_sigstore_root`], SAN + OIDC issuer → identity; judged at the integrated time of its Rekor entry, verified offline with [`Keyring::add_rekor_key`] (or, opted in, its signingTime: [`Keyring::set_sigstore_trust_signing_time`]) |
 //!
 //! See `docs/signatures.md` for the verdict table and how it maps to git's `%G?` letters.
 
@@ -67,6 +67,7 @@ mod allowed_signers;
 mod crl;
 mod der;
 mod openpgp;
+mod rekor;
 mod ssh;
 mod ssh_cert;
 mod ssh_fast;
@@ -157,6 +158,9 @@ pub enum KeyError {
     /// An X.509 root or identity could not be added.
     #[error("X.509 {what}: {reason}")]
     X509 { what: String, reason: String },
+    /// A Sigstore trust setting (a Rekor log key) could not be added.
+    #[error("Sigstore {what}: {reason}")]
+    Sigstore { what: String, reason: String },
     /// An allowed_signers line parsed but its key was refused (`error` says why).
     #[error("allowed_signers line {line}: {error}")]
     AllowedSignersKey { line: usize, error: Box<KeyError> },
@@ -328,11 +332,22 @@ impl Keyring {
         self.x509.add_sigstore_identity(identity, san, oidc_issuer)
     }
 
+    /// Trusts a Rekor transparency log: `pem` is its public key (`-----BEGIN PUBLIC KEY-----`,
+    /// ECDSA as the public Rekor uses, or Ed25519). A gitsign signature that carries a log entry
+    /// from this log (offline mode) is judged at the entry's integrated time once the signed
+    /// entry timestamp, and the inclusion proof and checkpoint when present, verify with this
+    /// key. Returns the log id: SHA-256 of the key's DER SubjectPublicKeyInfo, hex, as Rekor
+    /// names its logs. Several keys may be added (key rotation, shards).
+    pub fn add_rekor_key(&mut self, pem: &[u8]) -> Result<String, KeyError> {
+        self.x509.add_rekor_key(pem)
+    }
+
     /// Sigstore certificates live about ten minutes, so they are judged at the signature's time,
-    /// which only a transparency-log (Rekor) proof establishes; pushguard does not verify such
-    /// proofs yet. With `true`, the CMS `signingTime` attribute (chosen by the signer, at most
-    /// 5 minutes after receive time) is used instead; with `false` (the default), an otherwise
-    /// valid gitsign signature is `unsupported_format`.
+    /// which a Rekor log entry establishes ([`Keyring::add_rekor_key`]). With `true`, a
+    /// signature without a verifiable entry (none, or one from a log the policy does not list)
+    /// is judged at its CMS `signingTime` attribute instead (chosen by the signer, at most
+    /// 5 minutes after receive time); with `false` (the default), such a signature is
+    /// `unsupported_format`.
     pub fn set_sigstore_trust_signing_time(&mut self, trust: bool) {
         self.x509.sigstore.trust_signing_time = trust;
     }

@@ -64,6 +64,8 @@ pub(crate) struct Sigstore {
     /// Accept the CMS signingTime (chosen by the signer) as the time the short-lived
     /// certificate is judged at, in the absence of a verified transparency-log time.
     pub trust_signing_time: bool,
+    /// Rekor log keys whose signed entry timestamps establish the signing time.
+    pub rekor_keys: Vec<crate::rekor::RekorKey>,
 }
 
 struct SigstoreIdentity {
@@ -77,8 +79,12 @@ struct SigstoreIdentity {
 const FULCIO_ISSUER_V2: &[u64] = &[1, 3, 6, 1, 4, 1, 57264, 1, 8];
 const FULCIO_ISSUER_V1: &[u64] = &[1, 3, 6, 1, 4, 1, 57264, 1, 1];
 
-/// Clock skew allowed between a signer's signingTime and the receive time.
+/// Clock skew allowed between a signer's signingTime (or a log's integrated time) and the
+/// receive time.
 const SIGNING_TIME_SKEW: i64 = 300;
+
+/// gitsign's unsigned attribute holding the Rekor `TransparencyLogEntry` protobuf.
+const REKOR_ENTRY_ATTRIBUTE: &[u64] = &[1, 3, 6, 1, 4, 1, 57264, 3, 1];
 
 impl std::fmt::Debug for X509Trust {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -87,6 +93,7 @@ impl std::fmt::Debug for X509Trust {
             .field("emails", &self.emails)
             .field("sigstore_roots", &self.sigstore.roots.len())
             .field("sigstore_identities", &self.sigstore.identities.len())
+            .field("rekor_keys", &self.sigstore.rekor_keys.len())
             .finish()
     }
 }
@@ -211,6 +218,24 @@ impl X509Trust {
             fps.push(fp);
         }
         Ok(fps)
+    }
+
+    /// Trusts a Rekor log key (PEM public key); returns its log id (hex).
+    pub(crate) fn add_rekor_key(&mut self, pem: &[u8]) -> Result<String, KeyError> {
+        let key = crate::rekor::RekorKey::from_pem(pem).map_err(|reason| KeyError::Sigstore {
+            what: "Rekor public key".into(),
+            reason,
+        })?;
+        let id = key.log_id_hex();
+        if !self
+            .sigstore
+            .rekor_keys
+            .iter()
+            .any(|k| k.log_id == key.log_id)
+        {
+            self.sigstore.rekor_keys.push(key);
+        }
+        Ok(id)
     }
 
     /// A Fulcio certificate with SAN `san` issued on the word of OIDC issuer `issuer` belongs
@@ -339,29 +364,43 @@ impl X509Trust {
                 format!("{what} is not a code-signing certificate"),
             );
         }
-        let signed_at = crate::der::cms_signing_time(der);
-        check.signed_at = signed_at;
-        if !self.sigstore.trust_signing_time {
-            return failed(
-                check,
-                KeyVerdict::UnsupportedFormat,
-                format!(
-                    "{what}: signature and identity verify, but the time of a short-lived Sigstore certificate needs a transparency-log (Rekor) proof, which pushguard does not check yet"
-                ),
-            );
-        }
-        let Some(t) = signed_at else {
-            return failed(
-                check,
-                KeyVerdict::Malformed,
-                format!("{what}: the signature has no signingTime"),
-            );
+        let signing_time = crate::der::cms_signing_time(der);
+        check.signed_at = signing_time;
+        let (t, source) = match self.trusted_time(der, signer) {
+            Ok(TrustedTime::Proven(t, source)) => (t, source),
+            Ok(TrustedTime::Unproven(why)) => {
+                if !self.sigstore.trust_signing_time {
+                    return failed(
+                        check,
+                        KeyVerdict::UnsupportedFormat,
+                        format!(
+                            "{what}: signature and identity verify, but nothing establishes when it was made: the signature carries no Rekor log entry (gitsign offline mode) and the policy does not trust the signer's own signingTime"
+                        ),
+                    );
+                }
+                let Some(t) = signing_time else {
+                    return failed(
+                        check,
+                        KeyVerdict::Malformed,
+                        format!("{what}: the signature has no signingTime"),
+                    );
+                };
+                (
+                    t,
+                    why.unwrap_or_else(|| "the signer's signingTime".to_owned()),
+                )
+            }
+            Err((verdict, detail)) => return failed(check, verdict, format!("{what}: {detail}")),
         };
+        check.signed_at = Some(t);
         if t > now + SIGNING_TIME_SKEW {
             return failed(
                 check,
                 KeyVerdict::KeyNotYetValid,
-                format!("{what}: signed at {}, after receive time", format_date(t)),
+                format!(
+                    "{what}: signed at {} ({source}), after receive time",
+                    format_date(t)
+                ),
             );
         }
         let result = X509VerifyParam::new().and_then(|mut p| {
@@ -370,7 +409,7 @@ impl X509Trust {
             p.set_purpose(X509PurposeId::ANY)?;
             Self::verify_chain(&self.sigstore.roots, signer, intermediates, &p)
         });
-        judge_chain(
+        let check = judge_chain(
             check,
             result,
             &Chain {
@@ -379,9 +418,85 @@ impl X509Trust {
                 roots: &self.sigstore.roots,
                 what: &what,
             },
-            "at its signing time",
+            &format!("at its signing time, {} ({source})", format_date(t)),
             "is not a code-signing certificate",
-        )
+        );
+        match check.verdict {
+            KeyVerdict::Good => SignatureCheck {
+                detail: Some(format!("signed at {} per {source}", format_date(t))),
+                ..check
+            },
+            KeyVerdict::ExpiredKey | KeyVerdict::KeyNotYetValid => {
+                let detail = check
+                    .detail
+                    .as_deref()
+                    .map(|d| format!("{d}; signed at {} per {source}", format_date(t)));
+                SignatureCheck { detail, ..check }
+            }
+            _ => check,
+        }
+    }
+
+    /// The signing time a third party vouches for: the integrated time of a verified Rekor
+    /// entry. `Ok(None)` when the signature carries no such proof (or, with
+    /// `trust_signing_time`, one from a log the policy does not know); `Err` with the verdict
+    /// when a proof is there but does not hold.
+    fn trusted_time(
+        &self,
+        der: &[u8],
+        signer: &X509Ref,
+    ) -> Result<TrustedTime, (KeyVerdict, String)> {
+        let malformed = |d: &str| (KeyVerdict::Malformed, d.to_owned());
+        let Some(parts) = crate::der::cms_signer_parts(der) else {
+            return Err(malformed("cannot read the CMS SignerInfo"));
+        };
+        let oid = crate::der::oid(REKOR_ENTRY_ATTRIBUTE);
+        let mut entries = parts.unsigned_attrs.iter().filter(|(o, _)| *o == oid);
+        let Some((_, values)) = entries.next() else {
+            return Ok(TrustedTime::Unproven(None));
+        };
+        let raw = match (entries.next(), values.as_slice()) {
+            (None, [one]) if one.tag == crate::der::OCTET_STRING => one.content,
+            _ => {
+                return Err(malformed(
+                    "the Rekor entry attribute must hold exactly one OCTET STRING",
+                ))
+            }
+        };
+        let entry = crate::rekor::parse_entry(raw)
+            .map_err(|e| malformed(&format!("cannot read the Rekor log entry: {e}")))?;
+        let Some(signed) = &parts.signed_attrs else {
+            return Err((
+                KeyVerdict::BadSignature,
+                "the signature has no signed attributes, so no Rekor entry can be for it".into(),
+            ));
+        };
+        let pem = signer
+            .to_pem()
+            .map_err(|e| malformed(&format!("cannot encode the certificate: {e}")))?;
+        let body = crate::rekor::hashedrekord_body(signed, parts.signature, &pem);
+        use crate::rekor::Failure;
+        match crate::rekor::verify(&entry, &body, &self.sigstore.rekor_keys) {
+            Ok(v) => Ok(TrustedTime::Proven(
+                v.integrated_time,
+                format!(
+                    "Rekor log entry {} of log {}{}",
+                    v.log_index,
+                    &v.log_id[..v.log_id.len().min(16)],
+                    if v.proven {
+                        ", inclusion proof and checkpoint verified"
+                    } else {
+                        ", signed entry timestamp verified (no inclusion proof)"
+                    }
+                ),
+            )),
+            Err(Failure::UnknownLog(d)) if self.sigstore.trust_signing_time => Ok(
+                TrustedTime::Unproven(Some(format!("{d}, so the signer's signingTime is used"))),
+            ),
+            Err(Failure::UnknownLog(d)) => Err((KeyVerdict::UnknownKey, d)),
+            Err(Failure::Bad(d)) => Err((KeyVerdict::BadSignature, d)),
+            Err(Failure::Unsupported(d)) => Err((KeyVerdict::UnsupportedFormat, d)),
+        }
     }
 
     /// Adds every PEM certificate in `pem` as a trusted root; returns their fingerprints.
@@ -688,6 +803,14 @@ impl X509Trust {
             "may not sign email/documents (keyUsage or extendedKeyUsage excludes S/MIME signing)",
         )
     }
+}
+
+/// What establishes a Sigstore signature's time.
+enum TrustedTime {
+    /// A verified third-party time and its source, for messages.
+    Proven(i64, String),
+    /// Nothing verified; why a proof that is there was set aside, if one is.
+    Unproven(Option<String>),
 }
 
 /// An OpenSSL chain verification failure.

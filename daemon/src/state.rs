@@ -160,6 +160,14 @@ impl Loaded {
                 message: format!("{p}: {e}"),
             })?;
         }
+        for (p, at) in &trust.sigstore_rekor_keys {
+            let pem = read_file(p, *at, &mut hasher)?;
+            keyring.add_rekor_key(&pem).map_err(|e| LoadError {
+                file: file.clone(),
+                at: Some(*at),
+                message: format!("{p}: {e}"),
+            })?;
+        }
         keyring.set_sigstore_trust_signing_time(trust.sigstore_trust_signing_time);
         keyring.set_sha1_cutoff(trust.sha1_cutoff);
         if let Some(c) = trust.sha1_cutoff {
@@ -232,6 +240,7 @@ pub fn referenced_files(policy: &Policy, policy_file: &Path) -> Vec<std::path::P
     out.extend(t.sigstore_roots.iter().map(|(p, _)| base.join(p)));
     out.extend(t.ssh_revoked.iter().map(|(p, _)| base.join(p)));
     out.extend(t.x509_crls.iter().map(|(p, _)| base.join(p)));
+    out.extend(t.sigstore_rekor_keys.iter().map(|(p, _)| base.join(p)));
     out.extend(policy.allowed_signers.iter().map(|(p, _)| base.join(p)));
     out.extend(policy.secrets.gitleaks_config.iter().map(|p| base.join(p)));
     out

@@ -194,7 +194,10 @@ trust:
   x509_roots: [certs/root.pem]
   ssh_cas:
     - {key: "ssh-ed25519 AAAAC3Nza... ca", principals: "*@example.org", valid_before: 2027-01-01}
-  sigstore: {roots: [certs/fulcio.pem], trust_signing_time: false}
+  sigstore:
+    roots: [certs/fulcio.pem]
+    rekor_keys: [keys/rekor.pub, keys/rekor-2022.pub]
+    trust_signing_time: false
   sha1_cutoff: 2019-01-01
 identities:
   alice:
@@ -207,6 +210,14 @@ identities:
     )
     .expect("valid");
     assert_eq!(p.trust.x509_roots[0].0, "certs/root.pem");
+    let rekor: Vec<_> = p
+        .trust
+        .sigstore_rekor_keys
+        .iter()
+        .map(|(f, at)| (f.as_str(), at.line))
+        .collect();
+    assert_eq!(rekor, [("keys/rekor.pub", 8), ("keys/rekor-2022.pub", 8)]);
+    assert!(!p.trust.sigstore_trust_signing_time);
     assert_eq!(p.trust.ssh_cas[0].valid_before, Some(1_798_761_600));
     assert_eq!(p.trust.sha1_cutoff, Some(1_546_300_800));
     let alice = p.identity("alice").expect("alice");
@@ -218,6 +229,9 @@ identities:
     let (line, _, msg) = err("version: 1\ntrust: {sha1_cutoff: soon}\n");
     assert_eq!(line, 2);
     assert!(msg.contains("not a date"), "{msg}");
+    let (line, _, msg) = err("version: 1\ntrust:\n  sigstore: {rekor_key: k.pub}\n");
+    assert_eq!(line, 3);
+    assert!(msg.contains("rekor_keys"), "{msg}");
     let (_, _, msg) =
         err("version: 1\nidentities:\n  a:\n    keys: [{sigstore: {san: a, issuer: http://x}}]\n");
     assert!(msg.contains("https://"), "{msg}");

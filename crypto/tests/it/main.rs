@@ -44,3 +44,6 @@ mod ssh_revoked;
 
 // X.509 certificate revocation lists made by `openssl ca -gencrl`.
 mod x509_crl;
+
+/// Sigstore gitsign signatures with a Rekor log entry, verified offline.
+mod sigstore;

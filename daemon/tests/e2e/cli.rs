@@ -100,6 +100,54 @@ fn policy_check_reports_file_line_column() {
     let (code, _, err) = pushguard(&["policy", "check", &bad.display().to_string()]);
     assert_eq!(code, 2);
     assert!(err.contains("missing.asc"), "{err}");
+    // A Rekor log key (gitsign): loads relative to the policy; a missing or bad one is
+    // reported where it is named.
+    let keys = w.path().join("keys");
+    std::fs::create_dir_all(&keys).expect("keys dir");
+    let out = Command::new("openssl")
+        .args([
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ])
+        .output()
+        .expect("openssl genpkey");
+    let mut pubkey = Command::new("openssl")
+        .args(["pkey", "-pubout", "-out"])
+        .arg(keys.join("rekor.pub"))
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("openssl pkey");
+    std::io::Write::write_all(pubkey.stdin.as_mut().expect("stdin"), &out.stdout)
+        .expect("write key");
+    drop(pubkey.stdin.take());
+    assert!(pubkey.wait().expect("openssl pkey").success());
+    let rekor =
+        |files: &str| format!("version: 1\ntrust:\n  sigstore:\n    rekor_keys: [{files}]\n");
+    std::fs::write(&bad, rekor("keys/rekor.pub")).expect("write");
+    let (code, out, err) = pushguard(&["policy", "check", &bad.display().to_string()]);
+    assert_eq!(code, 0, "{out}{err}");
+    std::fs::write(&bad, rekor("keys/rekor.pub, keys/missing.pub")).expect("write");
+    let (code, _, err) = pushguard(&["policy", "check", &bad.display().to_string()]);
+    assert_eq!(code, 2);
+    assert!(
+        err.starts_with(&format!("{}:4:34: cannot read", bad.display()))
+            && err.contains("missing.pub"),
+        "{err}"
+    );
+    std::fs::write(keys.join("garbage.pub"), "not a key\n").expect("write");
+    std::fs::write(&bad, rekor("keys/garbage.pub")).expect("write");
+    let (code, _, err) = pushguard(&["policy", "check", &bad.display().to_string()]);
+    assert_eq!(code, 2);
+    assert!(
+        err.starts_with(&format!(
+            "{}:4:18: keys/garbage.pub: Sigstore Rekor public key",
+            bad.display()
+        )),
+        "{err}"
+    );
     // A key shared by two identities.
     let alice = w.ssh_public("alice");
     std::fs::write(&bad, format!("version: 1\nidentities:\n  a:\n    keys: [{{ssh: \"{alice}\"}}]\n  b:\n    keys: [{{ssh: \"{alice}\"}}]\n")).expect("write");

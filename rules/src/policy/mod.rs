@@ -392,6 +392,8 @@ pub struct Trust {
     /// SSH revocation files (OpenSSH KRL or public key lines), relative to the policy file.
     pub ssh_revoked: Vec<(String, Location)>,
     pub sigstore_roots: Vec<(String, Location)>,
+    /// PEM public keys of the Rekor logs whose entries establish a gitsign signature's time.
+    pub sigstore_rekor_keys: Vec<(String, Location)>,
     pub sigstore_trust_signing_time: bool,
     /// OpenPGP SHA-1 signatures made before this time are accepted; none after.
     pub sha1_cutoff: Option<i64>,
@@ -1265,6 +1267,11 @@ fn validate(raw: RawPolicy) -> Result<Policy, PolicyError> {
         if let Some(sg) = &t.sigstore {
             trust.sigstore_roots = sg
                 .roots
+                .iter()
+                .map(|f| (f.value.clone(), Location::from(f)))
+                .collect();
+            trust.sigstore_rekor_keys = sg
+                .rekor_keys
                 .iter()
                 .map(|f| (f.value.clone(), Location::from(f)))
                 .collect();

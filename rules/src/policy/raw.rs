@@ -70,6 +70,8 @@ pub(super) struct RawSigstore {
     #[serde(default)]
     pub roots: Vec<S<String>>,
     #[serde(default)]
+    pub rekor_keys: Vec<S<String>>,
+    #[serde(default)]
     pub trust_signing_time: Option<bool>,
 }
 
