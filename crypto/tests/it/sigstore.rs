@@ -638,3 +638,60 @@ fn sigstore_rekor_key_errors() {
         .expect("ed25519 key");
     assert_eq!(id.len(), 64);
 }
+
+/// A real gitsign offline-mode commit (sigstore/gitsign `internal/e2e/testdata/offline.commit`,
+/// signed on 2023-06-05 through the public-good Fulcio and Rekor), with the public Fulcio v1
+/// root and intermediate and the public Rekor key (fixtures in `data/gitsign/`, see its
+/// README). This pins our rebuilt hashedrekord body, SET payload, proof and checkpoint to what
+/// the real services produced, byte for byte.
+#[test]
+fn sigstore_real_gitsign_offline_commit_verifies() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/data/gitsign");
+    let read = |f: &str| std::fs::read(dir.join(f)).expect("fixture");
+    let (signature, payload) = crate::git::split_commit(&read("offline.commit"));
+    let mut k = Keyring::new();
+    k.add_sigstore_root(&read("fulcio-root.pem")).expect("root");
+    k.add_sigstore_root(&read("fulcio-intermediate.pem"))
+        .expect("intermediate");
+    let log = k.add_rekor_key(&read("rekor.pub")).expect("rekor key");
+    assert_eq!(
+        log,
+        "c0d23d6ad406973f9559f3ba2d1ca01f84147d8ffc5b8445c224f98b9591801d"
+    );
+    k.add_sigstore_identity(
+        "billy",
+        "billy@chainguard.dev",
+        "https://accounts.google.com",
+    )
+    .expect("identity");
+    // The Fulcio certificate lived ten minutes in 2023; receive time is today.
+    let check = k.verify(&signature, &payload, now());
+    assert_eq!(check.verdict, KeyVerdict::Good, "{check:?}");
+    assert_eq!(check.identity.as_deref(), Some("billy"));
+    let t = check.signed_at.expect("integrated time");
+    assert!((1_685_981_470..1_685_981_500).contains(&t), "{t}");
+    assert!(detail(&check).contains("Rekor"), "{check:?}");
+    // One changed byte of the commit, or another identity's policy, and it is not good.
+    let mut other = payload.clone();
+    other[0] ^= 1;
+    assert_eq!(
+        k.verify(&signature, &other, now()).verdict,
+        KeyVerdict::BadSignature
+    );
+    let mut no_log = Keyring::new();
+    no_log
+        .add_sigstore_root(&read("fulcio-intermediate.pem"))
+        .expect("intermediate");
+    no_log
+        .add_sigstore_identity(
+            "billy",
+            "billy@chainguard.dev",
+            "https://accounts.google.com",
+        )
+        .expect("identity");
+    assert_eq!(
+        no_log.verify(&signature, &payload, now()).verdict,
+        KeyVerdict::UnknownKey,
+        "a Rekor log the policy does not list"
+    );
+}
