@@ -123,10 +123,9 @@ pub(crate) fn certificate_extension<'a>(cert_der: &'a [u8], wanted: &[u8]) -> Op
     None
 }
 
-/// The `signingTime` signed attribute of the (first) signer of a CMS SignedData, as Unix
-/// seconds. `None` when absent or unreadable.
-pub(crate) fn cms_signing_time(cms_der: &[u8]) -> Option<i64> {
-    const SIGNING_TIME: [u8; 9] = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x05];
+/// The first SignerInfo of a CMS SignedData (ContentInfo → [0] → SignedData → the last SET,
+/// `signerInfos`).
+fn first_signer_info(cms_der: &[u8]) -> Option<Tlv<'_>> {
     let (content_info, _) = read(cms_der)?;
     let ci = children(content_info.content)?;
     let explicit = ci.get(1).filter(|t| t.tag == 0xa0)?;
@@ -136,6 +135,14 @@ pub(crate) fn cms_signing_time(cms_der: &[u8]) -> Option<i64> {
         .rev()
         .find(|t| t.tag == SET)?;
     let signer_info = *children(signer_infos.content)?.first()?;
+    Some(signer_info)
+}
+
+/// The `signingTime` signed attribute of the (first) signer of a CMS SignedData, as Unix
+/// seconds. `None` when absent or unreadable.
+pub(crate) fn cms_signing_time(cms_der: &[u8]) -> Option<i64> {
+    const SIGNING_TIME: [u8; 9] = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x05];
+    let signer_info = first_signer_info(cms_der)?;
     let signed_attrs = children(signer_info.content)?
         .into_iter()
         .find(|t| t.tag == 0xa0)?;
@@ -155,15 +162,7 @@ pub(crate) fn cms_signing_time(cms_der: &[u8]) -> Option<i64> {
 
 /// The digest algorithm OID (contents) of the first signer of a CMS SignedData.
 pub(crate) fn cms_digest_algorithm(cms_der: &[u8]) -> Option<Vec<u8>> {
-    let (content_info, _) = read(cms_der)?;
-    let ci = children(content_info.content)?;
-    let explicit = ci.get(1).filter(|t| t.tag == 0xa0)?;
-    let (signed_data, _) = read(explicit.content)?;
-    let signer_infos = children(signed_data.content)?
-        .into_iter()
-        .rev()
-        .find(|t| t.tag == SET)?;
-    let signer_info = *children(signer_infos.content)?.first()?;
+    let signer_info = first_signer_info(cms_der)?;
     // version, sid, digestAlgorithm AlgorithmIdentifier { OID, params }.
     let digest = *children(signer_info.content)?.get(2)?;
     let algorithm = *children(digest.content)?.first()?;
@@ -200,15 +199,7 @@ pub(crate) fn length(len: usize) -> Vec<u8> {
 /// Signed attributes, signature and unsigned attributes of the first signer of a CMS
 /// SignedData. `None` when the structure is unreadable.
 pub(crate) fn cms_signer_parts(cms_der: &[u8]) -> Option<SignerParts<'_>> {
-    let (content_info, _) = read(cms_der)?;
-    let ci = children(content_info.content)?;
-    let explicit = ci.get(1).filter(|t| t.tag == 0xa0)?;
-    let (signed_data, _) = read(explicit.content)?;
-    let signer_infos = children(signed_data.content)?
-        .into_iter()
-        .rev()
-        .find(|t| t.tag == SET)?;
-    let signer_info = *children(signer_infos.content)?.first()?;
+    let signer_info = first_signer_info(cms_der)?;
     let fields = children(signer_info.content)?;
     let signed_attrs = fields.iter().find(|t| t.tag == 0xa0).map(|t| {
         let mut der = vec![SET];

@@ -129,21 +129,13 @@ impl SshRevocations {
                     }
                 }
                 SECTION_FINGERPRINT_SHA1 => {
-                    while !section.0.is_empty() {
-                        let h: [u8; 20] = section
-                            .string()?
-                            .try_into()
-                            .map_err(|_| "a SHA-1 fingerprint is not 20 bytes".to_string())?;
+                    for h in section.hashes::<20>("SHA-1")? {
                         self.sha1.insert(h);
                         n += 1;
                     }
                 }
                 SECTION_FINGERPRINT_SHA256 => {
-                    while !section.0.is_empty() {
-                        let h: [u8; 32] = section
-                            .string()?
-                            .try_into()
-                            .map_err(|_| "a SHA-256 fingerprint is not 32 bytes".to_string())?;
+                    for h in section.hashes::<32>("SHA-256")? {
                         self.sha256.insert(h);
                         n += 1;
                     }
@@ -307,6 +299,19 @@ impl<'a> Reader<'a> {
     fn string(&mut self) -> Result<&'a [u8], String> {
         let n = self.u32()? as usize;
         self.take(n)
+    }
+
+    /// The rest: strings of `N`-byte hashes.
+    fn hashes<const N: usize>(&mut self, name: &str) -> Result<Vec<[u8; N]>, String> {
+        let mut out = Vec::new();
+        while !self.0.is_empty() {
+            out.push(
+                self.string()?
+                    .try_into()
+                    .map_err(|_| format!("a {name} fingerprint is not {N} bytes"))?,
+            );
+        }
+        Ok(out)
     }
 }
 

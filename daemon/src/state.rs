@@ -126,47 +126,39 @@ impl Loaded {
                 hasher.update(&data);
                 Ok(data)
             };
-        for (p, at) in &trust.x509_roots {
-            let pem = read_file(p, *at, &mut hasher)?;
-            keyring.add_x509_root(&pem).map_err(|e| LoadError {
-                file: file.clone(),
-                at: Some(*at),
-                message: format!("{p}: {e}"),
-            })?;
-        }
-        for (p, at) in &trust.x509_crls {
-            let data = read_file(p, *at, &mut hasher)?;
-            keyring.add_x509_crls(p, &data).map_err(|e| LoadError {
-                file: file.clone(),
-                at: Some(*at),
-                message: e.to_string(),
-            })?;
-        }
-        for (p, at) in &trust.ssh_revoked {
-            let data = read_file(p, *at, &mut hasher)?;
-            keyring
-                .add_ssh_revocations(p, &data)
-                .map_err(|e| LoadError {
-                    file: file.clone(),
-                    at: Some(*at),
-                    message: e.to_string(),
+        // Every trust file: read (and hashed into the policy hash), then handed to the keyring;
+        // an error names the file and where the policy names it.
+        type AddFile = fn(&mut crypto::Keyring, &str, &[u8]) -> Result<(), crypto::KeyError>;
+        let sources: [(&[(String, Location)], AddFile); 5] = [
+            (&trust.x509_roots, |k, _, d| k.add_x509_root(d).map(drop)),
+            (&trust.x509_crls, |k, p, d| k.add_x509_crls(p, d).map(drop)),
+            (&trust.ssh_revoked, |k, p, d| {
+                k.add_ssh_revocations(p, d).map(drop)
+            }),
+            (&trust.sigstore_roots, |k, _, d| {
+                k.add_sigstore_root(d).map(drop)
+            }),
+            (&trust.sigstore_rekor_keys, |k, _, d| {
+                k.add_rekor_key(d).map(drop)
+            }),
+        ];
+        for (files, add) in sources {
+            for (p, at) in files {
+                let data = read_file(p, *at, &mut hasher)?;
+                add(&mut keyring, p, &data).map_err(|e| {
+                    let e = e.to_string();
+                    LoadError {
+                        file: file.clone(),
+                        at: Some(*at),
+                        // errors of the revocation files name them already
+                        message: if e.contains(p.as_str()) {
+                            e
+                        } else {
+                            format!("{p}: {e}")
+                        },
+                    }
                 })?;
-        }
-        for (p, at) in &trust.sigstore_roots {
-            let pem = read_file(p, *at, &mut hasher)?;
-            keyring.add_sigstore_root(&pem).map_err(|e| LoadError {
-                file: file.clone(),
-                at: Some(*at),
-                message: format!("{p}: {e}"),
-            })?;
-        }
-        for (p, at) in &trust.sigstore_rekor_keys {
-            let pem = read_file(p, *at, &mut hasher)?;
-            keyring.add_rekor_key(&pem).map_err(|e| LoadError {
-                file: file.clone(),
-                at: Some(*at),
-                message: format!("{p}: {e}"),
-            })?;
+            }
         }
         keyring.set_sigstore_trust_signing_time(trust.sigstore_trust_signing_time);
         keyring.set_sha1_cutoff(trust.sha1_cutoff);
