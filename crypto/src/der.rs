@@ -123,6 +123,14 @@ pub(crate) fn certificate_extension<'a>(cert_der: &'a [u8], wanted: &[u8]) -> Op
     None
 }
 
+/// `t` encoded again (definite length; the contents as they were).
+pub(crate) fn encode(t: Tlv<'_>) -> Vec<u8> {
+    let mut der = vec![t.tag];
+    der.extend(length(t.content.len()));
+    der.extend_from_slice(t.content);
+    der
+}
+
 /// The first SignerInfo of a CMS SignedData (ContentInfo → [0] → SignedData → the last SET,
 /// `signerInfos`).
 fn first_signer_info(cms_der: &[u8]) -> Option<Tlv<'_>> {

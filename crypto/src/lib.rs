@@ -73,6 +73,7 @@ mod ssh_cert;
 mod ssh_fast;
 mod ssh_revoked;
 mod time;
+mod tsa;
 mod x509;
 
 use rules::facts::{KeyVerdict, SignatureCheck};
@@ -340,6 +341,16 @@ impl Keyring {
     /// names its logs. Several keys may be added (key rotation, shards).
     pub fn add_rekor_key(&mut self, pem: &[u8]) -> Result<String, KeyError> {
         self.x509.add_rekor_key(pem)
+    }
+
+    /// Trusts the PEM certificates in `pem` as roots of RFC 3161 timestamping authorities. A
+    /// gitsign signature without a Rekor entry that carries a timestamp token (gitsign's
+    /// `GITSIGN_TIMESTAMP_SERVER_URL`) is judged at the token's `genTime`, once the token's
+    /// signature verifies, its message imprint is the hash of this signature value, and its
+    /// signer chains to one of these roots at that time with the timestamping usage. Returns
+    /// the fingerprints.
+    pub fn add_tsa_root(&mut self, pem: &[u8]) -> Result<Vec<String>, KeyError> {
+        self.x509.add_tsa_roots(pem)
     }
 
     /// Sigstore certificates live about ten minutes, so they are judged at the signature's time,

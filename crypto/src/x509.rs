@@ -66,6 +66,8 @@ pub(crate) struct Sigstore {
     pub trust_signing_time: bool,
     /// Rekor log keys whose signed entry timestamps establish the signing time.
     pub rekor_keys: Vec<crate::rekor::RekorKey>,
+    /// Roots of the RFC 3161 timestamping authorities whose tokens establish the signing time.
+    pub tsa_roots: Vec<X509>,
 }
 
 struct SigstoreIdentity {
@@ -214,6 +216,20 @@ impl X509Trust {
             let fp = fingerprint(&cert);
             if !self.sigstore.roots.iter().any(|r| fingerprint(r) == fp) {
                 self.sigstore.roots.push(cert);
+            }
+            fps.push(fp);
+        }
+        Ok(fps)
+    }
+
+    /// Trusts the PEM certificates in `pem` as roots of RFC 3161 timestamping authorities;
+    /// returns their fingerprints.
+    pub(crate) fn add_tsa_roots(&mut self, pem: &[u8]) -> Result<Vec<String>, KeyError> {
+        let mut fps = Vec::new();
+        for cert in read_roots(pem)? {
+            let fp = fingerprint(&cert);
+            if !self.sigstore.tsa_roots.iter().any(|r| fingerprint(r) == fp) {
+                self.sigstore.tsa_roots.push(cert);
             }
             fps.push(fp);
         }
@@ -374,7 +390,7 @@ impl X509Trust {
                         check,
                         KeyVerdict::UnsupportedFormat,
                         format!(
-                            "{what}: signature and identity verify, but nothing establishes when it was made: the signature carries no Rekor log entry (gitsign offline mode) and the policy does not trust the signer's own signingTime"
+                            "{what}: signature and identity verify, but nothing establishes when it was made: the signature carries no Rekor log entry (gitsign offline mode) nor RFC 3161 timestamp, and the policy does not trust the signer's own signingTime"
                         ),
                     );
                 }
@@ -453,7 +469,7 @@ impl X509Trust {
         let oid = crate::der::oid(REKOR_ENTRY_ATTRIBUTE);
         let mut entries = parts.unsigned_attrs.iter().filter(|(o, _)| *o == oid);
         let Some((_, values)) = entries.next() else {
-            return Ok(TrustedTime::Unproven(None));
+            return self.timestamp_time(&parts);
         };
         let raw = match (entries.next(), values.as_slice()) {
             (None, [one]) if one.tag == crate::der::OCTET_STRING => one.content,
@@ -496,6 +512,38 @@ impl X509Trust {
             Err(Failure::UnknownLog(d)) => Err((KeyVerdict::UnknownKey, d)),
             Err(Failure::Bad(d)) => Err((KeyVerdict::BadSignature, d)),
             Err(Failure::Unsupported(d)) => Err((KeyVerdict::UnsupportedFormat, d)),
+        }
+    }
+
+    /// Without a Rekor entry: the `genTime` of an RFC 3161 timestamp token on the signature
+    /// value, when there is one and it verifies with a TSA root of the policy.
+    fn timestamp_time(
+        &self,
+        parts: &crate::der::SignerParts<'_>,
+    ) -> Result<TrustedTime, (KeyVerdict, String)> {
+        let oid = crate::der::oid(crate::tsa::TIMESTAMP_TOKEN_ATTRIBUTE);
+        let mut tokens = parts.unsigned_attrs.iter().filter(|(o, _)| *o == oid);
+        let Some((_, values)) = tokens.next() else {
+            return Ok(TrustedTime::Unproven(None));
+        };
+        let token = match (tokens.next(), values.as_slice()) {
+            (None, [one]) if one.tag == 0x30 => crate::der::encode(*one),
+            _ => {
+                return Err((
+                    KeyVerdict::Malformed,
+                    "the timestamp token attribute must hold exactly one token".into(),
+                ))
+            }
+        };
+        use crate::tsa::Failure;
+        match crate::tsa::verify(&token, parts.signature, &self.sigstore.tsa_roots) {
+            Ok(ts) => Ok(TrustedTime::Proven(ts.time, ts.source)),
+            Err(Failure::UnknownTsa(d)) if self.sigstore.trust_signing_time => Ok(
+                TrustedTime::Unproven(Some(format!("{d}, so the signer's signingTime is used"))),
+            ),
+            Err(Failure::UnknownTsa(d)) => Err((KeyVerdict::UnknownKey, d)),
+            Err(Failure::Bad(d)) => Err((KeyVerdict::BadSignature, d)),
+            Err(Failure::Malformed(d)) => Err((KeyVerdict::Malformed, d)),
         }
     }
 

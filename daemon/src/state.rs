@@ -129,7 +129,7 @@ impl Loaded {
         // Every trust file: read (and hashed into the policy hash), then handed to the keyring;
         // an error names the file and where the policy names it.
         type AddFile = fn(&mut crypto::Keyring, &str, &[u8]) -> Result<(), crypto::KeyError>;
-        let sources: [(&[(String, Location)], AddFile); 5] = [
+        let sources: [(&[(String, Location)], AddFile); 6] = [
             (&trust.x509_roots, |k, _, d| k.add_x509_root(d).map(drop)),
             (&trust.x509_crls, |k, p, d| k.add_x509_crls(p, d).map(drop)),
             (&trust.ssh_revoked, |k, p, d| {
@@ -140,6 +140,9 @@ impl Loaded {
             }),
             (&trust.sigstore_rekor_keys, |k, _, d| {
                 k.add_rekor_key(d).map(drop)
+            }),
+            (&trust.sigstore_tsa_roots, |k, _, d| {
+                k.add_tsa_root(d).map(drop)
             }),
         ];
         for (files, add) in sources {
@@ -233,6 +236,7 @@ pub fn referenced_files(policy: &Policy, policy_file: &Path) -> Vec<std::path::P
     out.extend(t.ssh_revoked.iter().map(|(p, _)| base.join(p)));
     out.extend(t.x509_crls.iter().map(|(p, _)| base.join(p)));
     out.extend(t.sigstore_rekor_keys.iter().map(|(p, _)| base.join(p)));
+    out.extend(t.sigstore_tsa_roots.iter().map(|(p, _)| base.join(p)));
     out.extend(policy.allowed_signers.iter().map(|(p, _)| base.join(p)));
     out.extend(policy.secrets.gitleaks_config.iter().map(|p| base.join(p)));
     out

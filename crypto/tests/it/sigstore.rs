@@ -695,3 +695,141 @@ fn sigstore_real_gitsign_offline_commit_verifies() {
         "a Rekor log the policy does not list"
     );
 }
+
+// ---- RFC 3161 timestamps (gitsign's GITSIGN_TIMESTAMP_SERVER_URL), made by `openssl ts` ----
+
+/// 1.2.840.113549.1.9.16.2.14 (id-aa-timeStampToken)
+const TIMESTAMP_OID: &[u8] = &[
+    0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x10, 0x02, 0x0e,
+];
+
+/// Adds an unsigned attribute `oid` whose one value is `value` (DER, as is).
+fn add_unsigned_raw(cms: &[u8], oid: &[u8], value: &[u8]) -> Vec<u8> {
+    let mut fields = signer_info(cms);
+    let attr = der(0x30, &[der(0x06, oid), der(0x31, value)].concat());
+    match fields.iter_mut().find(|(t, _)| *t == 0xa1) {
+        Some(f) => f.1.extend(attr),
+        None => fields.push((0xa1, attr)),
+    }
+    with_signer_info(cms, &fields)
+}
+
+/// A timestamping authority: a root and a TSA certificate (timeStamping, critical).
+fn tsa() -> Pki {
+    let pki = Pki::new("Test TSA Root");
+    pki.issue(
+        "tsa",
+        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation\n\
+         extendedKeyUsage=critical,timeStamping\n",
+        30,
+    );
+    std::fs::write(
+        pki.dir().join("ts.cnf"),
+        "[tsa]\ndefault_tsa = t\n[t]\nserial = ./tsaserial\nsigner_digest = sha256\n\
+         default_policy = 1.2.3.4.1\ndigests = sha256, sha384, sha512\naccuracy = secs:1\n\
+         ess_cert_id_alg = sha256\n",
+    )
+    .expect("ts.cnf");
+    pki
+}
+
+/// `openssl ts -query` over `data` then `openssl ts -reply -token_out` by `tsa`: the token, DER.
+fn timestamp(tsa: &Pki, data: &[u8]) -> Vec<u8> {
+    let d = tsa.dir();
+    std::fs::write(d.join("data.bin"), data).expect("data");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .current_dir(d)
+            .args(args)
+            .output()
+            .expect("openssl ts");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&[
+        "ts", "-query", "-data", "data.bin", "-sha256", "-cert", "-out", "q.tsq",
+    ]);
+    run(&[
+        "ts",
+        "-reply",
+        "-config",
+        "ts.cnf",
+        "-queryfile",
+        "q.tsq",
+        "-signer",
+        "tsa.pem",
+        "-inkey",
+        "tsa.key",
+        "-token_out",
+        "-out",
+        "token.der",
+    ]);
+    std::fs::read(d.join("token.der")).expect("token")
+}
+
+#[test]
+fn sigstore_rfc3161_timestamp_gives_the_signing_time() {
+    let s = setup();
+    let authority = tsa();
+    let (_, signature) = signed_parts(&s.cms);
+    let token = timestamp(&authority, &signature);
+    let sig = armor(&add_unsigned_raw(&s.cms, TIMESTAMP_OID, &token));
+    let mut k = keyring(&s, &[]);
+    k.add_tsa_root(&authority.root_pem).expect("TSA root");
+
+    // The certificate lives one day; received 20 days later, the timestamp says when.
+    let check = k.verify(&sig, PAYLOAD, now() + 20 * DAY);
+    assert_eq!(check.verdict, KeyVerdict::Good, "{check:?}");
+    assert!(detail(&check).contains("RFC 3161 timestamp"), "{check:?}");
+    let t = check.signed_at.expect("genTime");
+    assert!((t - now()).abs() < 600, "{t}");
+    // Tampered payload: the signature itself fails first.
+    assert_eq!(
+        k.verify(&sig, &tampered(), now()).verdict,
+        KeyVerdict::BadSignature
+    );
+
+    // A token for another signature cannot be moved here.
+    let other = timestamp(&authority, b"another signature value");
+    let moved = armor(&add_unsigned_raw(&s.cms, TIMESTAMP_OID, &other));
+    let check = k.verify(&moved, PAYLOAD, now());
+    assert_eq!(check.verdict, KeyVerdict::BadSignature, "{check:?}");
+    assert!(detail(&check).contains("another signature"), "{check:?}");
+
+    // A TSA the policy does not trust.
+    let stranger = tsa();
+    let foreign = armor(&add_unsigned_raw(
+        &s.cms,
+        TIMESTAMP_OID,
+        &timestamp(&stranger, &signature),
+    ));
+    let check = k.verify(&foreign, PAYLOAD, now());
+    assert_eq!(check.verdict, KeyVerdict::UnknownKey, "{check:?}");
+    assert!(
+        detail(&check).contains("timestamping authority"),
+        "{check:?}"
+    );
+
+    // A token whose TSTInfo was altered no longer verifies (one byte of its genTime).
+    let at = token
+        .windows(17)
+        .position(|w| {
+            w[..2] == [0x18, 15] && w[2..16].iter().all(u8::is_ascii_digit) && w[16] == b'Z'
+        })
+        .expect("the TSTInfo's genTime, GeneralizedTime of 15 bytes");
+    let mut altered = token.clone();
+    altered[at + 15] ^= 1; // the seconds' last digit
+    let check = k.verify(
+        &armor(&add_unsigned_raw(&s.cms, TIMESTAMP_OID, &altered)),
+        PAYLOAD,
+        now(),
+    );
+    assert_eq!(check.verdict, KeyVerdict::BadSignature, "{check:?}");
+
+    // Without a TSA root in the policy, a timestamped signature is not judged by it.
+    let check = keyring(&s, &[]).verify(&sig, PAYLOAD, now());
+    assert_eq!(check.verdict, KeyVerdict::UnknownKey, "{check:?}");
+}

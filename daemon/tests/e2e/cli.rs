@@ -148,6 +148,18 @@ fn policy_check_reports_file_line_column() {
         )),
         "{err}"
     );
+    // TSA roots: a file that holds no certificate, where it is named.
+    std::fs::write(
+        &bad,
+        "version: 1\ntrust:\n  sigstore:\n    tsa_roots: [keys/garbage.pub]\n",
+    )
+    .expect("write");
+    let (code, _, err) = pushguard(&["policy", "check", &bad.display().to_string()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.starts_with(&format!("{}:4:17: keys/garbage.pub:", bad.display())),
+        "{err}"
+    );
     // A key shared by two identities.
     let alice = w.ssh_public("alice");
     std::fs::write(&bad, format!("version: 1\nidentities:\n  a:\n    keys: [{{ssh: \"{alice}\"}}]\n  b:\n    keys: [{{ssh: \"{alice}\"}}]\n")).expect("write");

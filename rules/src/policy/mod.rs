@@ -394,6 +394,8 @@ pub struct Trust {
     pub sigstore_roots: Vec<(String, Location)>,
     /// PEM public keys of the Rekor logs whose entries establish a gitsign signature's time.
     pub sigstore_rekor_keys: Vec<(String, Location)>,
+    /// PEM roots of the RFC 3161 timestamping authorities whose tokens establish that time.
+    pub sigstore_tsa_roots: Vec<(String, Location)>,
     pub sigstore_trust_signing_time: bool,
     /// OpenPGP SHA-1 signatures made before this time are accepted; none after.
     pub sha1_cutoff: Option<i64>,
@@ -1272,6 +1274,11 @@ fn validate(raw: RawPolicy) -> Result<Policy, PolicyError> {
                 .collect();
             trust.sigstore_rekor_keys = sg
                 .rekor_keys
+                .iter()
+                .map(|f| (f.value.clone(), Location::from(f)))
+                .collect();
+            trust.sigstore_tsa_roots = sg
+                .tsa_roots
                 .iter()
                 .map(|f| (f.value.clone(), Location::from(f)))
                 .collect();

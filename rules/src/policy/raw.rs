@@ -72,6 +72,8 @@ pub(super) struct RawSigstore {
     #[serde(default)]
     pub rekor_keys: Vec<S<String>>,
     #[serde(default)]
+    pub tsa_roots: Vec<S<String>>,
+    #[serde(default)]
     pub trust_signing_time: Option<bool>,
 }
 
