@@ -95,14 +95,7 @@ fn an_evil_merge_is_rejected_and_a_clean_one_accepted() {
     c.git(&["checkout", "-q", "main"]);
     c.commit("main.txt", "alice@example.org", Sign::Ssh("alice"));
     // Merge, then slip an extra change into the merge commit itself.
-    c.git(&["merge", "-q", "--no-ff", "--no-commit", "side"]);
-    std::fs::write(c.dir.join("hidden.txt"), "not reviewed anywhere\n").expect("write");
-    c.git(&["add", "hidden.txt"]);
-    c.git_signed(
-        "alice",
-        "alice@example.org",
-        &["commit", "-q", "-S", "-m", "Merge side"],
-    );
+    c.evil_merge("side");
     let p = c.push(&["origin", "main"]);
     assert!(!p.ok);
     assert!(

@@ -461,6 +461,21 @@ impl Client {
         self.git(&all)
     }
 
+    /// Merges `branch` into the current branch with alice's signed merge commit, after
+    /// slipping a file into the merge commit itself (an "evil merge": a change no side branch
+    /// carries). Returns the merge commit's id.
+    pub fn evil_merge(&self, branch: &str) -> String {
+        self.git(&["merge", "-q", "--no-ff", "--no-commit", branch]);
+        std::fs::write(self.dir.join("hidden.txt"), "not reviewed anywhere\n").expect("write");
+        self.git(&["add", "hidden.txt"]);
+        self.git_signed(
+            "alice",
+            "alice@example.org",
+            &["commit", "-q", "-S", "-m", &format!("Merge {branch}")],
+        );
+        self.git(&["rev-parse", "HEAD"]).trim().to_string()
+    }
+
     /// `git push` as `pusher` (PUSHGUARD_USER), with extra args.
     pub fn push_as(&self, pusher: Option<&str>, args: &[&str]) -> Pushed {
         let mut cmd = Command::new("git");

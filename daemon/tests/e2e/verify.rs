@@ -656,15 +656,7 @@ fn verify_with_a_ref_applies_that_refs_signer_and_merger_rules() {
     c.git(&["checkout", "-q", "-b", "side2", "HEAD~1"]);
     c.commit("side2.txt", "alice@example.org", Sign::Ssh("alice"));
     c.git(&["checkout", "-q", "main"]);
-    c.git(&["merge", "-q", "--no-ff", "--no-commit", "side2"]);
-    std::fs::write(c.dir.join("hidden.txt"), "not reviewed anywhere\n").expect("write");
-    c.git(&["add", "hidden.txt"]);
-    c.git_signed(
-        "alice",
-        "alice@example.org",
-        &["commit", "-q", "-S", "-m", "Merge side2"],
-    );
-    let evil = c.git(&["rev-parse", "HEAD"]).trim().to_string();
+    let evil = c.evil_merge("side2");
     let base = [
         "--repo",
         &s(&c.dir),

@@ -1225,21 +1225,9 @@ fn validate(raw: RawPolicy) -> Result<Policy, PolicyError> {
 
     let mut trust = Trust::default();
     if let Some(t) = &raw.trust {
-        trust.x509_roots = t
-            .x509_roots
-            .iter()
-            .map(|f| (f.value.clone(), Location::from(f)))
-            .collect();
-        trust.x509_crls = t
-            .x509_crls
-            .iter()
-            .map(|f| (f.value.clone(), Location::from(f)))
-            .collect();
-        trust.ssh_revoked = t
-            .ssh_revoked
-            .iter()
-            .map(|f| (f.value.clone(), Location::from(f)))
-            .collect();
+        trust.x509_roots = located(&t.x509_roots);
+        trust.x509_crls = located(&t.x509_crls);
+        trust.ssh_revoked = located(&t.ssh_revoked);
         for ca in &t.ssh_cas {
             let c = &ca.value;
             let date = |d: &Option<String>| -> Result<Option<i64>, PolicyError> {
@@ -1267,21 +1255,9 @@ fn validate(raw: RawPolicy) -> Result<Policy, PolicyError> {
             });
         }
         if let Some(sg) = &t.sigstore {
-            trust.sigstore_roots = sg
-                .roots
-                .iter()
-                .map(|f| (f.value.clone(), Location::from(f)))
-                .collect();
-            trust.sigstore_rekor_keys = sg
-                .rekor_keys
-                .iter()
-                .map(|f| (f.value.clone(), Location::from(f)))
-                .collect();
-            trust.sigstore_tsa_roots = sg
-                .tsa_roots
-                .iter()
-                .map(|f| (f.value.clone(), Location::from(f)))
-                .collect();
+            trust.sigstore_roots = located(&sg.roots);
+            trust.sigstore_rekor_keys = located(&sg.rekor_keys);
+            trust.sigstore_tsa_roots = located(&sg.tsa_roots);
             trust.sigstore_trust_signing_time = sg.trust_signing_time.unwrap_or(false);
         }
         if let Some(c) = &t.sha1_cutoff {
@@ -1323,4 +1299,12 @@ pub fn default_pusher_env() -> Vec<String> {
     .iter()
     .map(|s| s.to_string())
     .collect()
+}
+
+/// File names as written in the policy, with where each is written (for errors).
+fn located(files: &[S<String>]) -> Vec<(String, Location)> {
+    files
+        .iter()
+        .map(|f| (f.value.clone(), Location::from(f)))
+        .collect()
 }
