@@ -1,14 +1,5 @@
 use crate::harness::*;
 
-const ATTESTED: &str = r#"  - name: attested-main
-    target: branch
-    include: [main]
-    rules:
-      full_attestation:
-        mergers: [role:maintainer]
-        clean_merge: true
-"#;
-
 fn world(rulesets: &str) -> (World, std::path::PathBuf, Client, Daemon) {
     let w = World::new();
     let (bare, client) = w.seed("app", "sha1");

@@ -202,6 +202,16 @@ pub const STANDARD_RULESETS: &str = r#"  - name: protect-main
       required_signatures: {}
 "#;
 
+/// `main` fully attested: every commit verified, merges by maintainers, clean merges only.
+pub const ATTESTED: &str = r#"  - name: attested-main
+    target: branch
+    include: [main]
+    rules:
+      full_attestation:
+        mergers: [role:maintainer]
+        clean_merge: true
+"#;
+
 /// The usual world: a repository `app` seeded with alice's signed commit, the issue's
 /// rulesets, and a daemon serving it.
 pub fn standard_world() -> (World, PathBuf, Client, Daemon) {

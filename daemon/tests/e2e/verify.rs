@@ -630,17 +630,7 @@ fn signed_tags_merged_into_a_merge_commit_are_verified_too() {
 fn verify_with_a_ref_applies_that_refs_signer_and_merger_rules() {
     let w = World::new();
     let (_bare, c) = w.seed("app", "sha1");
-    let policy = w.policy(
-        "",
-        r#"  - name: attested-main
-    target: branch
-    include: [main]
-    rules:
-      full_attestation:
-        mergers: [role:maintainer]
-        clean_merge: true
-"#,
-    );
+    let policy = w.policy("", ATTESTED);
     // A side branch merged by bob (a developer, not a merger).
     c.git(&["checkout", "-q", "-b", "side"]);
     c.commit("side.txt", "alice@example.org", Sign::Ssh("alice"));
