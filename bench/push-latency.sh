@@ -25,30 +25,7 @@ TARGET_ADDED_MS=20
 
 . "$(dirname "$0")/lib.sh"
 
-# --- A pinned, isolated world: no system or user git config, fixed identities, UTC. ---------
-
-while IFS= read -r var; do unset "$var"; done < <(env | sed -n 's/^\(GIT_[A-Za-z0-9_]*\)=.*/\1/p')
-export HOME="$WORK/home" XDG_CONFIG_HOME="$WORK/home/.config"
-export GIT_CONFIG_NOSYSTEM=1 LC_ALL=C TZ=UTC
-export GIT_AUTHOR_NAME="Alice Maintainer" GIT_AUTHOR_EMAIL=alice@example.org
-export GIT_COMMITTER_NAME="Alice Maintainer" GIT_COMMITTER_EMAIL=alice@example.org
-export PUSHGUARD_USER=alice
-unset SSH_AUTH_SOCK RUST_LOG
-mkdir -p "$HOME"
-cat >"$HOME/.gitconfig" <<'EOF'
-[user]
-	name = Alice Maintainer
-	email = alice@example.org
-[init]
-	defaultBranch = main
-[gc]
-	auto = 0
-[advice]
-	detachedHead = false
-EOF
-EPOCH=1700000000 # history commit i is dated EPOCH + 60*i; the timed commits continue from there
-commit_date() { echo "@$((EPOCH + 60 * $1)) +0000"; }
-
+pin_world
 
 # --- The server repository: COMMITS commits of history, fast. -------------------------------
 say "building a bare repository with $COMMITS commits (git fast-import)..."

@@ -39,28 +39,7 @@ find "$ROOT/daemon/src" "$ROOT/rules/src" "$ROOT/hooks/src" -name '*.rs' -type f
 POOL_BYTES=$(wc -c <"$WORK/pool.rs")
 [ "$POOL_BYTES" -gt $((FILE_BYTES * 2)) ] || { say "secret-push-latency: source pool too small"; exit 2; }
 
-# --- A pinned, isolated world (as in push-latency.sh). -----------------------------------------
-while IFS= read -r var; do unset "$var"; done < <(env | sed -n 's/^\(GIT_[A-Za-z0-9_]*\)=.*/\1/p')
-export HOME="$WORK/home" XDG_CONFIG_HOME="$WORK/home/.config"
-export GIT_CONFIG_NOSYSTEM=1 LC_ALL=C TZ=UTC
-export GIT_AUTHOR_NAME="Alice Maintainer" GIT_AUTHOR_EMAIL=alice@example.org
-export GIT_COMMITTER_NAME="Alice Maintainer" GIT_COMMITTER_EMAIL=alice@example.org
-export PUSHGUARD_USER=alice
-unset SSH_AUTH_SOCK RUST_LOG
-mkdir -p "$HOME"
-cat >"$HOME/.gitconfig" <<'EOF'
-[user]
-	name = Alice Maintainer
-	email = alice@example.org
-[init]
-	defaultBranch = main
-[gc]
-	auto = 0
-[advice]
-	detachedHead = false
-EOF
-EPOCH=1700000000
-commit_date() { echo "@$((EPOCH + 60 * $1)) +0000"; }
+pin_world
 
 # --- The server repository. ---------------------------------------------------------------------
 say "building a bare repository with $COMMITS commits (git fast-import)..."
