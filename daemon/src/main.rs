@@ -2,15 +2,7 @@
 //! the hooks); the installed hooks run `pushguard hook ...`; `check` and `policy check` judge
 //! and validate without the daemon.
 
-mod audit;
-mod collect;
-mod git;
-mod records;
-mod scan;
-mod scan_cmd;
-mod server;
-mod state;
-mod verify;
+use pushguard::{scan_cmd, server, state, verify};
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};

@@ -1,0 +1,13 @@
+//! The daemon side of pushguard as a library: everything with I/O (git, keys, sockets, the
+//! audit log, records) that the `pushguard` binary drives. A library so that its modules carry
+//! unit tests and fuzz targets of their own; the binary in `main.rs` is only the CLI.
+
+pub mod audit;
+pub mod collect;
+pub mod git;
+pub mod records;
+pub mod scan;
+pub mod scan_cmd;
+pub mod server;
+pub mod state;
+pub mod verify;
