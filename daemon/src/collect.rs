@@ -20,7 +20,7 @@ use tracing::warn;
 /// Build the facts for a hook request. `now` is the receive time.
 pub fn push_change(loaded: &Loaded, req: &HookRequest, now: Timestamp) -> Result<Change> {
     let quarantine = match req.hook {
-        HookKind::PreReceive => Quarantine::from_env(&req.env),
+        HookKind::PreReceive => Quarantine::for_repo(Path::new(&req.git_dir), &req.env)?,
         // The update hook runs after git moved the objects out of quarantine.
         HookKind::Update => Quarantine::default(),
     };

@@ -20,35 +20,56 @@ pub struct RepoReader {
     _overlay: Option<tempfile::TempDir>,
 }
 
-/// git's quarantine environment, as given to pre-receive.
+/// git's quarantine for one push: where pre-receive finds the pushed objects.
 #[derive(Debug, Clone, Default)]
 pub struct Quarantine {
-    /// `GIT_OBJECT_DIRECTORY`: where the pushed objects are.
+    /// `GIT_QUARANTINE_PATH` (or `GIT_OBJECT_DIRECTORY`): where the pushed objects are.
     pub object_dir: Option<PathBuf>,
-    /// `GIT_ALTERNATE_OBJECT_DIRECTORIES`: the repository's own objects (and its alternates).
-    pub alternates: Vec<PathBuf>,
 }
 
 impl Quarantine {
-    pub fn from_env(env: &std::collections::BTreeMap<String, String>) -> Quarantine {
-        let object_dir = env
+    /// The quarantine named in a hook's environment, checked to be `git_dir`'s own: a
+    /// directory `objects/incoming-*` of that repository, as git's receive-pack makes it. A
+    /// client of the socket could name any directory; objects from elsewhere must never judge
+    /// (or be judged as) this repository's push. git's `GIT_ALTERNATE_OBJECT_DIRECTORIES` is
+    /// not taken from the request: the repository's own object directory (and the alternates
+    /// it lists itself) is all a reader needs besides the quarantine.
+    pub fn for_repo(
+        git_dir: &Path,
+        env: &std::collections::BTreeMap<String, String>,
+    ) -> Result<Quarantine> {
+        let Some(dir) = env
             .get("GIT_QUARANTINE_PATH")
             .or_else(|| env.get("GIT_OBJECT_DIRECTORY"))
             .filter(|s| !s.is_empty())
-            .map(PathBuf::from);
-        let alternates = env
-            .get("GIT_ALTERNATE_OBJECT_DIRECTORIES")
-            .map(|s| {
-                s.split(':')
-                    .filter(|p| !p.is_empty())
-                    .map(PathBuf::from)
-                    .collect()
-            })
-            .unwrap_or_default();
-        Quarantine {
-            object_dir,
-            alternates,
+        else {
+            return Ok(Quarantine::default());
+        };
+        let canonical = std::fs::canonicalize(dir)
+            .with_context(|| format!("the quarantine directory {dir} cannot be read"))?;
+        let objects = std::fs::canonicalize(git_dir.join("objects"))
+            .with_context(|| format!("{} has no objects directory", git_dir.display()))?;
+        if canonical == objects {
+            // GIT_OBJECT_DIRECTORY is the repository's own: nothing is quarantined.
+            return Ok(Quarantine::default());
         }
+        let is_incoming = canonical.parent() == Some(objects.as_path())
+            && canonical
+                .file_name()
+                .and_then(|n| n.to_str())
+                // git >= 2.32 names it `tmp_objdir-incoming-XXXXXX`, older gits `incoming-XXXXXX`
+                .is_some_and(|n| {
+                    n.starts_with("tmp_objdir-incoming-") || n.starts_with("incoming-")
+                });
+        if !is_incoming {
+            bail!(
+                "the quarantine directory {dir} is not a quarantine (objects/tmp_objdir-incoming-*) of {}",
+                git_dir.display()
+            );
+        }
+        Ok(Quarantine {
+            object_dir: Some(canonical),
+        })
     }
 }
 
@@ -96,9 +117,13 @@ fn pack_cache() -> Box<gix::odb::cache::PackCache> {
 }
 
 impl RepoReader {
-    /// Open `git_dir`; with a quarantine, read objects from it as well.
+    /// Open `git_dir`; with a quarantine, read objects from it as well. Replace refs
+    /// (`refs/replace/*`) are never honoured: what is judged is the object an id names, not a
+    /// stand-in that anyone who can push a ref may create.
     pub fn open(git_dir: &Path, quarantine: &Quarantine) -> Result<RepoReader> {
-        let mut repo = gix::open_opts(git_dir, gix::open::Options::isolated())
+        let options =
+            gix::open::Options::isolated().config_overrides(["core.useReplaceRefs=false"]);
+        let mut repo = gix::open_opts(git_dir, options)
             .with_context(|| format!("cannot open repository {}", git_dir.display()))?;
         repo.objects.set_pack_cache(pack_cache);
         let mut overlay = None;
@@ -110,21 +135,12 @@ impl RepoReader {
                 .context("cannot create the object overlay directory")?;
             std::fs::create_dir_all(dir.path().join("info"))?;
             std::fs::create_dir_all(dir.path().join("pack"))?;
-            let mut alternates = vec![qdir.clone()];
-            alternates.extend(quarantine.alternates.iter().cloned());
+            // The repository's objects first (gix follows the alternates they list), then the
+            // pushed ones.
             let main_objects = repo.objects.store_ref().path().to_path_buf();
-            if !alternates.contains(&main_objects) {
-                alternates.push(main_objects);
-            }
-            let mut text = String::new();
-            for a in &alternates {
-                let a = a.to_str().ok_or_else(|| {
-                    anyhow!("object directory path is not UTF-8: {}", a.display())
-                })?;
-                text.push_str(a);
-                text.push('\n');
-            }
-            std::fs::write(dir.path().join("info/alternates"), text)?;
+            write_alternates(dir.path(), &[main_objects, qdir.clone()])?;
+            // A store made here has no replacements: gix only reads them when opening a
+            // repository.
             let mut handle = gix::odb::at(dir.path(), kind)
                 .context("cannot open the quarantine object overlay")?;
             handle.set_pack_cache(pack_cache);
@@ -241,28 +257,33 @@ impl RepoReader {
     }
 
     /// Does `tree` equal the clean merge of `ours` and `theirs`? `Ok(false)` also when they
-    /// conflict. Runs `git merge-tree --write-tree`, writing its trees into a scratch object
-    /// directory (never into the repository or the quarantine).
+    /// conflict. Runs `git merge-tree --write-tree` in a scratch repository that borrows this
+    /// one's objects: its trees are written there (never into the repository or the
+    /// quarantine), and nothing of the repository's own configuration applies — no merge
+    /// drivers, no attributes, no replace refs, no grafts. A merge driver is a program: one
+    /// named by a repository's config or attributes must never run as the daemon's user.
     pub fn is_clean_merge(&self, tree: ObjectId, ours: ObjectId, theirs: ObjectId) -> Result<bool> {
-        let scratch =
-            scratch_dir("pushguard-merge-").context("cannot create a scratch object directory")?;
-        std::fs::create_dir_all(scratch.path().join("info"))?;
-        let mut alternates = String::new();
-        for dir in self.object_dirs() {
-            alternates.push_str(&dir.to_string_lossy());
-            alternates.push('\n');
-        }
-        std::fs::write(scratch.path().join("info/alternates"), alternates)?;
-        let out = std::process::Command::new("git")
+        let scratch = scratch_dir("pushguard-merge-")
+            .context("cannot create a scratch repository for merge-tree")?;
+        let kind = self.repo.object_hash();
+        let git_dir = scratch.path();
+        std::fs::create_dir_all(git_dir.join("objects/info"))?;
+        std::fs::create_dir_all(git_dir.join("refs"))?;
+        std::fs::write(git_dir.join("HEAD"), "ref: refs/heads/pushguard-scratch\n")?;
+        let config = match kind {
+            gix::hash::Kind::Sha256 => "[core]\n\trepositoryformatversion = 1\n\tbare = true\n[extensions]\n\tobjectformat = sha256\n",
+            _ => "[core]\n\trepositoryformatversion = 0\n\tbare = true\n",
+        };
+        std::fs::write(git_dir.join("config"), config)?;
+        write_alternates(&git_dir.join("objects"), &self.object_dirs())?;
+        let empty_tree = ObjectId::empty_tree(kind).to_string();
+        let out = git_command()
             .arg("--git-dir")
-            .arg(self.repo.git_dir())
+            .arg(git_dir)
+            .args(["-c", &format!("attr.tree={empty_tree}")])
             .args(["merge-tree", "--write-tree", "--no-messages"])
             .arg(ours.to_string())
             .arg(theirs.to_string())
-            .env("GIT_OBJECT_DIRECTORY", scratch.path())
-            .env_remove("GIT_ALTERNATE_OBJECT_DIRECTORIES")
-            .env_remove("GIT_QUARANTINE_PATH")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
             .output()
             .context("cannot run git merge-tree")?;
         match out.status.code() {
@@ -279,7 +300,7 @@ impl RepoReader {
         }
     }
 
-    /// The object directories this reader sees: the quarantine (if any) and the repository's.
+    /// The object directories this reader sees: the repository's and the quarantine (if any).
     fn object_dirs(&self) -> Vec<PathBuf> {
         let mut dirs = Vec::new();
         if let Some(overlay) = &self._overlay {
@@ -406,6 +427,15 @@ impl RepoReader {
         if data.capacity() > 2 * data.len() + 4096 {
             data.shrink_to_fit();
         }
+        // Commits and tags are what signatures and rules speak of: make sure the bytes are the
+        // object the id names (a damaged or forged pack index could hand over others).
+        if matches!(want, gix::object::Kind::Commit | gix::object::Kind::Tag) {
+            let actual = gix::objs::compute_hash(self.repo.object_hash(), want, &data)
+                .context("cannot hash object")?;
+            if actual != id {
+                bail!("object {id} does not hash to its id (its bytes hash to {actual})");
+            }
+        }
         Ok(data)
     }
 
@@ -419,6 +449,56 @@ impl RepoReader {
         let data = self.data(id, gix::object::Kind::Tag)?;
         parse_tag(&data).with_context(|| format!("tag {id} cannot be parsed"))
     }
+}
+
+/// Write `objects/info/alternates` of an object directory.
+fn write_alternates(objects: &Path, dirs: &[PathBuf]) -> Result<()> {
+    let mut text = String::new();
+    for d in dirs {
+        let d = d
+            .to_str()
+            .ok_or_else(|| anyhow!("object directory path is not UTF-8: {}", d.display()))?;
+        text.push_str(d);
+        text.push('\n');
+    }
+    std::fs::create_dir_all(objects.join("info"))?;
+    std::fs::write(objects.join("info/alternates"), text)?;
+    Ok(())
+}
+
+/// A `git` command that sees only what it is given: an empty environment but `PATH` (so no
+/// `GIT_DIR`, `GIT_CONFIG_PARAMETERS`, quarantine or namespace variables leak in from whoever
+/// started the daemon), no system or global configuration, no replace refs, no grafts, no
+/// hooks and no attributes files outside the repository. Every git subprocess of the daemon
+/// starts here.
+pub fn git_command() -> std::process::Command {
+    let mut cmd = std::process::Command::new("git");
+    cmd.env_clear();
+    if let Some(path) = std::env::var_os("PATH") {
+        cmd.env("PATH", path);
+    }
+    cmd.env("LC_ALL", "C")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_NO_REPLACE_OBJECTS", "1")
+        .env("GIT_GRAFT_FILE", "/dev/null")
+        .env("GIT_ATTR_NOSYSTEM", "1")
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_OPTIONAL_LOCKS", "0")
+        .args([
+            "-c",
+            "core.hooksPath=/dev/null",
+            "-c",
+            "core.attributesFile=/dev/null",
+            "-c",
+            "core.fsmonitor=false",
+            // With no global configuration, an admin's `safe.directory` is gone too; what the
+            // check guards against (programs named by a repository's config) is switched off
+            // above instead.
+            "-c",
+            "safe.directory=*",
+        ]);
+    cmd
 }
 
 /// A per-request scratch directory, memory-backed when the system has one writable for us

@@ -7,7 +7,6 @@ use crate::state::Loaded;
 use anyhow::{bail, Context, Result};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -212,7 +211,7 @@ fn scan_git(
     bar: &mut Progress,
 ) -> Result<(Vec<Row>, Vec<String>)> {
     // Which commits: git's own revision syntax, so ranges mean what they mean to git.
-    let mut cmd = Command::new("git");
+    let mut cmd = crate::git::git_command();
     cmd.arg("-C")
         .arg(repo)
         .args(["rev-list", "--reverse", "--topo-order"]);
@@ -239,7 +238,7 @@ fn scan_git(
         );
     }
     let git_dir = {
-        let o = Command::new("git")
+        let o = crate::git::git_command()
             .arg("-C")
             .arg(repo)
             .args(["rev-parse", "--absolute-git-dir"])

@@ -29,7 +29,6 @@ use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -347,13 +346,10 @@ pub fn run(args: VerifyArgs) -> Result<bool> {
 /// The commits of the range (rev-list order) and the annotated tags on them.
 fn list_objects(repo: &Path, all: bool, revisions: &[String]) -> Result<Vec<Item>> {
     let git = |args: &[&str]| -> Result<String> {
-        let out = Command::new("git")
+        let out = crate::git::git_command()
             .arg("-C")
             .arg(repo)
             .args(args)
-            .env_remove("GIT_DIR")
-            .env_remove("GIT_OBJECT_DIRECTORY")
-            .env_remove("GIT_ALTERNATE_OBJECT_DIRECTORIES")
             .output()
             .context("cannot run git")?;
         if !out.status.success() {

@@ -550,3 +550,55 @@ pub fn rev(bare: &Path, r: &str) -> Option<String> {
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
+
+/// Reinstall `bare`'s hooks in per-ref mode (the update hook judges each ref, after git moved
+/// the objects out of quarantine).
+pub fn install_per_ref(w: &World, bare: &Path) {
+    let out = Command::new(BIN)
+        .args(["install", "--mode", "per-ref", "--socket"])
+        .arg(w.path().join("pg.sock"))
+        .arg(bare)
+        .output()
+        .expect("install");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Run git in a bare repository (the server side), panicking on failure.
+pub fn git_in(bare: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("--git-dir")
+        .arg(bare)
+        .args(args)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .expect("run git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A GitHub token with a valid checksum, different every run, made at test time.
+pub fn github_token() -> String {
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(7)
+        ^ u64::from(std::process::id()).rotate_left(32);
+    let body: String = (0..30)
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            alphabet[(seed % alphabet.len() as u64) as usize] as char
+        })
+        .collect();
+    secrets::validate::with_crc32_base62("ghp_", &body)
+}

@@ -6,6 +6,9 @@ mod harness;
 
 /// Full attestation of merges, evil merges, mergetags, identity binding, signed pushes.
 mod attestation;
+/// The attacks an outside review reproduced against the gate (issue 10), each performed through
+/// a real push and named for what it tries.
+mod bypasses;
 /// `pushguard check`, `policy check`, `install`.
 mod cli;
 /// The daemon down, fail-open repositories, concurrency, per-ref mode, reloads.

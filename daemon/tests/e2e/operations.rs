@@ -116,17 +116,7 @@ fn per_ref_mode_rejects_only_the_violating_ref() {
     let (bare, c) = w.seed("perref", "sha1");
     let policy = w.policy("", STANDARD_RULESETS);
     let _d = Daemon::start(&w, Some(&policy), &[&bare]);
-    let out = std::process::Command::new(BIN)
-        .args(["install", "--mode", "per-ref", "--socket"])
-        .arg(w.path().join("pg.sock"))
-        .arg(&bare)
-        .output()
-        .expect("install");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    install_per_ref(&w, &bare);
     c.git(&["checkout", "-q", "-b", "topic"]);
     let topic = c.commit("t.txt", "alice@example.org", Sign::Unsigned);
     c.git(&["checkout", "-q", "main"]);

@@ -1,25 +1,6 @@
 use crate::harness::*;
 use std::path::PathBuf;
 
-/// A GitHub token with a valid checksum, different every run, made at test time.
-fn token() -> String {
-    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let mut seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(7)
-        ^ u64::from(std::process::id()).rotate_left(32);
-    let body: String = (0..30)
-        .map(|_| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            alphabet[(seed % alphabet.len() as u64) as usize] as char
-        })
-        .collect();
-    secrets::validate::with_crc32_base62("ghp_", &body)
-}
-
 const SECRET_RULESETS: &str = r#"  - name: no-secrets
     target: push
     bypass: [role:admin]
@@ -88,7 +69,7 @@ fn assert_never_shown(s: &Setup, secret: &str, outputs: &[&Pushed]) {
 #[test]
 fn secret_in_a_quarantined_commit_is_rejected_with_a_redacted_report() {
     let s = setup();
-    let secret = token();
+    let secret = github_token();
     write(
         &s.c,
         "config/app.env",
@@ -128,7 +109,7 @@ fn secret_in_a_quarantined_commit_is_rejected_with_a_redacted_report() {
 #[test]
 fn secret_added_then_deleted_in_the_same_push_is_still_rejected() {
     let s = setup();
-    let secret = token();
+    let secret = github_token();
     write(&s.c, "a.txt", &format!("token: {secret}\n"));
     let added = commit(&s.c, "Add token");
     write(&s.c, "a.txt", "token: removed\n");
@@ -143,7 +124,7 @@ fn secret_added_then_deleted_in_the_same_push_is_still_rejected() {
 fn legacy_secrets_are_not_blocked_again() {
     let w = World::new();
     let (bare, c) = w.seed("app", "sha1");
-    let secret = token();
+    let secret = github_token();
     // Already in the repository before pushguard guarded it.
     write(&c, "legacy.cfg", &format!("a=1\ntoken={secret}\n"));
     commit(&c, "Old config");
@@ -173,7 +154,7 @@ fn legacy_secrets_are_not_blocked_again() {
 #[test]
 fn a_push_cannot_suppress_its_own_secret_but_a_landed_suppression_does() {
     let s = setup();
-    let secret = token();
+    let secret = github_token();
     write(&s.c, "a.txt", &format!("token: {secret}\n"));
     commit(&s.c, "Add token");
     let p = s.c.push(&["origin", "main"]);
@@ -217,7 +198,7 @@ fn fingerprint_of(p: &Pushed) -> String {
 #[test]
 fn authorised_bypass_is_accepted_and_audited_unauthorised_is_not() {
     let s = setup();
-    let secret = token();
+    let secret = github_token();
     write(&s.c, "a.txt", &format!("token: {secret}\n"));
     commit(&s.c, "Add token");
     let p = s.c.push_as(Some("root"), &["origin", "main"]);
@@ -275,7 +256,7 @@ fn file_name_rules_block_private_keys_and_credentials() {
 #[test]
 fn huge_and_binary_blobs() {
     let s = setup();
-    let secret = token();
+    let secret = github_token();
     // Over the 1 MiB default: skipped with a warning.
     let mut big = "x".repeat(1 << 20);
     big.push_str(&format!("\n{secret}\n"));
@@ -372,7 +353,7 @@ fn only_blobs_new_to_the_repository_are_scanned() {
 #[test]
 fn large_pushes_are_scanned_on_every_core_with_the_same_result() {
     let s = setup();
-    let secret = token();
+    let secret = github_token();
     for i in 0..150 {
         let text = if i == 97 {
             format!("fn main() {{}}\n// {secret}\n")
