@@ -17,15 +17,44 @@ pub struct AuditLog {
 }
 
 impl AuditLog {
+    /// Open (or create) the log, readable and writable by its owner only: it names pushers,
+    /// repositories and the redacted secrets they pushed.
     pub fn open(path: &Path) -> Result<AuditLog> {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
         let file = OpenOptions::new()
             .create(true)
             .append(true)
+            .mode(0o600)
             .open(path)
             .with_context(|| format!("cannot open the audit log {}", path.display()))?;
+        // A regular file is narrowed to its owner; anything else (a pipe, a device an admin
+        // pointed the log at) is left as it is.
+        if file.metadata().is_ok_and(|m| m.is_file()) {
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))
+                .with_context(|| format!("cannot restrict the audit log {}", path.display()))?;
+        }
         Ok(AuditLog {
             file: Mutex::new(file),
         })
+    }
+
+    /// Record a request refused before any judgement (a repository the daemon does not guard, a
+    /// malformed request): who asked, and why it was refused.
+    pub fn refused(
+        &self,
+        git_dir: &str,
+        reason: &str,
+        peer_uid: u32,
+        peer_pid: Option<i32>,
+    ) -> Result<()> {
+        let entry = serde_json::json!({
+            "time": unix_time(),
+            "event": "refused",
+            "repo": git_dir,
+            "reason": reason,
+            "peer": {"uid": peer_uid, "pid": peer_pid},
+        });
+        self.append(&entry)
     }
 
     /// Record one decision (or a failure to decide).
@@ -39,11 +68,8 @@ impl AuditLog {
         peer_uid: u32,
         peer_pid: Option<i32>,
         elapsed: Duration,
-    ) {
-        let time = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs_f64())
-            .unwrap_or(0.0);
+    ) -> Result<()> {
+        let time = unix_time();
         let updates: Vec<_> = req
             .updates
             .iter()
@@ -100,14 +126,30 @@ impl AuditLog {
                 entry["error"] = e.clone().into();
             }
         }
+        self.append(&entry)
+    }
+
+    /// Append one line, whole, and make sure it reached the file: a decision that cannot be
+    /// recorded is not given (the caller rejects the push).
+    fn append(&self, entry: &serde_json::Value) -> Result<()> {
         let mut line = entry.to_string();
         line.push('\n');
         let mut f = match self.file.lock() {
             Ok(f) => f,
             Err(poisoned) => poisoned.into_inner(),
         };
-        if let Err(e) = f.write_all(line.as_bytes()) {
+        // No fsync: it would put a disk flush on every push's path. A full or read-only disk
+        // fails the write itself.
+        f.write_all(line.as_bytes()).map_err(|e| {
             error!("cannot write the audit log: {e}");
-        }
+            anyhow::anyhow!("the audit log cannot be written: {e}")
+        })
     }
+}
+
+fn unix_time() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
 }

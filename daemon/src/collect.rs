@@ -1,31 +1,47 @@
 //! Facts assembly for a push: from the hook's request and the repository to a `rules::Change`.
 //! The only code that knows both git and the engine.
 
+use crate::budget::Budget;
 use crate::git::{Quarantine, RepoReader, SignaturePart};
 use crate::scan::{self, Limits};
 use crate::state::Loaded;
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use gix::ObjectId;
 use hooks::wire::{HookKind, HookRequest, WireUpdate};
 use rules::facts::{
     Change, Commit, ObjectKind, PushCertificate, RefUpdate, SignatureCheck, Tag, Timestamp,
 };
 use rules::policy::RuleSpec;
-use rules::policy::{SecretScanning, Suppression};
+use rules::policy::{LargeBlob, SecretScanning, Suppression};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 use tracing::warn;
 
-/// Build the facts for a hook request. `now` is the receive time.
-pub fn push_change(loaded: &Loaded, req: &HookRequest, now: Timestamp) -> Result<Change> {
+/// Build the facts for a hook request. `now` is the receive time; the work stops with an error
+/// once `budget` runs out (the push is then rejected, never let through).
+pub fn push_change(
+    loaded: &Loaded,
+    req: &HookRequest,
+    now: Timestamp,
+    budget: &Budget,
+) -> Result<Change> {
+    let policy = &loaded.policy;
+    let settings = &policy.settings;
+    if req.updates.len() as u64 > settings.max_ref_updates {
+        bail!(
+            "this push updates {} refs, more than the {} one push may (settings.max_ref_updates): push them in smaller groups",
+            req.updates.len(),
+            settings.max_ref_updates
+        );
+    }
     let quarantine = match req.hook {
         HookKind::PreReceive => Quarantine::for_repo(Path::new(&req.git_dir), &req.env)?,
         // The update hook runs after git moved the objects out of quarantine.
         HookKind::Update => Quarantine::default(),
     };
     let reader = RepoReader::open(Path::new(&req.git_dir), &quarantine)?;
-    let policy = &loaded.policy;
     let pusher = policy
         .pusher_env
         .iter()
@@ -34,6 +50,8 @@ pub fn push_change(loaded: &Loaded, req: &HookRequest, now: Timestamp) -> Result
         loaded,
         reader: &reader,
         now,
+        budget,
+        max_commits: usize::try_from(settings.max_commits).unwrap_or(usize::MAX),
         default_branch: reader.default_branch(),
         refs: None,
         clean_merge: policy
@@ -45,6 +63,7 @@ pub fn push_change(loaded: &Loaded, req: &HookRequest, now: Timestamp) -> Result
     };
     let mut updates = Vec::with_capacity(req.updates.len());
     for u in &req.updates {
+        budget.check()?;
         updates.push(
             collector
                 .update(u)
@@ -61,12 +80,18 @@ pub fn push_change(loaded: &Loaded, req: &HookRequest, now: Timestamp) -> Result
                 .map(|r| r.max_blob_size)
                 .min()
                 .unwrap_or(1 << 20),
+            // Read the first bytes of a large blob unless every rule rejects or skips it.
+            scan_prefix: rules
+                .iter()
+                .any(|r| r.on_large_blob == LargeBlob::ScanPrefix),
             deadline: Duration::from_millis(
                 rules.iter().map(|r| r.deadline_ms).min().unwrap_or(10_000),
             ),
         };
+        let before: Vec<ObjectId> = collector.refs()?.iter().map(|(_, id)| *id).collect();
         secrets = Some(
-            scan::scan_push(&reader, scanner, &updates, limits).context("secret scan failed")?,
+            scan::scan_push(&reader, scanner, &updates, &before, limits, budget)
+                .context("secret scan failed")?,
         );
         let files: Vec<&str> = rules
             .iter()
@@ -76,7 +101,7 @@ pub fn push_change(loaded: &Loaded, req: &HookRequest, now: Timestamp) -> Result
             base_suppressions = read_base_suppressions(&mut collector, &files);
         }
     }
-    let push_certificate = push_certificate(&collector, &req.env)?;
+    let push_certificate = push_certificate(&collector, &req.env, &req.updates)?;
     Ok(Change {
         repo: req.git_dir.clone(),
         now,
@@ -96,6 +121,7 @@ pub fn push_change(loaded: &Loaded, req: &HookRequest, now: Timestamp) -> Result
 fn push_certificate(
     collector: &Collector<'_>,
     env: &BTreeMap<String, String>,
+    updates: &[WireUpdate],
 ) -> Result<Option<PushCertificate>> {
     let Some(id) = env.get("GIT_PUSH_CERT").filter(|s| !s.is_empty()) else {
         return Ok(None);
@@ -110,7 +136,8 @@ fn push_certificate(
         .find_map(|l| l.strip_prefix("pusher "))
         .unwrap_or("")
         .to_string();
-    let signature = match crate::git::signature_start(&blob) {
+    let signed_end = crate::git::signature_start(&blob);
+    let signature = match signed_end {
         Some(at) => collector
             .loaded
             .keyring
@@ -118,6 +145,8 @@ fn push_certificate(
         None => SignatureCheck::unsigned(),
     };
     Ok(Some(PushCertificate {
+        matches_push: certified_updates(&blob[..signed_end.unwrap_or(blob.len())])
+            == actual_updates(updates),
         id: id.clone(),
         nonce_status: env
             .get("GIT_PUSH_CERT_NONCE_STATUS")
@@ -127,6 +156,32 @@ fn push_certificate(
         signature,
         text: String::from_utf8_lossy(&blob).into_owned(),
     }))
+}
+
+/// The `<old> <new> <ref>` lines a push certificate signs (after its header), as a set.
+fn certified_updates(signed: &[u8]) -> std::collections::BTreeSet<(String, String, String)> {
+    let text = String::from_utf8_lossy(signed);
+    text.split_once("\n\n")
+        .map(|(_, body)| body)
+        .unwrap_or("")
+        .lines()
+        .filter_map(|l| {
+            let mut p = l.split(' ');
+            match (p.next(), p.next(), p.next(), p.next()) {
+                (Some(o), Some(n), Some(r), None) => {
+                    Some((o.to_string(), n.to_string(), r.to_string()))
+                }
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+fn actual_updates(updates: &[WireUpdate]) -> std::collections::BTreeSet<(String, String, String)> {
+    updates
+        .iter()
+        .map(|u| (u.old.clone(), u.new.clone(), u.name.clone()))
+        .collect()
 }
 
 fn secret_rules(policy: &rules::Policy) -> Vec<&SecretScanning> {
@@ -186,13 +241,17 @@ struct Collector<'a> {
     loaded: &'a Loaded,
     reader: &'a RepoReader,
     now: Timestamp,
+    budget: &'a Budget,
+    /// `settings.max_commits`: the most distinct commits one push may make us read.
+    max_commits: usize,
     default_branch: Option<String>,
     /// Existing refs, read once when first needed.
     refs: Option<Vec<(String, ObjectId)>>,
     /// Whether merges must be recomputed (a `full_attestation` rule with `clean_merge`).
     clean_merge: bool,
-    /// Commits already read in this request, and whether their signature was verified.
-    commits: HashMap<ObjectId, (Commit, bool)>,
+    /// Commits already read in this request, and whether their signature was verified. Each
+    /// is held once however many refs bring it.
+    commits: HashMap<ObjectId, (Arc<Commit>, bool)>,
 }
 
 fn is_zero(hex: &str) -> bool {
@@ -217,14 +276,24 @@ impl Collector<'_> {
             fast_forward: true,
             new_kind: ObjectKind::None,
             tag: None,
+            // Pushing to a symbolic ref (a `trunk` that points at `main`) moves its target.
+            resolves_to: self.reader.symref_targets(&u.name)?,
             commits: Vec::new(),
         };
         let Some(new) = new else {
             return Ok(out);
         };
-        let rulesets: Vec<_> = policy
-            .rulesets_for(&u.name, default_branch.as_deref())
+        let names: Vec<&str> = std::iter::once(u.name.as_str())
+            .chain(out.resolves_to.iter().map(String::as_str))
             .collect();
+        let mut rulesets: Vec<&rules::policy::Ruleset> = Vec::new();
+        for name in &names {
+            for r in policy.rulesets_for(name, default_branch.as_deref()) {
+                if !rulesets.iter().any(|x| x.name == r.name) {
+                    rulesets.push(r);
+                }
+            }
+        }
         let verify = rulesets
             .iter()
             .any(|r| r.rules.iter().any(RuleSpec::needs_signatures));
@@ -263,7 +332,7 @@ impl Collector<'_> {
                 // several rulesets, only refs governed by all of them are hidden (stricter).
                 let refs = self.refs()?;
                 refs.iter()
-                    .filter(|(name, _)| *name != u.name)
+                    .filter(|(name, _)| !names.contains(&name.as_str()))
                     .filter(|(name, _)| {
                         rulesets
                             .iter()
@@ -273,8 +342,17 @@ impl Collector<'_> {
                     .collect()
             }
         };
-        for id in self.reader.new_commits(new_tip, &hidden)? {
+        let ids =
+            self.reader
+                .new_commits_from(&[new_tip], &hidden, self.budget, self.max_commits)?;
+        for (i, id) in ids.into_iter().enumerate() {
+            if i % 64 == 0 {
+                self.budget.check()?;
+            }
             out.commits.push(self.commit(id, verify)?);
+            if self.commits.len() > self.max_commits {
+                bail!(crate::git::TooManyCommits(self.max_commits));
+            }
         }
         Ok(out)
     }
@@ -286,7 +364,7 @@ impl Collector<'_> {
         Ok(self.refs.as_ref().expect("just filled"))
     }
 
-    fn commit(&mut self, id: ObjectId, verify: bool) -> Result<Commit> {
+    fn commit(&mut self, id: ObjectId, verify: bool) -> Result<Arc<Commit>> {
         if let Some((c, verified)) = self.commits.get(&id) {
             if *verified || !verify {
                 return Ok(c.clone());
@@ -313,7 +391,7 @@ impl Collector<'_> {
         } else {
             None
         };
-        let c = Commit {
+        let c = Arc::new(Commit {
             id: id.to_string(),
             parents: raw.parents,
             author: raw.author,
@@ -322,7 +400,7 @@ impl Collector<'_> {
             signature: self.check(&raw.signature, verify),
             mergetags,
             clean_merge,
-        };
+        });
         self.commits.insert(id, (c.clone(), verify));
         Ok(c)
     }

@@ -5,6 +5,7 @@
 //! (outside the quarantine, so git never migrates it) whose `info/alternates` lists the
 //! quarantine and the repository's own object directories.
 
+use crate::budget::Budget;
 use anyhow::{anyhow, bail, Context, Result};
 use gix::ObjectId;
 use rules::facts::{ObjectKind, Person};
@@ -13,9 +14,6 @@ use std::path::{Path, PathBuf};
 /// A repository opened for one request.
 pub struct RepoReader {
     pub repo: gix::Repository,
-    /// The repository's own objects, without the quarantine: what existed before this push.
-    /// `None` when there is no quarantine (then every object is already in the repository).
-    before_push: Option<gix::OdbHandle>,
     /// Keeps the overlay directory alive while the repository is in use.
     _overlay: Option<tempfile::TempDir>,
 }
@@ -73,6 +71,11 @@ impl Quarantine {
     }
 }
 
+/// More commits than a push may make the daemon judge (`settings.max_commits`).
+#[derive(Debug, thiserror::Error)]
+#[error("this push has more than {0} commits to judge (settings.max_commits): push the history in parts, or ask the admin to raise the limit for a migration")]
+pub struct TooManyCommits(pub usize);
+
 /// A parsed commit (only what the rules need) and its signature split out.
 pub struct RawCommit {
     pub tree: String,
@@ -127,9 +130,7 @@ impl RepoReader {
             .with_context(|| format!("cannot open repository {}", git_dir.display()))?;
         repo.objects.set_pack_cache(pack_cache);
         let mut overlay = None;
-        let mut before_push = None;
         if let Some(qdir) = &quarantine.object_dir {
-            before_push = Some(repo.objects.clone());
             let kind = repo.object_hash();
             let dir = scratch_dir("pushguard-overlay-")
                 .context("cannot create the object overlay directory")?;
@@ -149,7 +150,6 @@ impl RepoReader {
         }
         Ok(RepoReader {
             repo,
-            before_push,
             _overlay: overlay,
         })
     }
@@ -234,14 +234,17 @@ impl RepoReader {
 
     /// Commits reachable from `tip` and not from `hidden`, newest first.
     pub fn new_commits(&self, tip: ObjectId, hidden: &[ObjectId]) -> Result<Vec<ObjectId>> {
-        self.new_commits_from(&[tip], hidden)
+        self.new_commits_from(&[tip], hidden, &Budget::unlimited(), usize::MAX)
     }
 
-    /// Commits reachable from any of `tips` and not from `hidden`, newest first.
+    /// Commits reachable from any of `tips` and not from `hidden`, newest first; an error once
+    /// the budget runs out or there are more than `limit`.
     pub fn new_commits_from(
         &self,
         tips: &[ObjectId],
         hidden: &[ObjectId],
+        budget: &Budget,
+        limit: usize,
     ) -> Result<Vec<ObjectId>> {
         let walk = self
             .repo
@@ -252,8 +255,65 @@ impl RepoReader {
         let mut out = Vec::new();
         for info in walk {
             out.push(info.context("cannot walk history")?.id);
+            if out.len() % 256 == 0 {
+                budget.check()?;
+            }
+            if out.len() > limit {
+                bail!(TooManyCommits(limit));
+            }
         }
         Ok(out)
+    }
+
+    /// The refs a symbolic ref `name` resolves to, nearest first; empty when it is not one.
+    pub fn symref_targets(&self, name: &str) -> Result<Vec<String>> {
+        let mut chain: Vec<String> = Vec::new();
+        let mut current = name.to_string();
+        // git follows at most 5 levels (SYMREF_MAXDEPTH).
+        for _ in 0..5 {
+            let Ok(partial) = <&gix::refs::PartialNameRef>::try_from(current.as_str()) else {
+                break;
+            };
+            let found = self
+                .repo
+                .refs
+                .try_find(partial)
+                .with_context(|| format!("cannot read ref {current}"))?;
+            let Some(r) = found else { break };
+            // A partial-name lookup may find `refs/heads/NAME` for `NAME`: only the ref itself.
+            if r.name.as_bstr() != current.as_str() {
+                break;
+            }
+            match r.target {
+                gix::refs::Target::Symbolic(target) => {
+                    let target = target.as_bstr().to_string();
+                    if target == name || chain.contains(&target) {
+                        bail!("symbolic ref {name} loops");
+                    }
+                    chain.push(target.clone());
+                    current = target;
+                }
+                gix::refs::Target::Object(_) => break,
+            }
+        }
+        Ok(chain)
+    }
+
+    /// Every file (blob or symbolic link) of a tree, with its path, recursively.
+    pub fn files(&self, tree: ObjectId) -> Result<Vec<(String, ObjectId)>> {
+        let mut rec = gix::traverse::tree::Recorder::default();
+        self.repo
+            .find_tree(tree)
+            .with_context(|| format!("tree {tree} is missing"))?
+            .traverse()
+            .breadthfirst(&mut rec)
+            .with_context(|| format!("cannot read tree {tree}"))?;
+        Ok(rec
+            .records
+            .into_iter()
+            .filter(|e| e.mode.is_blob_or_symlink())
+            .map(|e| (e.filepath.to_string(), e.oid))
+            .collect())
     }
 
     /// Does `tree` equal the clean merge of `ours` and `theirs`? `Ok(false)` also when they
@@ -325,16 +385,8 @@ impl RepoReader {
     pub fn fork(&self) -> RepoReader {
         RepoReader {
             repo: self.repo.clone(),
-            before_push: self.before_push.clone(),
             _overlay: None,
         }
-    }
-
-    /// Was `id` in the repository before this push? `None` when that cannot be told (no
-    /// quarantine: the update hook runs after git moved the objects in).
-    pub fn existed_before_push(&self, id: ObjectId) -> Option<bool> {
-        use gix::objs::Exists;
-        self.before_push.as_ref().map(|odb| odb.exists(&id))
     }
 
     /// Size of an object, without reading it.
@@ -351,7 +403,7 @@ impl RepoReader {
         self.data(id, gix::object::Kind::Blob)
     }
 
-    /// Files (blobs, not submodules or trees) that `new_tree` adds or changes against
+    /// Files (blobs and symbolic links, not submodules or trees) that `new_tree` adds or changes against
     /// `old_tree` (`None`: the empty tree): (path, blob, previous blob at that path).
     pub fn changed_files(
         &self,
@@ -382,15 +434,17 @@ impl RepoReader {
                     oid,
                     path,
                     ..
-                } if entry_mode.is_blob() => out.push((path.to_string(), oid, None)),
+                } if entry_mode.is_blob_or_symlink() => out.push((path.to_string(), oid, None)),
                 Change::Modification {
                     previous_entry_mode,
                     previous_oid,
                     entry_mode,
                     oid,
                     path,
-                } if entry_mode.is_blob() => {
-                    let prev = previous_entry_mode.is_blob().then_some(previous_oid);
+                } if entry_mode.is_blob_or_symlink() => {
+                    let prev = previous_entry_mode
+                        .is_blob_or_symlink()
+                        .then_some(previous_oid);
                     out.push((path.to_string(), oid, prev))
                 }
                 _ => {}

@@ -3,6 +3,7 @@
 //! unit tests and fuzz targets of their own; the binary in `main.rs` is only the CLI.
 
 pub mod audit;
+pub mod budget;
 pub mod collect;
 pub mod git;
 pub mod records;

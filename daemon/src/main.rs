@@ -78,6 +78,10 @@ struct ServeArgs {
     /// How long to let requests in flight finish on SIGTERM, in seconds.
     #[arg(long, default_value_t = 30.0)]
     grace: f64,
+    /// How many pushes are judged at once; more wait for a turn within their deadline
+    /// [default: the number of CPUs].
+    #[arg(long)]
+    max_concurrent: Option<usize>,
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -401,6 +405,11 @@ fn serve(args: ServeArgs) -> Result<()> {
         scan_interval: Duration::from_secs_f64(args.scan_interval),
         grace: Duration::from_secs_f64(args.grace),
         binary: hook_binary()?,
+        max_concurrent: args.max_concurrent.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+        }),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -496,7 +505,8 @@ fn check(args: CheckArgs) -> Result<bool> {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
-    let (_change, report) = server::judge(&loaded, &req, now)?;
+    let (_change, report) =
+        server::judge(&loaded, &req, now, &pushguard::budget::Budget::unlimited())?;
     let mut out = std::io::stdout().lock();
     match args.format {
         Format::Json => writeln!(out, "{}", rules::render::json(&report))?,

@@ -105,6 +105,19 @@ impl RecordStore {
     /// the current schema.
     pub fn open(state_dir: &Path) -> Result<RecordStore> {
         let path = state_dir.join(DB_FILE);
+        // Owner-only: it names signers, keys and pushers. SQLite gives its -wal and -shm files
+        // the database file's mode, so the file is made (or narrowed) first.
+        {
+            use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .mode(0o600)
+                .open(&path)
+                .with_context(|| format!("cannot create the record database {}", path.display()))?;
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))
+                .with_context(|| format!("cannot restrict {}", path.display()))?;
+        }
         let mut conn = Connection::open(&path)
             .with_context(|| format!("cannot open the record database {}", path.display()))?;
         conn.busy_timeout(Duration::from_secs(5))?;

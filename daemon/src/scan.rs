@@ -1,24 +1,40 @@
-//! Secret scanning of a push: every blob new to the repository, read once from the
-//! quarantine, findings attributed to the (oldest) commit and path that add it.
+//! Secret scanning of a push: every blob that the push brings and that no ref held before,
+//! read once, each finding attributed to the (oldest) commit and path that add the blob and to
+//! every ref update that brings it in.
+//!
+//! "New" is decided by reachability, never by whether an object happens to be in the object
+//! store: objects left behind by rejected pushes, push certificates and unreachable blobs are
+//! in the store too, and must not launder content. A blob is new when a commit that no ref held
+//! before the push has it at a path where none of the commit's parents has the same blob (for
+//! a parent that a ref held, the blob was reachable already; for a new parent, that parent's
+//! own commit is where it enters). Refs whose new tip is a tree or a blob (directly or through
+//! tags) bring every file of it.
 
+use crate::budget::Budget;
 use crate::git::RepoReader;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use gix::ObjectId;
-use rules::facts::{OversizedBlob, RefUpdate, SecretFinding, SecretScan};
-use std::collections::HashSet;
+use rules::facts::{
+    ObjectKind, OversizedBlob, RefUpdate, SecretFinding, SecretScan, UnscannedBlob,
+};
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Limits for one push, from the policy's `secret_scanning` rules (the strictest wins).
+/// Limits for one scan, from the policy's `secret_scanning` rules (the strictest wins).
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub max_blob_size: u64,
+    /// Scan the first `max_blob_size` bytes of a larger blob (else it is not read).
+    pub scan_prefix: bool,
     pub deadline: Duration,
 }
 
-/// Where a blob enters the push.
+/// Where a blob enters: the commit (or tree) and path, and the refs that bring it.
+#[derive(Clone)]
 struct Intro {
-    ref_name: String,
+    refs: Arc<[String]>,
     commit: ObjectId,
     path: String,
     /// The blob at the same path before the commit, for telling legacy secrets apart.
@@ -28,104 +44,193 @@ struct Intro {
 /// A finding with where it was seen.
 pub struct Found {
     pub finding: secrets::Finding,
-    pub ref_name: String,
+    pub refs: Arc<[String]>,
     pub commit: ObjectId,
     pub path: String,
     /// The same secret was in the file before the commit.
     pub legacy: bool,
 }
 
-/// What scanning a list of commits found.
+/// What a scan found.
 #[derive(Default)]
 pub struct Outcome {
     pub found: Vec<Found>,
     pub oversized: Vec<OversizedBlob>,
+    pub unscanned: Vec<UnscannedBlob>,
+    pub incomplete: Vec<UnscannedBlob>,
     pub deadline_expired: bool,
     pub blobs_scanned: u64,
     pub bytes_scanned: u64,
 }
 
-/// Scan what `updates` add to the repository. Each update lists the commits new to its ref
-/// (as the collector found them), newest first.
+/// Scan what `updates` bring into the repository. `before` are the tips of every ref as it was
+/// before the push (what the repository already held).
 pub fn scan_push(
     reader: &RepoReader,
     scanner: &secrets::Scanner,
     updates: &[RefUpdate],
+    before: &[ObjectId],
     limits: Limits,
+    budget: &Budget,
 ) -> Result<SecretScan> {
-    // Commits new to the repository, each attributed to the first ref update bringing it in.
-    let mut seen_commits = HashSet::new();
-    let mut order: Vec<(String, ObjectId)> = Vec::new();
+    // The refs that bring each commit: a finding belongs to every one of them, so a ruleset
+    // that governs only some refs still sees what is pushed to them alongside others.
+    let mut refs_of: HashMap<ObjectId, Vec<String>> = HashMap::new();
+    let mut commit_tips = Vec::new();
+    let mut other_tips: Vec<(String, ObjectId, ObjectKind)> = Vec::new();
     for u in updates {
-        // Oldest first, so a blob is attributed to the commit that introduced it.
-        for c in u.commits.iter().rev() {
-            let id = reader.parse_id(&c.id)?;
-            if reader.existed_before_push(id) == Some(true) {
-                continue; // already in the repository: not new
+        let Some(new) = &u.new else { continue };
+        let (tip, kind) = reader.peel(reader.parse_id(new)?)?;
+        match kind {
+            ObjectKind::Commit => {
+                commit_tips.push(tip);
+                for c in &u.commits {
+                    let refs = refs_of.entry(reader.parse_id(&c.id)?).or_default();
+                    if !refs.contains(&u.name) {
+                        refs.push(u.name.clone());
+                    }
+                }
             }
-            if seen_commits.insert(id) {
-                order.push((u.name.clone(), id));
+            ObjectKind::Tree | ObjectKind::Blob if !before.contains(&tip) => {
+                other_tips.push((u.name.clone(), tip, kind))
+            }
+            _ => {}
+        }
+    }
+    let mut new = reader.new_commits_from(&commit_tips, before, budget, usize::MAX)?;
+    new.reverse(); // oldest first: a blob is attributed to the commit that introduced it
+    let fallback: Arc<[String]> = updates
+        .iter()
+        .filter(|u| u.new.is_some())
+        .map(|u| u.name.clone())
+        .collect();
+    let mut interned: HashMap<Vec<String>, Arc<[String]>> = HashMap::new();
+    let commits: Vec<(Arc<[String]>, ObjectId)> = new
+        .into_iter()
+        .map(|id| {
+            let refs = match refs_of.get(&id) {
+                Some(r) => interned
+                    .entry(r.clone())
+                    .or_insert_with(|| r.as_slice().into())
+                    .clone(),
+                None => fallback.clone(),
+            };
+            (refs, id)
+        })
+        .collect();
+    let mut out = Outcome::default();
+    let mut intro = commit_blobs(reader, scanner, &commits, &mut out, budget)?;
+    // Trees and blobs pushed as ref tips (or behind tags) bring every file they hold.
+    let mut seen: HashSet<ObjectId> = intro.iter().map(|(b, _)| *b).collect();
+    for (name, tip, kind) in other_tips {
+        let refs: Arc<[String]> = Arc::from(vec![name.clone()]);
+        let files = match kind {
+            ObjectKind::Tree => reader.files(tip)?,
+            _ => vec![(name.clone(), tip)],
+        };
+        for (path, blob) in files {
+            for f in scanner.scan_path(&path) {
+                out.found.push(Found {
+                    finding: f,
+                    refs: refs.clone(),
+                    commit: tip,
+                    path: path.clone(),
+                    legacy: false,
+                });
+            }
+            if seen.insert(blob) {
+                intro.push((
+                    blob,
+                    Intro {
+                        refs: refs.clone(),
+                        commit: tip,
+                        path,
+                        previous: None,
+                    },
+                ));
             }
         }
     }
-    let out = scan_commits(reader, scanner, &order, limits, &mut |_, _, _| {})?;
+    scan_blobs(reader, scanner, intro, limits, &mut out, &mut |_, _, _| {})?;
     Ok(SecretScan {
-        findings: out
-            .found
-            .iter()
-            .map(|f| finding(&f.finding, &f.ref_name, f.commit, &f.path, f.legacy))
-            .collect(),
+        findings: out.found.iter().map(finding).collect(),
         oversized: out.oversized,
+        unscanned: out.unscanned,
+        incomplete: out.incomplete,
         deadline_expired: out.deadline_expired,
         blobs_scanned: out.blobs_scanned,
         bytes_scanned: out.bytes_scanned,
     })
 }
 
-/// Scan the blobs that `commits` (oldest first, each with a label such as its ref) add against
-/// their first parent. Each distinct blob is read once and attributed to the first commit and
-/// path that add it; blobs that were in the repository before a push are skipped. `progress`
-/// is called with (blobs done, blobs in all, bytes read).
+/// Scan the blobs that `commits` (oldest first, each with the refs it is labelled with) add:
+/// each distinct blob once, attributed to the first commit and path that add it. `progress` is
+/// called with (blobs done, blobs in all, bytes read).
 pub fn scan_commits(
     reader: &RepoReader,
     scanner: &secrets::Scanner,
-    commits: &[(String, ObjectId)],
+    commits: &[(Arc<[String]>, ObjectId)],
     limits: Limits,
     progress: &mut dyn FnMut(u64, u64, u64),
 ) -> Result<Outcome> {
-    let started = Instant::now();
     let mut out = Outcome::default();
-    // Each distinct new blob, with where it first appears; path-only rules for new paths.
+    let intro = commit_blobs(reader, scanner, commits, &mut out, &Budget::unlimited())?;
+    scan_blobs(reader, scanner, intro, limits, &mut out, progress)?;
+    Ok(out)
+}
+
+/// The blobs each commit introduces (see the module docs), each distinct blob once; file-name
+/// findings for the paths they add go straight into `out`.
+fn commit_blobs(
+    reader: &RepoReader,
+    scanner: &secrets::Scanner,
+    commits: &[(Arc<[String]>, ObjectId)],
+    out: &mut Outcome,
+    budget: &Budget,
+) -> Result<Vec<(ObjectId, Intro)>> {
     let mut intro: Vec<(ObjectId, Intro)> = Vec::new();
     let mut seen_blobs = HashSet::new();
-    for (ref_name, commit) in commits {
+    for (i, (refs, commit)) in commits.iter().enumerate() {
+        if i % 64 == 0 {
+            budget.check()?;
+        }
         let raw = reader.commit(*commit)?;
         let tree = reader.parse_id(&raw.tree)?;
-        // Against the first parent: what a merge brings from its other parents was added by
-        // commits that are scanned themselves (or were in the repository already).
-        let parent_tree = match raw.parents.first() {
-            Some(p) => Some(reader.parse_id(&reader.commit(reader.parse_id(p)?)?.tree)?),
-            None => None,
-        };
-        for (path, blob, previous) in reader.changed_files(parent_tree, tree)? {
+        let mut parent_trees = Vec::with_capacity(raw.parents.len());
+        for p in &raw.parents {
+            let parent = reader.commit(reader.parse_id(p)?)?;
+            parent_trees.push(reader.parse_id(&parent.tree)?);
+        }
+        let mut changed = reader.changed_files(parent_trees.first().copied(), tree)?;
+        // A merge brings a file new only if no parent has it as it is: what one parent
+        // already has was added by that parent's history (scanned, or held by a ref).
+        for other in parent_trees.iter().skip(1) {
+            let differs: HashSet<(String, ObjectId)> = reader
+                .changed_files(Some(*other), tree)?
+                .into_iter()
+                .map(|(path, blob, _)| (path, blob))
+                .collect();
+            changed.retain(|(path, blob, _)| differs.contains(&(path.clone(), *blob)));
+        }
+        for (path, blob, previous) in changed {
             if previous.is_none() {
                 for f in scanner.scan_path(&path) {
                     out.found.push(Found {
                         finding: f,
-                        ref_name: ref_name.clone(),
+                        refs: refs.clone(),
                         commit: *commit,
                         path: path.clone(),
                         legacy: false,
                     });
                 }
             }
-            if reader.existed_before_push(blob) == Some(true) || !seen_blobs.insert(blob) {
+            if !seen_blobs.insert(blob) {
                 continue;
             }
             intro.push((
                 blob,
                 Intro {
-                    ref_name: ref_name.clone(),
+                    refs: refs.clone(),
                     commit: *commit,
                     path,
                     previous,
@@ -133,6 +238,19 @@ pub fn scan_commits(
             ));
         }
     }
+    Ok(intro)
+}
+
+/// Read and scan every blob of `intro`: on every core when there are many.
+fn scan_blobs(
+    reader: &RepoReader,
+    scanner: &secrets::Scanner,
+    intro: Vec<(ObjectId, Intro)>,
+    limits: Limits,
+    out: &mut Outcome,
+    progress: &mut dyn FnMut(u64, u64, u64),
+) -> Result<()> {
+    let started = Instant::now();
     let total = intro.len() as u64;
     // Big scans (audits, large pushes) use every core; small pushes stay on this thread.
     let workers = if intro.len() >= PARALLEL_FROM {
@@ -186,16 +304,22 @@ pub fn scan_commits(
     out.deadline_expired = expired.load(Ordering::Relaxed);
     for (_, r) in results {
         match r {
-            Blob::Oversized(o) => out.oversized.push(o),
-            Blob::Scanned { bytes, found } => {
+            Blob::Scanned {
+                bytes,
+                found,
+                oversized,
+            } => {
                 out.blobs_scanned += 1;
                 out.bytes_scanned += bytes;
                 out.found.extend(found);
+                out.oversized.extend(oversized);
             }
+            Blob::Oversized(o) => out.oversized.push(o),
+            Blob::NotText(b) => out.unscanned.push(b),
         }
     }
     progress(total, total, out.bytes_scanned);
-    Ok(out)
+    Ok(())
 }
 
 /// Run `work` once per item of `states` on its own (scoped) thread, calling `tick` every 50 ms
@@ -233,10 +357,21 @@ pub fn on_workers<S: Send, T: Send>(
 /// From how many new blobs on a scan runs on every core.
 const PARALLEL_FROM: usize = 64;
 
+/// How many leading bytes tell text from binary (git's own heuristic looks at 8000).
+const SNIFF: usize = 8000;
+
 /// What one blob gave.
 enum Blob {
+    /// Read (whole, or its first `max_blob_size` bytes: then `oversized` says so).
+    Scanned {
+        bytes: u64,
+        found: Vec<Found>,
+        oversized: Option<OversizedBlob>,
+    },
+    /// Over the size limit and not read.
     Oversized(OversizedBlob),
-    Scanned { bytes: u64, found: Vec<Found> },
+    /// Not text: reported, never silently counted as scanned.
+    NotText(UnscannedBlob),
 }
 
 fn scan_blob(
@@ -247,15 +382,34 @@ fn scan_blob(
     limits: Limits,
 ) -> Result<Blob> {
     let size = reader.size(blob)?;
-    if size > limits.max_blob_size {
-        return Ok(Blob::Oversized(OversizedBlob {
-            ref_name: at.ref_name.clone(),
+    let oversized = (size > limits.max_blob_size).then(|| OversizedBlob {
+        refs: at.refs.to_vec(),
+        commit: at.commit.to_string(),
+        path: at.path.clone(),
+        size,
+        scanned_bytes: 0,
+    });
+    if let Some(o) = &oversized {
+        if !limits.scan_prefix {
+            return Ok(Blob::Oversized(o.clone()));
+        }
+    }
+    let mut data = reader
+        .blob(blob)
+        .with_context(|| format!("cannot read {} in {}", at.path, at.commit))?;
+    let oversized = oversized.map(|mut o| {
+        data.truncate(limits.max_blob_size as usize);
+        o.scanned_bytes = data.len() as u64;
+        o
+    });
+    if let Some(reason) = not_text(&data) {
+        return Ok(Blob::NotText(UnscannedBlob {
+            refs: at.refs.to_vec(),
             commit: at.commit.to_string(),
             path: at.path.clone(),
-            size,
+            reason: reason.to_string(),
         }));
     }
-    let data = reader.blob(blob)?;
     let bytes = data.len() as u64;
     let found = scanner.scan(&at.path, &data);
     drop(data);
@@ -263,6 +417,7 @@ fn scan_blob(
         return Ok(Blob::Scanned {
             bytes,
             found: Vec::new(),
+            oversized,
         });
     }
     // Secrets that the file already held before this commit are legacy.
@@ -282,33 +437,41 @@ fn scan_blob(
             let legacy = before.contains(&(f.rule_id.clone(), f.secret_sha256.clone()));
             Found {
                 finding: f,
-                ref_name: at.ref_name.clone(),
+                refs: at.refs.clone(),
                 commit: at.commit,
                 path: at.path.clone(),
                 legacy,
             }
         })
         .collect();
-    Ok(Blob::Scanned { bytes, found })
+    Ok(Blob::Scanned {
+        bytes,
+        found,
+        oversized,
+    })
 }
 
-fn finding(
-    f: &secrets::Finding,
-    ref_name: &str,
-    commit: ObjectId,
-    path: &str,
-    legacy: bool,
-) -> SecretFinding {
+/// Why a blob's content is not scanned as text, if it is not.
+fn not_text(data: &[u8]) -> Option<&'static str> {
+    let head = &data[..data.len().min(SNIFF)];
+    memchr_nul(head).then_some("binary (a NUL byte in its first 8000 bytes)")
+}
+
+fn memchr_nul(data: &[u8]) -> bool {
+    data.contains(&0)
+}
+
+fn finding(f: &Found) -> SecretFinding {
     SecretFinding {
-        rule_id: f.rule_id.clone(),
-        description: f.description.clone(),
-        ref_name: ref_name.to_string(),
-        commit: commit.to_string(),
-        path: path.to_string(),
-        line: f.line,
-        fingerprint: f.fingerprint.clone(),
-        secret_sha256: f.secret_sha256.clone(),
-        redacted: f.redacted.clone(),
-        legacy,
+        rule_id: f.finding.rule_id.clone(),
+        description: f.finding.description.clone(),
+        refs: f.refs.to_vec(),
+        commit: f.commit.to_string(),
+        path: f.path.clone(),
+        line: f.finding.line,
+        fingerprint: f.finding.fingerprint.clone(),
+        secret_sha256: f.finding.secret_sha256.clone(),
+        redacted: f.finding.redacted.clone(),
+        legacy: f.legacy,
     }
 }

@@ -251,11 +251,13 @@ fn scan_git(
     };
     let reader = RepoReader::open(&git_dir, &Quarantine::default())?;
     let mut commits = Vec::new();
+    let no_refs: std::sync::Arc<[String]> = std::sync::Arc::new([]);
     for line in String::from_utf8_lossy(&out.stdout).lines() {
-        commits.push((String::new(), reader.parse_id(line.trim())?));
+        commits.push((no_refs.clone(), reader.parse_id(line.trim())?));
     }
     let limits = Limits {
         max_blob_size: args.max_file_size,
+        scan_prefix: false,
         deadline: Duration::MAX,
     };
     let outcome = scan::scan_commits(&reader, scanner, &commits, limits, &mut |d, t, b| {

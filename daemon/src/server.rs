@@ -1,6 +1,7 @@
 //! The daemon: hook socket, repository watcher, policy reload, graceful shutdown.
 
 use crate::audit::AuditLog;
+use crate::budget::Budget;
 use crate::collect;
 use crate::records::{self, RecordStore};
 use crate::state::Loaded;
@@ -34,6 +35,8 @@ pub struct ServeConfig {
     pub grace: Duration,
     /// The binary the installed hooks run.
     pub binary: PathBuf,
+    /// How many pushes are judged at once (others wait for a turn within their deadline).
+    pub max_concurrent: usize,
 }
 
 struct Shared {
@@ -43,6 +46,9 @@ struct Shared {
     /// Accepted-commit records (`<state-dir>/pushguard.db`).
     records: RecordStore,
     own_uid: u32,
+    /// Judgements running at once: each holds a permit while it works, so a burst of large
+    /// pushes queues instead of taking all memory and every core.
+    judgements: Arc<tokio::sync::Semaphore>,
 }
 
 /// The uid this process runs as (owner of /proc/self).
@@ -72,6 +78,7 @@ pub async fn serve(cfg: ServeConfig) -> Result<()> {
     let listener = bind(&cfg.socket, cfg.socket_mode)?;
     let shared = Arc::new(Shared {
         own_uid: own_uid()?,
+        judgements: Arc::new(tokio::sync::Semaphore::new(cfg.max_concurrent.max(1))),
         loaded: ArcSwap::from_pointee(loaded),
         audit,
         records,
@@ -88,13 +95,19 @@ pub async fn serve(cfg: ServeConfig) -> Result<()> {
 
     let stop = CancellationToken::new();
     let tracker = TaskTracker::new();
+    let socket_id = socket_identity(&shared.cfg.socket);
     tracker.spawn(accept_loop(
         shared.clone(),
         listener,
         stop.clone(),
         tracker.clone(),
     ));
-    tracker.spawn(watch_loop(shared.clone(), stop.clone()));
+    tracker.spawn(watch_loop(
+        shared.clone(),
+        stop.clone(),
+        tracker.clone(),
+        socket_id,
+    ));
 
     loop {
         tokio::select! {
@@ -194,6 +207,23 @@ async fn read_request(stream: &mut UnixStream) -> Result<HookRequest> {
     Ok(req)
 }
 
+/// The repository a request names, checked to be one this daemon guards: a bare repository
+/// under `--repos`, once symlinks and `..` are resolved. A client of the socket must not make the
+/// daemon read (or run git in) a repository of its choosing.
+fn guarded_repository(git_dir: &str, repos: &Path) -> Result<PathBuf> {
+    let root = std::fs::canonicalize(repos)
+        .with_context(|| format!("cannot resolve the repositories root {}", repos.display()))?;
+    let dir = std::fs::canonicalize(git_dir)
+        .map_err(|e| anyhow::anyhow!("{git_dir} is not a repository this daemon guards: {e}"))?;
+    if !dir.starts_with(&root) || !install::is_bare_repo(&dir) {
+        bail!(
+            "{git_dir} is not a repository this daemon guards (a bare repository under {})",
+            root.display()
+        );
+    }
+    Ok(dir)
+}
+
 async fn respond(stream: &mut UnixStream, resp: &HookResponse) {
     let body = match serde_json::to_vec(resp) {
         Ok(b) => b,
@@ -240,11 +270,27 @@ async fn handle(shared: Arc<Shared>, mut stream: UnixStream) {
         .await;
         return;
     }
+    let refuse = |git_dir: &str, why: String| {
+        warn!(uid = peer.uid(), pid = ?peer.pid(), "refused a request: {why}");
+        // The refusal is an answer in itself; a failed audit line is logged by the writer.
+        let _ = shared.audit.refused(git_dir, &why, peer.uid(), peer.pid());
+        error_response(why)
+    };
     let req = match tokio::time::timeout(Duration::from_secs(10), read_request(&mut stream)).await {
-        Ok(Ok(r)) => r,
+        Ok(Ok(mut r)) => match guarded_repository(&r.git_dir, &shared.cfg.repos) {
+            Ok(dir) => {
+                r.git_dir = dir.to_string_lossy().into_owned();
+                r
+            }
+            Err(e) => {
+                let resp = refuse(&r.git_dir, format!("{e:#}"));
+                respond(&mut stream, &resp).await;
+                return;
+            }
+        },
         Ok(Err(e)) => {
-            warn!(pid = ?peer.pid(), "bad request: {e:#}");
-            respond(&mut stream, &error_response(format!("{e:#}"))).await;
+            let resp = refuse("", format!("{e:#}"));
+            respond(&mut stream, &resp).await;
             return;
         }
         Err(_) => {
@@ -254,63 +300,76 @@ async fn handle(shared: Arc<Shared>, mut stream: UnixStream) {
     };
     let loaded = shared.loaded.load_full();
     let timeout = Duration::from_millis(loaded.policy.settings.timeout_ms);
+    // One budget for the whole judgement, waiting for a turn included: the hook stops waiting
+    // at its own deadline, and the work must not outlive it.
+    let budget = Budget::within(timeout);
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
-    let job_loaded = loaded.clone();
-    let job_req = req.clone();
-    let job = tokio::task::spawn_blocking(move || judge(&job_loaded, &job_req, now));
-    let outcome = match tokio::time::timeout(timeout, job).await {
-        Ok(Ok(Ok(o))) => Ok(o),
-        Ok(Ok(Err(e))) => Err(format!("{e:#}")),
-        Ok(Err(e)) => Err(format!("internal error: {e}")),
-        Err(_) => Err(format!(
-            "no verdict within {} ms (settings.timeout_seconds)",
+    let outcome = match tokio::time::timeout(timeout, shared.judgements.clone().acquire_owned())
+        .await
+    {
+        Err(_) | Ok(Err(_)) => Err(format!(
+            "no verdict within {} ms: the daemon is busy with other pushes; try again",
             timeout.as_millis()
         )),
-    };
-    let elapsed = started.elapsed();
-    let resp = match &outcome {
-        Ok((change, report)) => {
-            shared.audit.decision(
-                &req,
-                &loaded.hash,
-                Some(change),
-                Ok(report),
-                peer.uid(),
-                peer.pid(),
-                elapsed,
-            );
-            let text = rules::render::text(report);
-            HookResponse {
-                version: PROTOCOL_VERSION,
-                allowed: report.allowed,
-                message: text,
-                error: None,
+        Ok(Ok(permit)) => {
+            let job_loaded = loaded.clone();
+            let job_req = req.clone();
+            let job_budget = budget.clone();
+            let job = tokio::task::spawn_blocking(move || {
+                let _permit = permit; // held until the work stops, not until we stop waiting
+                judge(&job_loaded, &job_req, now, &job_budget)
+            });
+            let left = budget.remaining().unwrap_or(timeout);
+            match tokio::time::timeout(left, job).await {
+                Ok(Ok(Ok(o))) => Ok(o),
+                Ok(Ok(Err(e))) => Err(format!("{e:#}")),
+                Ok(Err(e)) => Err(format!("internal error: {e}")),
+                Err(_) => {
+                    budget.cancel();
+                    Err(format!(
+                        "no verdict within {} ms (settings.timeout_seconds): the push is too large to judge in time; push it in parts",
+                        timeout.as_millis()
+                    ))
+                }
             }
         }
+    };
+    let elapsed = started.elapsed();
+    let mut resp = match &outcome {
+        Ok((_, report)) => HookResponse {
+            version: PROTOCOL_VERSION,
+            allowed: report.allowed,
+            message: rules::render::text(report),
+            error: None,
+        },
         Err(e) => {
             error!(repo = %req.git_dir, "could not decide: {e}");
-            shared.audit.decision(
-                &req,
-                &loaded.hash,
-                None,
-                Err(e),
-                peer.uid(),
-                peer.pid(),
-                elapsed,
-            );
             error_response(e.clone())
         }
     };
+    // No verdict without its record: a push that cannot be audited is not accepted.
+    let written = shared.audit.decision(
+        &req,
+        &loaded.hash,
+        outcome.as_ref().ok().map(|(c, _)| c),
+        outcome.as_ref().map(|(_, r)| r),
+        peer.uid(),
+        peer.pid(),
+        elapsed,
+    );
+    if let Err(e) = written {
+        resp = error_response(format!("{e:#}; nothing is accepted until it can be"));
+    }
     debug!(repo = %req.git_dir, allowed = resp.allowed, ms = elapsed.as_millis() as u64, "verdict");
     respond(&mut stream, &resp).await;
     drop(stream);
     // Records are written after the hook has its verdict, so they add no push latency. The
     // task is tracked (we await it), so a graceful shutdown waits for the write.
     if let Ok((change, report)) = outcome {
-        if report.allowed {
+        if report.allowed && resp.allowed {
             let _ = tokio::task::spawn_blocking(move || record_accepted(&shared, &loaded, &change))
                 .await;
         }
@@ -338,8 +397,9 @@ pub fn judge(
     loaded: &Loaded,
     req: &HookRequest,
     now: i64,
+    budget: &Budget,
 ) -> Result<(rules::Change, rules::Report)> {
-    let change = collect::push_change(loaded, req, now)?;
+    let change = collect::push_change(loaded, req, now, budget)?;
     let mut report = rules::evaluate(&loaded.policy, &change);
     if req.hook == HookKind::Update {
         if let Some(u) = req.updates.first() {
@@ -394,7 +454,47 @@ fn install_all(shared: &Shared, all: bool) {
 }
 
 /// Watch for new repositories and policy file changes.
-async fn watch_loop(shared: Arc<Shared>, stop: CancellationToken) {
+/// The socket file's (device, inode): what tells our socket from one put in its place.
+fn socket_identity(path: &Path) -> Option<(u64, u64)> {
+    std::fs::symlink_metadata(path)
+        .ok()
+        .map(|m| (m.dev(), m.ino()))
+}
+
+/// If the socket file is gone or is no longer ours (deleted by a clean-up job, replaced by a
+/// stray file), listen again at its path; pushes meanwhile fail closed. A path another live
+/// process listens on is left alone, and said so.
+fn keep_socket(
+    shared: &Arc<Shared>,
+    stop: &CancellationToken,
+    tracker: &TaskTracker,
+    ours: &mut Option<(u64, u64)>,
+) {
+    let path = &shared.cfg.socket;
+    if socket_identity(path) == *ours && ours.is_some() {
+        return;
+    }
+    error!(socket = %path.display(), "the daemon's socket was removed or replaced; listening again");
+    match bind(path, shared.cfg.socket_mode) {
+        Ok(listener) => {
+            *ours = socket_identity(path);
+            tracker.spawn(accept_loop(
+                shared.clone(),
+                listener,
+                stop.clone(),
+                tracker.clone(),
+            ));
+        }
+        Err(e) => error!("cannot listen again: {e:#}"),
+    }
+}
+
+async fn watch_loop(
+    shared: Arc<Shared>,
+    stop: CancellationToken,
+    tracker: TaskTracker,
+    mut socket_id: Option<(u64, u64)>,
+) {
     // The policy file and every file it names, with their modification times.
     let snapshot = |shared: &Shared| -> Vec<(PathBuf, Option<SystemTime>)> {
         let Some(policy_file) = &shared.cfg.policy else {
@@ -414,6 +514,7 @@ async fn watch_loop(shared: Arc<Shared>, stop: CancellationToken) {
             _ = stop.cancelled() => return,
             _ = tokio::time::sleep(shared.cfg.scan_interval) => {}
         }
+        keep_socket(&shared, &stop, &tracker, &mut socket_id);
         let now = snapshot(&shared);
         if now != last {
             info!("the policy or a file it names changed: reloading");

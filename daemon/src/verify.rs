@@ -450,9 +450,9 @@ fn judge_under_ref(
     now: i64,
     lines: &mut [Line],
 ) -> Result<()> {
-    let commits: Vec<rules::facts::Commit> = lines
+    let commits: Vec<std::sync::Arc<rules::facts::Commit>> = lines
         .iter()
-        .filter_map(|l| l.facts.as_deref().cloned())
+        .filter_map(|l| l.facts.as_deref().cloned().map(std::sync::Arc::new))
         .collect();
     let Some(tip) = commits.first().map(|c| c.id.clone()) else {
         return Ok(());
@@ -471,6 +471,7 @@ fn judge_under_ref(
             fast_forward: true,
             new_kind: rules::facts::ObjectKind::Commit,
             tag: None,
+            resolves_to: Vec::new(),
             commits,
         }],
         secrets: None,

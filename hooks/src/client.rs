@@ -63,13 +63,28 @@ pub fn run(kind: HookKind, args: &[String], stdin: impl BufRead, err: &mut impl 
         Err(e) => return fail(&HookConfig::default(), &git_dir, &e, err),
     };
     // In atomic mode the pre-receive hook judges the whole push and the update hook has nothing
-    // to add; in per-ref mode it is the other way round.
+    // to add; in per-ref mode it is the other way round. Stepping aside is only safe when the
+    // mode's own hook is there to judge: a mode switched without reinstalling would otherwise
+    // let every push through unjudged.
     if (kind == HookKind::Update) != config.per_ref {
         if kind == HookKind::PreReceive {
             // Drain stdin so git does not see a broken pipe.
             let _ = stdin.lines().count();
         }
-        return ALLOW;
+        let judge = if config.per_ref {
+            "update"
+        } else {
+            "pre-receive"
+        };
+        if crate::install::is_our_hook(&hooks_dir(&git_dir, &config), judge) {
+            return ALLOW;
+        }
+        let _ = writeln!(
+            err,
+            "pushguard: push rejected: pushguard.mode is {} but no pushguard {judge} hook is installed to judge it.\npushguard: please contact your git administrator (pushguard install fixes it).",
+            if config.per_ref { "per-ref" } else { "atomic" }
+        );
+        return REJECT;
     }
     let updates = match kind {
         HookKind::PreReceive => parse_updates(stdin),
@@ -127,16 +142,43 @@ pub fn run(kind: HookKind, args: &[String], stdin: impl BufRead, err: &mut impl 
                 REJECT
             }
         }
+        // The daemon answered but could not decide: something about this push (a malformed
+        // object, a limit, the deadline) or the daemon's state. The pusher can cause the former,
+        // so it never fails open.
         Ok(resp) => {
             let why = resp.error.unwrap_or_default();
-            fail(
-                &config,
-                &git_dir,
-                &format!("the policy daemon could not decide: {why}"),
-                err,
-            )
+            reject(&format!("the policy daemon could not decide: {why}"), err)
         }
-        Err(e) => fail(&config, &git_dir, &e, err),
+        Err(AskError::Unreachable(e)) => fail(&config, &git_dir, &e, err),
+        Err(AskError::Failed(e)) => reject(&e, err),
+    }
+}
+
+/// Where git runs this repository's hooks from.
+fn hooks_dir(git_dir: &Path, config: &HookConfig) -> PathBuf {
+    match &config.hooks_path {
+        Some(p) if Path::new(p).is_absolute() => PathBuf::from(p),
+        Some(p) => git_dir.join(p),
+        None => git_dir.join("hooks"),
+    }
+}
+
+/// Why no answer came back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AskError {
+    /// The daemon could not be reached at all (no socket, nobody listening): the only failure
+    /// a repository set to fail open lets through.
+    Unreachable(String),
+    /// Anything after the connection was made (a request too large, a timeout, a broken or
+    /// malformed answer): the push may have caused it, so it always rejects.
+    Failed(String),
+}
+
+impl std::fmt::Display for AskError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AskError::Unreachable(e) | AskError::Failed(e) => f.write_str(e),
+        }
     }
 }
 
@@ -171,6 +213,21 @@ pub fn ask(
     socket: &Path,
     request: &HookRequest,
     timeout: Duration,
+) -> Result<HookResponse, AskError> {
+    let mut stream = UnixStream::connect(socket).map_err(|e| {
+        AskError::Unreachable(format!(
+            "the policy daemon is not reachable at {}: {e}",
+            socket.display()
+        ))
+    })?;
+    exchange(&mut stream, request, timeout).map_err(AskError::Failed)
+}
+
+/// Send the request and read the answer, within `timeout`.
+fn exchange(
+    stream: &mut UnixStream,
+    request: &HookRequest,
+    timeout: Duration,
 ) -> Result<HookResponse, String> {
     let start = Instant::now();
     let left = |what: &str| {
@@ -184,22 +241,23 @@ pub fn ask(
                 )
             })
     };
-    let mut stream = UnixStream::connect(socket).map_err(|e| {
-        format!(
-            "the policy daemon is not reachable at {}: {e}",
-            socket.display()
-        )
-    })?;
     let body =
         serde_json::to_vec(request).map_err(|e| format!("cannot encode the request: {e}"))?;
+    if body.len() > wire::MAX_FRAME {
+        return Err(format!(
+            "this push is too large to judge: its request is {} bytes, more than {} (push fewer refs at once)",
+            body.len(),
+            wire::MAX_FRAME
+        ));
+    }
     stream
         .set_write_timeout(Some(left("sending")?))
         .map_err(|e| e.to_string())?;
-    wire::write_frame(&mut stream, &body).map_err(|e| format!("cannot send the request: {e}"))?;
+    wire::write_frame(stream, &body).map_err(|e| format!("cannot send the request: {e}"))?;
     stream
         .set_read_timeout(Some(left("waiting")?))
         .map_err(|e| e.to_string())?;
-    let answer = wire::read_frame(&mut stream).map_err(|e| match e.kind() {
+    let answer = wire::read_frame(stream).map_err(|e| match e.kind() {
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
             format!(
                 "no verdict from the policy daemon within {} ms",
@@ -219,40 +277,58 @@ pub fn ask(
     Ok(resp)
 }
 
-/// No verdict: reject (fail closed), or let through with a warning when the repository is set
-/// to fail open, recording the event in the audit log.
+/// Reject without a verdict.
+fn reject(why: &str, err: &mut impl Write) -> i32 {
+    let _ = writeln!(
+        err,
+        "pushguard: push rejected: {why}.\npushguard: no policy verdict could be had, so nothing was accepted; please contact your git administrator."
+    );
+    REJECT
+}
+
+/// No daemon to ask (or no settings to find it): reject (fail closed), or let through with a
+/// warning when the repository is set to fail open and the event can be recorded in the audit
+/// log.
 fn fail(config: &HookConfig, git_dir: &Path, why: &str, err: &mut impl Write) -> i32 {
-    if config.fail_open {
-        let _ = writeln!(
-            err,
-            "pushguard: WARNING: push accepted without a policy check ({why}).\npushguard: this repository is set to fail open; the event is logged."
-        );
-        if let Some(log) = &config.audit_log {
-            let line = serde_json::json!({
-                "time": std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_secs())
-                    .unwrap_or(0),
-                "event": "fail_open",
-                "repo": git_dir.to_string_lossy(),
-                "reason": why,
-            });
-            if let Ok(mut f) = std::fs::OpenOptions::new()
-                .append(true)
-                .create(true)
-                .open(log)
-            {
-                let _ = writeln!(f, "{line}");
-            }
-        }
-        ALLOW
-    } else {
-        let _ = writeln!(
-            err,
-            "pushguard: push rejected: {why}.\npushguard: no policy verdict could be had, so nothing was accepted; please contact your git administrator."
-        );
-        REJECT
+    if !config.fail_open {
+        return reject(why, err);
     }
+    // An unrecorded pass would be a silent bypass: fail open only with the audit line written.
+    if let Err(e) = record_fail_open(config, git_dir, why) {
+        return reject(
+            &format!("{why}; the repository is set to fail open, but {e}"),
+            err,
+        );
+    }
+    let _ = writeln!(
+        err,
+        "pushguard: WARNING: push accepted without a policy check ({why}).\npushguard: this repository is set to fail open; the event is logged."
+    );
+    ALLOW
+}
+
+/// Append the fail-open event to the audit log (`pushguard.auditLog`).
+fn record_fail_open(config: &HookConfig, git_dir: &Path, why: &str) -> Result<(), String> {
+    let log = config
+        .audit_log
+        .as_deref()
+        .ok_or("no audit log is set (pushguard.auditLog) to record the event")?;
+    let line = serde_json::json!({
+        "time": std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0),
+        "event": "fail_open",
+        "repo": git_dir.to_string_lossy(),
+        "reason": why,
+    });
+    let mut text = line.to_string();
+    text.push('\n');
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(log)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .map_err(|e| format!("the audit log {log} cannot be written: {e}"))
 }
 
 #[cfg(test)]
@@ -328,7 +404,10 @@ mod tests {
         frame.extend_from_slice(b"garbage");
         let (_d, path) = fake_daemon(Some(frame));
         let e = ask(&path, &request(), DEFAULT_TIMEOUT).expect_err("garbage");
-        assert!(e.contains("malformed"), "{e}");
+        assert!(
+            matches!(&e, AskError::Failed(m) if m.contains("malformed")),
+            "{e}"
+        );
     }
 
     #[test]
@@ -336,7 +415,10 @@ mod tests {
         let frame = u32::MAX.to_be_bytes().to_vec();
         let (_d, path) = fake_daemon(Some(frame));
         let e = ask(&path, &request(), DEFAULT_TIMEOUT).expect_err("too large");
-        assert!(e.contains("larger than the limit"), "{e}");
+        assert!(
+            matches!(&e, AskError::Failed(m) if m.contains("larger than the limit")),
+            "{e}"
+        );
     }
 
     #[test]
@@ -344,7 +426,10 @@ mod tests {
         let (_d, path) = fake_daemon(None);
         let start = Instant::now();
         let e = ask(&path, &request(), Duration::from_millis(300)).expect_err("timeout");
-        assert!(e.contains("within 300 ms"), "{e}");
+        assert!(
+            matches!(&e, AskError::Failed(m) if m.contains("within 300 ms")),
+            "{e}"
+        );
         assert!(start.elapsed() < Duration::from_secs(3));
     }
 
@@ -363,6 +448,30 @@ mod tests {
             DEFAULT_TIMEOUT,
         )
         .expect_err("no daemon there");
-        assert!(e.contains("/nonexistent/pushguard.sock"), "{e}");
+        assert!(
+            matches!(&e, AskError::Unreachable(m) if m.contains("/nonexistent/pushguard.sock")),
+            "{e}"
+        );
+    }
+
+    /// Regression (issue 10): a request over the frame limit (thousands of long ref names) was
+    /// "no verdict", which a fail-open repository let through. It is a failure of the push.
+    #[test]
+    fn a_request_too_large_to_send_fails_the_push_not_the_daemon() {
+        let (_d, path) = fake_daemon(None);
+        let mut req = request();
+        let name = format!("refs/heads/{}", "x".repeat(4000));
+        req.updates = (0..4300)
+            .map(|_| WireUpdate {
+                old: "0".repeat(40),
+                new: "1".repeat(40),
+                name: name.clone(),
+            })
+            .collect();
+        let e = ask(&path, &req, DEFAULT_TIMEOUT).expect_err("too large");
+        assert!(
+            matches!(&e, AskError::Failed(m) if m.contains("too large to judge")),
+            "{e}"
+        );
     }
 }

@@ -41,6 +41,9 @@ pub struct HookConfig {
     pub per_ref: bool,
     /// `pushguard.forwardEnv` (multi-valued): more variables to forward.
     pub forward_env: Vec<String>,
+    /// `core.hooksPath` of the repository's own config: where git looks for hooks instead of
+    /// `$GIT_DIR/hooks`.
+    pub hooks_path: Option<String>,
 }
 
 impl HookConfig {
@@ -72,6 +75,7 @@ impl HookConfig {
                 "pushguard.auditlog" => c.audit_log = Some(value),
                 "pushguard.mode" => c.per_ref = value == "per-ref",
                 "pushguard.forwardenv" => c.forward_env.push(value),
+                "core.hookspath" => c.hooks_path = Some(value),
                 _ => {}
             }
         }

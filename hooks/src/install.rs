@@ -58,6 +58,8 @@ pub enum InstallError {
     BadMode(String),
     #[error("{path}: git config failed: {message}")]
     GitConfig { path: PathBuf, message: String },
+    #[error("{path}: core.hooksPath is {hooks_path}, so git would never run the hooks pushguard installs in {path}/hooks and every push would go unjudged. Unset it for this repository (git config --unset core.hooksPath, or in the system or global config of the user git runs as)")]
+    HooksPathElsewhere { path: PathBuf, hooks_path: String },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> InstallError + '_ {
@@ -103,6 +105,12 @@ pub fn install(repo: &Path, opts: &InstallOptions) -> Result<Installed, InstallE
     let hooks_dir = repo.join("hooks");
     fs::create_dir_all(&hooks_dir).map_err(io(&hooks_dir))?;
     // Refuse before writing anything.
+    if let Some(elsewhere) = hooks_path_elsewhere(repo, &hooks_dir) {
+        return Err(InstallError::HooksPathElsewhere {
+            path: repo.to_path_buf(),
+            hooks_path: elsewhere,
+        });
+    }
     let path = hooks_dir.join(hook);
     let mut chained = Vec::new();
     if let Ok(text) = fs::read(&path) {
@@ -167,6 +175,35 @@ pub fn install(repo: &Path, opts: &InstallOptions) -> Result<Installed, InstallE
     } else {
         Installed::Chained(chained)
     })
+}
+
+/// `core.hooksPath` as git sees it for `repo` (its own, global and system config), when it
+/// sends git to another directory than `hooks_dir`.
+pub fn hooks_path_elsewhere(repo: &Path, hooks_dir: &Path) -> Option<String> {
+    let value = git_config_get(repo, "core.hooksPath")?;
+    if value.is_empty() {
+        return None;
+    }
+    // Relative paths are relative to where hooks run: the repository itself when it is bare.
+    let resolved = repo.join(&value);
+    let same = match (fs::canonicalize(&resolved), fs::canonicalize(hooks_dir)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    (!same).then_some(value)
+}
+
+/// Is `hooks_dir/name` one of pushguard's hooks, executable?
+pub fn is_our_hook(hooks_dir: &Path, name: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let path = hooks_dir.join(name);
+    let executable = fs::metadata(&path)
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false);
+    executable
+        && fs::read(&path)
+            .map(|t| String::from_utf8_lossy(&t).contains(MARKER))
+            .unwrap_or(false)
 }
 
 /// Is one of pushguard's hooks installed in `repo`?

@@ -33,7 +33,7 @@ pub fn evaluate(policy: &Policy, change: &Change) -> Report {
     // A push certificate with a fresh nonce, signed by a known key, names the pusher more
     // strongly than any environment variable.
     let certified = change.push_certificate.as_ref().and_then(|c| {
-        (c.nonce_status == "OK" && c.signature.verdict == KeyVerdict::Good)
+        (c.nonce_status == "OK" && c.matches_push && c.signature.verdict == KeyVerdict::Good)
             .then_some(c.signature.identity.as_deref())
             .flatten()
             .and_then(|n| policy.identity(n))
@@ -51,18 +51,36 @@ pub fn evaluate(policy: &Policy, change: &Change) -> Report {
         ..Report::default()
     };
     for update in &change.updates {
-        for ruleset in policy.rulesets_for(&update.name, change.default_branch.as_deref()) {
+        // A symbolic ref moves the ref it names: the rulesets of every name in the chain apply,
+        // each once.
+        let mut governing: Vec<(&Ruleset, Option<&str>)> = Vec::new();
+        for (name, via) in std::iter::once((&update.name, None))
+            .chain(update.resolves_to.iter().map(|t| (t, Some(t.as_str()))))
+        {
+            for ruleset in policy.rulesets_for(name, change.default_branch.as_deref()) {
+                if !governing.iter().any(|(r, _)| r.name == ruleset.name) {
+                    governing.push((ruleset, via));
+                }
+            }
+        }
+        for (i, &(ruleset, via)) in governing.iter().enumerate() {
             let mut sinks = Sinks::default();
+            let ctx = |rule| Ctx {
+                policy,
+                change,
+                ruleset,
+                rule,
+                update,
+                pusher,
+                via,
+            };
             for rule in &ruleset.rules {
-                let ctx = Ctx {
-                    policy,
-                    change,
-                    ruleset,
-                    rule,
-                    update,
-                    pusher,
-                };
-                ctx.check(&mut sinks);
+                ctx(rule).check(&mut sinks);
+            }
+            if i == 0 && policy.settings.tag_names_match_refs {
+                if let Some(rule) = ruleset.rules.first() {
+                    ctx(rule).check_tag_name(&mut sinks.found);
+                }
             }
             let bypass = ruleset_bypass(ruleset, pusher);
             for v in sinks.found {
@@ -93,10 +111,19 @@ struct Ctx<'a> {
     rule: &'a RuleSpec,
     update: &'a RefUpdate,
     pusher: Option<&'a Identity>,
+    /// The ref a symbolic ref resolves to, when the ruleset governs that one.
+    via: Option<&'a str>,
 }
 
 impl Ctx<'_> {
     fn violation(&self, code: Code, message: String, fix: String) -> Violation {
+        let message = match self.via {
+            Some(target) => format!(
+                "{message} ({} is a symbolic ref to {target})",
+                self.update.name
+            ),
+            None => message,
+        };
         Violation {
             rule: self.rule.name().to_string(),
             ruleset: self.ruleset.name.clone(),
@@ -138,8 +165,35 @@ impl Ctx<'_> {
         match self.ruleset.target {
             Target::Branch => "branch",
             Target::Tag => "tag",
-            Target::Push => "ref",
+            Target::Push | Target::Ref => "ref",
         }
+    }
+
+    /// An annotated tag pushed to `refs/tags/NAME` must call itself NAME: otherwise a signed
+    /// tag made for one release could be pushed as another (`v0.9` as `v2.0`).
+    fn check_tag_name(&self, out: &mut Vec<Violation>) {
+        let u = self.update;
+        let (Some(tag), Some(name)) = (&u.tag, u.name.strip_prefix("refs/tags/")) else {
+            return;
+        };
+        if tag.name == name {
+            return;
+        }
+        let mut v = self.violation(
+            Code::TagNameMismatch,
+            format!(
+                "the tag object is named {:?}, not {name:?}: a tag made for one name is being pushed under another",
+                tag.name
+            ),
+            format!(
+                "push it under its own name (refs/tags/{}), or create and sign a tag named {name} (git tag -s {name} <commit>)",
+                tag.name
+            ),
+        );
+        v.rule = "tag_name".to_string();
+        v.commit = Some(tag.id.clone());
+        v.subject = Some(format!("tag {}", tag.name));
+        out.push(v);
     }
 
     fn check(&self, sinks: &mut Sinks) {
@@ -163,6 +217,14 @@ impl Ctx<'_> {
                     Target::Tag | Target::Push => (
                         format!("tags are immutable here: {}", self.who_may(allow, "move")),
                         "create a new tag instead of moving this one".to_string(),
+                    ),
+                    Target::Ref => (
+                        format!(
+                            "{} may not move this ref: {}",
+                            self.pusher_text(),
+                            self.who_may(allow, "move")
+                        ),
+                        "leave it as it is; ask an admin if it must change".to_string(),
                     ),
                     Target::Branch => (
                         format!(
@@ -236,7 +298,7 @@ impl Ctx<'_> {
         };
         let now = self.change.now;
         let bypass_actor = ruleset_bypass(self.ruleset, self.pusher);
-        for f in scan.findings.iter().filter(|f| f.ref_name == u.name) {
+        for f in scan.findings.iter().filter(|f| f.refs.contains(&u.name)) {
             let suppressed = sc
                 .suppressions
                 .iter()
@@ -309,7 +371,7 @@ impl Ctx<'_> {
                 None => sinks.found.push(v),
             }
         }
-        for o in scan.oversized.iter().filter(|o| o.ref_name == u.name) {
+        for o in scan.oversized.iter().filter(|o| o.refs.contains(&u.name)) {
             let mut v = match sc.on_large_blob {
                 LargeBlob::Reject => self.violation(
                     Code::BlobTooLarge,
@@ -321,13 +383,41 @@ impl Ctx<'_> {
                     format!("not scanned for secrets: {} bytes is over the {} byte limit", o.size, sc.max_blob_size),
                     "make sure it holds no secrets".to_string(),
                 ),
+                LargeBlob::ScanPrefix => self.violation(
+                    Code::BlobSkipped,
+                    format!(
+                        "only the first {} of its {} bytes were scanned for secrets (max_blob_size)",
+                        o.scanned_bytes, o.size
+                    ),
+                    "make sure the rest holds no secrets".to_string(),
+                ),
             };
             v.commit = Some(o.commit.clone());
             v.path = Some(o.path.clone());
             match sc.on_large_blob {
                 LargeBlob::Reject => sinks.found.push(v),
-                LargeBlob::Skip => sinks.warnings.push(v),
+                LargeBlob::Skip | LargeBlob::ScanPrefix => sinks.warnings.push(v),
             }
+        }
+        for b in scan.unscanned.iter().filter(|b| b.refs.contains(&u.name)) {
+            let mut v = self.violation(
+                Code::BlobNotScanned,
+                format!("not scanned for secrets: {}", b.reason),
+                "make sure it holds no secrets".to_string(),
+            );
+            v.commit = Some(b.commit.clone());
+            v.path = Some(b.path.clone());
+            sinks.warnings.push(v);
+        }
+        for b in scan.incomplete.iter().filter(|b| b.refs.contains(&u.name)) {
+            let mut v = self.violation(
+                Code::ScanIncomplete,
+                format!("the secret scan of this file could not finish: {}", b.reason),
+                "split the file, or remove what makes it look like many secrets; if it is a false alarm, ask the admin".to_string(),
+            );
+            v.commit = Some(b.commit.clone());
+            v.path = Some(b.path.clone());
+            sinks.found.push(v);
         }
         // The deadline is one per push: report it on the first ref this ruleset governs.
         let first = self.change.updates.iter().find(|x| {
@@ -448,18 +538,27 @@ impl Ctx<'_> {
             // Validation keeps required_signatures out of push rulesets.
             Target::Push => {}
             Target::Tag => self.check_tag_object(params, out),
-            Target::Branch => {
-                for c in &u.commits {
-                    if let Some(p) = self.object_problem(
-                        params,
-                        &c.signature,
-                        &c.committer.email,
-                        &c.author.email,
-                        "commit",
-                    ) {
-                        out.push(self.commit_violation(c, p));
-                    }
+            Target::Branch => self.check_commit_signatures(params, out),
+            // Any ref: the annotated tag it names (if it names one) and the commits.
+            Target::Ref => {
+                if u.new_kind == ObjectKind::Tag {
+                    self.check_tag_object(params, out);
                 }
+                self.check_commit_signatures(params, out);
+            }
+        }
+    }
+
+    fn check_commit_signatures(&self, params: &Signatures, out: &mut Vec<Violation>) {
+        for c in &self.update.commits {
+            if let Some(p) = self.object_problem(
+                params,
+                &c.signature,
+                &c.committer.email,
+                &c.author.email,
+                "commit",
+            ) {
+                out.push(self.commit_violation(c, p));
             }
         }
     }
@@ -471,7 +570,9 @@ impl Ctx<'_> {
         if u.is_delete() {
             return;
         }
-        if self.ruleset.target == Target::Tag {
+        let tag_ref = self.ruleset.target == Target::Tag
+            || (self.ruleset.target == Target::Ref && u.new_kind == ObjectKind::Tag);
+        if tag_ref {
             self.check_tag_object(&att.signatures, out);
         }
         for c in &u.commits {
@@ -587,6 +688,16 @@ impl Ctx<'_> {
                 ),
                 "push again with git push --signed, without reusing an old certificate".to_string(),
             ));
+        }
+        if !cert.matches_push {
+            let mut v = self.violation(
+                Code::PushCertificateMismatch,
+                "the push certificate signs other ref updates than this push makes".to_string(),
+                "push again with git push --signed, so the certificate covers this push"
+                    .to_string(),
+            );
+            v.commit = Some(cert.id.clone());
+            out.push(v);
         }
         let params = Signatures {
             identity: IdentityBinding::Any,

@@ -3,6 +3,7 @@
 //! keys or the clock.
 
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// Seconds since the Unix epoch (UTC). The engine never reads the clock; `Change::now` carries it.
 pub type Timestamp = i64;
@@ -45,9 +46,14 @@ pub struct RefUpdate {
     pub new_kind: ObjectKind,
     /// Annotated tag object that `new` names, when it is one.
     pub tag: Option<Tag>,
+    /// When `name` is a symbolic ref on the server: the refs it resolves to, nearest first.
+    /// Pushing to it moves the last one, so the rulesets of every name apply.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resolves_to: Vec<String>,
     /// Commits new to this ref: reachable from `new`, not from `old` (for a created ref, not from
     /// the refs already governed by the same rulesets). Newest first, like `git rev-list`.
-    pub commits: Vec<Commit>,
+    /// Shared: a commit that several refs bring in is held once.
+    pub commits: Vec<Arc<Commit>>,
 }
 
 impl RefUpdate {
@@ -111,6 +117,10 @@ pub struct PushCertificate {
     pub nonce_status: String,
     /// The `pusher` line of the certificate.
     pub pusher: String,
+    /// The ref updates the certificate signs are exactly the push's. A certificate of another
+    /// push (an old one still in the object store) certifies nothing here.
+    #[serde(default)]
+    pub matches_push: bool,
     pub signature: SignatureCheck,
     /// The whole certificate as git stored it (header, ref updates, signature), for the audit
     /// log: anyone can re-verify it later with the pusher's key.
@@ -216,9 +226,8 @@ pub struct SecretFinding {
     /// Detection rule id, e.g. `github-pat`.
     pub rule_id: String,
     pub description: String,
-    /// The first ref update of the push that brings the blob in.
-    #[serde(rename = "ref")]
-    pub ref_name: String,
+    /// Every ref update of the push that brings the blob in.
+    pub refs: Vec<String>,
     /// The (oldest) new commit that adds the blob at `path`.
     pub commit: String,
     pub path: String,
@@ -237,11 +246,25 @@ pub struct SecretFinding {
 /// A blob the scanner did not read because it is larger than `max_blob_size`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct OversizedBlob {
-    #[serde(rename = "ref")]
-    pub ref_name: String,
+    /// Every ref update of the push that brings the blob in.
+    pub refs: Vec<String>,
     pub commit: String,
     pub path: String,
     pub size: u64,
+    /// How many leading bytes were scanned (`on_large_blob: scan_prefix`); 0 when none.
+    #[serde(default)]
+    pub scanned_bytes: u64,
+}
+
+/// A blob whose content the scanner could not read as text, or could not finish.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct UnscannedBlob {
+    /// Every ref update of the push that brings the blob in.
+    pub refs: Vec<String>,
+    pub commit: String,
+    pub path: String,
+    /// Why, for the pusher: "binary", "an LFS pointer", ...
+    pub reason: String,
 }
 
 /// What scanning the push's new blobs found.
@@ -249,6 +272,12 @@ pub struct OversizedBlob {
 pub struct SecretScan {
     pub findings: Vec<SecretFinding>,
     pub oversized: Vec<OversizedBlob>,
+    /// Blobs not read as text (binary, compressed, LFS pointers): shown, not blocking.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unscanned: Vec<UnscannedBlob>,
+    /// Blobs whose scan stopped at a limit (too many candidates): the push cannot be cleared.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub incomplete: Vec<UnscannedBlob>,
     /// The per-push scan deadline ran out before every blob was read.
     pub deadline_expired: bool,
     pub blobs_scanned: u64,

@@ -53,6 +53,13 @@ pub enum Code {
     NoPushCertificate,
     /// The push certificate's nonce is not the one the server handed out.
     PushCertificateNonce,
+    /// The push certificate's ref update lines are not the push's.
+    PushCertificateMismatch,
+    /// An annotated tag pushed under another name than its own (a replayed tag).
+    TagNameMismatch,
+    /// A blob the scanner could not read as text (binary, compressed, an LFS pointer): shown,
+    /// not blocking.
+    BlobNotScanned,
 }
 
 impl Code {
@@ -85,6 +92,9 @@ impl Code {
             Code::MergeNotClean => "merge_not_clean",
             Code::NoPushCertificate => "no_push_certificate",
             Code::PushCertificateNonce => "push_certificate_nonce",
+            Code::PushCertificateMismatch => "push_certificate_mismatch",
+            Code::TagNameMismatch => "tag_name_mismatch",
+            Code::BlobNotScanned => "blob_not_scanned",
         }
     }
 }

@@ -96,7 +96,8 @@ fn update(name: &str, old: Option<&str>, new: Option<&str>, commits: Vec<Commit>
             ObjectKind::None
         },
         tag: None,
-        commits,
+        resolves_to: Vec::new(),
+        commits: commits.into_iter().map(std::sync::Arc::new).collect(),
     }
 }
 
@@ -529,7 +530,7 @@ rulesets:
                 "github-pat".into()
             },
             description: "GitHub token".into(),
-            ref_name: r#ref.into(),
+            refs: vec![r#ref.into()],
             commit: B.into(),
             path: path.into(),
             line: 3,
@@ -690,10 +691,11 @@ rulesets:
     fn large_blobs_and_deadlines() {
         let big = SecretScan {
             oversized: vec![OversizedBlob {
-                ref_name: "refs/heads/main".into(),
+                refs: vec!["refs/heads/main".into()],
                 commit: B.into(),
                 path: "big.bin".into(),
                 size: 500,
+                scanned_bytes: 0,
             }],
             ..SecretScan::default()
         };

@@ -149,7 +149,7 @@ fn unknown_identities_in_allow_lists_point_at_the_name() {
 fn semantic_mistakes_are_reported() {
     let cases = [
         ("version: 2\n", 1, "version 2"),
-        ("version: 1\nrulesets:\n  - name: x\n    target: branches\n    include: [main]\n    rules: {deletion: {}}\n", 4, "target must be branch, tag or push"),
+        ("version: 1\nrulesets:\n  - name: x\n    target: branches\n    include: [main]\n    rules: {deletion: {}}\n", 4, "target must be branch, tag, push or ref"),
         ("version: 1\nrulesets:\n  - name: x\n    target: branch\n    rules: {deletion: {}}\n", 3, "no include"),
         ("version: 1\nrulesets:\n  - name: x\n    target: branch\n    include: [main]\n    rules: {}\n", 6, "no rules"),
         ("version: 1\nrulesets:\n  - name: x\n    target: tag\n    include: [~DEFAULT_BRANCH]\n    rules: {deletion: {}}\n", 5, "~DEFAULT_BRANCH"),

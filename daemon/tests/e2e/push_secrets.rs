@@ -257,15 +257,32 @@ fn file_name_rules_block_private_keys_and_credentials() {
 fn huge_and_binary_blobs() {
     let s = setup();
     let secret = github_token();
-    // Over the 1 MiB default: skipped with a warning.
+    // Over the 1 MiB default: its first 1 MiB is scanned, and the pusher is told the rest was
+    // not. A secret in that part blocks.
+    let mut big = format!("{secret}\n");
+    big.push_str(&"x".repeat(1 << 20));
+    write(&s.c, "big.txt", &big);
+    commit(&s.c, "Big file");
+    let p = s.c.push(&["origin", "main"]);
+    assert!(!p.ok, "{}", p.text);
+    assert!(p.flat().contains("at big.txt:1"), "{}", p.text);
+    // Past the first 1 MiB it is not seen, and the warning says so.
+    s.c.git(&["reset", "-q", "--hard", "origin/main"]);
     let mut big = "x".repeat(1 << 20);
     big.push_str(&format!("\n{secret}\n"));
     write(&s.c, "big.txt", &big);
     commit(&s.c, "Big file");
     let p = s.c.push(&["origin", "main"]);
     assert!(p.ok, "{}", p.text);
-    assert!(p.flat().contains("not scanned for secrets"), "{}", p.text);
-    // Binary content (NUL early): only file-name rules apply.
+    assert!(
+        p.flat().contains(&format!(
+            "only the first 1048576 of its {} bytes were scanned for secrets",
+            big.len()
+        )),
+        "{}",
+        p.text
+    );
+    // Binary content (NUL early): only file-name rules apply, and the pusher is told.
     let mut bin = vec![0u8; 16];
     bin.extend_from_slice(secret.as_bytes());
     std::fs::write(s.c.dir.join("blob.bin"), bin).expect("write");
@@ -273,6 +290,12 @@ fn huge_and_binary_blobs() {
     commit(&s.c, "Binary");
     let p = s.c.push(&["origin", "main"]);
     assert!(p.ok, "{}", p.text);
+    assert!(
+        p.flat().contains("not scanned for secrets: binary"),
+        "{}",
+        p.text
+    );
+    assert!(p.flat().contains("blob.bin"), "{}", p.text);
     assert_never_shown(&s, &secret, &[&p]);
 }
 

@@ -87,6 +87,15 @@ pub struct Settings {
     pub on_error: OnError,
     /// How long the hook waits for the daemon's verdict, in milliseconds.
     pub timeout_ms: u64,
+    /// The most ref updates one push may carry; a larger push is rejected unjudged.
+    pub max_ref_updates: u64,
+    /// The most commits one push may make the daemon judge (the commits new to each updated
+    /// ref, each counted once); a larger push is rejected unjudged (push the history in parts,
+    /// or raise the limit for a migration).
+    pub max_commits: u64,
+    /// An annotated tag pushed to `refs/tags/NAME` must be named NAME in its own `tag` header,
+    /// so a signed tag cannot be replayed under another name (`v0.9` pushed as `v2.0`).
+    pub tag_names_match_refs: bool,
 }
 
 impl Default for Settings {
@@ -94,6 +103,9 @@ impl Default for Settings {
         Settings {
             on_error: OnError::FailClosed,
             timeout_ms: 10_000,
+            max_ref_updates: 10_000,
+            max_commits: 250_000,
+            tag_names_match_refs: true,
         }
     }
 }
@@ -172,6 +184,9 @@ pub enum Target {
     Tag,
     /// Every ref update of a push: branches, tags and other refs.
     Push,
+    /// Any ref by its full name (`refs/replace/**`, `refs/notes/*`, `refs/meta/config`), with
+    /// the rules for branches and tags.
+    Ref,
 }
 
 impl Target {
@@ -180,7 +195,7 @@ impl Target {
         match self {
             Target::Branch => "refs/heads/",
             Target::Tag => "refs/tags/",
-            Target::Push => "refs/",
+            Target::Push | Target::Ref => "refs/",
         }
     }
 
@@ -189,6 +204,7 @@ impl Target {
             Target::Branch => "branch",
             Target::Tag => "tag",
             Target::Push => "push",
+            Target::Ref => "ref",
         }
     }
 }
@@ -294,6 +310,9 @@ pub struct Attestation {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LargeBlob {
+    /// Scan its first `max_blob_size` bytes and tell the pusher the rest was not read (the
+    /// default).
+    ScanPrefix,
     /// Skip it (file-name rules still apply); the pusher is told.
     Skip,
     /// Reject the push.
@@ -321,7 +340,7 @@ impl Default for SecretScanning {
     fn default() -> Self {
         SecretScanning {
             max_blob_size: 1 << 20,
-            on_large_blob: LargeBlob::Skip,
+            on_large_blob: LargeBlob::ScanPrefix,
             deadline_ms: 10_000,
             on_deadline: OnError::FailClosed,
             block_legacy: false,
@@ -567,12 +586,13 @@ fn secret_scanning(r: &RawSecretScanning) -> Result<SecretScanning, PolicyError>
     }
     if let Some(v) = &r.on_large_blob {
         out.on_large_blob = match v.value.as_str() {
+            "scan_prefix" => LargeBlob::ScanPrefix,
             "skip" => LargeBlob::Skip,
             "reject" => LargeBlob::Reject,
             o => {
                 return Err(PolicyError::new(
                     v,
-                    format!("on_large_blob must be skip or reject, not {o:?}"),
+                    format!("on_large_blob must be scan_prefix, skip or reject, not {o:?}"),
                 ))
             }
         };
@@ -656,6 +676,7 @@ impl Ruleset {
                 .strip_prefix("refs/heads/")
                 .or_else(|| ref_name.strip_prefix("refs/tags/"))
                 .unwrap_or(ref_name),
+            Target::Ref => ref_name,
             t => match ref_name.strip_prefix(t.prefix()) {
                 Some(s) => s,
                 None => return false,
@@ -778,6 +799,7 @@ impl Policy {
                     Target::Branch => "branches",
                     Target::Tag => "tags",
                     Target::Push => "every ref",
+                    Target::Ref => "refs",
                 },
                 inc.join(", "),
                 rules.join(", ")
@@ -876,6 +898,21 @@ fn validate(raw: RawPolicy) -> Result<Policy, PolicyError> {
                 ));
             }
             settings.timeout_ms = (t.value * 1000.0).round() as u64;
+        }
+        if let Some(n) = &s.max_ref_updates {
+            if n.value == 0 {
+                return Err(PolicyError::new(n, "max_ref_updates must be at least 1"));
+            }
+            settings.max_ref_updates = n.value;
+        }
+        if let Some(n) = &s.max_commits {
+            if n.value == 0 {
+                return Err(PolicyError::new(n, "max_commits must be at least 1"));
+            }
+            settings.max_commits = n.value;
+        }
+        if let Some(b) = &s.tag_names_match_refs {
+            settings.tag_names_match_refs = b.value;
         }
     }
 
@@ -1064,17 +1101,20 @@ fn validate(raw: RawPolicy) -> Result<Policy, PolicyError> {
             "branch" => Target::Branch,
             "tag" => Target::Tag,
             "push" => Target::Push,
+            "ref" => Target::Ref,
             other => {
                 return Err(PolicyError::new(
                     &rs.target,
-                    format!("target must be branch, tag or push, not {other:?}"),
+                    format!("target must be branch, tag, push or ref, not {other:?}"),
                 ))
             }
         };
         let pattern = |s: &S<String>| -> Result<RefPattern, PolicyError> {
             let v = s.value.trim();
             match v {
-                "~DEFAULT_BRANCH" if target != Target::Tag => Ok(RefPattern::DefaultBranch),
+                "~DEFAULT_BRANCH" if matches!(target, Target::Branch | Target::Push) => {
+                    Ok(RefPattern::DefaultBranch)
+                }
                 "~DEFAULT_BRANCH" => Err(PolicyError::new(
                     s,
                     "~DEFAULT_BRANCH only makes sense in a ruleset with target: branch or push",
@@ -1084,6 +1124,10 @@ fn validate(raw: RawPolicy) -> Result<Policy, PolicyError> {
                 _ if v.starts_with('~') => Err(PolicyError::new(
                     s,
                     format!("unknown special pattern {v}: use ~DEFAULT_BRANCH or ~ALL"),
+                )),
+                _ if target == Target::Ref && !v.starts_with("refs/") => Err(PolicyError::new(
+                    s,
+                    format!("{v}: a ruleset with target: ref takes full ref names (refs/...)"),
                 )),
                 _ => {
                     let full = v.starts_with("refs/");

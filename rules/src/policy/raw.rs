@@ -138,6 +138,12 @@ pub(super) struct RawSettings {
     pub on_error: Option<S<String>>,
     #[serde(default)]
     pub timeout_seconds: Option<S<f64>>,
+    #[serde(default)]
+    pub max_ref_updates: Option<S<u64>>,
+    #[serde(default)]
+    pub max_commits: Option<S<u64>>,
+    #[serde(default)]
+    pub tag_names_match_refs: Option<S<bool>>,
 }
 
 #[derive(Debug, Deserialize)]
