@@ -8,8 +8,9 @@ use std::path::Path;
 /// and those the common git servers use to name the pusher.
 const FORWARD_PREFIXES: &[&str] = &["GIT_", "GL_", "GITEA_", "FORGEJO_", "GOGS_", "PUSHGUARD_"];
 
-/// Variables forwarded by exact name.
-const FORWARD_NAMES: &[&str] = &["REMOTE_USER", "USER", "LOGNAME"];
+/// Variables forwarded by exact name. Not `USER` or `LOGNAME`: whoever starts `git` sets them
+/// (a local push, an ssh server that accepts them from the client), so they name nobody.
+const FORWARD_NAMES: &[&str] = &["REMOTE_USER"];
 
 /// Is `name` a variable the hook forwards (besides those listed in `pushguard.forwardEnv`)?
 pub fn is_forwarded(name: &str) -> bool {
