@@ -417,6 +417,120 @@ mod signatures {
         );
         assert_eq!(codes(&r), [("deletion".to_string(), Code::RefDeleted)]);
     }
+
+    /// Regression (issue 10): a signed tag object pushed under another name than its own.
+    #[test]
+    fn a_tag_must_be_pushed_under_its_own_name() {
+        let mut u = tag_update(Some(tag(good("alice"), "alice@example.org")), None);
+        u.name = "refs/tags/v2.0".into();
+        let r = judge(Some("alice"), vec![u.clone()]);
+        assert_eq!(codes(&r), [("tag_name".to_string(), Code::TagNameMismatch)]);
+        assert_eq!(r.violations[0].ruleset, "release-tags");
+        // The policy may allow it.
+        let lax = format!("{POLICY}settings: {{tag_names_match_refs: false}}\n");
+        let policy = Policy::from_yaml(&lax).expect("valid");
+        let change = Change {
+            pusher: Some("alice".into()),
+            updates: vec![u],
+            ..Change::default()
+        };
+        assert!(evaluate(&policy, &change).allowed);
+    }
+}
+
+mod symbolic_refs {
+    use super::*;
+
+    /// Regression (issue 10): pushing to `trunk -> main` is judged by main's rulesets too.
+    #[test]
+    fn every_name_in_the_chain_is_governed() {
+        let mut u = update(
+            "refs/heads/trunk-link",
+            Some(A),
+            Some(B),
+            vec![commit(B, "bob@example.org", SignatureCheck::unsigned())],
+        );
+        u.fast_forward = false;
+        u.resolves_to = vec!["refs/heads/main".into()];
+        let r = judge(Some("bob"), vec![u]);
+        let got = codes(&r);
+        assert!(
+            got.contains(&("non_fast_forward".to_string(), Code::NonFastForward)),
+            "{got:?}"
+        );
+        assert!(
+            got.contains(&("required_signatures".to_string(), Code::NoSignature)),
+            "{got:?}"
+        );
+        let main_violation = r
+            .violations
+            .iter()
+            .find(|v| v.ruleset == "protect-main")
+            .expect("main's ruleset applies");
+        assert_eq!(main_violation.ref_name, "refs/heads/trunk-link");
+        assert!(
+            main_violation
+                .message
+                .contains("refs/heads/trunk-link is a symbolic ref to refs/heads/main"),
+            "{}",
+            main_violation.message
+        );
+        // A ruleset matching several names of the chain applies once.
+        assert_eq!(
+            r.violations
+                .iter()
+                .filter(|v| v.ruleset == "no-force-anywhere")
+                .count(),
+            1
+        );
+    }
+}
+
+mod any_ref {
+    use super::*;
+
+    const REFS: &str = "version: 1\nidentities:\n  alice: {emails: [alice@example.org]}\nrulesets:\n  - name: notes\n    target: ref\n    include: [\"refs/notes/**\"]\n    rules:\n      update: {}\n      required_signatures: {}\n";
+
+    #[test]
+    fn target_ref_governs_full_names_with_every_rule() {
+        let policy = Policy::from_yaml(REFS).expect("valid");
+        let change = Change {
+            pusher: Some("alice".into()),
+            updates: vec![update(
+                "refs/notes/commits",
+                Some(A),
+                Some(B),
+                vec![commit(B, "alice@example.org", SignatureCheck::unsigned())],
+            )],
+            ..Change::default()
+        };
+        let r = evaluate(&policy, &change);
+        let got = codes(&r);
+        assert_eq!(
+            got,
+            [
+                ("update".to_string(), Code::RefUpdated),
+                ("required_signatures".to_string(), Code::NoSignature)
+            ]
+        );
+        assert!(r.violations[0].message.contains("may not move this ref"));
+        // Short names mean nothing to a ref ruleset: they are refused at load time.
+        let bad = REFS.replace("\"refs/notes/**\"", "notes");
+        let e = Policy::from_yaml(&bad).expect_err("short name");
+        assert!(e.message.contains("full ref names"), "{e}");
+    }
+
+    #[test]
+    fn the_default_policy_refuses_new_replace_refs() {
+        let change = Change {
+            updates: vec![update("refs/replace/abc", None, Some(B), vec![])],
+            secrets: Some(rules::facts::SecretScan::default()),
+            ..Change::default()
+        };
+        let r = evaluate(&Policy::default_policy(), &change);
+        assert_eq!(codes(&r), [("creation".to_string(), Code::RefCreated)]);
+        assert_eq!(r.violations[0].ruleset, "no-replace-refs");
+    }
 }
 
 mod rendering {
@@ -722,6 +836,42 @@ rulesets:
         assert_eq!(r.warnings.len(), 1, "strict is fail_open: a warning");
     }
 
+    /// Blobs not read as text warn; a scan that stopped at a limit rejects.
+    #[test]
+    fn unscanned_blobs_warn_and_incomplete_scans_reject() {
+        let blob = |reason: &str| rules::facts::UnscannedBlob {
+            refs: vec!["refs/heads/main".into()],
+            commit: B.into(),
+            path: "logo.png".into(),
+            reason: reason.into(),
+        };
+        let r = run(
+            "dev",
+            &[],
+            SecretScan {
+                unscanned: vec![blob("binary")],
+                ..SecretScan::default()
+            },
+            "refs/heads/main",
+        );
+        assert!(r.allowed, "{r:?}");
+        assert_eq!(r.warnings[0].code, Code::BlobNotScanned);
+        assert_eq!(r.warnings[0].path.as_deref(), Some("logo.png"));
+        let r = run(
+            "dev",
+            &[],
+            SecretScan {
+                incomplete: vec![blob("more than 1000 candidate secrets")],
+                ..SecretScan::default()
+            },
+            "refs/heads/main",
+        );
+        assert_eq!(
+            codes(&r),
+            [("secret_scanning".to_string(), Code::ScanIncomplete)]
+        );
+    }
+
     #[test]
     fn a_rule_that_applies_without_scan_facts_fails_closed() {
         let policy = Policy::from_yaml(POLICY).expect("valid");
@@ -774,5 +924,38 @@ fn rejections_name_the_signer_when_the_key_is_known() {
     assert_eq!(
         r.violations[0].message,
         "signed by alice: key 0xABCD was revoked on 2026-01-01 (key compromised)"
+    );
+}
+
+/// Regression (issue 10): a push certificate is evidence only for the push it signs. One whose
+/// ref update lines are another push's names no pusher and fails `required_push_certificate`.
+#[test]
+fn a_push_certificate_of_another_push_certifies_nothing() {
+    let text = "version: 1\nidentities:\n  alice: {emails: [alice@example.org]}\nrulesets:\n  - name: signed-pushes\n    target: push\n    rules:\n      required_push_certificate: {}\n";
+    let policy = Policy::from_yaml(text).expect("valid");
+    let cert = |matches_push| rules::facts::PushCertificate {
+        id: C.into(),
+        nonce_status: "OK".into(),
+        pusher: "alice <alice@example.org>".into(),
+        matches_push,
+        signature: good("alice"),
+        text: String::new(),
+    };
+    let change = |matches_push| Change {
+        updates: vec![update("refs/heads/x", Some(A), Some(B), vec![])],
+        push_certificate: Some(cert(matches_push)),
+        ..Change::default()
+    };
+    let r = evaluate(&policy, &change(true));
+    assert!(r.allowed, "{r:?}");
+    assert!(r.pusher_certified);
+    let r = evaluate(&policy, &change(false));
+    assert!(!r.pusher_certified);
+    assert_eq!(
+        codes(&r),
+        [(
+            "required_push_certificate".to_string(),
+            Code::PushCertificateMismatch
+        )]
     );
 }
