@@ -4,8 +4,12 @@
 #   git, openssh-client, gnupg, gpgsm, openssl: the tests make real keys, certificates,
 #     signatures and pushes (gpgsm and openssl for X.509 signatures)
 #   libssl-dev, pkg-config, clang, libclang-dev: sequoia-openpgp's OpenSSL backend (bindgen)
+#   openssh-server, gitolite3, nginx, fcgiwrap: the end-to-end tests against real git servers
+#     (daemon/tests/e2e/servers.rs) start their own sshd, gitolite, and nginx with fcgiwrap and
+#     git http-backend, on loopback, in a temp dir; no service is enabled or started here
 set -euo pipefail
-packages=(git openssh-client gnupg gpgsm openssl libssl-dev pkg-config clang libclang-dev)
+packages=(git openssh-client gnupg gpgsm openssl libssl-dev pkg-config clang libclang-dev
+  openssh-server gitolite3 nginx fcgiwrap)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
