@@ -154,10 +154,24 @@ impl Ctx<'_> {
         }
     }
 
+    /// The pusher as the messages name them. An unidentified pusher is told why: the name the
+    /// server gave is no identity of the policy, or the server set none of the variables the
+    /// policy reads (`pusher.env`), which are named so that an admin sees what is missing.
     fn pusher_text(&self) -> String {
-        match self.pusher {
-            Some(id) => id.name.clone(),
-            None => "an unidentified pusher".to_string(),
+        if let Some(id) = self.pusher {
+            return id.name.clone();
+        }
+        match self.change.pusher.as_deref() {
+            Some(user) => {
+                format!("an unidentified pusher ({user:?} is not an identity of the policy)")
+            }
+            None => format!(
+                "an unidentified pusher (expected the server to set {})",
+                match self.policy.pusher_env.as_slice() {
+                    [one] => one.clone(),
+                    many => format!("one of {}", many.join(", ")),
+                }
+            ),
         }
     }
 
@@ -361,9 +375,7 @@ impl Ctx<'_> {
                 Some(_) => {
                     v.message.push_str(&format!(
                         "; a bypass was asked for, but {} may not bypass ruleset {}",
-                        self.pusher
-                            .map(|p| p.name.as_str())
-                            .unwrap_or("an unidentified pusher"),
+                        self.pusher_text(),
                         self.ruleset.name
                     ));
                     sinks.found.push(v);

@@ -200,6 +200,38 @@ mod branch_protection {
         assert!(!r.allowed, "an unknown pusher is never on an allow list");
     }
 
+    /// Issue 16: a pusher the server named but the policy does not know, and a push where the
+    /// server named nobody, are both unidentified; the message says which, and in the second
+    /// case which variables the policy expected the server to set.
+    #[test]
+    fn an_unidentified_pusher_is_told_why() {
+        let u = || update("refs/heads/release/2.0", Some(A), Some(B), vec![]);
+        let r = judge(Some("mallory"), vec![u()]);
+        assert_eq!(
+            r.violations[0].message,
+            "an unidentified pusher (\"mallory\" is not an identity of the policy) may not push to this branch: only role:maintainer, bob may update it"
+        );
+        let r = judge(None, vec![u()]);
+        assert_eq!(
+            r.violations[0].message,
+            "an unidentified pusher (expected the server to set one of PUSHGUARD_USER, GL_USERNAME, GL_USER, GITEA_PUSHER_NAME, REMOTE_USER) may not push to this branch: only role:maintainer, bob may update it"
+        );
+        let one = Policy::from_yaml(&format!("{POLICY}\npusher:\n  env: [GL_USER]\n"))
+            .expect("valid policy");
+        let change = Change {
+            updates: vec![u()],
+            ..Change::default()
+        };
+        let r = evaluate(&one, &change);
+        assert!(
+            r.violations[0]
+                .message
+                .starts_with("an unidentified pusher (expected the server to set GL_USER) may not"),
+            "{}",
+            r.violations[0].message
+        );
+    }
+
     #[test]
     fn default_branch_and_excludes_scope_the_ruleset() {
         let r = judge(
