@@ -497,25 +497,56 @@ impl Client {
             Some(p) => cmd.env("PUSHGUARD_USER", p),
             None => cmd.env_remove("PUSHGUARD_USER"),
         };
-        let out = cmd.output().expect("git push");
-        let text = String::from_utf8_lossy(&out.stderr)
-            .lines()
-            .map(|l| {
-                l.strip_prefix("remote: ")
-                    .unwrap_or(l)
-                    .trim_end()
-                    .to_string()
-            })
-            .collect::<Vec<_>>()
-            .join("\n");
-        Pushed {
-            ok: out.status.success(),
-            text,
+        pushed(cmd.output().expect("git push"))
+    }
+
+    /// `git push` to a server that names the pusher itself: `env` is added (e.g.
+    /// `GIT_SSH_COMMAND`, or the variables a server sets), `PUSHGUARD_USER` and proxy settings
+    /// are removed (the pushes go to 127.0.0.1).
+    pub fn push_env(&self, env: &[(&str, &str)], args: &[&str]) -> Pushed {
+        let mut cmd = Command::new("git");
+        cmd.arg("push")
+            .args(args)
+            .current_dir(&self.dir)
+            .envs(self.env.iter().cloned())
+            .env_remove("PUSHGUARD_USER")
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .env("NO_PROXY", "127.0.0.1")
+            .env("no_proxy", "127.0.0.1");
+        for v in [
+            "http_proxy",
+            "https_proxy",
+            "HTTP_PROXY",
+            "HTTPS_PROXY",
+            "ALL_PROXY",
+            "all_proxy",
+        ] {
+            cmd.env_remove(v);
         }
+        cmd.envs(env.iter().copied());
+        pushed(cmd.output().expect("git push"))
     }
 
     pub fn push(&self, args: &[&str]) -> Pushed {
         self.push_as(Some("alice"), args)
+    }
+}
+
+/// What a push printed, `remote: ` prefixes and trailing blanks removed.
+fn pushed(out: Output) -> Pushed {
+    let text = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .map(|l| {
+            l.strip_prefix("remote: ")
+                .unwrap_or(l)
+                .trim_end()
+                .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    Pushed {
+        ok: out.status.success(),
+        text,
     }
 }
 

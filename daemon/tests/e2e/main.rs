@@ -21,6 +21,9 @@ mod protection;
 mod push_secrets;
 /// Signed and unsigned commits on a protected branch.
 mod push_signed;
+/// Real git servers (issue 16): gitolite3 and git-shell over sshd, smart HTTP through nginx +
+/// fcgiwrap, and the hook layouts of Gitea and GitLab; the pusher named by each server.
+mod servers;
 /// Release tags: who may create them, immutability, signatures.
 mod tags;
 /// `pushguard verify`: verdicts per object, records of accepted pushes, signature time.
