@@ -49,6 +49,8 @@ pub enum InstallError {
     NotBare(PathBuf),
     #[error("{path}: a {hook} hook that is not pushguard's is already there; pushguard will not overwrite it. Re-run with --chain to keep it and run it before pushguard's, or remove it")]
     ForeignHook { path: PathBuf, hook: String },
+    #[error("{path}: the {hook} hook there finds what it runs by its own name ($0): renamed to {hook}.pushguard-chained it would silently run none of it (Gitea's hook runs hooks/{hook}.d/*, gitolite's multi-hook driver runs hooks/{hook}.*). pushguard will not chain it: add pushguard to that hook's own mechanism instead (a script in hooks/{hook}.d/, a gitolite repo-specific hook; see docs/operations.md)")]
+    RunsByItsName { path: PathBuf, hook: String },
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -121,6 +123,12 @@ pub fn install(repo: &Path, opts: &InstallOptions) -> Result<Installed, InstallE
                     hook: hook.to_string(),
                 });
             }
+            if runs_by_its_name(&text) {
+                return Err(InstallError::RunsByItsName {
+                    path,
+                    hook: hook.to_string(),
+                });
+            }
             let to = hooks_dir.join(format!("{hook}.pushguard-chained"));
             fs::rename(&path, &to).map_err(io(&path))?;
             chained.push(hook.to_string());
@@ -175,6 +183,20 @@ pub fn install(repo: &Path, opts: &InstallOptions) -> Result<Installed, InstallE
     } else {
         Installed::Chained(chained)
     })
+}
+
+/// Does a hook script find what it runs by its own name? Gitea's `pre-receive` runs
+/// `hooks/$(basename $0).d/*` and gitolite's multi-hook driver `$0.*`; renamed for chaining they
+/// would run nothing and exit 0, silently dropping the server's own checks. A binary cannot be
+/// read this way and is chained as before.
+fn runs_by_its_name(text: &[u8]) -> bool {
+    if text.contains(&0) {
+        return false;
+    }
+    let text = String::from_utf8_lossy(text);
+    ["$0", "${0", "BASH_SOURCE", "argv[0]", "__file__"]
+        .iter()
+        .any(|m| text.contains(m))
 }
 
 /// `core.hooksPath` as git sees it for `repo` (its own, global and system config), when it
@@ -306,6 +328,49 @@ pub fn find_bare_repos(root: &Path) -> Vec<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 16: Gitea's hook and gitolite's driver run by their own name; gitolite's update
+    /// hook and an ordinary legacy hook do not.
+    #[test]
+    fn hooks_that_run_by_their_own_name_are_recognised() {
+        assert!(runs_by_its_name(
+            b"#!/usr/bin/env bash\nhookname=$(basename $0)\nfor hook in ${GIT_DIR}/hooks/${hookname}.d/*; do :; done\n"
+        ));
+        assert!(runs_by_its_name(b"#!/bin/sh\nfor h in $0.*; do :; done\n"));
+        assert!(!runs_by_its_name(
+            b"#!/usr/bin/perl\nuse lib $ENV{GL_LIBDIR};\nuse Gitolite::Hooks::Update;\nupdate();\nexit 1;\n"
+        ));
+        assert!(!runs_by_its_name(b"#!/bin/sh\ncat >/dev/null\nexit 0\n"));
+        assert!(!runs_by_its_name(b"\x7fELF\0\0$0"));
+    }
+
+    #[test]
+    fn chaining_leaves_a_hook_that_runs_by_its_own_name_alone() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ok = Command::new("git")
+            .args(["init", "-q", "--bare"])
+            .arg(dir.path())
+            .status()
+            .expect("git")
+            .success();
+        assert!(ok);
+        let hook = dir.path().join("hooks/pre-receive");
+        let text = "#!/bin/sh\nfor h in $0.*; do \"$h\" || exit 1; done\n";
+        write_executable(&hook, text).expect("write");
+        let opts = InstallOptions {
+            binary: PathBuf::from("/usr/bin/pushguard-hook"),
+            socket: PathBuf::from("/run/pg.sock"),
+            chain: true,
+            ..InstallOptions::default()
+        };
+        let err = install(dir.path(), &opts).expect_err("refused");
+        assert!(matches!(err, InstallError::RunsByItsName { .. }), "{err}");
+        assert_eq!(fs::read_to_string(&hook).expect("hook"), text);
+        assert!(!dir
+            .path()
+            .join("hooks/pre-receive.pushguard-chained")
+            .exists());
+    }
 
     #[test]
     fn quoting_survives_quotes_and_spaces() {

@@ -9,7 +9,7 @@
 //! `authorized_keys` lines, gitolite settings, the nginx server block) are read from
 //! docs/operations.md, so the documented recipe is the tested one.
 
-use crate::harness::{git_in, rev, Client, Daemon, Pushed, Sign, World};
+use crate::harness::{git_in, rev, Client, Daemon, Pushed, Sign, World, BIN};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
@@ -403,7 +403,20 @@ fn gitolite_names_the_pusher_and_keeps_its_own_access_rules() {
     );
     assert_eq!(rev(&bare, "refs/heads/carol/topic"), None);
 
-    // The hook gitolite installed is still gitolite's: the daemon did not replace it.
+    // The hook gitolite installed is still gitolite's: the daemon did not replace it, and
+    // `install --chain` refuses to (renamed, gitolite's driver would run none of its hooks).
+    let out = Command::new(BIN)
+        .args(["install", "--chain", "--socket"])
+        .arg(&d.socket)
+        .arg(&bare)
+        .output()
+        .expect("pushguard install");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("by its own name"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(
         fs::read_link(bare.join("hooks/pre-receive")).expect("still a link"),
         hook
@@ -733,6 +746,41 @@ fn gitea_pre_receive_d_runs_pushguard() {
         "alice\nbob\n\n",
         "Gitea's hook ran for every push"
     );
+}
+
+/// Regression (issue 16): `install --chain` (and `serve --chain`) kept a foreign hook by
+/// renaming it to `pre-receive.pushguard-chained`. Gitea's hook looks for its scripts in
+/// `hooks/$(basename $0).d/`, so renamed it ran none of them and exited 0: Gitea's own checks
+/// (its `gitea` hook: permissions, protected branches) silently stopped. gitolite's multi-hook
+/// driver (`$0.*`) had the same fate. pushguard now refuses to chain a hook that finds its work
+/// by its own name, and leaves it as it was.
+#[test]
+fn chaining_refuses_gitea_hook_that_runs_by_its_own_name() {
+    let w = World::new();
+    let (bare, client) = w.seed("app", "sha1");
+    write_executable(&bare.join("hooks/pre-receive"), GITEA_PRE_RECEIVE);
+    write_executable(
+        &bare.join("hooks/pre-receive.d/gitea"),
+        "#!/bin/sh\n# stand-in for Gitea's protected branch check\ncat >/dev/null\necho 'Gitea: branch main is protected' >&2\nexit 1\n",
+    );
+    let out = Command::new(BIN)
+        .args(["install", "--chain", "--socket"])
+        .arg(w.path().join("pg.sock"))
+        .arg(&bare)
+        .output()
+        .expect("pushguard install");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "chaining must be refused:\n{err}");
+    assert!(err.contains("by its own name"), "{err}");
+    assert_eq!(
+        fs::read_to_string(bare.join("hooks/pre-receive")).expect("hook"),
+        GITEA_PRE_RECEIVE,
+        "Gitea's hook is left in place"
+    );
+    assert!(!bare.join("hooks/pre-receive.pushguard-chained").exists());
+    change(&client, "a.txt", "alice");
+    let p = client.push_env(&[], &["origin", "HEAD:main"]);
+    assert_rejected(&p, "Gitea: branch main is protected");
 }
 
 /// Gitaly runs git with `-c core.hooksPath=<its hooks>`; its `pre-receive` runs the
