@@ -175,6 +175,16 @@ impl Ctx<'_> {
         }
     }
 
+    /// The fix for a pusher an allow list does not name: `fix`, unless the server named nobody
+    /// (then only the admin can help).
+    fn allow_list_fix(&self, fix: &str) -> String {
+        if self.pusher.is_none() && self.change.pusher.is_none() {
+            "the git server did not say who you are: ask your git administrator (see pusher.env in the policy)".to_string()
+        } else {
+            fix.to_string()
+        }
+    }
+
     fn kind(&self) -> &'static str {
         match self.ruleset.target {
             Target::Branch => "branch",
@@ -223,7 +233,9 @@ impl Ctx<'_> {
                         self.kind(),
                         self.who_may(allow, "create")
                     ),
-                    "ask someone who may create it, or push to a different name".to_string(),
+                    self.allow_list_fix(
+                        "ask someone who may create it, or push to a different name",
+                    ),
                 ));
             }
             RuleSpec::Update { allow } if u.is_update() && !self.allowed(allow) => {
@@ -238,7 +250,7 @@ impl Ctx<'_> {
                             self.pusher_text(),
                             self.who_may(allow, "move")
                         ),
-                        "leave it as it is; ask an admin if it must change".to_string(),
+                        self.allow_list_fix("leave it as it is; ask an admin if it must change"),
                     ),
                     Target::Branch => (
                         format!(
@@ -246,8 +258,9 @@ impl Ctx<'_> {
                             self.pusher_text(),
                             self.who_may(allow, "update")
                         ),
-                        "push to another branch and ask someone who may update it to merge"
-                            .to_string(),
+                        self.allow_list_fix(
+                            "push to another branch and ask someone who may update it to merge",
+                        ),
                     ),
                 };
                 out.push(self.violation(Code::RefUpdated, message, fix));

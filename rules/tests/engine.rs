@@ -216,6 +216,13 @@ mod branch_protection {
             r.violations[0].message,
             "an unidentified pusher (expected the server to set one of PUSHGUARD_USER, GL_USERNAME, GL_USER, GITEA_PUSHER_NAME, REMOTE_USER) may not push to this branch: only role:maintainer, bob may update it"
         );
+        assert!(
+            r.violations[0].fix.contains("ask your git administrator"),
+            "only the admin can name the pusher: {}",
+            r.violations[0].fix
+        );
+        let r = judge(Some("mallory"), vec![u()]);
+        assert!(r.violations[0].fix.starts_with("push to another branch"));
         let one = Policy::from_yaml(&format!("{POLICY}\npusher:\n  env: [GL_USER]\n"))
             .expect("valid policy");
         let change = Change {
