@@ -233,6 +233,16 @@ pub struct Daemon {
 impl Daemon {
     /// Start serving `world/repos` with `policy`, and wait until the hooks are in `wait_for`.
     pub fn start(world: &World, policy: Option<&Path>, wait_for: &[&Path]) -> Daemon {
+        Self::start_with(world, policy, wait_for, &[])
+    }
+
+    /// `start`, with more `serve` arguments (e.g. `--socket-mode`, `--allow-uid`).
+    pub fn start_with(
+        world: &World,
+        policy: Option<&Path>,
+        wait_for: &[&Path],
+        extra: &[&str],
+    ) -> Daemon {
         let socket = world.path().join("pg.sock");
         let state = world.path().join("state");
         let log = world.path().join("daemon.log");
@@ -245,6 +255,7 @@ impl Daemon {
             .arg("--state-dir")
             .arg(&state)
             .args(["--scan-interval", "0.2", "--grace", "5"])
+            .args(extra)
             .envs(world.env())
             .env("RUST_LOG", "debug")
             .stdin(Stdio::null())

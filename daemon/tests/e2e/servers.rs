@@ -524,10 +524,28 @@ struct Http {
 
 impl Http {
     fn start(w: &World, users: &[(&str, &str)]) -> Http {
+        Self::start_as(w, users, None)
+    }
+
+    /// `start`, with fcgiwrap (so git and the hooks) running as `uid` (needs root).
+    fn start_as(w: &World, users: &[(&str, &str)], uid: Option<u32>) -> Http {
         let dir = w.path().join("http");
         fs::create_dir_all(&dir).expect("mkdir");
         let socket = dir.join("fcgiwrap.sock");
-        let mut fcgi = Command::new("/usr/sbin/fcgiwrap");
+        let mut fcgi = match uid {
+            Some(uid) => {
+                run(
+                    Command::new("chown").arg(uid.to_string()).arg(&dir),
+                    "chown",
+                );
+                let mut c = Command::new("setpriv");
+                c.arg(format!("--reuid={uid}"))
+                    .arg(format!("--regid={uid}"))
+                    .args(["--clear-groups", "/usr/sbin/fcgiwrap"]);
+                c
+            }
+            None => Command::new("/usr/sbin/fcgiwrap"),
+        };
         fcgi.args(["-c", "2", "-s"])
             .arg(format!("unix:{}", socket.display()))
             // fcgiwrap hands its environment on to git and the hooks: keep it clean.
@@ -648,9 +666,77 @@ fn smart_http_names_the_pusher_by_remote_user() {
         &p,
         "an unidentified pusher (expected the server to set REMOTE_USER) may not push to this branch",
     );
+    // docs/operations.md shows this very message.
+    let shown = recipe(&w, "The pusher's name", 0);
+    assert!(
+        p.text.contains(shown.trim_end()),
+        "docs/operations.md shows:\n{shown}\nthe pusher saw:\n{}",
+        p.text
+    );
     let p = client.push_env(&[], &[&anon, "HEAD:refs/heads/anonymous"]);
     assert!(p.ok, "no allow list on other branches:\n{}", p.text);
     assert_eq!(rev(&bare, "main").as_deref(), Some(mine.as_str()));
+}
+
+/// Smart HTTP as Debian deploys it: fcgiwrap, so git and the hooks, run as www-data while the
+/// daemon runs as another user (here root). The default `0600` socket keeps www-data's hook out
+/// (the push fails closed); a socket it may open is not enough either, the daemon refuses a uid
+/// it was not given; with `--socket-mode 666 --allow-uid 33` pushes are judged.
+#[test]
+fn smart_http_as_www_data_needs_the_socket_opened_to_it() {
+    if run(Command::new("id").arg("-u"), "id").trim() != "0" {
+        eprintln!("skipped: needs root to run fcgiwrap as www-data");
+        return;
+    }
+    let www = run(Command::new("id").args(["-u", "www-data"]), "id www-data")
+        .trim()
+        .to_string();
+    let w = World::new();
+    let (bare, client) = w.seed("app", "sha1");
+    let policy = server_policy(&w, Some("REMOTE_USER"));
+    // www-data reaches the repositories (and the socket) and owns the repositories.
+    fs::set_permissions(w.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
+    run(
+        Command::new("chown")
+            .args(["-R", &format!("{www}:{www}")])
+            .arg(w.path().join("repos")),
+        "chown",
+    );
+    let uid: u32 = www.parse().expect("a uid");
+    let http = Http::start_as(&w, &[("alice", "alice-pw"), ("bob", "bob-pw")], Some(uid));
+    let url = |who: &str| http.url(who, &format!("{who}-pw"), "app.git");
+    let mine = change(&client, "a.txt", "alice");
+
+    let d = Daemon::start(&w, Some(&policy), &[&bare]);
+    let p = client.push_env(&[], &[&url("alice"), "HEAD:main"]);
+    assert_rejected(&p, "Permission denied");
+    drop(d);
+
+    let d = Daemon::start_with(&w, Some(&policy), &[&bare], &["--socket-mode", "666"]);
+    let p = client.push_env(&[], &[&url("alice"), "HEAD:main"]);
+    assert_rejected(&p, &format!("uid {www} may not use this pushguard daemon"));
+    assert!(
+        d.log_text().contains(&format!("uid={www}")),
+        "{}",
+        d.log_text()
+    );
+    drop(d);
+
+    let d = Daemon::start_with(
+        &w,
+        Some(&policy),
+        &[&bare],
+        &["--socket-mode", "666", "--allow-uid", &www],
+    );
+    let p = client.push_env(&[], &[&url("alice"), "HEAD:main"]);
+    assert!(p.ok, "alice may move main:\n{}\n{}", p.text, d.log_text());
+    assert_eq!(rev(&bare, "main").as_deref(), Some(mine.as_str()));
+    change(&client, "b.txt", "bob");
+    let p = client.push_env(&[], &[&url("bob"), "HEAD:main"]);
+    assert_rejected(
+        &p,
+        "bob may not push to this branch: only role:maintainer may update it",
+    );
 }
 
 /// What Gitea writes as every repository's `hooks/pre-receive` (modules/repository/hooks.go):
