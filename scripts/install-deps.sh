@@ -6,7 +6,8 @@
 #   libssl-dev, pkg-config, clang, libclang-dev: sequoia-openpgp's OpenSSL backend (bindgen)
 #   openssh-server, gitolite3, nginx, fcgiwrap: the end-to-end tests against real git servers
 #     (daemon/tests/e2e/servers.rs) start their own sshd, gitolite, and nginx with fcgiwrap and
-#     git http-backend, on loopback, in a temp dir; no service is enabled or started here
+#     git http-backend, on loopback, in a temp dir; the system services these packages bring
+#     (sshd on port 22, nginx on port 80) are not started by the install (see policy-rc.d below)
 set -euo pipefail
 packages=(git openssh-client gnupg gpgsm openssl libssl-dev pkg-config clang libclang-dev
   openssh-server gitolite3 nginx fcgiwrap)
@@ -24,6 +25,14 @@ if [ "$(id -u)" -ne 0 ]; then
   fi
 else
   SUDO=
+fi
+# Debian's switch to keep a package install from starting its service, unless the machine has
+# one already (containers do): the tests start their own servers.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+  $SUDO chmod 755 "$policy"
+  trap '$SUDO rm -f "$policy"' EXIT
 fi
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
