@@ -49,7 +49,7 @@ pub enum InstallError {
     NotBare(PathBuf),
     #[error("{path}: a {hook} hook that is not pushguard's is already there; pushguard will not overwrite it. Re-run with --chain to keep it and run it before pushguard's, or remove it")]
     ForeignHook { path: PathBuf, hook: String },
-    #[error("{path}: the {hook} hook there finds what it runs by its own name ($0): renamed to {hook}.pushguard-chained it would silently run none of it (Gitea's hook runs hooks/{hook}.d/*, gitolite's multi-hook driver runs hooks/{hook}.*). pushguard will not chain it: add pushguard to that hook's own mechanism instead (a script in hooks/{hook}.d/, a gitolite repo-specific hook; see docs/operations.md)")]
+    #[error("{path}: the {hook} hook there finds what it runs by its own name ($0): renamed to {hook}.pushguard-chained it would silently run none of it (Gitea's hook runs hooks/{hook}.d/*, gitolite's multi-hook driver runs hooks/{hook}.*). pushguard will neither replace nor chain it: add pushguard to that hook's own mechanism instead (a script in hooks/{hook}.d/, a gitolite repo-specific hook; see docs/operations.md)")]
     RunsByItsName { path: PathBuf, hook: String },
     #[error("{path}: {source}")]
     Io {
@@ -117,14 +117,15 @@ pub fn install(repo: &Path, opts: &InstallOptions) -> Result<Installed, InstallE
     let mut chained = Vec::new();
     if let Ok(text) = fs::read(&path) {
         if !String::from_utf8_lossy(&text).contains(MARKER) {
-            if !opts.chain {
-                return Err(InstallError::ForeignHook {
+            // Checked first so that the advice is not --chain, which would silence it.
+            if runs_by_its_name(&text) {
+                return Err(InstallError::RunsByItsName {
                     path,
                     hook: hook.to_string(),
                 });
             }
-            if runs_by_its_name(&text) {
-                return Err(InstallError::RunsByItsName {
+            if !opts.chain {
+                return Err(InstallError::ForeignHook {
                     path,
                     hook: hook.to_string(),
                 });
@@ -365,6 +366,15 @@ mod tests {
         };
         let err = install(dir.path(), &opts).expect_err("refused");
         assert!(matches!(err, InstallError::RunsByItsName { .. }), "{err}");
+        let plain = InstallOptions {
+            chain: false,
+            ..opts.clone()
+        };
+        let err = install(dir.path(), &plain).expect_err("refused");
+        assert!(
+            matches!(err, InstallError::RunsByItsName { .. }),
+            "not advised to --chain: {err}"
+        );
         assert_eq!(fs::read_to_string(&hook).expect("hook"), text);
         assert!(!dir
             .path()

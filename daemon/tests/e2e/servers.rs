@@ -787,7 +787,7 @@ fn gitea_pre_receive_d_runs_pushguard() {
     git_in(&bare, &args[3..]);
     let d = Daemon::start(&w, Some(&policy), &[]);
     let start = Instant::now();
-    while !d.log_text().contains("not pushguard's") {
+    while !d.log_text().contains("by its own name") {
         assert!(
             start.elapsed() < Duration::from_secs(15),
             "{}",
