@@ -253,10 +253,23 @@ fn exchange(
     stream
         .set_write_timeout(Some(left("sending")?))
         .map_err(|e| e.to_string())?;
-    wire::write_frame(stream, &body).map_err(|e| format!("cannot send the request: {e}"))?;
+    if let Err(e) = wire::write_frame(stream, &body) {
+        // The daemon may have answered before reading the request and closed (it refuses a
+        // peer uid it was not given that way): its answer says why, a broken pipe does not.
+        let answered = left("sending")
+            .ok()
+            .and_then(|t| stream.set_read_timeout(Some(t)).ok())
+            .and_then(|()| read_response(stream, timeout).ok());
+        return answered.ok_or_else(|| format!("cannot send the request: {e}"));
+    }
     stream
         .set_read_timeout(Some(left("waiting")?))
         .map_err(|e| e.to_string())?;
+    read_response(stream, timeout)
+}
+
+/// Read and check the daemon's answer (the read timeout is set by the caller).
+fn read_response(stream: &mut UnixStream, timeout: Duration) -> Result<HookResponse, String> {
     let answer = wire::read_frame(stream).map_err(|e| match e.kind() {
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
             format!(
@@ -396,6 +409,34 @@ mod tests {
             }
         });
         (dir, path)
+    }
+
+    /// Issue 16 (found with fcgiwrap running the hooks as www-data): a daemon that refuses the
+    /// peer answers and closes without reading the request. A request larger than the socket
+    /// buffer then failed with "Broken pipe", and the daemon's reason was lost.
+    #[test]
+    fn an_answer_sent_before_the_request_was_read_is_shown() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("d.sock");
+        let listener = std::os::unix::net::UnixListener::bind(&path).expect("bind");
+        let refusal = HookResponse {
+            version: PROTOCOL_VERSION,
+            allowed: false,
+            message: String::new(),
+            error: Some("uid 33 may not use this pushguard daemon".into()),
+        };
+        let body = serde_json::to_vec(&refusal).expect("json");
+        std::thread::spawn(move || {
+            if let Ok((mut s, _)) = listener.accept() {
+                let _ = wire::write_frame(&mut s, &body);
+            }
+        });
+        let mut req = request();
+        // Larger than any socket buffer, so the write meets the closed socket.
+        req.env
+            .insert("GIT_PUSH_OPTION_0".into(), "x".repeat(4 << 20));
+        let resp = ask(&path, &req, DEFAULT_TIMEOUT).expect("the daemon's answer");
+        assert_eq!(resp, refusal);
     }
 
     #[test]
