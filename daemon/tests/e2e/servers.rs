@@ -265,7 +265,8 @@ fn assert_rejected(p: &Pushed, phrase: &str) {
 
 /// gitolite3 set up for the world: its home is `gl/`, its repositories are the world's
 /// `repos/` (where the daemon looks), alice and bob may write `app`, carol may only read it, and
-/// pushguard runs from gitolite's repo-specific hooks as docs/operations.md says.
+/// pushguard runs from gitolite's repo-specific hooks as docs/operations.md says. bob may not
+/// push tags (a gitolite ref rule, checked by gitolite's `update` hook).
 fn gitolite(w: &World) -> PathBuf {
     let home = w.path().join("gl");
     fs::create_dir_all(home.join("setup")).expect("mkdir");
@@ -333,7 +334,7 @@ fn gitolite(w: &World) -> PathBuf {
     fs::write(
         admin.join("conf/gitolite.conf"),
         format!(
-            "repo gitolite-admin\n    RW+ = alice\n\nrepo app\n    RW+ = alice bob\n    R   = carol\n\n{}",
+            "repo gitolite-admin\n    RW+ = alice\n\nrepo app\n    -   refs/tags/ = bob\n    RW+ = alice bob\n    R   = carol\n\n{}",
             recipe(w, "gitolite", 2)
         ),
     )
@@ -389,6 +390,23 @@ fn gitolite_names_the_pusher_and_keeps_its_own_access_rules() {
         &[&url, "HEAD:refs/heads/bob/topic"],
     );
     assert!(p.ok, "bob may push a branch of his own:\n{}", p.text);
+
+    // gitolite's update hook still runs after pushguard's pre-receive: pushguard lets bob's tag
+    // through (no ruleset for tags), gitolite's ref rule does not.
+    client.git(&["tag", "v1"]);
+    let judged = d.audit().len();
+    let p = client.push_env(
+        &[("GIT_SSH_COMMAND", &as_user("bob"))],
+        &[&url, "refs/tags/v1"],
+    );
+    assert_rejected(&p, "W refs/tags/v1 app bob DENIED by refs/tags/");
+    assert_eq!(
+        d.audit().len(),
+        judged + 1,
+        "pushguard judged the tag first"
+    );
+    assert_eq!(d.audit().last().expect("audit")["verdict"], "allowed");
+    assert_eq!(rev(&bare, "refs/tags/v1"), None);
 
     let judged = d.audit().len();
     let p = client.push_env(
