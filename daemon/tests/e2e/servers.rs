@@ -385,9 +385,11 @@ fn gitolite_names_the_pusher_and_keeps_its_own_access_rules() {
     let last = d.audit().last().cloned().expect("an audit line");
     assert_eq!(last["pusher"], "bob", "the pusher is gitolite's GL_USER");
 
+    // With a push option: the recipe lets gitolite advertise them (audited secret bypasses
+    // are push options).
     let p = client.push_env(
         &[("GIT_SSH_COMMAND", &as_user("bob"))],
-        &[&url, "HEAD:refs/heads/bob/topic"],
+        &[&url, "-o", "note=from-bob", "HEAD:refs/heads/bob/topic"],
     );
     assert!(p.ok, "bob may push a branch of his own:\n{}", p.text);
 
@@ -800,9 +802,11 @@ fn gitea_pre_receive_d_runs_pushguard() {
     );
     let config = recipe(&w, "Gitea / Forgejo", 1).replace("owner/repo.git", "app.git");
     let bare_path = bare.display().to_string();
-    let args: Vec<&str> = config.split_whitespace().collect();
-    assert_eq!(args[..3], ["git", "-C", bare_path.as_str()], "{config}");
-    git_in(&bare, &args[3..]);
+    for line in config.lines() {
+        let args: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(args[..3], ["git", "-C", bare_path.as_str()], "{config}");
+        git_in(&bare, &args[3..]);
+    }
     let d = Daemon::start(&w, Some(&policy), &[]);
     let start = Instant::now();
     while !d.log_text().contains("by its own name") {
@@ -826,10 +830,11 @@ fn gitea_pre_receive_d_runs_pushguard() {
             ("GITEA_REPO_NAME", "app".to_string()),
         ]
     };
+    // With a push option, as audited secret bypasses are sent.
     let push = |name: &str, refspec: &str| {
         let env = as_pusher(name);
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        client.push_env(&env, &["origin", refspec])
+        client.push_env(&env, &["-o", "note=via-gitea", "origin", refspec])
     };
     let mine = change(&client, "a.txt", "alice");
     let p = push("alice", "HEAD:main");
