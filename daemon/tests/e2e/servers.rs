@@ -696,6 +696,40 @@ fn smart_http_names_the_pusher_by_remote_user() {
     let p = client.push_env(&[], &[&anon, "HEAD:refs/heads/anonymous"]);
     assert!(p.ok, "no allow list on other branches:\n{}", p.text);
     assert_eq!(rev(&bare, "main").as_deref(), Some(mine.as_str()));
+
+    // nginx's $remote_user is the name in the request's Authorization header, checked only where
+    // auth_basic is on, and Debian's fastcgi_params passes it as REMOTE_USER everywhere. A forged
+    // header is refused by the recipe's server, and names the pusher at a location without
+    // authentication: hence the docs' warning never to route git-receive-pack to one.
+    let forged = [
+        ("GIT_CONFIG_COUNT", "1"),
+        ("GIT_CONFIG_KEY_0", "http.extraHeader"),
+        // alice:not-her-password
+        (
+            "GIT_CONFIG_VALUE_0",
+            "Authorization: Basic YWxpY2U6bm90LWhlci1wYXNzd29yZA==",
+        ),
+    ];
+    let plain = format!("http://127.0.0.1:{}/app.git", http.port);
+    let p = client.push_env(&forged, &[&plain, "HEAD:main"]);
+    assert!(
+        !p.ok,
+        "a forged header is checked by auth_basic:\n{}",
+        p.text
+    );
+    assert!(
+        p.text.contains("could not read Username"),
+        "refused by nginx (401, git asks for a name), not by the policy:\n{}",
+        p.text
+    );
+    assert_eq!(rev(&bare, "main").as_deref(), Some(mine.as_str()));
+    let p = client.push_env(&forged, &[&anon, "HEAD:main"]);
+    assert!(
+        p.ok,
+        "without auth_basic, nginx passes the forged name:\n{}",
+        p.text
+    );
+    assert_eq!(d.audit().last().expect("audit")["pusher"], "alice");
 }
 
 /// Smart HTTP as Debian deploys it: fcgiwrap, so git and the hooks, run as www-data while the
