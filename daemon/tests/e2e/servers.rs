@@ -723,6 +723,8 @@ fn smart_http_names_the_pusher_by_remote_user() {
         p.text
     );
     assert_eq!(rev(&bare, "main").as_deref(), Some(mine.as_str()));
+    // (git http-backend takes a REMOTE_USER as authentication: no http.receivepack needed.)
+    git_in(&bare, &["config", "--unset", "http.receivepack"]);
     let p = client.push_env(&forged, &[&anon, "HEAD:main"]);
     assert!(
         p.ok,
