@@ -268,6 +268,12 @@ fn assert_rejected(p: &Pushed, phrase: &str) {
 /// pushguard runs from gitolite's repo-specific hooks as docs/operations.md says. bob may not
 /// push tags (a gitolite ref rule, checked by gitolite's `update` hook).
 fn gitolite(w: &World) -> PathBuf {
+    gitolite_with(w, true)
+}
+
+/// `gitolite`, with pushguard in gitolite's repo-specific hooks or (`repo_specific` false) not:
+/// then gitolite installs no `pre-receive` hook and the daemon installs its own.
+fn gitolite_with(w: &World, repo_specific: bool) -> PathBuf {
     let home = w.path().join("gl");
     fs::create_dir_all(home.join("setup")).expect("mkdir");
     let gitolite = |args: &[&str]| {
@@ -296,6 +302,9 @@ fn gitolite(w: &World) -> PathBuf {
     ] {
         let line = lines.next().expect("three rc lines in the docs");
         assert!(line.starts_with(key), "docs rc line {line:?}");
+        if !repo_specific {
+            continue;
+        }
         assert!(
             rc.contains(default),
             "gitolite's default rc has {default:?}"
@@ -335,7 +344,11 @@ fn gitolite(w: &World) -> PathBuf {
         admin.join("conf/gitolite.conf"),
         format!(
             "repo gitolite-admin\n    RW+ = alice\n\nrepo app\n    -   refs/tags/ = bob\n    RW+ = alice bob\n    R   = carol\n\n{}",
-            recipe(w, "gitolite", 2)
+            if repo_specific {
+                recipe(w, "gitolite", 2)
+            } else {
+                String::new()
+            }
         ),
     )
     .expect("gitolite.conf");
@@ -444,6 +457,51 @@ fn gitolite_names_the_pusher_and_keeps_its_own_access_rules() {
     drop(sshd);
 }
 
+/// gitolite without repo-specific hooks: gitolite puts only its `update` hook in, the daemon
+/// adds its own `pre-receive`, and GL_USER still names the pusher.
+#[test]
+fn gitolite_with_the_daemons_own_hook() {
+    let w = World::new();
+    let (bare, client) = w.seed("app", "sha1");
+    let policy = server_policy(&w, Some("GL_USER"));
+    let home = gitolite_with(&w, false);
+    assert!(
+        !bare.join("hooks/pre-receive").exists(),
+        "gitolite installs no pre-receive hook"
+    );
+    let _d = Daemon::start(&w, Some(&policy), &[&bare]);
+    let sshd = Sshd::start(
+        &w,
+        &home.join(".ssh/authorized_keys"),
+        &format!("SetEnv HOME={}", home.display()),
+    );
+    let url = sshd.url("app");
+    let as_user = |who: &str| sshd.ssh_command(&w.key(who), "");
+
+    let mine = change(&client, "a.txt", "alice");
+    let p = client.push_env(
+        &[("GIT_SSH_COMMAND", &as_user("alice"))],
+        &[&url, "HEAD:main"],
+    );
+    assert!(p.ok, "alice may move main:\n{}", p.text);
+    change(&client, "b.txt", "bob");
+    let p = client.push_env(
+        &[("GIT_SSH_COMMAND", &as_user("bob"))],
+        &[&url, "HEAD:main"],
+    );
+    assert_rejected(
+        &p,
+        "bob may not push to this branch: only role:maintainer may update it",
+    );
+    assert_eq!(rev(&bare, "main").as_deref(), Some(mine.as_str()));
+    assert!(
+        fs::symlink_metadata(bare.join("hooks/update"))
+            .map(|m| m.file_type().is_symlink())
+            .unwrap_or(false),
+        "gitolite's update hook is still there"
+    );
+}
+
 /// Plain ssh with git-shell: the pusher is named per key in `authorized_keys`, by
 /// `environment=` or in a `command=`. A key that names nobody, or names the empty string, pushes
 /// as an unidentified pusher; so does a client that sends the variable itself.
@@ -529,6 +587,31 @@ fn git_shell_names_the_pusher_per_key() {
         sshd.server.log_text().contains("Accepted publickey"),
         "the pushes went through sshd:\n{}",
         sshd.server.log_text()
+    );
+}
+
+/// Without `PermitUserEnvironment`, sshd drops `environment=` without a word: the pusher is
+/// unidentified and the push is rejected (fail closed), naming the variable expected.
+#[test]
+fn git_shell_without_permit_user_environment_names_nobody() {
+    let w = World::new();
+    let (bare, client) = w.seed("app", "sha1");
+    let policy = server_policy(&w, Some("PUSHGUARD_USER"));
+    let _d = Daemon::start(&w, Some(&policy), &[&bare]);
+    let keys = recipe(&w, "Plain ssh server", 1)
+        .replace("ssh-ed25519 AAAA... alice@laptop", &w.ssh_public("alice"));
+    let authorized = w.path().join("authorized_keys");
+    fs::write(&authorized, keys).expect("authorized_keys");
+    let sshd = Sshd::start(&w, &authorized, "");
+    let url = sshd.url(bare.display().to_string().trim_start_matches('/'));
+    change(&client, "a.txt", "alice");
+    let p = client.push_env(
+        &[("GIT_SSH_COMMAND", &sshd.ssh_command(&w.key("alice"), ""))],
+        &[&url, "HEAD:main"],
+    );
+    assert_rejected(
+        &p,
+        "an unidentified pusher (expected the server to set PUSHGUARD_USER) may not push to this branch",
     );
 }
 
