@@ -249,7 +249,7 @@ impl Sshd {
     }
 }
 
-/// The world's repository `app` with a fresh commit by `who` in the client, ready to push.
+/// A fresh unsigned commit by `who` in the client, ready to push; its id.
 fn change(client: &Client, file: &str, who: &str) -> String {
     client.commit(file, &format!("{who}@example.org"), Sign::Unsigned)
 }
