@@ -233,12 +233,14 @@ pub struct Daemon {
 impl Daemon {
     /// Start serving `world/repos` with `policy`, and wait until the hooks are in `wait_for`.
     pub fn start(world: &World, policy: Option<&Path>, wait_for: &[&Path]) -> Daemon {
-        Self::start_with(world, policy, wait_for, &[])
+        Self::start_with(world, Path::new(BIN), policy, wait_for, &[])
     }
 
-    /// `start`, with more `serve` arguments (e.g. `--socket-mode`, `--allow-uid`).
+    /// `start`, with the `pushguard` binary at `bin` (the hooks run the `pushguard-hook` beside
+    /// it) and more `serve` arguments (e.g. `--socket-mode`, `--allow-uid`).
     pub fn start_with(
         world: &World,
+        bin: &Path,
         policy: Option<&Path>,
         wait_for: &[&Path],
         extra: &[&str],
@@ -246,7 +248,7 @@ impl Daemon {
         let socket = world.path().join("pg.sock");
         let state = world.path().join("state");
         let log = world.path().join("daemon.log");
-        let mut cmd = Command::new(BIN);
+        let mut cmd = Command::new(bin);
         cmd.arg("serve")
             .arg("--repos")
             .arg(world.path().join("repos"))

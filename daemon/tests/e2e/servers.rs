@@ -842,16 +842,30 @@ fn smart_http_as_www_data_needs_the_socket_opened_to_it() {
         "chown",
     );
     let uid: u32 = www.parse().expect("a uid");
+    // The binaries where www-data can run them (a build under /root is out of its reach).
+    let bin = w.path().join("bin");
+    fs::create_dir_all(&bin).expect("mkdir");
+    for b in [BIN, HOOK_BIN] {
+        let to = bin.join(Path::new(b).file_name().expect("a file name"));
+        fs::copy(b, &to).expect("copy binary");
+    }
+    let bin = bin.join("pushguard");
     let http = Http::start_as(&w, &[("alice", "alice-pw"), ("bob", "bob-pw")], Some(uid));
     let url = |who: &str| http.url(who, &format!("{who}-pw"), "app.git");
     let mine = change(&client, "a.txt", "alice");
 
-    let d = Daemon::start(&w, Some(&policy), &[&bare]);
+    let d = Daemon::start_with(&w, &bin, Some(&policy), &[&bare], &[]);
+    let hook = fs::read_to_string(bare.join("hooks/pre-receive")).expect("hook");
+    assert!(
+        hook.contains(&w.path().join("bin/pushguard-hook").display().to_string()),
+        "{hook}"
+    );
     let p = client.push_env(&[], &[&url("alice"), "HEAD:main"]);
+    assert_rejected(&p, "the policy daemon is not reachable at");
     assert_rejected(&p, "Permission denied");
     drop(d);
 
-    let d = Daemon::start_with(&w, Some(&policy), &[&bare], &["--socket-mode", "666"]);
+    let d = Daemon::start_with(&w, &bin, Some(&policy), &[&bare], &["--socket-mode", "666"]);
     let p = client.push_env(&[], &[&url("alice"), "HEAD:main"]);
     assert_rejected(&p, &format!("uid {www} may not use this pushguard daemon"));
     assert!(
@@ -863,6 +877,7 @@ fn smart_http_as_www_data_needs_the_socket_opened_to_it() {
 
     let d = Daemon::start_with(
         &w,
+        &bin,
         Some(&policy),
         &[&bare],
         &["--socket-mode", "666", "--allow-uid", &www],
