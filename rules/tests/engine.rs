@@ -200,6 +200,59 @@ mod branch_protection {
         assert!(!r.allowed, "an unknown pusher is never on an allow list");
     }
 
+    /// Issue 16: every allow list (and the ruleset's bypass) treats a push whose server named
+    /// nobody as unidentified: what alice may do, nobody may.
+    #[test]
+    fn no_allow_list_names_an_unidentified_pusher() {
+        let policy = Policy::from_yaml(
+            r#"version: 1
+identities:
+  alice:
+    emails: [alice@example.org]
+pusher:
+  env: [REMOTE_USER]
+rulesets:
+  - name: guarded
+    target: branch
+    include: ["**"]
+    bypass: [alice]
+    rules:
+      creation: {allow: [alice]}
+      update: {allow: [alice]}
+      non_fast_forward: {allow: [alice]}
+      deletion: {allow: [alice]}
+"#,
+        )
+        .expect("valid policy");
+        let mut forced = update("refs/heads/main", Some(A), Some(B), vec![]);
+        forced.fast_forward = false;
+        let change = |pusher: Option<&str>| Change {
+            pusher: pusher.map(str::to_string),
+            updates: vec![
+                update("refs/heads/new", None, Some(B), vec![]),
+                forced.clone(),
+                update("refs/heads/old", Some(A), None, vec![]),
+            ],
+            ..Change::default()
+        };
+        let r = evaluate(&policy, &change(Some("alice")));
+        assert!(r.allowed && r.bypassed.is_empty(), "{:?}", r.violations);
+        let r = evaluate(&policy, &change(None));
+        assert_eq!(
+            codes(&r),
+            [
+                ("creation".to_string(), Code::RefCreated),
+                ("update".to_string(), Code::RefUpdated),
+                ("non_fast_forward".to_string(), Code::NonFastForward),
+                ("deletion".to_string(), Code::RefDeleted),
+            ]
+        );
+        assert!(r.bypassed.is_empty(), "nobody bypasses");
+        assert!(r.violations[0]
+            .message
+            .contains("expected the server to set REMOTE_USER"));
+    }
+
     /// Issue 16: a pusher the server named but the policy does not know, and a push where the
     /// server named nobody, are both unidentified; the message says which, and in the second
     /// case which variables the policy expected the server to set.
