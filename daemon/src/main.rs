@@ -82,6 +82,10 @@ struct ServeArgs {
     /// [default: the number of CPUs].
     #[arg(long)]
     max_concurrent: Option<usize>,
+    /// The key of secret fingerprints (32 bytes, mode 0600); servers that must agree on
+    /// fingerprints share it [default: <state-dir>/fingerprint.key, made on first start].
+    #[arg(long, value_name = "FILE")]
+    fingerprint_key: Option<PathBuf>,
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -141,6 +145,10 @@ struct CheckArgs {
     /// The pusher's user name [default: from the policy's pusher.env variables].
     #[arg(long)]
     pusher: Option<String>,
+    /// The server's fingerprint key, so fingerprints match the server's
+    /// [default: <default state dir>/fingerprint.key when it exists; else unkeyed].
+    #[arg(long, value_name = "FILE")]
+    fingerprint_key: Option<PathBuf>,
     /// OLD NEW REF triples, as git gives them to pre-receive (zero id for create/delete).
     #[arg(required = true, num_args = 3.., value_names = ["OLD", "NEW", "REF"])]
     updates: Vec<String>,
@@ -169,6 +177,10 @@ struct ScanCli {
     /// No progress bar, even on a terminal.
     #[arg(long)]
     no_progress: bool,
+    /// The server's fingerprint key, so fingerprints match the server's
+    /// [default: <default state dir>/fingerprint.key when it exists; else unkeyed].
+    #[arg(long, value_name = "FILE")]
+    fingerprint_key: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -262,6 +274,7 @@ fn main() -> ExitCode {
             format: a.format,
             max_file_size: a.max_file_size,
             progress: !a.no_progress,
+            fingerprint_key: a.fingerprint_key,
         }) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(1),
@@ -274,7 +287,7 @@ fn main() -> ExitCode {
             let state_dir = match (a.no_records, a.state_dir) {
                 (true, _) => None,
                 (false, Some(d)) => Some(d),
-                (false, None) => Some(default_state_dir()),
+                (false, None) => Some(state::default_state_dir()),
             };
             let jobs = a.jobs.unwrap_or_else(|| {
                 std::thread::available_parallelism()
@@ -343,21 +356,6 @@ fn exit(r: Result<()>) -> ExitCode {
     }
 }
 
-fn default_state_dir() -> PathBuf {
-    let root = std::fs::metadata("/proc/self")
-        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
-        .unwrap_or(false);
-    if root {
-        PathBuf::from("/var/lib/pushguard")
-    } else if let Some(d) = std::env::var_os("XDG_STATE_HOME") {
-        PathBuf::from(d).join("pushguard")
-    } else if let Some(h) = std::env::var_os("HOME") {
-        PathBuf::from(h).join(".local/state/pushguard")
-    } else {
-        PathBuf::from("/tmp/pushguard")
-    }
-}
-
 /// The program the installed hooks run: `pushguard-hook` beside this binary when it is there
 /// (small, quick to start), else this binary (`pushguard hook ...`).
 fn hook_binary() -> Result<PathBuf> {
@@ -385,7 +383,7 @@ fn serve(args: ServeArgs) -> Result<()> {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
     }
-    let state_dir = absolute(&args.state_dir.unwrap_or_else(default_state_dir))?;
+    let state_dir = absolute(&args.state_dir.unwrap_or_else(state::default_state_dir))?;
     let socket = absolute(
         &args
             .socket
@@ -410,6 +408,7 @@ fn serve(args: ServeArgs) -> Result<()> {
                 .map(|n| n.get())
                 .unwrap_or(2)
         }),
+        fingerprint_key: args.fingerprint_key.map(|p| absolute(&p)).transpose()?,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -422,7 +421,7 @@ fn install_cmd(args: InstallArgs) -> Result<()> {
     let socket = absolute(
         &args
             .socket
-            .unwrap_or_else(|| default_state_dir().join("pushguard.sock")),
+            .unwrap_or_else(|| state::default_state_dir().join("pushguard.sock")),
     )?;
     let opts = InstallOptions {
         binary: hook_binary()?,
@@ -465,7 +464,10 @@ fn check(args: CheckArgs) -> Result<bool> {
             args.updates.len()
         );
     }
-    let loaded = state::Loaded::load(args.policy.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let key = pushguard::fpkey::for_command(args.fingerprint_key.as_deref())?;
+    let loaded = state::Loaded::load(args.policy.as_deref())
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .with_fingerprint_key(key);
     let repo = absolute(&args.repo)?;
     let git_dir = if repo.join(".git").is_dir() {
         repo.join(".git")

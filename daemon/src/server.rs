@@ -37,6 +37,8 @@ pub struct ServeConfig {
     pub binary: PathBuf,
     /// How many pushes are judged at once (others wait for a turn within their deadline).
     pub max_concurrent: usize,
+    /// The fingerprint key file [default: `<state-dir>/fingerprint.key`, made if missing].
+    pub fingerprint_key: Option<PathBuf>,
 }
 
 struct Shared {
@@ -49,6 +51,8 @@ struct Shared {
     /// Judgements running at once: each holds a permit while it works, so a burst of large
     /// pushes queues instead of taking all memory and every core.
     judgements: Arc<tokio::sync::Semaphore>,
+    /// Keys secret fingerprints; every policy loaded gets it.
+    fingerprint_key: secrets::FingerprintKey,
 }
 
 /// The uid this process runs as (owner of /proc/self).
@@ -73,6 +77,11 @@ pub async fn serve(cfg: ServeConfig) -> Result<()> {
         .with_context(|| format!("cannot create state dir {}", cfg.state_dir.display()))?;
     std::fs::create_dir_all(&cfg.repos)
         .with_context(|| format!("cannot create repos dir {}", cfg.repos.display()))?;
+    let fingerprint_key = match &cfg.fingerprint_key {
+        Some(p) => crate::fpkey::read(p)?,
+        None => crate::fpkey::load_or_create(&cfg.state_dir)?,
+    };
+    let loaded = loaded.with_fingerprint_key(Some(fingerprint_key.clone()));
     let audit = AuditLog::open(&cfg.state_dir.join("audit.jsonl"))?;
     let records = RecordStore::open(&cfg.state_dir)?;
     let listener = bind(&cfg.socket, cfg.socket_mode)?;
@@ -82,6 +91,7 @@ pub async fn serve(cfg: ServeConfig) -> Result<()> {
         loaded: ArcSwap::from_pointee(loaded),
         audit,
         records,
+        fingerprint_key,
         cfg,
     });
     info!(
@@ -195,8 +205,16 @@ async fn read_request(stream: &mut UnixStream) -> Result<HookRequest> {
     if len > wire::MAX_FRAME {
         bail!("request of {len} bytes is too large");
     }
-    let mut body = vec![0u8; len];
-    stream.read_exact(&mut body).await?;
+    // Grow with the bytes that arrive (see `wire::read_frame`): an idle client that announced
+    // a large frame holds no memory.
+    let mut body = Vec::new();
+    (&mut *stream)
+        .take(len as u64)
+        .read_to_end(&mut body)
+        .await?;
+    if body.len() != len {
+        bail!("request ended after {} of its {len} bytes", body.len());
+    }
     let req: HookRequest = serde_json::from_slice(&body).context("malformed request")?;
     if req.version != PROTOCOL_VERSION {
         bail!(
@@ -413,6 +431,7 @@ pub fn judge(
 fn reload(shared: &Shared) {
     match Loaded::load(shared.cfg.policy.as_deref()) {
         Ok(new) => {
+            let new = new.with_fingerprint_key(Some(shared.fingerprint_key.clone()));
             for w in &new.policy.warnings {
                 warn!(policy = %policy_name(&shared.cfg), "{w}");
             }
