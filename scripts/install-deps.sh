@@ -4,8 +4,9 @@
 #   git, openssh-client, gnupg, gpgsm, openssl: the tests make real keys, certificates,
 #     signatures and pushes (gpgsm and openssl for X.509 signatures)
 #   libssl-dev, pkg-config, clang, libclang-dev: sequoia-openpgp's OpenSSL backend (bindgen)
+#   g++: libFuzzer, built by the fuzz targets (fuzz/, bench/fuzz.sh)
 set -euo pipefail
-packages=(git openssh-client gnupg gpgsm openssl libssl-dev pkg-config clang libclang-dev)
+packages=(git openssh-client gnupg gpgsm openssl libssl-dev pkg-config clang libclang-dev g++)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
