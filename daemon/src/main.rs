@@ -2,7 +2,7 @@
 //! the hooks); the installed hooks run `pushguard hook ...`; `check` and `policy check` judge
 //! and validate without the daemon.
 
-use pushguard::{scan_cmd, server, state, verify};
+use pushguard::{doctor, scan_cmd, server, state, verify};
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -42,6 +42,9 @@ enum Command {
     /// Re-check the signatures of a repository's history without the daemon: exit 0 all good,
     /// 1 something is not, 2 error.
     Verify(VerifyCli),
+    /// Check an installation: git, the policy and its keys, the state directory, the socket and
+    /// the daemon behind it, the hooks of every repository: exit 0 healthy, 1 a check failed.
+    Doctor(DoctorCli),
     /// Policy file tools.
     Policy {
         #[command(subcommand)]
@@ -184,6 +187,22 @@ struct ScanCli {
 }
 
 #[derive(clap::Args)]
+struct DoctorCli {
+    /// Also check the hooks of every bare repository under this directory.
+    #[arg(long)]
+    repos: Option<PathBuf>,
+    /// The policy the daemon runs [default: the embedded default policy].
+    #[arg(long)]
+    policy: Option<PathBuf>,
+    /// The daemon's state directory [default: as `serve`].
+    #[arg(long)]
+    state_dir: Option<PathBuf>,
+    /// The daemon's socket [default: <state-dir>/pushguard.sock].
+    #[arg(long)]
+    socket: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
 struct VerifyCli {
     /// The repository (bare or not).
     #[arg(long)]
@@ -276,6 +295,14 @@ fn main() -> ExitCode {
             progress: !a.no_progress,
             fingerprint_key: a.fingerprint_key,
         }) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::from(1),
+            Err(e) => {
+                eprintln!("pushguard: {e:#}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Doctor(a) => match doctor(a) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(1),
             Err(e) => {
@@ -415,6 +442,19 @@ fn serve(args: ServeArgs) -> Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     rt.block_on(server::serve(cfg))
+}
+
+fn doctor(a: DoctorCli) -> Result<bool> {
+    let state_dir = absolute(&a.state_dir.unwrap_or_else(state::default_state_dir))?;
+    let args = doctor::DoctorArgs {
+        socket: absolute(&a.socket.unwrap_or_else(|| state_dir.join("pushguard.sock")))?,
+        repos: a.repos.map(|r| absolute(&r)).transpose()?,
+        policy: a.policy.map(|p| absolute(&p)).transpose()?,
+        state_dir,
+    };
+    let checks = doctor::run(&args);
+    print!("{}", doctor::render(&checks));
+    Ok(checks.iter().all(|c| c.status != doctor::Status::Fail))
 }
 
 fn install_cmd(args: InstallArgs) -> Result<()> {

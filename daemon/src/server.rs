@@ -198,9 +198,14 @@ async fn accept_loop(
     }
 }
 
-async fn read_request(stream: &mut UnixStream) -> Result<HookRequest> {
+/// The request on a connection; `None` when the client closed it before its first byte (a
+/// liveness probe such as `pushguard doctor`'s: not a refusal worth auditing).
+async fn read_request(stream: &mut UnixStream) -> Result<Option<HookRequest>> {
     let mut len = [0u8; 4];
-    stream.read_exact(&mut len).await?;
+    if stream.read(&mut len[..1]).await? == 0 {
+        return Ok(None);
+    }
+    stream.read_exact(&mut len[1..]).await?;
     let len = u32::from_be_bytes(len) as usize;
     if len > wire::MAX_FRAME {
         bail!("request of {len} bytes is too large");
@@ -222,7 +227,7 @@ async fn read_request(stream: &mut UnixStream) -> Result<HookRequest> {
             req.version
         );
     }
-    Ok(req)
+    Ok(Some(req))
 }
 
 /// The repository a request names, checked to be one this daemon guards: a bare repository
@@ -295,7 +300,11 @@ async fn handle(shared: Arc<Shared>, mut stream: UnixStream) {
         error_response(why)
     };
     let req = match tokio::time::timeout(Duration::from_secs(10), read_request(&mut stream)).await {
-        Ok(Ok(mut r)) => match guarded_repository(&r.git_dir, &shared.cfg.repos) {
+        Ok(Ok(None)) => {
+            debug!(pid = ?peer.pid(), "a connection closed before its first byte (a probe)");
+            return;
+        }
+        Ok(Ok(Some(mut r))) => match guarded_repository(&r.git_dir, &shared.cfg.repos) {
             Ok(dir) => {
                 r.git_dir = dir.to_string_lossy().into_owned();
                 r
