@@ -249,11 +249,14 @@ fn secrets_added_by_a_merge_itself_are_scanned() {
 }
 
 /// A `target: push` ruleset limited to some refs only saw findings attributed to the first ref
-/// of the push: pushing the same commit to an earlier-sorted unprotected ref hid it.
+/// of the push: pushing the same commit to an unprotected ref named first hid it. git hands the
+/// hook the updates in the order the refspecs name them (checked with a recording pre-receive
+/// hook, git 2.47), so the unprotected ref, which exists already, comes first here.
 #[test]
 fn attack_secret_pushed_to_two_refs_at_once_reaches_the_protected_one() {
     let rules = "  - name: no-secrets-on-main\n    target: push\n    include: [main]\n    rules:\n      secret_scanning: {}\n";
     let (_w, bare, c, d) = secret_world(rules);
+    assert!(c.push(&["origin", "HEAD:refs/heads/aaa"]).ok);
     std::fs::write(
         c.dir.join("app.env"),
         format!("token = \"{}\"\n", github_token()),
