@@ -4,12 +4,13 @@
 #   git, openssh-client, gnupg, gpgsm, openssl: the tests make real keys, certificates,
 #     signatures and pushes (gpgsm and openssl for X.509 signatures)
 #   libssl-dev, pkg-config, clang, libclang-dev: sequoia-openpgp's OpenSSL backend (bindgen)
+#   g++: libFuzzer, built by the fuzz targets (fuzz/, bench/fuzz.sh)
 #   openssh-server, gitolite3, nginx, fcgiwrap: the end-to-end tests against real git servers
 #     (daemon/tests/e2e/servers.rs) start their own sshd, gitolite, and nginx with fcgiwrap and
 #     git http-backend, on loopback, in a temp dir; the system services these packages bring
 #     (sshd on port 22, nginx on port 80) are not started by the install (see policy-rc.d below)
 set -euo pipefail
-packages=(git openssh-client gnupg gpgsm openssl libssl-dev pkg-config clang libclang-dev
+packages=(git openssh-client gnupg gpgsm openssl libssl-dev pkg-config clang libclang-dev g++
   openssh-server gitolite3 nginx fcgiwrap)
 missing=()
 for p in "${packages[@]}"; do

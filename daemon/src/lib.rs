@@ -5,6 +5,8 @@
 pub mod audit;
 pub mod budget;
 pub mod collect;
+pub mod doctor;
+pub mod fpkey;
 pub mod git;
 pub mod records;
 pub mod scan;

@@ -2,7 +2,7 @@
 //! the hooks); the installed hooks run `pushguard hook ...`; `check` and `policy check` judge
 //! and validate without the daemon.
 
-use pushguard::{scan_cmd, server, state, verify};
+use pushguard::{doctor, scan_cmd, server, state, verify};
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -42,6 +42,9 @@ enum Command {
     /// Re-check the signatures of a repository's history without the daemon: exit 0 all good,
     /// 1 something is not, 2 error.
     Verify(VerifyCli),
+    /// Check an installation: git, the policy and its keys, the state directory, the socket and
+    /// the daemon behind it, the hooks of every repository: exit 0 healthy, 1 a check failed.
+    Doctor(DoctorCli),
     /// Policy file tools.
     Policy {
         #[command(subcommand)]
@@ -82,6 +85,10 @@ struct ServeArgs {
     /// [default: the number of CPUs].
     #[arg(long)]
     max_concurrent: Option<usize>,
+    /// The key of secret fingerprints (32 bytes, mode 0600); servers that must agree on
+    /// fingerprints share it [default: <state-dir>/fingerprint.key, made on first start].
+    #[arg(long, value_name = "FILE")]
+    fingerprint_key: Option<PathBuf>,
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -141,6 +148,10 @@ struct CheckArgs {
     /// The pusher's user name [default: from the policy's pusher.env variables].
     #[arg(long)]
     pusher: Option<String>,
+    /// The server's fingerprint key, so fingerprints match the server's
+    /// [default: <default state dir>/fingerprint.key when it exists; else unkeyed].
+    #[arg(long, value_name = "FILE")]
+    fingerprint_key: Option<PathBuf>,
     /// OLD NEW REF triples, as git gives them to pre-receive (zero id for create/delete).
     #[arg(required = true, num_args = 3.., value_names = ["OLD", "NEW", "REF"])]
     updates: Vec<String>,
@@ -169,6 +180,26 @@ struct ScanCli {
     /// No progress bar, even on a terminal.
     #[arg(long)]
     no_progress: bool,
+    /// The server's fingerprint key, so fingerprints match the server's
+    /// [default: <default state dir>/fingerprint.key when it exists; else unkeyed].
+    #[arg(long, value_name = "FILE")]
+    fingerprint_key: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct DoctorCli {
+    /// Also check the hooks of every bare repository under this directory.
+    #[arg(long)]
+    repos: Option<PathBuf>,
+    /// The policy the daemon runs [default: the embedded default policy].
+    #[arg(long)]
+    policy: Option<PathBuf>,
+    /// The daemon's state directory [default: as `serve`].
+    #[arg(long)]
+    state_dir: Option<PathBuf>,
+    /// The daemon's socket [default: <state-dir>/pushguard.sock].
+    #[arg(long)]
+    socket: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -262,7 +293,16 @@ fn main() -> ExitCode {
             format: a.format,
             max_file_size: a.max_file_size,
             progress: !a.no_progress,
+            fingerprint_key: a.fingerprint_key,
         }) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::from(1),
+            Err(e) => {
+                eprintln!("pushguard: {e:#}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Doctor(a) => match doctor(a) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(1),
             Err(e) => {
@@ -274,7 +314,7 @@ fn main() -> ExitCode {
             let state_dir = match (a.no_records, a.state_dir) {
                 (true, _) => None,
                 (false, Some(d)) => Some(d),
-                (false, None) => Some(default_state_dir()),
+                (false, None) => Some(state::default_state_dir()),
             };
             let jobs = a.jobs.unwrap_or_else(|| {
                 std::thread::available_parallelism()
@@ -343,21 +383,6 @@ fn exit(r: Result<()>) -> ExitCode {
     }
 }
 
-fn default_state_dir() -> PathBuf {
-    let root = std::fs::metadata("/proc/self")
-        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
-        .unwrap_or(false);
-    if root {
-        PathBuf::from("/var/lib/pushguard")
-    } else if let Some(d) = std::env::var_os("XDG_STATE_HOME") {
-        PathBuf::from(d).join("pushguard")
-    } else if let Some(h) = std::env::var_os("HOME") {
-        PathBuf::from(h).join(".local/state/pushguard")
-    } else {
-        PathBuf::from("/tmp/pushguard")
-    }
-}
-
 /// The program the installed hooks run: `pushguard-hook` beside this binary when it is there
 /// (small, quick to start), else this binary (`pushguard hook ...`).
 fn hook_binary() -> Result<PathBuf> {
@@ -385,7 +410,7 @@ fn serve(args: ServeArgs) -> Result<()> {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
     }
-    let state_dir = absolute(&args.state_dir.unwrap_or_else(default_state_dir))?;
+    let state_dir = absolute(&args.state_dir.unwrap_or_else(state::default_state_dir))?;
     let socket = absolute(
         &args
             .socket
@@ -410,6 +435,7 @@ fn serve(args: ServeArgs) -> Result<()> {
                 .map(|n| n.get())
                 .unwrap_or(2)
         }),
+        fingerprint_key: args.fingerprint_key.map(|p| absolute(&p)).transpose()?,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -418,11 +444,24 @@ fn serve(args: ServeArgs) -> Result<()> {
     rt.block_on(server::serve(cfg))
 }
 
+fn doctor(a: DoctorCli) -> Result<bool> {
+    let state_dir = absolute(&a.state_dir.unwrap_or_else(state::default_state_dir))?;
+    let args = doctor::DoctorArgs {
+        socket: absolute(&a.socket.unwrap_or_else(|| state_dir.join("pushguard.sock")))?,
+        repos: a.repos.map(|r| absolute(&r)).transpose()?,
+        policy: a.policy.map(|p| absolute(&p)).transpose()?,
+        state_dir,
+    };
+    let checks = doctor::run(&args);
+    print!("{}", doctor::render(&checks));
+    Ok(checks.iter().all(|c| c.status != doctor::Status::Fail))
+}
+
 fn install_cmd(args: InstallArgs) -> Result<()> {
     let socket = absolute(
         &args
             .socket
-            .unwrap_or_else(|| default_state_dir().join("pushguard.sock")),
+            .unwrap_or_else(|| state::default_state_dir().join("pushguard.sock")),
     )?;
     let opts = InstallOptions {
         binary: hook_binary()?,
@@ -465,7 +504,10 @@ fn check(args: CheckArgs) -> Result<bool> {
             args.updates.len()
         );
     }
-    let loaded = state::Loaded::load(args.policy.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let key = pushguard::fpkey::for_command(args.fingerprint_key.as_deref())?;
+    let loaded = state::Loaded::load(args.policy.as_deref())
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .with_fingerprint_key(key);
     let repo = absolute(&args.repo)?;
     let git_dir = if repo.join(".git").is_dir() {
         repo.join(".git")

@@ -357,9 +357,6 @@ pub fn on_workers<S: Send, T: Send>(
 /// From how many new blobs on a scan runs on every core.
 const PARALLEL_FROM: usize = 64;
 
-/// How many leading bytes tell text from binary (git's own heuristic looks at 8000).
-const SNIFF: usize = 8000;
-
 /// What one blob gave.
 enum Blob {
     /// Read (whole, or its first `max_blob_size` bytes: then `oversized` says so).
@@ -402,12 +399,12 @@ fn scan_blob(
         o.scanned_bytes = data.len() as u64;
         o
     });
-    if let Some(reason) = not_text(&data) {
+    if let Err(why) = secrets::text::classify(&data) {
         return Ok(Blob::NotText(UnscannedBlob {
             refs: at.refs.to_vec(),
             commit: at.commit.to_string(),
             path: at.path.clone(),
-            reason: reason.to_string(),
+            reason: why.reason(),
         }));
     }
     let bytes = data.len() as u64;
@@ -449,16 +446,6 @@ fn scan_blob(
         found,
         oversized,
     })
-}
-
-/// Why a blob's content is not scanned as text, if it is not.
-fn not_text(data: &[u8]) -> Option<&'static str> {
-    let head = &data[..data.len().min(SNIFF)];
-    memchr_nul(head).then_some("binary (a NUL byte in its first 8000 bytes)")
-}
-
-fn memchr_nul(data: &[u8]) -> bool {
-    data.contains(&0)
 }
 
 fn finding(f: &Found) -> SecretFinding {

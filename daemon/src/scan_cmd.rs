@@ -26,6 +26,8 @@ pub struct ScanArgs {
     pub format: ScanFormat,
     pub max_file_size: u64,
     pub progress: bool,
+    /// See [`crate::fpkey::for_command`].
+    pub fingerprint_key: Option<PathBuf>,
 }
 
 /// What one file gave: (its index in path order, a finding, or a skipped path).
@@ -42,11 +44,12 @@ struct Row {
 pub fn run(args: ScanArgs) -> Result<bool> {
     let loaded = Loaded::load(args.policy.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))?;
     // The policy's rules if it scans for secrets; the built-in rules otherwise.
-    let scanner = match loaded.scanner {
+    let mut scanner = match loaded.scanner {
         Some(s) => s,
         None => secrets::Scanner::new(&secrets::RuleSet::builtin())
             .map_err(|e| anyhow::anyhow!("built-in secret rules: {e}"))?,
     };
+    scanner.set_fingerprint_key(crate::fpkey::for_command(args.fingerprint_key.as_deref())?);
     let show_progress = args.progress && std::io::stderr().is_terminal();
     let mut bar = Progress::new(show_progress);
     let (rows, skipped) = match (&args.path, &args.git) {

@@ -37,6 +37,8 @@ pub struct ServeConfig {
     pub binary: PathBuf,
     /// How many pushes are judged at once (others wait for a turn within their deadline).
     pub max_concurrent: usize,
+    /// The fingerprint key file [default: `<state-dir>/fingerprint.key`, made if missing].
+    pub fingerprint_key: Option<PathBuf>,
 }
 
 struct Shared {
@@ -49,6 +51,8 @@ struct Shared {
     /// Judgements running at once: each holds a permit while it works, so a burst of large
     /// pushes queues instead of taking all memory and every core.
     judgements: Arc<tokio::sync::Semaphore>,
+    /// Keys secret fingerprints; every policy loaded gets it.
+    fingerprint_key: secrets::FingerprintKey,
 }
 
 /// The uid this process runs as (owner of /proc/self).
@@ -73,6 +77,11 @@ pub async fn serve(cfg: ServeConfig) -> Result<()> {
         .with_context(|| format!("cannot create state dir {}", cfg.state_dir.display()))?;
     std::fs::create_dir_all(&cfg.repos)
         .with_context(|| format!("cannot create repos dir {}", cfg.repos.display()))?;
+    let fingerprint_key = match &cfg.fingerprint_key {
+        Some(p) => crate::fpkey::read(p)?,
+        None => crate::fpkey::load_or_create(&cfg.state_dir)?,
+    };
+    let loaded = loaded.with_fingerprint_key(Some(fingerprint_key.clone()));
     let audit = AuditLog::open(&cfg.state_dir.join("audit.jsonl"))?;
     let records = RecordStore::open(&cfg.state_dir)?;
     let listener = bind(&cfg.socket, cfg.socket_mode)?;
@@ -82,6 +91,7 @@ pub async fn serve(cfg: ServeConfig) -> Result<()> {
         loaded: ArcSwap::from_pointee(loaded),
         audit,
         records,
+        fingerprint_key,
         cfg,
     });
     info!(
@@ -188,15 +198,28 @@ async fn accept_loop(
     }
 }
 
-async fn read_request(stream: &mut UnixStream) -> Result<HookRequest> {
+/// The request on a connection; `None` when the client closed it before its first byte (a
+/// liveness probe such as `pushguard doctor`'s: not a refusal worth auditing).
+async fn read_request(stream: &mut UnixStream) -> Result<Option<HookRequest>> {
     let mut len = [0u8; 4];
-    stream.read_exact(&mut len).await?;
+    if stream.read(&mut len[..1]).await? == 0 {
+        return Ok(None);
+    }
+    stream.read_exact(&mut len[1..]).await?;
     let len = u32::from_be_bytes(len) as usize;
     if len > wire::MAX_FRAME {
         bail!("request of {len} bytes is too large");
     }
-    let mut body = vec![0u8; len];
-    stream.read_exact(&mut body).await?;
+    // Grow with the bytes that arrive (see `wire::read_frame`): an idle client that announced
+    // a large frame holds no memory.
+    let mut body = Vec::new();
+    (&mut *stream)
+        .take(len as u64)
+        .read_to_end(&mut body)
+        .await?;
+    if body.len() != len {
+        bail!("request ended after {} of its {len} bytes", body.len());
+    }
     let req: HookRequest = serde_json::from_slice(&body).context("malformed request")?;
     if req.version != PROTOCOL_VERSION {
         bail!(
@@ -204,7 +227,7 @@ async fn read_request(stream: &mut UnixStream) -> Result<HookRequest> {
             req.version
         );
     }
-    Ok(req)
+    Ok(Some(req))
 }
 
 /// The repository a request names, checked to be one this daemon guards: a bare repository
@@ -277,7 +300,11 @@ async fn handle(shared: Arc<Shared>, mut stream: UnixStream) {
         error_response(why)
     };
     let req = match tokio::time::timeout(Duration::from_secs(10), read_request(&mut stream)).await {
-        Ok(Ok(mut r)) => match guarded_repository(&r.git_dir, &shared.cfg.repos) {
+        Ok(Ok(None)) => {
+            debug!(pid = ?peer.pid(), "a connection closed before its first byte (a probe)");
+            return;
+        }
+        Ok(Ok(Some(mut r))) => match guarded_repository(&r.git_dir, &shared.cfg.repos) {
             Ok(dir) => {
                 r.git_dir = dir.to_string_lossy().into_owned();
                 r
@@ -413,6 +440,7 @@ pub fn judge(
 fn reload(shared: &Shared) {
     match Loaded::load(shared.cfg.policy.as_deref()) {
         Ok(new) => {
+            let new = new.with_fingerprint_key(Some(shared.fingerprint_key.clone()));
             for w in &new.policy.warnings {
                 warn!(policy = %policy_name(&shared.cfg), "{w}");
             }

@@ -6,7 +6,24 @@ use rules::Policy;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// Where the daemon keeps its audit log, records and keys unless told otherwise: `/var/lib/pushguard`
+/// as root, else `$XDG_STATE_HOME/pushguard` or `~/.local/state/pushguard`.
+pub fn default_state_dir() -> PathBuf {
+    let root = std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+        .unwrap_or(false);
+    if root {
+        PathBuf::from("/var/lib/pushguard")
+    } else if let Some(d) = std::env::var_os("XDG_STATE_HOME") {
+        PathBuf::from(d).join("pushguard")
+    } else if let Some(h) = std::env::var_os("HOME") {
+        PathBuf::from(h).join(".local/state/pushguard")
+    } else {
+        PathBuf::from("/tmp/pushguard")
+    }
+}
 
 /// A policy ready to judge pushes.
 pub struct Loaded {
@@ -42,6 +59,14 @@ impl fmt::Display for LoadError {
 impl std::error::Error for LoadError {}
 
 impl Loaded {
+    /// Key the fingerprints of the secrets this policy finds (see [`crate::fpkey`]).
+    pub fn with_fingerprint_key(mut self, key: Option<secrets::FingerprintKey>) -> Loaded {
+        if let Some(s) = self.scanner.as_mut() {
+            s.set_fingerprint_key(key);
+        }
+        self
+    }
+
     /// Load the policy file (or the embedded default) and every key it names.
     pub fn load(path: Option<&Path>) -> Result<Loaded, LoadError> {
         let (text, file) = match path {

@@ -79,7 +79,47 @@ pub fn read_frame(r: &mut impl Read) -> io::Result<Vec<u8>> {
             format!("frame of {len} bytes is larger than the limit of {MAX_FRAME}"),
         ));
     }
-    let mut body = vec![0u8; len];
-    r.read_exact(&mut body)?;
+    // Grow with the bytes that arrive, never by the declared length: a peer that announces
+    // 16 MiB and sends nothing must not cost 16 MiB.
+    let mut body = Vec::new();
+    r.take(len as u64).read_to_end(&mut body)?;
+    if body.len() != len {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            format!("frame ended after {} of its {len} bytes", body.len()),
+        ));
+    }
     Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_round_trip() {
+        let mut buf = Vec::new();
+        write_frame(&mut buf, b"{\"a\":1}").expect("write");
+        write_frame(&mut buf, b"").expect("write");
+        let mut r = buf.as_slice();
+        assert_eq!(read_frame(&mut r).expect("first"), b"{\"a\":1}");
+        assert_eq!(read_frame(&mut r).expect("second"), b"");
+        assert!(read_frame(&mut r).is_err());
+    }
+
+    /// A frame that announces more than it holds is an error, and the reader holds only what
+    /// arrived (found by fuzzing: it reserved the announced length first).
+    #[test]
+    fn a_truncated_frame_is_an_error_not_a_reservation() {
+        let mut frame = (MAX_FRAME as u32).to_be_bytes().to_vec();
+        frame.extend_from_slice(b"{\"vers");
+        let e = read_frame(&mut frame.as_slice()).expect_err("truncated");
+        assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
+        assert!(e.to_string().contains("after 6 of its"), "{e}");
+        let mut over = ((MAX_FRAME + 1) as u32).to_be_bytes().to_vec();
+        over.push(b'{');
+        let e = read_frame(&mut over.as_slice()).expect_err("too large");
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+        assert!(write_frame(&mut Vec::new(), &vec![0u8; MAX_FRAME + 1]).is_err());
+    }
 }

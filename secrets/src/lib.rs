@@ -36,10 +36,11 @@ mod gitleaks;
 pub mod report;
 mod rule;
 mod scanner;
+pub mod text;
 pub mod validate;
 
 pub use rule::{Allowlist, Condition, RegexTarget, Required, Rule, RuleSet, Validation};
-pub use scanner::{Scanner, BINARY_SNIFF_LEN, MAX_FINDINGS_PER_BLOB};
+pub use scanner::{Scanner, MAX_FINDINGS_PER_BLOB};
 pub use validate::shannon_entropy;
 
 /// One detected secret. It holds no secret bytes: only a hash, a redaction and positions.
@@ -76,19 +77,65 @@ pub struct Finding {
     pub commit_allowlists: Vec<u32>,
 }
 
+/// The per-installation secret that keys fingerprints (`<state-dir>/fingerprint.key` on a
+/// server). Without it a fingerprint is a plain hash of the secret, and a short password can be
+/// found again from its fingerprint by trying candidates; with it, only who holds the key can.
+#[derive(Clone, PartialEq, Eq)]
+pub struct FingerprintKey([u8; 32]);
+
+impl FingerprintKey {
+    /// Length of a key, in bytes.
+    pub const LEN: usize = 32;
+
+    pub fn new(bytes: [u8; 32]) -> FingerprintKey {
+        FingerprintKey(bytes)
+    }
+}
+
+impl std::fmt::Debug for FingerprintKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FingerprintKey(..)")
+    }
+}
+
 /// Fingerprint of a secret found by a rule: the first 20 hex digits of
-/// `SHA-256("pushguard-fingerprint-v1\0" + rule_id + "\0" + secret_sha256_hex)`.
+/// `HMAC-SHA256(key, "pushguard-fingerprint-v2\0" + rule_id + "\0" + secret_sha256_hex)`, or
+/// without a key of `SHA-256("pushguard-fingerprint-v1\0" + rule_id + "\0" + secret_sha256_hex)`.
 ///
-/// It depends only on the rule and the secret, never on commit, path or line, so a
-/// suppression or bypass keyed on it survives rebase, squash, cherry-pick and moves.
-pub fn fingerprint(rule_id: &str, secret_sha256_hex: &str) -> String {
+/// It depends only on the key, the rule and the secret, never on commit, path or line, so a
+/// suppression or bypass keyed on it survives rebase, squash, cherry-pick and moves; servers
+/// that must agree on fingerprints share the key file.
+pub fn fingerprint(key: Option<&FingerprintKey>, rule_id: &str, secret_sha256_hex: &str) -> String {
+    use hmac::{Hmac, Mac};
     use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    h.update(b"pushguard-fingerprint-v1\0");
-    h.update(rule_id.as_bytes());
-    h.update(b"\0");
-    h.update(secret_sha256_hex.as_bytes());
-    let mut s = hex::encode(h.finalize());
+    let digest = match key {
+        Some(FingerprintKey(k)) => {
+            let mut mac =
+                <Hmac<Sha256> as Mac>::new_from_slice(k).expect("HMAC takes a key of any length");
+            for part in [
+                b"pushguard-fingerprint-v2\0".as_slice(),
+                rule_id.as_bytes(),
+                b"\0",
+                secret_sha256_hex.as_bytes(),
+            ] {
+                mac.update(part);
+            }
+            mac.finalize().into_bytes()
+        }
+        None => {
+            let mut h = Sha256::new();
+            for part in [
+                b"pushguard-fingerprint-v1\0".as_slice(),
+                rule_id.as_bytes(),
+                b"\0",
+                secret_sha256_hex.as_bytes(),
+            ] {
+                h.update(part);
+            }
+            h.finalize()
+        }
+    };
+    let mut s = hex::encode(digest);
     s.truncate(20);
     s
 }

@@ -24,8 +24,6 @@ use crate::rule::{Allowlist, Condition, RegexTarget, Rule, RuleSet, Validation};
 use crate::validate;
 use crate::{ConfigError, Finding};
 
-/// A blob with a NUL byte in its first `BINARY_SNIFF_LEN` bytes is binary: no content findings.
-pub const BINARY_SNIFF_LEN: usize = 8192;
 /// At most this many findings are reported per blob (memory stays bounded on hostile input).
 pub const MAX_FINDINGS_PER_BLOB: usize = 1000;
 /// How far past its window a multi-line rule with unbounded length may match.
@@ -89,6 +87,8 @@ pub struct Scanner {
     global: Vec<CompiledAllowlist>,
     /// Rules that need Unicode (not ASCII-compilable): run separately, slowly.
     unicode_rules: Vec<usize>,
+    /// Keys the findings' fingerprints (see [`crate::fingerprint`]).
+    fingerprint_key: Option<crate::FingerprintKey>,
 }
 
 fn syntax_config() -> syntax::Config {
@@ -449,7 +449,13 @@ impl Scanner {
             path_rules,
             global,
             unicode_rules,
+            fingerprint_key: None,
         })
+    }
+
+    /// Key the fingerprints of every finding from now on with the installation's key.
+    pub fn set_fingerprint_key(&mut self, key: Option<crate::FingerprintKey>) {
+        self.fingerprint_key = key;
     }
 
     fn compile_rule(
@@ -546,17 +552,21 @@ impl Scanner {
     }
 
     /// Content findings in one blob, sorted by position. `path` is the blob's path in the
-    /// commit (for path allowlists and path-scoped rules). Binary blobs (a NUL byte in the
-    /// first [`BINARY_SNIFF_LEN`] bytes) yield nothing; use [`Scanner::scan_path`] for names.
+    /// commit (for path allowlists and path-scoped rules). UTF-16/32 text is decoded first (lines
+    /// and columns stay the file's own); binary blobs ([`crate::text::decode`]) yield nothing:
+    /// tell a pusher why with [`crate::text::classify`]; use [`Scanner::scan_path`] for names.
     pub fn scan(&self, path: &str, content: &[u8]) -> Vec<Finding> {
-        if content.is_empty()
-            || memchr::memchr(0, &content[..content.len().min(BINARY_SNIFF_LEN)]).is_some()
-        {
+        if content.is_empty() || self.path_globally_allowed(path) {
             return Vec::new();
         }
-        if self.path_globally_allowed(path) {
-            return Vec::new();
+        match crate::text::decode(content) {
+            Ok((text, _)) => self.scan_text(path, &text),
+            Err(_) => Vec::new(),
         }
+    }
+
+    /// [`Scanner::scan`] on content already known to be UTF-8 (or ASCII) text.
+    fn scan_text(&self, path: &str, content: &[u8]) -> Vec<Finding> {
         // Keyword pass: which rules may apply, and lines holding keywords of windowed rules.
         let mut on = vec![false; self.rules.len()];
         for &i in &self.always {
@@ -787,7 +797,7 @@ impl Scanner {
                 end_line: 0,
                 column: 0,
                 end_column: 0,
-                fingerprint: crate::fingerprint(&rule.id, &sha),
+                fingerprint: crate::fingerprint(self.fingerprint_key.as_ref(), &rule.id, &sha),
                 secret_sha256: sha,
                 redacted: name.clone(),
                 redacted_match: name,
@@ -933,7 +943,7 @@ impl Scanner {
                 end_line: l1,
                 column: c0,
                 end_column: c1,
-                fingerprint: crate::fingerprint(&rule.id, &sha),
+                fingerprint: crate::fingerprint(self.fingerprint_key.as_ref(), &rule.id, &sha),
                 secret_sha256: sha,
                 redacted,
                 redacted_match,

@@ -154,6 +154,54 @@ fn attack_secret_in_a_blob_behind_a_tag_is_scanned() {
     assert!(p.flat().contains("conf/app.env"), "{}", p.text);
 }
 
+/// A file saved as UTF-16 (as Windows editors and PowerShell write it) has a NUL in every other
+/// byte: it was taken for binary and passed unscanned. It is decoded and scanned, and a finding
+/// names the file's own line; compressed files and LFS pointers are reported as not scanned.
+#[test]
+fn attack_secret_in_a_utf16_file_is_found() {
+    let (_w, bare, c, d) = secret_world(SCAN_ALL);
+    let text = format!("# settings\r\ntoken = \"{}\"\r\n", github_token());
+    for (name, bom) in [("with-bom.ps1", true), ("no-bom.ps1", false)] {
+        let mut bytes: Vec<u8> = if bom { vec![0xFF, 0xFE] } else { Vec::new() };
+        bytes.extend(text.encode_utf16().flat_map(|u| u.to_le_bytes()));
+        std::fs::write(c.dir.join(name), bytes).expect("write");
+        c.git(&["add", name]);
+        c.git(&["commit", "-q", "--no-gpg-sign", "-m", name]);
+        let p = c.push(&["origin", "main"]);
+        assert!(!p.ok, "{}\n{}", p.text, d.log_text());
+        assert!(p.flat().contains(&format!("{name}:2")), "{}", p.text);
+        assert!(!p.text.contains(&github_token()[4..]), "{}", p.text);
+        c.git(&["reset", "-q", "--hard", "HEAD~"]);
+    }
+    // Content that is not read is named, never silently counted as scanned.
+    std::fs::write(
+        c.dir.join("data.gz"),
+        b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\x4b\x4c\x4a\x06\x00",
+    )
+    .expect("write");
+    std::fs::write(
+        c.dir.join("model.bin"),
+        "version https://git-lfs.github.com/spec/v1\noid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 12345\n",
+    )
+    .expect("write");
+    c.git(&["add", "data.gz", "model.bin"]);
+    let id = c.commit("a.txt", "alice@example.org", Sign::Unsigned);
+    let p = c.push(&["origin", "main"]);
+    assert!(p.ok, "{}\n{}", p.text, d.log_text());
+    let flat = p.flat();
+    assert!(
+        flat.contains("data.gz") && flat.contains("compressed (gzip)"),
+        "{}",
+        p.text
+    );
+    assert!(
+        flat.contains("model.bin") && flat.contains("Git LFS pointer"),
+        "{}",
+        p.text
+    );
+    assert_eq!(rev(&bare, "main").as_deref(), Some(id.as_str()));
+}
+
 /// "In the object store" was taken for "scanned": a secret blob already in the repository's
 /// objects (left by a rejected per-ref push, a push certificate, a gc'd branch) was skipped
 /// when a commit later brought it to `main`.
@@ -201,11 +249,14 @@ fn secrets_added_by_a_merge_itself_are_scanned() {
 }
 
 /// A `target: push` ruleset limited to some refs only saw findings attributed to the first ref
-/// of the push: pushing the same commit to an earlier-sorted unprotected ref hid it.
+/// of the push: pushing the same commit to an unprotected ref named first hid it. git hands the
+/// hook the updates in the order the refspecs name them (checked with a recording pre-receive
+/// hook, git 2.47), so the unprotected ref, which exists already, comes first here.
 #[test]
 fn attack_secret_pushed_to_two_refs_at_once_reaches_the_protected_one() {
     let rules = "  - name: no-secrets-on-main\n    target: push\n    include: [main]\n    rules:\n      secret_scanning: {}\n";
     let (_w, bare, c, d) = secret_world(rules);
+    assert!(c.push(&["origin", "HEAD:refs/heads/aaa"]).ok);
     std::fs::write(
         c.dir.join("app.env"),
         format!("token = \"{}\"\n", github_token()),
@@ -577,11 +628,66 @@ fn audit_log_and_records_are_readable_by_their_owner_only() {
     c.commit("a.txt", "alice@example.org", Sign::Ssh("alice"));
     let p = c.push(&["origin", "main"]);
     assert!(p.ok, "{}", p.text);
-    for f in ["audit.jsonl", "pushguard.db"] {
+    for f in ["audit.jsonl", "pushguard.db", "fingerprint.key"] {
         let mode = std::fs::metadata(d.state.join(f))
             .expect("state file")
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600, "{f}: {mode:o}");
     }
+}
+
+/// A secret's fingerprint was an unkeyed hash of it: anyone who saw a rejection could try
+/// candidate passwords offline until one gave the same fingerprint. Fingerprints are keyed with
+/// the installation's key: another installation (or the plain hash) gives another one, the
+/// shown fingerprint still names the secret for a bypass, and `scan`/`check` given the server's
+/// key agree with the server.
+#[test]
+fn attack_short_password_is_not_recoverable_from_its_fingerprint() {
+    let password = "Tr0ub4dor";
+    let push_secret = |c: &Client, d: &Daemon| {
+        std::fs::write(
+            c.dir.join("db.env"),
+            format!("DATABASE_URL=postgres://app:{password}@db.internal:5432/app\n"),
+        )
+        .expect("write");
+        c.git(&["add", "db.env"]);
+        c.git(&["commit", "-q", "--no-gpg-sign", "-m", "db"]);
+        let p = c.push(&["origin", "main"]);
+        assert!(!p.ok, "{}\n{}", p.text, d.log_text());
+        p.flat()
+            .split("fingerprint: ")
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .expect("fingerprint shown")
+            .to_string()
+    };
+    let (w1, _b1, c1, d1) = secret_world(SCAN_ALL);
+    let (_w2, _b2, c2, d2) = secret_world(SCAN_ALL);
+    let fp1 = push_secret(&c1, &d1);
+    let fp2 = push_secret(&c2, &d2);
+    assert_ne!(fp1, fp2, "two installations, one fingerprint: not keyed");
+    // What an attacker computes from a guess: the unkeyed fingerprint of the candidate.
+    let sha = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(password.as_bytes()))
+    };
+    for rule in ["database-url-password", "generic-password", "url-password"] {
+        assert_ne!(secrets::fingerprint(None, rule, &sha), fp1);
+    }
+    // `scan` with the server's key prints the server's fingerprint; without it, another one.
+    let key = d1.state.join("fingerprint.key");
+    let scan = |extra: &[&str]| {
+        let out = std::process::Command::new(BIN)
+            .args(["scan", "--no-progress"])
+            .args(extra)
+            .arg(c1.dir.display().to_string())
+            .envs(w1.env())
+            .output()
+            .expect("scan");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let keyed = scan(&["--fingerprint-key", &key.display().to_string()]);
+    assert!(keyed.contains(&fp1), "{keyed}");
+    assert!(!scan(&[]).contains(&fp1));
 }

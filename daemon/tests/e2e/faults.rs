@@ -186,7 +186,38 @@ fn half_closed_and_silent_clients_do_not_stop_the_daemon() {
     half.write_all(&frame[..frame.len() / 2]).expect("send");
     drop(half);
     let _silent = std::os::unix::net::UnixStream::connect(&d.socket).expect("connect");
+    // Clients that announce the largest frame and send six bytes of it: the daemon's memory
+    // grows with what arrives, not with what is announced (found by fuzzing the frame reader:
+    // each such client cost 16 MiB before).
+    // Virtual size: a zeroed buffer is reserved at once but only resident once written.
+    let before = vm_kib(d.pid());
+    let announced: Vec<_> = (0..40)
+        .map(|_| {
+            let mut s = std::os::unix::net::UnixStream::connect(&d.socket).expect("connect");
+            s.write_all(&(hooks::wire::MAX_FRAME as u32).to_be_bytes())
+                .expect("send");
+            s.write_all(b"{\"vers").expect("send");
+            s
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    let grown = vm_kib(d.pid()).saturating_sub(before);
+    assert!(
+        grown < 320 * 1024,
+        "40 idle clients that announced 16 MiB each grew the daemon by {grown} KiB"
+    );
+    drop(announced);
     c.commit("a.txt", "alice@example.org", Sign::Ssh("alice"));
     let p = c.push(&["origin", "main"]);
     assert!(p.ok, "{}\n{}", p.text, d.log_text());
+}
+
+/// Virtual memory size of a process, from /proc.
+fn vm_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmSize:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmSize")
 }

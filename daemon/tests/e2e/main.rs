@@ -11,6 +11,8 @@ mod attestation;
 mod bypasses;
 /// `pushguard check`, `policy check`, `install`.
 mod cli;
+/// `pushguard doctor`: a healthy installation, and each way one breaks.
+mod doctor;
 /// Faults: the daemon killed, stopped or without its socket, a full disk, a deleted policy.
 mod faults;
 /// The daemon down, fail-open repositories, concurrency, per-ref mode, reloads.
