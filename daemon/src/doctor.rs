@@ -324,6 +324,9 @@ fn repository(repo: &Path, socket: &Path) -> Check {
             )
         }
     };
+    if !text.contains(install::MARKER) && install::runs_by_its_name(text.as_bytes()) {
+        return dispatched(&what, &hooks_dir, hook, &config, socket);
+    }
     if !text.contains(install::MARKER) {
         return fail(
             what,
@@ -403,6 +406,49 @@ fn repository(repo: &Path, socket: &Path) -> Check {
         what,
         format!("{hook} hook installed ({mode} mode, {on_error})"),
     )
+}
+
+/// A repository whose hook is the git server's dispatcher (Gitea's `pre-receive`, gitolite's
+/// multi-hook driver): pushguard runs when one of the scripts it dispatches to runs it.
+fn dispatched(
+    what: &str,
+    hooks_dir: &Path,
+    hook: &str,
+    config: &HookConfig,
+    socket: &Path,
+) -> Check {
+    let Some(via) = install::dispatched_pushguard(hooks_dir, hook) else {
+        return fail(
+            what,
+            format!(
+                "{}/{hook} is the git server's hook dispatcher and none of the scripts it runs is pushguard's: pushes are not judged",
+                hooks_dir.display()
+            ),
+            format!("add pushguard's script to it (hooks/{hook}.d/ for Gitea, a repo-specific hook for gitolite: docs/operations.md)"),
+        );
+    };
+    match config.socket.as_deref() {
+        Some(s) if Path::new(s) == socket => ok(
+            what,
+            format!(
+                "{hook} is the git server's hook dispatcher; it runs pushguard from {}",
+                via.display()
+            ),
+        ),
+        Some(s) => fail(
+            what,
+            format!(
+                "its hook asks the daemon at {s}, not at {}",
+                socket.display()
+            ),
+            format!("git config pushguard.socket {}", socket.display()),
+        ),
+        None => fail(
+            what,
+            "pushguard.socket is not set: the hook cannot find the daemon",
+            format!("git config pushguard.socket {}", socket.display()),
+        ),
+    }
 }
 
 /// The program an installed hook script `exec`s (the last `exec '…'`: a chained hook runs

@@ -190,7 +190,7 @@ pub fn install(repo: &Path, opts: &InstallOptions) -> Result<Installed, InstallE
 /// `hooks/$(basename $0).d/*` and gitolite's multi-hook driver `$0.*`; renamed for chaining they
 /// would run nothing and exit 0, silently dropping the server's own checks. A binary cannot be
 /// read this way and is chained as before.
-fn runs_by_its_name(text: &[u8]) -> bool {
+pub fn runs_by_its_name(text: &[u8]) -> bool {
     if text.contains(&0) {
         return false;
     }
@@ -198,6 +198,39 @@ fn runs_by_its_name(text: &[u8]) -> bool {
     ["$0", "${0", "BASH_SOURCE", "argv[0]", "__file__"]
         .iter()
         .any(|m| text.contains(m))
+}
+
+/// For a server's hook dispatcher (a `hook` that [`runs_by_its_name`]): the first script it
+/// runs that runs pushguard's hook client, among Gitea's `hooks/<hook>.d/*` and gitolite's
+/// `hooks/<hook>.*` (executable files, links followed).
+pub fn dispatched_pushguard(hooks_dir: &Path, hook: &str) -> Option<PathBuf> {
+    let listed = |dir: &Path| -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = fs::read_dir(dir)
+            .map(|it| it.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        v.sort();
+        v
+    };
+    let prefix = format!("{hook}.");
+    let candidates = listed(&hooks_dir.join(format!("{hook}.d")))
+        .into_iter()
+        .chain(listed(hooks_dir).into_iter().filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&prefix) && !n.ends_with(".sample"))
+        }));
+    candidates.into_iter().find(|p| {
+        let executable = fs::metadata(p)
+            .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            .unwrap_or(false);
+        executable
+            && fs::read(p)
+                .map(|t| {
+                    let t = String::from_utf8_lossy(&t);
+                    t.contains("pushguard-hook") || t.contains("pushguard hook")
+                })
+                .unwrap_or(false)
+    })
 }
 
 /// `core.hooksPath` as git sees it for `repo` (its own, global and system config), when it

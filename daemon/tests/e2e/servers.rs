@@ -454,6 +454,11 @@ fn gitolite_names_the_pusher_and_keeps_its_own_access_rules() {
         fs::read_link(bare.join("hooks/pre-receive")).expect("still a link"),
         hook
     );
+    let text = doctor(&w, &d, &policy);
+    assert!(
+        text.contains("pre-receive is the git server's hook dispatcher; it runs pushguard from"),
+        "{text}"
+    );
     drop(sshd);
 }
 
@@ -989,6 +994,32 @@ fn gitea_pre_receive_d_runs_pushguard() {
         "alice\nbob\n\n",
         "Gitea's hook ran for every push"
     );
+    // Regression: `pushguard doctor` took Gitea's hook for a foreign one ("pushes are not
+    // judged") and advised --chain.
+    let text = doctor(&w, &d, &policy);
+    assert!(
+        text.contains("pre-receive is the git server's hook dispatcher; it runs pushguard from"),
+        "{text}"
+    );
+    assert!(!text.contains("FAIL"), "{text}");
+}
+
+/// `pushguard doctor` for the daemon's world: its output (a failing check is a `FAIL` line).
+fn doctor(w: &World, d: &Daemon, policy: &Path) -> String {
+    let out = Command::new(BIN)
+        .arg("doctor")
+        .arg("--repos")
+        .arg(w.path().join("repos"))
+        .arg("--socket")
+        .arg(&d.socket)
+        .arg("--state-dir")
+        .arg(&d.state)
+        .arg("--policy")
+        .arg(policy)
+        .envs(w.env())
+        .output()
+        .expect("doctor");
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
 }
 
 /// Regression (issue 16): `install --chain` (and `serve --chain`) kept a foreign hook by
@@ -1024,6 +1055,16 @@ fn chaining_refuses_gitea_hook_that_runs_by_its_own_name() {
     change(&client, "a.txt", "alice");
     let p = client.push_env(&[], &["origin", "HEAD:main"]);
     assert_rejected(&p, "Gitea: branch main is protected");
+    // And doctor says what is missing: pushguard among the scripts Gitea's hook runs.
+    let policy = server_policy(&w, Some("GITEA_PUSHER_NAME"));
+    let d = Daemon::start(&w, Some(&policy), &[]);
+    let text = doctor(&w, &d, &policy);
+    assert!(
+        text.contains(
+            "is the git server's hook dispatcher and none of the scripts it runs is pushguard's"
+        ),
+        "{text}"
+    );
 }
 
 /// Gitaly runs git with `-c core.hooksPath=<its hooks>`; its `pre-receive` runs the
