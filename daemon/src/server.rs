@@ -53,6 +53,28 @@ struct Shared {
     judgements: Arc<tokio::sync::Semaphore>,
     /// Keys secret fingerprints; every policy loaded gets it.
     fingerprint_key: secrets::FingerprintKey,
+    /// Repositories whose hooks could not be installed (a foreign hook, a server's own hook
+    /// dispatcher), with how their hooks and config looked then: warned about once, retried when
+    /// that changes or the policy is reloaded, not at every scan.
+    refused: std::sync::Mutex<std::collections::HashMap<PathBuf, RepoStamp>>,
+}
+
+/// What a repository's hooks and config look like, to tell whether they changed: (inode, size,
+/// modification time) of each, or nothing where a file is missing.
+type RepoStamp = [Option<(u64, u64, i64, i64)>; 4];
+
+fn repo_stamp(repo: &Path) -> RepoStamp {
+    let stamp = |p: PathBuf| {
+        std::fs::metadata(p)
+            .ok()
+            .map(|m| (m.ino(), m.len(), m.mtime(), m.mtime_nsec()))
+    };
+    [
+        stamp(repo.join("hooks")),
+        stamp(repo.join("hooks/pre-receive")),
+        stamp(repo.join("hooks/update")),
+        stamp(repo.join("config")),
+    ]
 }
 
 /// The uid this process runs as (owner of /proc/self).
@@ -92,6 +114,7 @@ pub async fn serve(cfg: ServeConfig) -> Result<()> {
         audit,
         records,
         fingerprint_key,
+        refused: Default::default(),
         cfg,
     });
     info!(
@@ -460,6 +483,11 @@ fn install_all(shared: &Shared, all: bool) {
         if !all && install::is_installed(&repo) {
             continue;
         }
+        let stamp = repo_stamp(&repo);
+        let mut refused = shared.refused.lock().unwrap_or_else(|e| e.into_inner());
+        if !all && refused.get(&repo) == Some(&stamp) {
+            continue;
+        }
         let rel = repo
             .strip_prefix(&shared.cfg.repos)
             .unwrap_or(&repo)
@@ -475,8 +503,14 @@ fn install_all(shared: &Shared, all: bool) {
             mode: None,
         };
         match install::install(&repo, &opts) {
-            Ok(_) => debug!(repo = %repo.display(), "hooks installed"),
-            Err(e) => warn!("{e}"),
+            Ok(_) => {
+                refused.remove(&repo);
+                debug!(repo = %repo.display(), "hooks installed");
+            }
+            Err(e) => {
+                warn!("{e}");
+                refused.insert(repo, stamp);
+            }
         }
     }
 }

@@ -162,6 +162,56 @@ fn repositories_created_later_get_hooks() {
     }
 }
 
+/// A repository whose hook is not pushguard's (and will not be replaced) is warned about once,
+/// not at every scan of the repositories (each of which cost a few `git` processes); a change to
+/// its hooks is looked at again, and taken once the foreign hook is gone.
+#[test]
+fn a_foreign_hook_is_warned_about_once_and_retried_when_it_changes() {
+    let w = World::new();
+    let (bare, _c) = w.seed("first", "sha1");
+    let d = Daemon::start(&w, None, &[&bare]);
+    let other = w.path().join("repos/other.git");
+    let ok = std::process::Command::new("git")
+        .args(["init", "-q", "--bare"])
+        .arg(&other)
+        .status()
+        .expect("git init")
+        .success();
+    assert!(ok);
+    let hook = other.join("hooks/pre-receive");
+    std::fs::write(&hook, "#!/bin/sh\nexit 0\n").expect("write");
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    let warned = |d: &Daemon| {
+        d.log_text()
+            .matches("other.git/hooks/pre-receive: a pre-receive hook that is not pushguard's")
+            .count()
+    };
+    let start = Instant::now();
+    while warned(&d) == 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{}",
+            d.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Ten scans later (--scan-interval 0.2): still the one warning.
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(warned(&d), 1, "{}", d.log_text());
+    // The foreign hook goes: the next scan installs pushguard's.
+    std::fs::remove_file(&hook).expect("rm");
+    let start = Instant::now();
+    while !hooks::install::is_installed(&other) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{}",
+            d.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 #[test]
 fn policy_reload_keeps_the_old_policy_when_the_new_one_is_invalid() {
     let w = World::new();
