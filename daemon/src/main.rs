@@ -471,6 +471,8 @@ fn install_cmd(args: InstallArgs) -> Result<()> {
         timeout_ms: args.timeout_ms,
         audit_log: None,
         mode: args.mode,
+        // No policy here: the daemon writes the list its policy needs when it installs.
+        forward_env: None,
     };
     let mut failed = 0;
     for repo in &args.repos {

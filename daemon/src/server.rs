@@ -501,6 +501,15 @@ fn install_all(shared: &Shared, all: bool) {
             timeout_ms: Some(loaded.policy.settings.timeout_ms + 2_000),
             audit_log: Some(shared.cfg.state_dir.join("audit.jsonl")),
             mode: None,
+            forward_env: Some(
+                loaded
+                    .policy
+                    .pusher_env
+                    .iter()
+                    .filter(|v| !hooks::env::is_forwarded(v))
+                    .cloned()
+                    .collect(),
+            ),
         };
         match install::install(&repo, &opts) {
             Ok(_) => {

@@ -41,6 +41,9 @@ pub struct InstallOptions {
     pub audit_log: Option<PathBuf>,
     /// `atomic` or `per-ref`.
     pub mode: Option<String>,
+    /// `pushguard.forwardEnv`: the variables the policy names the pusher by that the hook does
+    /// not forward on its own ([`crate::env::is_forwarded`]). `None` leaves the list as it is.
+    pub forward_env: Option<Vec<String>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -160,7 +163,21 @@ pub fn install(repo: &Path, opts: &InstallOptions) -> Result<Installed, InstallE
             .find(|(key, _)| key.eq_ignore_ascii_case(k))
             .map(|(_, v)| v.as_str());
         if now != Some(v.as_str()) {
-            git_config_set(repo, k, &v)?;
+            git_config(repo, &[k, &v])?;
+        }
+    }
+    if let Some(want) = &opts.forward_env {
+        let have: Vec<&str> = current
+            .iter()
+            .filter(|(k, _)| k == "pushguard.forwardenv")
+            .map(|(_, v)| v.trim())
+            .collect();
+        if have != *want {
+            // Exit 5: there was none to unset.
+            let _ = git_config(repo, &["--unset-all", "pushguard.forwardEnv"]);
+            for v in want {
+                git_config(repo, &["--add", "pushguard.forwardEnv", v])?;
+            }
         }
     }
     // Settings first, hooks last: a hook never runs without its settings.
@@ -319,11 +336,13 @@ fn git_config_get(repo: &Path, key: &str) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
-fn git_config_set(repo: &Path, key: &str, value: &str) -> Result<(), InstallError> {
+/// `git config ARGS` in `repo`.
+fn git_config(repo: &Path, args: &[&str]) -> Result<(), InstallError> {
     let out = Command::new("git")
         .arg("--git-dir")
         .arg(repo)
-        .args(["config", key, value])
+        .arg("config")
+        .args(args)
         .output()
         .map_err(io(repo))?;
     if out.status.success() {

@@ -410,3 +410,32 @@ fn sigterm_lets_requests_in_flight_finish() {
     // New connections are refused once it stopped accepting.
     assert!(std::os::unix::net::UnixStream::connect(&d.socket).is_err());
 }
+
+/// A policy that names the pusher by a variable the hook does not forward on its own (here
+/// `DEPLOY_USER`, set by the server for each key) got every push as "unidentified": the daemon
+/// now writes such variables into each repository's `pushguard.forwardEnv` as it installs.
+#[test]
+fn the_policys_own_pusher_variable_reaches_the_daemon() {
+    let w = World::new();
+    let (bare, c) = w.seed("app", "sha1");
+    let policy = w.policy("", STANDARD_RULESETS);
+    let text = std::fs::read_to_string(&policy).expect("policy");
+    std::fs::write(
+        &policy,
+        text.replace(
+            "env: [PUSHGUARD_USER]",
+            "env: [DEPLOY_USER, PUSHGUARD_USER]",
+        ),
+    )
+    .expect("write");
+    let d = Daemon::start(&w, Some(&policy), &[&bare]);
+    assert_eq!(
+        git_in(&bare, &["config", "--get-all", "pushguard.forwardEnv"]),
+        "DEPLOY_USER"
+    );
+    c.commit("a.txt", "alice@example.org", Sign::Ssh("alice"));
+    // alice by the policy's first variable: allowed (bob and carol or maintainers may update).
+    let p = c.push_env(&[("DEPLOY_USER", "alice")], &["origin", "main"]);
+    assert!(p.ok, "{}\n{}", p.text, d.log_text());
+    assert_eq!(d.audit().pop().expect("audited")["pusher"], "alice");
+}
