@@ -655,12 +655,7 @@ fn attack_short_password_is_not_recoverable_from_its_fingerprint() {
         c.git(&["commit", "-q", "--no-gpg-sign", "-m", "db"]);
         let p = c.push(&["origin", "main"]);
         assert!(!p.ok, "{}\n{}", p.text, d.log_text());
-        p.flat()
-            .split("fingerprint: ")
-            .nth(1)
-            .and_then(|r| r.split_whitespace().next())
-            .expect("fingerprint shown")
-            .to_string()
+        p.fingerprint()
     };
     let (w1, _b1, c1, d1) = secret_world(SCAN_ALL);
     let (_w2, _b2, c2, d2) = secret_world(SCAN_ALL);

@@ -3,27 +3,6 @@
 
 use crate::harness::*;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
-
-/// Run `pushguard doctor` against the daemon's world; (exit code, output).
-fn doctor(w: &World, d: &Daemon, policy: &Path) -> (i32, String) {
-    let out = std::process::Command::new(BIN)
-        .arg("doctor")
-        .arg("--repos")
-        .arg(w.path().join("repos"))
-        .arg("--socket")
-        .arg(&d.socket)
-        .arg("--state-dir")
-        .arg(&d.state)
-        .arg("--policy")
-        .arg(policy)
-        .envs(w.env())
-        .output()
-        .expect("doctor");
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.code().unwrap_or(-1), text)
-}
 
 fn world() -> (
     World,

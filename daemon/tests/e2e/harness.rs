@@ -354,6 +354,16 @@ impl Drop for Daemon {
 }
 
 impl Pushed {
+    /// The fingerprint of the first secret the rejection names.
+    pub fn fingerprint(&self) -> String {
+        self.flat()
+            .split("fingerprint: ")
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .expect("fingerprint shown")
+            .to_string()
+    }
+
     /// The text with all runs of white space folded to one space, for phrases that wrap.
     pub fn flat(&self) -> String {
         self.text.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -645,4 +655,39 @@ pub fn github_token() -> String {
         })
         .collect();
     secrets::validate::with_crc32_base62("ghp_", &body)
+}
+
+/// `pushguard doctor` for the daemon's world: (exit code, output; a failing check is a `FAIL`
+/// line).
+pub fn doctor(w: &World, d: &Daemon, policy: &Path) -> (i32, String) {
+    let out = Command::new(BIN)
+        .arg("doctor")
+        .arg("--repos")
+        .arg(w.path().join("repos"))
+        .arg("--socket")
+        .arg(&d.socket)
+        .arg("--state-dir")
+        .arg(&d.state)
+        .arg("--policy")
+        .arg(policy)
+        .envs(w.env())
+        .output()
+        .expect("doctor");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.code().unwrap_or(-1), text)
+}
+
+/// A new, empty bare repository at `path` (parents made).
+pub fn init_bare(path: &Path) {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).expect("mkdir");
+    }
+    let ok = Command::new("git")
+        .args(["init", "-q", "--bare"])
+        .arg(path)
+        .status()
+        .expect("git init")
+        .success();
+    assert!(ok, "git init --bare {}", path.display());
 }

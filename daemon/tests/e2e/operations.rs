@@ -144,14 +144,7 @@ fn repositories_created_later_get_hooks() {
     let (bare, _c) = w.seed("first", "sha1");
     let _d = Daemon::start(&w, None, &[&bare]);
     let later = w.path().join("repos/team/later.git");
-    std::fs::create_dir_all(later.parent().expect("parent")).expect("mkdir");
-    let ok = std::process::Command::new("git")
-        .args(["init", "-q", "--bare"])
-        .arg(&later)
-        .status()
-        .expect("git init")
-        .success();
-    assert!(ok);
+    init_bare(&later);
     let start = Instant::now();
     while !hooks::install::is_installed(&later) {
         assert!(
@@ -171,13 +164,7 @@ fn a_foreign_hook_is_warned_about_once_and_retried_when_it_changes() {
     let (bare, _c) = w.seed("first", "sha1");
     let d = Daemon::start(&w, None, &[&bare]);
     let other = w.path().join("repos/other.git");
-    let ok = std::process::Command::new("git")
-        .args(["init", "-q", "--bare"])
-        .arg(&other)
-        .status()
-        .expect("git init")
-        .success();
-    assert!(ok);
+    init_bare(&other);
     let hook = other.join("hooks/pre-receive");
     std::fs::write(&hook, "#!/bin/sh\nexit 0\n").expect("write");
     std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755))

@@ -186,15 +186,6 @@ fn a_push_cannot_suppress_its_own_secret_but_a_landed_suppression_does() {
     assert_never_shown(&s, &secret, &[&p]);
 }
 
-fn fingerprint_of(p: &Pushed) -> String {
-    p.flat()
-        .split("fingerprint: ")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .expect("fingerprint shown")
-        .to_string()
-}
-
 #[test]
 fn authorised_bypass_is_accepted_and_audited_unauthorised_is_not() {
     let s = setup();
@@ -203,7 +194,7 @@ fn authorised_bypass_is_accepted_and_audited_unauthorised_is_not() {
     commit(&s.c, "Add token");
     let p = s.c.push_as(Some("root"), &["origin", "main"]);
     assert!(!p.ok, "bypass actors still name each secret: {}", p.text);
-    let fp = fingerprint_of(&p);
+    let fp = p.fingerprint();
     let opt = format!("pushguard.secret-bypass={fp}:false_positive");
     let p = s.c.push_as(Some("bob"), &["-o", &opt, "origin", "main"]);
     assert!(!p.ok);

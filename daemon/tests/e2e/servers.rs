@@ -9,7 +9,7 @@
 //! `authorized_keys` lines, gitolite settings, the nginx server block) are read from
 //! docs/operations.md, so the documented recipe is the tested one.
 
-use crate::harness::{git_in, rev, Client, Daemon, Pushed, Sign, World, BIN};
+use crate::harness::{doctor, git_in, rev, Client, Daemon, Pushed, Sign, World, BIN};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
@@ -454,7 +454,7 @@ fn gitolite_names_the_pusher_and_keeps_its_own_access_rules() {
         fs::read_link(bare.join("hooks/pre-receive")).expect("still a link"),
         hook
     );
-    let text = doctor(&w, &d, &policy);
+    let (_, text) = doctor(&w, &d, &policy);
     assert!(
         text.contains("pre-receive is the git server's hook dispatcher; it runs pushguard from"),
         "{text}"
@@ -996,30 +996,12 @@ fn gitea_pre_receive_d_runs_pushguard() {
     );
     // Regression: `pushguard doctor` took Gitea's hook for a foreign one ("pushes are not
     // judged") and advised --chain.
-    let text = doctor(&w, &d, &policy);
+    let (_, text) = doctor(&w, &d, &policy);
     assert!(
         text.contains("pre-receive is the git server's hook dispatcher; it runs pushguard from"),
         "{text}"
     );
     assert!(!text.contains("FAIL"), "{text}");
-}
-
-/// `pushguard doctor` for the daemon's world: its output (a failing check is a `FAIL` line).
-fn doctor(w: &World, d: &Daemon, policy: &Path) -> String {
-    let out = Command::new(BIN)
-        .arg("doctor")
-        .arg("--repos")
-        .arg(w.path().join("repos"))
-        .arg("--socket")
-        .arg(&d.socket)
-        .arg("--state-dir")
-        .arg(&d.state)
-        .arg("--policy")
-        .arg(policy)
-        .envs(w.env())
-        .output()
-        .expect("doctor");
-    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
 }
 
 /// Regression (issue 16): `install --chain` (and `serve --chain`) kept a foreign hook by
@@ -1058,7 +1040,7 @@ fn chaining_refuses_gitea_hook_that_runs_by_its_own_name() {
     // And doctor says what is missing: pushguard among the scripts Gitea's hook runs.
     let policy = server_policy(&w, Some("GITEA_PUSHER_NAME"));
     let d = Daemon::start(&w, Some(&policy), &[]);
-    let text = doctor(&w, &d, &policy);
+    let (_, text) = doctor(&w, &d, &policy);
     assert!(
         text.contains(
             "is the git server's hook dispatcher and none of the scripts it runs is pushguard's"
