@@ -67,6 +67,7 @@ mod allowed_signers;
 mod crl;
 mod der;
 mod openpgp;
+mod openpgp_mpi;
 mod rekor;
 mod ssh;
 mod ssh_cert;

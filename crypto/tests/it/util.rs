@@ -221,6 +221,13 @@ impl Gpg {
             .to_owned()
     }
 
+    /// `gpg --import` of certificates (armored or binary).
+    pub fn import(&self, data: &[u8]) {
+        let file = self.home.path().join("import");
+        std::fs::write(&file, data).expect("write certificates");
+        run(self.gpg().arg("--import").arg(&file), "gpg --import");
+    }
+
     /// `gpg --armor --export` of the given user ids (all keys when empty).
     pub fn export(&self, uids: &[&str]) -> Vec<u8> {
         run(
