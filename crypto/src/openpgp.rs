@@ -279,7 +279,8 @@ impl Certs {
             if expires <= t {
                 check.verdict = KeyVerdict::ExpiredKey;
                 check.detail = Some(format!(
-                    "signature expired on {}",
+                    "{} on {}",
+                    crate::SIGNATURE_EXPIRED,
                     format_date(unix_of(expires))
                 ));
                 return check;
