@@ -719,12 +719,15 @@ fn our_verdicts_agree_with_git() {
         let agrees = r.git == r.ours;
         let outcome = match (agrees, r.differs) {
             (true, None) => "agree".to_owned(),
-            (false, Some(why)) => format!("differs (documented): {why}"),
+            (false, Some(why)) => format!(
+                "differs: {}",
+                why.split_once(':').map_or(why, |(tag, _)| tag)
+            ),
             (true, Some(_)) => "AGREES, but documented as a difference".to_owned(),
             (false, None) => "MISMATCH".to_owned(),
         };
         report.push_str(&format!(
-            "{:<44} git {}  ours {} {:<18} {outcome}\n",
+            "{:<50} git {}  ours {} {:<18} {outcome}\n",
             r.name,
             r.git,
             r.ours,
@@ -733,6 +736,9 @@ fn our_verdicts_agree_with_git() {
         if agrees == r.differs.is_some() {
             failures.push(r.name.clone());
         }
+    }
+    for why in [RECEIVE_TIME, IDENTITY, SHA1, UNTRUSTED] {
+        report.push_str(&format!("\n- {why}"));
     }
     println!("{report}");
     assert!(failures.is_empty(), "disagreements: {failures:?}\n{report}");

@@ -97,13 +97,6 @@ pub(crate) struct GitStatus {
     pub(crate) signed_at: Option<i64>,
 }
 
-impl GitStatus {
-    /// git's classes of a good signature: G (trusted) and U (validity unknown).
-    pub(crate) fn good(&self) -> bool {
-        matches!(self.letter, 'G' | 'U')
-    }
-}
-
 pub(crate) fn git_status(
     repo: &Repo,
     config: &[String],
