@@ -57,11 +57,12 @@
 //! | header | format | handling |
 //! |---|---|---|
 //! | `-----BEGIN SSH SIGNATURE-----` | SSHSIG | namespace must be `git`; plain keys, or OpenSSH certificates from a CA in the policy |
-//! | `-----BEGIN PGP SIGNATURE-----` | OpenPGP v4/v6 | Sequoia, standard policy (SHA-1 only before [`Keyring::set_sha1_cutoff`]) |
+//! | `-----BEGIN PGP SIGNATURE-----` | OpenPGP v4/v6 | Sequoia, standard policy (SHA-1 only before [`Keyring::set_sha1_cutoff`]); non-canonical MPI encodings (GitHub web-flow) read as GnuPG reads them |
 //! | `-----BEGIN SIGNED MESSAGE-----` | X.509 / CMS (gpgsm) | OpenSSL; chain to a root from [`Keyring::add_x509_root`], email → identity |
 //! | same, Fulcio certificate | Sigstore gitsign | chain to [`Keyring::add_sigstore_root`], SAN + OIDC issuer → identity; judged at the integrated time of its Rekor entry, verified offline with [`Keyring::add_rekor_key`] (or, opted in, its signingTime: [`Keyring::set_sigstore_trust_signing_time`]) |
 //!
-//! See `docs/signatures.md` for the verdict table and how it maps to git's `%G?` letters.
+//! See `docs/signatures.md` for the verdict table and how it maps to git's `%G?` letters
+//! ([`git_letter`]).
 
 mod allowed_signers;
 mod crl;
