@@ -57,16 +57,18 @@
 //! | header | format | handling |
 //! |---|---|---|
 //! | `-----BEGIN SSH SIGNATURE-----` | SSHSIG | namespace must be `git`; plain keys, or OpenSSH certificates from a CA in the policy |
-//! | `-----BEGIN PGP SIGNATURE-----` | OpenPGP v4/v6 | Sequoia, standard policy (SHA-1 only before [`Keyring::set_sha1_cutoff`]) |
+//! | `-----BEGIN PGP SIGNATURE-----` | OpenPGP v4/v6 | Sequoia, standard policy (SHA-1 only before [`Keyring::set_sha1_cutoff`]); non-canonical MPI encodings (GitHub web-flow) read as GnuPG reads them |
 //! | `-----BEGIN SIGNED MESSAGE-----` | X.509 / CMS (gpgsm) | OpenSSL; chain to a root from [`Keyring::add_x509_root`], email → identity |
 //! | same, Fulcio certificate | Sigstore gitsign | chain to [`Keyring::add_sigstore_root`], SAN + OIDC issuer → identity; judged at the integrated time of its Rekor entry, verified offline with [`Keyring::add_rekor_key`] (or, opted in, its signingTime: [`Keyring::set_sigstore_trust_signing_time`]) |
 //!
-//! See `docs/signatures.md` for the verdict table and how it maps to git's `%G?` letters.
+//! See `docs/signatures.md` for the verdict table and how it maps to git's `%G?` letters
+//! ([`git_letter`]).
 
 mod allowed_signers;
 mod crl;
 mod der;
 mod openpgp;
+mod openpgp_mpi;
 mod rekor;
 mod ssh;
 mod ssh_cert;
@@ -77,6 +79,40 @@ mod tsa;
 mod x509;
 
 use rules::facts::{KeyVerdict, SignatureCheck};
+
+/// How the detail of an [`KeyVerdict::ExpiredKey`] verdict begins when the signature itself
+/// (not the key) has expired: git's `X` rather than `Y`.
+pub(crate) const SIGNATURE_EXPIRED: &str = "signature expired";
+
+/// The letter `git log --format=%G?` prints for a signature with this check, made at the
+/// current time (as gpg judges it): the class of the signature, not the policy's verdict
+/// (identity binding and the signature-time basis are the caller's business).
+///
+/// `G` stands for both of git's good letters: gpg prints `U` rather than `G` when the key is not
+/// certified in the GnuPG web of trust; the policy is pushguard's trust, so a key in it is `G`.
+pub fn git_letter(sig: &SignatureCheck) -> char {
+    match sig.verdict {
+        KeyVerdict::Good => 'G',
+        // A signature's own expiry (OpenPGP) is worded so; a key's expiry otherwise.
+        KeyVerdict::ExpiredKey
+            if sig
+                .detail
+                .as_deref()
+                .is_some_and(|d| d.starts_with(SIGNATURE_EXPIRED)) =>
+        {
+            'X'
+        }
+        KeyVerdict::ExpiredKey => 'Y',
+        KeyVerdict::RevokedKey => 'R',
+        KeyVerdict::BadSignature | KeyVerdict::WrongNamespace => 'B',
+        KeyVerdict::NoSignature => 'N',
+        KeyVerdict::UnknownKey
+        | KeyVerdict::Malformed
+        | KeyVerdict::UnsupportedFormat
+        | KeyVerdict::NotSigningKey
+        | KeyVerdict::KeyNotYetValid => 'E',
+    }
+}
 
 /// The public keys of a policy, each owned by one identity. Build it once, share it behind `Arc`.
 #[derive(Debug, Default)]

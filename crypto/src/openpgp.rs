@@ -279,7 +279,8 @@ impl Certs {
             if expires <= t {
                 check.verdict = KeyVerdict::ExpiredKey;
                 check.detail = Some(format!(
-                    "signature expired on {}",
+                    "{} on {}",
+                    crate::SIGNATURE_EXPIRED,
                     format_date(unix_of(expires))
                 ));
                 return check;
@@ -307,6 +308,11 @@ fn parse_signatures(armored: &[u8]) -> Result<Vec<Signature>, String> {
     reader
         .read_to_end(&mut binary)
         .map_err(|e| format!("cannot read the armored signature: {e}"))?;
+    // Non-canonical MPIs (declared bit counts that are not the value's) are read as GnuPG
+    // reads them; see `openpgp_mpi`. The rest is Sequoia's to judge.
+    if let Some(canonical) = crate::openpgp_mpi::normalise(&binary) {
+        binary = canonical;
+    }
     let pile = PacketPile::from_bytes(&binary)
         .map_err(|e| format!("cannot parse the signature packets: {e:#}"))?;
     let mut sigs = Vec::new();

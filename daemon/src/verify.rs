@@ -16,11 +16,18 @@
 //!
 //! Identity binding is the push path's: a good signature counts only when the key's identity
 //! owns the committer email (tagger for tags); otherwise `identity_mismatch`.
+//!
+//! Beside the verdict, every line carries the letter `git log --format=%G?` prints for the same
+//! signature judged now ( G good, X/Y good but the signature/key has expired since,
+//! R good by a revoked key, B bad, E cannot be checked (unknown key, malformed, refused
+//! algorithm), N none; see `crypto::git_letter`), and the summary counts the commits' letters, so the output can be held
+//! next to git's. The verdict is the policy's; the letter is the signature's class.
 
 use crate::git::{Quarantine, RepoReader, SignaturePart};
 use crate::records::{Record, RecordStore};
 use crate::state::Loaded;
 use anyhow::{anyhow, bail, Context, Result};
+use crypto::git_letter;
 use gix::ObjectId;
 use rules::facts::{KeyVerdict, SignatureCheck};
 use rules::policy::{IdentityBinding, RuleSpec};
@@ -132,6 +139,9 @@ pub fn binding(policy: &Policy, sig: &SignatureCheck, email: Option<&str>, role:
     }
 }
 
+/// git's `%G?` letters in the order the summary lists them.
+const LETTERS: [char; 8] = ['G', 'U', 'X', 'Y', 'R', 'E', 'B', 'N'];
+
 /// On what the verdict rests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -162,6 +172,8 @@ struct Line {
     #[serde(skip_serializing_if = "Option::is_none")]
     name: Option<String>,
     verdict: String,
+    /// What `git log --format=%G?` prints for this signature (`crypto::git_letter`).
+    git: char,
     /// Policy identity owning the signing key.
     signer: Option<String>,
     /// Signing key fingerprint.
@@ -197,6 +209,7 @@ impl Line {
             tag: None,
             name: None,
             verdict: String::new(),
+            git: 'N',
             signer: None,
             key: None,
             identity: policy.identity_for_email(email).map(|i| i.name.clone()),
@@ -637,8 +650,23 @@ fn check_one(ctx: &Ctx<'_>, reader: &RepoReader, item: &Item) -> Result<Vec<Line
         line.ref_name = Some(rec.ref_name.clone());
         line.reason = rec.reason.clone();
         // The record stands against later expiry, rotation or soft revocation — not against a
-        // key revoked as of the receive time (a hard revocation counts always).
-        if rec.verdict == "good" {
+        // key revoked as of the receive time (a hard revocation counts always). Good today
+        // means not revoked then either (revocations only ever start), so the second check is
+        // needed only when today's is not good.
+        let today = match &part {
+            SignaturePart::None => SignatureCheck::unsigned(),
+            SignaturePart::Malformed(why) => SignatureCheck {
+                verdict: KeyVerdict::Malformed,
+                detail: Some(why.clone()),
+                ..SignatureCheck::default()
+            },
+            SignaturePart::Signed { signature, payload } => {
+                loaded.keyring.verify(signature, payload, ctx.now)
+            }
+        };
+        line.git = git_letter(&today);
+        line.signed_at = today.signed_at;
+        if rec.verdict == "good" && today.verdict != KeyVerdict::Good {
             if let SignaturePart::Signed { signature, payload } = &part {
                 let again = loaded.keyring.verify(signature, payload, rec.received_at);
                 line.signed_at = again.signed_at;
@@ -682,6 +710,7 @@ fn judge_fresh(
         },
         SignaturePart::Signed { signature, payload } => {
             let first = keyring.verify(signature, payload, now);
+            line.git = git_letter(&first);
             match first.signed_at {
                 Some(t) => {
                     line.basis = Basis::SignatureTime;
@@ -703,6 +732,9 @@ fn judge_fresh(
             }
         }
     };
+    if !matches!(part, SignaturePart::Signed { .. }) {
+        line.git = git_letter(&sig);
+    }
     line.signed_at = sig.signed_at;
     line.signer = sig.identity.clone();
     line.key = sig.key.clone();
@@ -717,12 +749,17 @@ fn judge_fresh(
 fn render(out: &mut impl Write, lines: &[Line], format: VerifyFormat) -> Result<bool> {
     let mut verdicts: BTreeMap<&str, usize> = BTreeMap::new();
     let mut bases: BTreeMap<&str, usize> = BTreeMap::new();
+    // The commits' letters only, as `git log --format=%G?` prints them.
+    let mut letters = [0usize; LETTERS.len()];
     let (mut commits, mut tags) = (0, 0);
     for l in lines {
         *verdicts.entry(l.verdict.as_str()).or_default() += 1;
         *bases.entry(l.basis.as_str()).or_default() += 1;
         if l.commit.is_some() {
             commits += 1;
+            if let Some(i) = LETTERS.iter().position(|&c| c == l.git) {
+                letters[i] += 1;
+            }
         } else {
             tags += 1;
         }
@@ -732,14 +769,25 @@ fn render(out: &mut impl Write, lines: &[Line], format: VerifyFormat) -> Result<
         }
     }
     let ok = lines.iter().all(|l| l.verdict == "good");
+    let letter_counts: Vec<(char, usize)> = LETTERS
+        .iter()
+        .zip(letters)
+        .filter(|(_, n)| *n > 0)
+        .map(|(&c, n)| (c, n))
+        .collect();
     match format {
         VerifyFormat::Json => {
+            let git: BTreeMap<String, usize> = letter_counts
+                .iter()
+                .map(|(c, n)| (c.to_string(), *n))
+                .collect();
             let summary = serde_json::json!({
                 "summary": {
                     "objects": lines.len(),
                     "commits": commits,
                     "tags": tags,
                     "verdicts": verdicts,
+                    "git": git,
                     "basis": bases,
                     "ok": ok,
                 }
@@ -747,6 +795,18 @@ fn render(out: &mut impl Write, lines: &[Line], format: VerifyFormat) -> Result<
             writeln!(out, "{summary}")?;
         }
         VerifyFormat::Text => {
+            if commits > 0 {
+                let counts: Vec<String> = letter_counts
+                    .iter()
+                    .map(|(c, n)| format!("{n} {c}"))
+                    .collect();
+                writeln!(
+                    out,
+                    "%G? of {}: {}",
+                    plural(commits, "commit"),
+                    counts.join(", ")
+                )?;
+            }
             let counts: Vec<String> = verdicts.iter().map(|(v, n)| format!("{n} {v}")).collect();
             writeln!(
                 out,
@@ -774,10 +834,10 @@ fn plural(n: usize, word: &str) -> String {
     }
 }
 
-/// `good              commit <id> alice key <fpr> [recorded 2026-11-27 refs/heads/main]`
+/// `G good               commit <id> alice key <fpr> [recorded 2026-11-27 refs/heads/main]`
 fn text_line(l: &Line) -> String {
     let kind = if l.commit.is_some() { "commit" } else { "tag" };
-    let mut s = format!("{:<18} {kind:<6} {}", l.verdict, l.id());
+    let mut s = format!("{} {:<18} {kind:<6} {}", l.git, l.verdict, l.id());
     match (&l.name, &l.merged_in) {
         (Some(n), Some(m)) => s.push_str(&format!(" ({n}, merged in {m})")),
         (Some(n), None) => s.push_str(&format!(" ({n})")),
@@ -892,6 +952,7 @@ mod tests {
             tag: None,
             name: None,
             verdict: "good".into(),
+            git: 'G',
             signer: Some("alice".into()),
             key: Some("SHA256:k".into()),
             identity: Some("alice".into()),
@@ -909,6 +970,7 @@ mod tests {
             tag: Some("b".repeat(40)),
             name: Some("v1".into()),
             verdict: "no_signature".into(),
+            git: 'N',
             signer: None,
             key: None,
             identity: None,
@@ -928,8 +990,9 @@ mod tests {
         assert_eq!(
             text,
             format!(
-                "good               commit {} alice key SHA256:k [recorded 2025-01-01 refs/heads/main]\n\
-                 no_signature       tag    {} (v1) [receive_time]: not signed\n\
+                "G good               commit {} alice key SHA256:k [recorded 2025-01-01 refs/heads/main]\n\
+                 N no_signature       tag    {} (v1) [receive_time]: not signed\n\
+                 %G? of 1 commit: 1 G\n\
                  verify: 2 objects (1 commit, 1 tag): 1 good, 1 no_signature: FAILED\n",
                 "a".repeat(40),
                 "b".repeat(40)
@@ -944,7 +1007,9 @@ mod tests {
             .collect();
         assert_eq!(lines[0]["basis"], "recorded");
         assert_eq!(lines[0]["ref"], "refs/heads/main");
+        assert_eq!(lines[0]["git"], "G");
         assert_eq!(lines[1]["summary"]["verdicts"]["good"], 1);
+        assert_eq!(lines[1]["summary"]["git"]["G"], 1);
         assert_eq!(lines[1]["summary"]["ok"], true);
     }
 }

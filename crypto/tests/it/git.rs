@@ -45,6 +45,11 @@ impl Repo {
             .success()
     }
 
+    /// `git args`, whatever its exit status (for status output such as `verify-commit --raw`).
+    pub(crate) fn output(&self, args: &[&str], gnupg_home: Option<&Path>) -> std::process::Output {
+        self.command(args, gnupg_home).output().expect("git runs")
+    }
+
     /// Writes `raw` as an object of type `kind` (no checks) and returns its id.
     pub(crate) fn write_object(&self, kind: &str, raw: &[u8]) -> String {
         let file = self.dir.path().join(".git").join("forged-object");
@@ -79,6 +84,45 @@ impl Repo {
     pub(crate) fn cat(&self, object: &str) -> Vec<u8> {
         let kind = String::from_utf8(self.git(&["cat-file", "-t", object], None)).expect("utf8");
         self.git(&["cat-file", kind.trim(), object], None)
+    }
+}
+
+/// What git says about a commit's signature (`git log --no-walk --format=%G?`), and the
+/// signature time from gpg's `VALIDSIG` status line (`git verify-commit --raw`), when it gave one.
+pub(crate) struct GitStatus {
+    /// git's `%G?` letter: G U X Y R E B N.
+    pub(crate) letter: char,
+    /// `%GK`: the key (OpenPGP key id, SSH fingerprint) git names.
+    pub(crate) key: String,
+    pub(crate) signed_at: Option<i64>,
+}
+
+pub(crate) fn git_status(
+    repo: &Repo,
+    config: &[String],
+    home: Option<&Path>,
+    id: &str,
+) -> GitStatus {
+    let mut args: Vec<&str> = Vec::new();
+    for c in config {
+        args.extend(["-c", c.as_str()]);
+    }
+    let mut log = args.clone();
+    log.extend(["log", "--no-walk", "--format=%G?%x00%GK", id]);
+    let out = String::from_utf8(repo.git(&log, home)).expect("utf8");
+    let (letter, key) = out.trim_end().split_once('\0').expect("two fields");
+    let mut raw = args;
+    raw.extend(["verify-commit", "--raw", id]);
+    let status = repo.output(&raw, home);
+    let signed_at = String::from_utf8_lossy(&status.stderr)
+        .lines()
+        .find_map(|l| l.strip_prefix("[GNUPG:] VALIDSIG "))
+        .and_then(|l| l.split(' ').nth(2))
+        .and_then(|t| t.parse().ok());
+    GitStatus {
+        letter: letter.chars().next().expect("one letter"),
+        key: key.to_owned(),
+        signed_at,
     }
 }
 

@@ -47,3 +47,6 @@ mod x509_crl;
 
 /// Sigstore gitsign signatures with a Rekor log entry, verified offline.
 mod sigstore;
+
+/// Issue 11: real GitHub web-flow signatures (non-canonical MPIs), against git + gpg.
+mod web_flow;

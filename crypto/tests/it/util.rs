@@ -207,6 +207,83 @@ impl Gpg {
         self.fingerprint(uid)
     }
 
+    /// `gpg [extra] --quick-gen-key uid algo usage expire` (e.g. `expire` = `2d`, `extra` =
+    /// `--faked-system-time 1789900000` to date the key in the past); returns the fingerprint.
+    pub fn generate_with(
+        &self,
+        uid: &str,
+        algo: &str,
+        usage: &str,
+        expire: &str,
+        extra: &[&str],
+    ) -> String {
+        run(
+            self.gpg()
+                .args(extra)
+                .args(["--quick-gen-key", uid, algo, usage, expire]),
+            "gpg --quick-gen-key",
+        );
+        self.fingerprint(uid)
+    }
+
+    /// `gpg [extra] --quick-add-key fpr algo usage expire`: a subkey.
+    pub fn add_subkey(&self, fpr: &str, algo: &str, usage: &str, expire: &str, extra: &[&str]) {
+        run(
+            self.gpg()
+                .args(extra)
+                .args(["--quick-add-key", fpr, algo, usage, expire]),
+            "gpg --quick-add-key",
+        );
+    }
+
+    /// Revokes the whole key by importing the revocation certificate gpg made with it
+    /// (`openpgp-revocs.d/FPR.rev`, reason "no reason specified": a hard revocation).
+    pub fn revoke(&self, fpr: &str) {
+        let rev = self
+            .home
+            .path()
+            .join("openpgp-revocs.d")
+            .join(format!("{fpr}.rev"));
+        let text = std::fs::read_to_string(&rev).expect("gpg made a revocation certificate");
+        // gpg protects it against accidental import with a leading colon.
+        let armored = text.replace(
+            ":-----BEGIN PGP PUBLIC KEY BLOCK-----",
+            "-----BEGIN PGP PUBLIC KEY BLOCK-----",
+        );
+        self.import(armored.as_bytes());
+    }
+
+    /// Revokes the first subkey of `fpr` (`--edit-key`: key 1, revkey, reason 0).
+    pub fn revoke_first_subkey(&self, fpr: &str) {
+        let mut child = self
+            .gpg()
+            .args(["--command-fd", "0", "--status-fd", "2", "--edit-key", fpr])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("gpg --edit-key runs");
+        {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().expect("stdin");
+            stdin
+                .write_all(b"key 1\nrevkey\ny\n0\n\ny\nsave\n")
+                .expect("write commands");
+        }
+        let out = child.wait_with_output().expect("gpg --edit-key");
+        assert!(
+            out.status.success(),
+            "gpg --edit-key revkey failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Writes `gpg.conf` (e.g. `faked-system-time`, `digest-algo`, `default-sig-expire`), so
+    /// that gpg run by git signs with these options; empty to remove them.
+    pub fn set_conf(&self, lines: &str) {
+        std::fs::write(self.home.path().join("gpg.conf"), lines).expect("gpg.conf");
+    }
+
     /// The primary fingerprint gpg prints for `uid`.
     pub fn fingerprint(&self, uid: &str) -> String {
         let out = run(
@@ -219,6 +296,13 @@ impl Gpg {
             .and_then(|l| l.split(':').nth(8))
             .expect("gpg prints an fpr line")
             .to_owned()
+    }
+
+    /// `gpg --import` of certificates (armored or binary).
+    pub fn import(&self, data: &[u8]) {
+        let file = self.home.path().join("import");
+        std::fs::write(&file, data).expect("write certificates");
+        run(self.gpg().arg("--import").arg(&file), "gpg --import");
     }
 
     /// `gpg --armor --export` of the given user ids (all keys when empty).

@@ -305,3 +305,184 @@ fn keys_revoked_in_a_krl_are_refused_after_the_file_changes() {
     assert!(p.flat().contains("revoked.krl"), "{}", p.text);
     assert_ne!(rev(&bare, "main").as_deref(), Some(id.as_str()));
 }
+
+/// Issue 11, the push path. The real web-flow commits cannot be pushed (their trees and parents
+/// are not in the test data; a pack needs them), so the same encoding is made here: alice gets
+/// an RSA signing subkey, signs a commit with it through git and gpg, and the signature's MPI is
+/// re-encoded as some of GitHub's are — a leading zero octet, the bit count raised to match. The
+/// signed bytes do not change, so git + gpg still say G; the daemon must accept it, and refuse
+/// the same commit with one bit of the signature value flipped.
+#[test]
+fn non_canonical_rsa_mpi_is_accepted_as_gpg_accepts_it() {
+    let w = World::new();
+    let gpg = |args: &[&str]| {
+        let out = std::process::Command::new("gpg")
+            .envs(w.env())
+            .args([
+                "--batch",
+                "--quiet",
+                "--pinentry-mode",
+                "loopback",
+                "--passphrase",
+                "",
+            ])
+            .args(args)
+            .output()
+            .expect("gpg runs");
+        assert!(
+            out.status.success(),
+            "gpg {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    gpg(&[
+        "--quick-add-key",
+        &w.gpg_fingerprint(),
+        "rsa2048",
+        "sign",
+        "never",
+    ]);
+    let cert = gpg(&["--armor", "--export", "alice@example.org"]);
+    std::fs::write(w.key("alice.asc"), cert).expect("re-export alice's certificate");
+    let (bare, c) = w.seed("app", "sha1");
+    let policy = w.policy("", STANDARD_RULESETS);
+    let d = Daemon::start(&w, Some(&policy), &[&bare]);
+
+    let signed = c.commit("a.txt", "alice@example.org", Sign::Gpg);
+    let raw = raw_object(&w, &c, &signed);
+    let odd = with_reencoded_mpi(&raw, false);
+    let odd_id = write_commit(&c, &odd);
+    assert_eq!(c.git(&["log", "--no-walk", "--format=%G?", &odd_id]), "G");
+    let flipped = write_commit(&c, &with_reencoded_mpi(&raw, true));
+    assert_eq!(c.git(&["log", "--no-walk", "--format=%G?", &flipped]), "B");
+
+    c.git(&["update-ref", "refs/heads/main", &flipped]);
+    let p = c.push(&["origin", "main"]);
+    assert!(!p.ok, "a flipped signature value is bad: {}", p.text);
+    assert!(p.flat().contains(&flipped[..10]), "{}", p.text);
+
+    c.git(&["update-ref", "refs/heads/main", &odd_id]);
+    let p = c.push(&["origin", "main"]);
+    assert!(p.ok, "{}\n{}", p.text, d.log_text());
+    assert_eq!(rev(&bare, "main").as_deref(), Some(odd_id.as_str()));
+}
+
+/// `git cat-file commit ID`, byte for byte.
+fn raw_object(w: &World, c: &Client, id: &str) -> Vec<u8> {
+    let out = std::process::Command::new("git")
+        .args(["cat-file", "commit", id])
+        .current_dir(&c.dir)
+        .envs(w.env())
+        .output()
+        .expect("git cat-file");
+    assert!(out.status.success());
+    out.stdout
+}
+
+/// `git hash-object -t commit -w` of `raw`.
+fn write_commit(c: &Client, raw: &[u8]) -> String {
+    let file = c.dir.join(".git").join("reencoded");
+    std::fs::write(&file, raw).expect("write");
+    c.git(&[
+        "hash-object",
+        "-t",
+        "commit",
+        "-w",
+        &file.display().to_string(),
+    ])
+}
+
+/// The commit with its gpgsig's RSA MPI re-encoded: one leading zero octet and the bit count
+/// raised by 8; with `flip`, also the value's last bit flipped.
+fn with_reencoded_mpi(raw: &[u8], flip: bool) -> Vec<u8> {
+    let text = String::from_utf8(raw.to_vec()).expect("utf8 commit");
+    let (head, rest) = text.split_once("gpgsig ").expect("signed");
+    let end = rest.find("-----END PGP SIGNATURE-----").expect("armor end");
+    let block = &rest[..end];
+    let after = &rest[end + "-----END PGP SIGNATURE-----\n".len()..];
+    // The base64 lines: after the blank line, before the checksum.
+    let b64: String = block
+        .lines()
+        .skip(1)
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('='))
+        .collect();
+    let packet = base64_decode(&b64);
+    let (body_start, len) = match packet[0] {
+        0x89 => (3, usize::from(u16::from_be_bytes([packet[1], packet[2]]))),
+        0xc2 => (
+            3,
+            ((usize::from(packet[1]) - 192) << 8) + usize::from(packet[2]) + 192,
+        ),
+        b => panic!("unexpected packet header {b:#x}"),
+    };
+    let body = &packet[body_start..body_start + len];
+    assert_eq!((body[0], body[2]), (4, 1), "a v4 RSA signature");
+    let hashed = usize::from(u16::from_be_bytes([body[4], body[5]]));
+    let at = 6 + hashed;
+    let unhashed = usize::from(u16::from_be_bytes([body[at], body[at + 1]]));
+    let mpi = at + 2 + unhashed + 2;
+    let bits = u16::from_be_bytes([body[mpi], body[mpi + 1]]) + 8;
+    let mut value = vec![0u8];
+    value.extend_from_slice(&body[mpi + 2..]);
+    if flip {
+        let last = value.len() - 1;
+        value[last] ^= 1;
+    }
+    let mut new_body = body[..mpi].to_vec();
+    new_body.extend_from_slice(&bits.to_be_bytes());
+    new_body.extend_from_slice(&value);
+    let l = new_body.len() - 192;
+    let mut out = vec![
+        0xc2,
+        u8::try_from((l >> 8) + 192).expect("fits"),
+        (l & 0xff) as u8,
+    ];
+    out.extend_from_slice(&new_body);
+    // The armor checksum is optional (RFC 9580 §6.1); gpg and pushguard read it without.
+    let mut sig = String::from("gpgsig -----BEGIN PGP SIGNATURE-----\n \n");
+    for chunk in base64_encode(&out).as_bytes().chunks(64) {
+        sig.push_str(&format!(" {}\n", String::from_utf8_lossy(chunk)));
+    }
+    sig.push_str(" -----END PGP SIGNATURE-----\n");
+    format!("{head}{sig}{after}").into_bytes()
+}
+
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    let (mut acc, mut n) = (0u32, 0);
+    for c in s.bytes().filter(|&c| c != b'=') {
+        let v = B64.iter().position(|&b| b == c).expect("base64") as u32;
+        acc = (acc << 6) | v;
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            out.push((acc >> n) as u8);
+            acc &= (1 << n) - 1;
+        }
+    }
+    out
+}
+
+fn base64_encode(data: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let v = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(B64[((v >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}

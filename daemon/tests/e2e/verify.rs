@@ -108,6 +108,22 @@ fn history_gets_one_verdict_per_object_and_exit_1_on_any_failure() {
     assert_eq!(verdict(&v1), "good");
     assert_eq!(verdict(&v0), "no_signature");
     assert_eq!(lines.len(), 8, "6 commits, 2 annotated tags: {out}");
+    // git's %G? class of each signature, beside the verdict: bob's key is in the policy, so his
+    // signature is good (G) even though the verdict refuses it for alice's email.
+    let letter = |id: &str| lines[id]["git"].as_str().unwrap_or("?").to_string();
+    for (id, l) in [
+        (&initial, "G"),
+        (&gpg, "G"),
+        (&unsigned, "N"),
+        (&unknown, "E"),
+        (&mismatch, "G"),
+        (&ssh, "G"),
+        (&v1, "G"),
+        (&v0, "N"),
+    ] {
+        assert_eq!(letter(id), l, "{id}: {out}");
+    }
+    assert_eq!(summary["git"], serde_json::json!({"G": 4, "E": 1, "N": 1}));
     // Signer, key and the committer's identity.
     let gpg_line = &lines[&gpg];
     assert_eq!(gpg_line["signer"], "alice");
@@ -157,31 +173,32 @@ fn history_gets_one_verdict_per_object_and_exit_1_on_any_failure() {
     let (code, out, _) = verify(&w, &["--repo", &repo, "--policy", &policy, "--no-records"]);
     assert_eq!(code, 1);
     let text: Vec<&str> = out.lines().collect();
-    assert_eq!(text.len(), 9, "{out}");
+    assert_eq!(text.len(), 10, "{out}");
     assert!(
         text[0].starts_with(&format!(
-            "good               commit {ssh} alice key SHA256:"
+            "G good               commit {ssh} alice key SHA256:"
         )),
         "{out}"
     );
     assert!(text[0].ends_with(" [receive_time]"), "{out}");
     assert!(
         text[1].starts_with(&format!(
-            "identity_mismatch  commit {mismatch} bob key SHA256:"
+            "G identity_mismatch  commit {mismatch} bob key SHA256:"
         )),
         "{out}"
     );
     assert_eq!(
         text[3],
-        format!("no_signature       commit {unsigned} [receive_time]: not signed"),
+        format!("N no_signature       commit {unsigned} [receive_time]: not signed"),
         "{out}"
     );
     assert!(
-        text[7].starts_with(&format!("good               tag    {v1} (v1) alice")),
+        text[7].starts_with(&format!("G good               tag    {v1} (v1) alice")),
         "{out}"
     );
+    assert_eq!(text[8], "%G? of 6 commits: 4 G, 1 E, 1 N", "{out}");
     assert_eq!(
-        text[8],
+        text[9],
         "verify: 8 objects (6 commits, 2 tags): 4 good, 1 identity_mismatch, 2 no_signature, 1 unknown_key: FAILED"
     );
 
@@ -694,4 +711,164 @@ fn verify_with_a_ref_applies_that_refs_signer_and_merger_rules() {
     args.extend(["--ref", "refs/heads/scratch"]);
     let (code, out, _) = verify(&w, &args);
     assert_eq!(code, 0, "{out}");
+}
+
+/// The 38 real GitHub web-flow commits (crypto's test data, from octokit/webhooks).
+fn web_flow_data() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../crypto/tests/it/data/github-web-flow")
+}
+
+/// Issue 11: `pushguard verify` on real web-flow history (non-canonical RSA MPIs, a key that
+/// expired in 2024) says good for every commit, with git's own `%G?` letter and gpg's signature
+/// time beside it. git + gpg run here, with the keys GitHub publishes marked trusted, so git
+/// prints G (not U) for the current key, as pushguard does for a key in the policy.
+#[test]
+fn github_web_flow_history_agrees_with_git_and_gpg() {
+    let w = World::new();
+    let data = web_flow_data();
+    let repo = w.path().join("webhooks");
+    let git = |args: &[&str], gnupg: Option<&Path>| -> std::process::Output {
+        let mut cmd = Command::new("git");
+        cmd.arg("-C").arg(&repo).args(args).envs(w.env());
+        if let Some(h) = gnupg {
+            cmd.env("GNUPGHOME", h);
+        }
+        cmd.output().expect("git runs")
+    };
+    std::fs::create_dir_all(&repo).expect("mkdir");
+    assert!(git(&["init", "-q", "."], None).status.success());
+    let expected = std::fs::read_to_string(data.join("expected-git-gpg.txt")).expect("expected");
+    let ids: Vec<&str> = expected
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(ids.len(), 38);
+    // The objects without their trees and parents: a shallow boundary at every one lets
+    // rev-list list them without walking into what is missing.
+    let mut shallow = String::new();
+    for id in &ids {
+        let file = data.join("commits").join(id);
+        let out = git(
+            &[
+                "hash-object",
+                "-t",
+                "commit",
+                "--literally",
+                "-w",
+                &s(&file),
+            ],
+            None,
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), *id);
+        shallow.push_str(&format!("{id}\n"));
+    }
+    std::fs::write(repo.join(".git/shallow"), shallow).expect("shallow");
+
+    // git + gpg with GitHub's keys, trusted.
+    let gnupg = w.path().join("gnupg-github");
+    std::fs::create_dir_all(&gnupg).expect("mkdir");
+    let gpg = |args: &[&str], input: Option<&str>| {
+        let mut cmd = Command::new("gpg");
+        cmd.env("GNUPGHOME", &gnupg)
+            .args(["--batch", "--quiet"])
+            .args(args)
+            .stdin(std::process::Stdio::piped());
+        let mut child = cmd.spawn().expect("gpg runs");
+        if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
+            use std::io::Write;
+            stdin.write_all(text.as_bytes()).expect("stdin");
+        }
+        assert!(child.wait().expect("gpg").success(), "gpg {args:?}");
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&gnupg, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    }
+    gpg(&["--import", &s(&data.join("keys.gpg"))], None);
+    gpg(
+        &["--import-ownertrust"],
+        Some(
+            "5DE3E0509C47EA3CF04A42D34AEE18F83AFDEB23:6:\n968479A1AFF927E37D1A566BB5690EEEBB952194:6:\n",
+        ),
+    );
+    let mut log_args = vec!["log", "--no-walk=unsorted", "--format=%H %G? %GK"];
+    log_args.extend(ids.iter().copied());
+    let out = git(&log_args, Some(&gnupg));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let git_says: HashMap<String, (String, String)> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            (f[0].to_string(), (f[1].to_string(), f[2].to_string()))
+        })
+        .collect();
+    let signed_at = |id: &str| -> Option<i64> {
+        let out = git(&["verify-commit", "--raw", id], Some(&gnupg));
+        String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .find_map(|l| l.strip_prefix("[GNUPG:] VALIDSIG "))
+            .and_then(|l| l.split(' ').nth(2))
+            .and_then(|t| t.parse().ok())
+    };
+
+    // pushguard, with the same keys in the policy for GitHub's identity.
+    std::fs::copy(data.join("keys.gpg"), w.path().join("github.gpg")).expect("copy keys");
+    let policy = w.path().join("github-policy.yaml");
+    std::fs::write(
+        &policy,
+        "version: 1\nidentities:\n  github:\n    emails: [noreply@github.com]\n    keys:\n      - openpgp: github.gpg\nrulesets: []\n",
+    )
+    .expect("policy");
+    let mut args = vec![
+        "--repo".to_string(),
+        s(&repo),
+        "--policy".to_string(),
+        s(&policy),
+        "--no-records".to_string(),
+        "--format".to_string(),
+        "json".to_string(),
+    ];
+    args.extend(ids.iter().map(|i| i.to_string()));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, out, err) = verify(&w, &refs);
+    assert_eq!(code, 0, "{out}{err}");
+    let (lines, summary) = parse(&out);
+    assert_eq!(lines.len(), 38, "{out}");
+    let mut disagreements = Vec::new();
+    for id in &ids {
+        let l = &lines[*id];
+        let (letter, keyid) = &git_says[*id];
+        let ours = l["git"].as_str().unwrap_or("?");
+        let key = l["key"].as_str().unwrap_or("?");
+        if l["verdict"] != "good"
+            || ours != letter
+            || !key.ends_with(keyid.as_str())
+            || l["signed_at"].as_i64() != signed_at(id)
+        {
+            disagreements.push(format!("{id}: git {letter} {keyid}; ours {l}"));
+        }
+    }
+    assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
+    // The expired 2017 key: Y by both, 20 times; its successor: G, 18.
+    assert_eq!(
+        summary["git"],
+        serde_json::json!({"G": 18, "Y": 20}),
+        "{out}"
+    );
+    assert_eq!(summary["verdicts"]["good"], 38);
+
+    // Text: the letters summary to hold next to `git log --format=%G?`.
+    let text_args: Vec<&str> = refs
+        .iter()
+        .copied()
+        .filter(|a| *a != "--format" && *a != "json")
+        .collect();
+    let (code, out, _) = verify(&w, &text_args);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("\n%G? of 38 commits: 18 G, 20 Y\n"), "{out}");
 }
