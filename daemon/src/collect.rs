@@ -407,17 +407,9 @@ impl Collector<'_> {
 
     fn check(&self, part: &SignaturePart, verify: bool) -> SignatureCheck {
         match part {
-            SignaturePart::None => SignatureCheck::unsigned(),
-            SignaturePart::Malformed(why) => SignatureCheck {
-                verdict: rules::KeyVerdict::Malformed,
-                detail: Some(why.clone()),
-                ..SignatureCheck::default()
-            },
             // No rule on this ref asks for signatures: don't spend time verifying.
             SignaturePart::Signed { .. } if !verify => SignatureCheck::default(),
-            SignaturePart::Signed { signature, payload } => {
-                self.loaded.keyring.verify(signature, payload, self.now)
-            }
+            _ => part.check(&self.loaded.keyring, self.now),
         }
     }
 }

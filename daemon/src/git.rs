@@ -108,6 +108,22 @@ pub enum SignaturePart {
     Malformed(String),
 }
 
+impl SignaturePart {
+    /// The check of this signature by `keyring` at `now`: unsigned and malformed ones without
+    /// asking it.
+    pub fn check(&self, keyring: &crypto::Keyring, now: i64) -> rules::SignatureCheck {
+        match self {
+            SignaturePart::None => rules::SignatureCheck::unsigned(),
+            SignaturePart::Malformed(why) => rules::SignatureCheck {
+                verdict: rules::KeyVerdict::Malformed,
+                detail: Some(why.clone()),
+                ..rules::SignatureCheck::default()
+            },
+            SignaturePart::Signed { signature, payload } => keyring.verify(signature, payload, now),
+        }
+    }
+}
+
 /// Bytes of delta bases each object handle keeps decompressed. gix's default is 96 MiB per
 /// handle, and a history scan has one handle per core plus one: memory would grow with the
 /// history scanned (181 MB for a 163 MB history on 2 cores) towards several hundred MB.

@@ -653,17 +653,7 @@ fn check_one(ctx: &Ctx<'_>, reader: &RepoReader, item: &Item) -> Result<Vec<Line
         // key revoked as of the receive time (a hard revocation counts always). Good today
         // means not revoked then either (revocations only ever start), so the second check is
         // needed only when today's is not good.
-        let today = match &part {
-            SignaturePart::None => SignatureCheck::unsigned(),
-            SignaturePart::Malformed(why) => SignatureCheck {
-                verdict: KeyVerdict::Malformed,
-                detail: Some(why.clone()),
-                ..SignatureCheck::default()
-            },
-            SignaturePart::Signed { signature, payload } => {
-                loaded.keyring.verify(signature, payload, ctx.now)
-            }
-        };
+        let today = part.check(&loaded.keyring, ctx.now);
         line.git = git_letter(&today);
         line.signed_at = today.signed_at;
         if rec.verdict == "good" && today.verdict != KeyVerdict::Good {
@@ -701,40 +691,30 @@ fn judge_fresh(
     line: &mut Line,
 ) {
     let (keyring, now) = (&ctx.loaded.keyring, ctx.now);
+    let first = part.check(keyring, now);
+    line.git = git_letter(&first);
     let sig = match part {
-        SignaturePart::None => SignatureCheck::unsigned(),
-        SignaturePart::Malformed(why) => SignatureCheck {
-            verdict: KeyVerdict::Malformed,
-            detail: Some(why.clone()),
-            ..SignatureCheck::default()
-        },
-        SignaturePart::Signed { signature, payload } => {
-            let first = keyring.verify(signature, payload, now);
-            line.git = git_letter(&first);
-            match first.signed_at {
-                Some(t) => {
-                    line.basis = Basis::SignatureTime;
-                    if lifecycle(first.verdict) && t < now {
-                        let then = keyring.verify(signature, payload, t);
-                        if then.verdict == KeyVerdict::Good {
-                            line.reason = Some(format!(
-                                "good when signed on {}; since then: {}",
-                                date(t),
-                                first.detail.clone().unwrap_or_default()
-                            ));
-                        }
-                        then
-                    } else {
-                        first
+        SignaturePart::Signed { signature, payload } => match first.signed_at {
+            Some(t) => {
+                line.basis = Basis::SignatureTime;
+                if lifecycle(first.verdict) && t < now {
+                    let then = keyring.verify(signature, payload, t);
+                    if then.verdict == KeyVerdict::Good {
+                        line.reason = Some(format!(
+                            "good when signed on {}; since then: {}",
+                            date(t),
+                            first.detail.clone().unwrap_or_default()
+                        ));
                     }
+                    then
+                } else {
+                    first
                 }
-                None => first,
             }
-        }
+            None => first,
+        },
+        _ => first,
     };
-    if !matches!(part, SignaturePart::Signed { .. }) {
-        line.git = git_letter(&sig);
-    }
     line.signed_at = sig.signed_at;
     line.signer = sig.identity.clone();
     line.key = sig.key.clone();
