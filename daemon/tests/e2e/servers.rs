@@ -254,6 +254,29 @@ fn change(client: &Client, file: &str, who: &str) -> String {
     client.commit(file, &format!("{who}@example.org"), Sign::Unsigned)
 }
 
+/// What every server test shows first: alice (a maintainer) moves `main`; then bob (a
+/// developer) is refused by the policy, with its message shown through the server, and `main`
+/// stays at alice's commit. `push(name)` pushes `HEAD:main` as that user. Bob's push is returned
+/// for what else a test checks in it; alice's commit is the second value.
+fn alice_moves_main_bob_is_refused(
+    client: &Client,
+    bare: &Path,
+    push: impl Fn(&str) -> Pushed,
+) -> (Pushed, String) {
+    let mine = change(client, "alice-main.txt", "alice");
+    let p = push("alice");
+    assert!(p.ok, "alice may move main:\n{}", p.text);
+    assert_eq!(rev(bare, "main").as_deref(), Some(mine.as_str()));
+    change(client, "bob-main.txt", "bob");
+    let p = push("bob");
+    assert_rejected(
+        &p,
+        "bob may not push to this branch: only role:maintainer may update it",
+    );
+    assert_eq!(rev(bare, "main").as_deref(), Some(mine.as_str()));
+    (p, mine)
+}
+
 fn assert_rejected(p: &Pushed, phrase: &str) {
     assert!(!p.ok, "the push should have been rejected:\n{}", p.text);
     assert!(
@@ -376,25 +399,10 @@ fn gitolite_names_the_pusher_and_keeps_its_own_access_rules() {
     let url = sshd.url("app");
     let as_user = |who: &str| sshd.ssh_command(&w.key(who), "");
 
-    let mine = change(&client, "a.txt", "alice");
-    let p = client.push_env(
-        &[("GIT_SSH_COMMAND", &as_user("alice"))],
-        &[&url, "HEAD:main"],
-    );
-    assert!(p.ok, "alice may move main:\n{}", p.text);
-    assert_eq!(rev(&bare, "main").as_deref(), Some(mine.as_str()));
-
-    change(&client, "b.txt", "bob");
-    let p = client.push_env(
-        &[("GIT_SSH_COMMAND", &as_user("bob"))],
-        &[&url, "HEAD:main"],
-    );
-    assert_rejected(
-        &p,
-        "bob may not push to this branch: only role:maintainer may update it",
-    );
+    let (p, _) = alice_moves_main_bob_is_refused(&client, &bare, |who| {
+        client.push_env(&[("GIT_SSH_COMMAND", &as_user(who))], &[&url, "HEAD:main"])
+    });
     assert!(p.text.contains("pre-receive hook declined"), "{}", p.text);
-    assert_eq!(rev(&bare, "main").as_deref(), Some(mine.as_str()));
     let last = d.audit().last().cloned().expect("an audit line");
     assert_eq!(last["pusher"], "bob", "the pusher is gitolite's GL_USER");
 
@@ -483,22 +491,9 @@ fn gitolite_with_the_daemons_own_hook() {
     let url = sshd.url("app");
     let as_user = |who: &str| sshd.ssh_command(&w.key(who), "");
 
-    let mine = change(&client, "a.txt", "alice");
-    let p = client.push_env(
-        &[("GIT_SSH_COMMAND", &as_user("alice"))],
-        &[&url, "HEAD:main"],
-    );
-    assert!(p.ok, "alice may move main:\n{}", p.text);
-    change(&client, "b.txt", "bob");
-    let p = client.push_env(
-        &[("GIT_SSH_COMMAND", &as_user("bob"))],
-        &[&url, "HEAD:main"],
-    );
-    assert_rejected(
-        &p,
-        "bob may not push to this branch: only role:maintainer may update it",
-    );
-    assert_eq!(rev(&bare, "main").as_deref(), Some(mine.as_str()));
+    alice_moves_main_bob_is_refused(&client, &bare, |who| {
+        client.push_env(&[("GIT_SSH_COMMAND", &as_user(who))], &[&url, "HEAD:main"])
+    });
     assert!(
         fs::symlink_metadata(bare.join("hooks/update"))
             .map(|m| m.file_type().is_symlink())
@@ -975,15 +970,7 @@ fn gitea_pre_receive_d_runs_pushguard() {
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
         client.push_env(&env, &["-o", "note=via-gitea", "origin", refspec])
     };
-    let mine = change(&client, "a.txt", "alice");
-    let p = push("alice", "HEAD:main");
-    assert!(p.ok, "alice may move main:\n{}", p.text);
-    assert_eq!(rev(&bare, "main").as_deref(), Some(mine.as_str()));
-    change(&client, "b.txt", "bob");
-    assert_rejected(
-        &push("bob", "HEAD:main"),
-        "bob may not push to this branch: only role:maintainer may update it",
-    );
+    let (_, mine) = alice_moves_main_bob_is_refused(&client, &bare, |who| push(who, "HEAD:main"));
     assert_rejected(
         &push("", "HEAD:main"),
         "an unidentified pusher (expected the server to set GITEA_PUSHER_NAME) may not push to this branch",
@@ -1104,15 +1091,7 @@ fn gitlab_custom_hooks_run_pushguard() {
         &bare.join("custom_hooks/pre-receive.d/pushguard"),
         &recipe(&w, "GitLab (self-managed) server hooks", 0),
     );
-    let mine = change(&client, "b.txt", "alice");
-    let p = push("alice", "HEAD:main");
-    assert!(p.ok, "alice may move main:\n{}", p.text);
-    assert_eq!(rev(&bare, "main").as_deref(), Some(mine.as_str()));
-    change(&client, "c.txt", "bob");
-    assert_rejected(
-        &push("bob", "HEAD:main"),
-        "bob may not push to this branch: only role:maintainer may update it",
-    );
+    let (_, mine) = alice_moves_main_bob_is_refused(&client, &bare, |who| push(who, "HEAD:main"));
     assert_rejected(
         &push("", "HEAD:main"),
         "an unidentified pusher (expected the server to set one of PUSHGUARD_USER, GL_USERNAME, GL_USER, GITEA_PUSHER_NAME, REMOTE_USER) may not push to this branch",
