@@ -212,6 +212,18 @@ impl Matrix {
         });
     }
 
+    /// A commit signed by `s`, judged with its own home and keyring.
+    fn pgp_commit(&mut self, name: &str, s: &PgpSigner, id: &str, differs: Option<&'static str>) {
+        self.commit(
+            name,
+            &s.config(),
+            Some(s.gpg.home()),
+            &s.keyring(),
+            id,
+            differs,
+        );
+    }
+
     /// A tag: `git verify-tag` succeeds (G) or not (-), beside ours.
     fn tag(
         &mut self,
@@ -271,6 +283,11 @@ impl PgpSigner {
             .add_openpgp_cert("alice", &self.gpg.export(&[&self.fpr]))
             .expect("cert");
         keyring
+    }
+
+    /// A signed commit with this key (see [`sign`]).
+    fn sign(&self, repo: &Repo, what: &str) -> String {
+        sign(repo, &self.config(), Some(self.gpg.home()), what, None)
     }
 }
 
@@ -349,34 +366,14 @@ fn our_verdicts_agree_with_git() {
     let fpr = gpg.generate_with("Alice <alice@example.com>", "ed25519", "cert", "never", &[]);
     gpg.add_subkey(&fpr, "ed25519", "sign", "never", &[]);
     let s = PgpSigner { gpg, fpr };
-    let id = sign(&m.repo, &s.config(), Some(s.gpg.home()), "pgp subkey", None);
-    m.commit(
-        "openpgp signing subkey",
-        &[],
-        Some(s.gpg.home()),
-        &s.keyring(),
-        &id,
-        None,
-    );
+    let id = s.sign(&m.repo, "pgp subkey");
+    m.pgp_commit("openpgp signing subkey", &s, &id, None);
 
     // Unknown key: a signer the verifier's home and keyring do not hold.
     let alice = PgpSigner::new("Alice <alice@example.com>", "ed25519");
     let mallory = PgpSigner::new("Mallory <mallory@example.com>", "ed25519");
-    let id = sign(
-        &m.repo,
-        &mallory.config(),
-        Some(mallory.gpg.home()),
-        "pgp unknown",
-        None,
-    );
-    m.commit(
-        "openpgp unknown key",
-        &[],
-        Some(alice.gpg.home()),
-        &alice.keyring(),
-        &id,
-        None,
-    );
+    let id = mallory.sign(&m.repo, "pgp unknown");
+    m.pgp_commit("openpgp unknown key", &alice, &id, None);
 
     // Expired: a key made in the past for two days, used then; judged now by both.
     let past = ["--faked-system-time", PAST];
@@ -384,22 +381,9 @@ fn our_verdicts_agree_with_git() {
     let fpr = gpg.generate_with("Alice <alice@example.com>", "ed25519", "sign", "2d", &past);
     let s = PgpSigner { gpg, fpr };
     s.gpg.set_conf(&format!("faked-system-time {SIGNED}\n"));
-    let id = sign(
-        &m.repo,
-        &s.config(),
-        Some(s.gpg.home()),
-        "pgp expired key",
-        None,
-    );
+    let id = s.sign(&m.repo, "pgp expired key");
     s.gpg.set_conf("");
-    m.commit(
-        "openpgp key expired since",
-        &[],
-        Some(s.gpg.home()),
-        &s.keyring(),
-        &id,
-        None,
-    );
+    m.pgp_commit("openpgp key expired since", &s, &id, None);
 
     // Expired signing subkey.
     let gpg = Gpg::new();
@@ -413,22 +397,9 @@ fn our_verdicts_agree_with_git() {
     gpg.add_subkey(&fpr, "ed25519", "sign", "2d", &past);
     let s = PgpSigner { gpg, fpr };
     s.gpg.set_conf(&format!("faked-system-time {SIGNED}\n"));
-    let id = sign(
-        &m.repo,
-        &s.config(),
-        Some(s.gpg.home()),
-        "pgp expired subkey",
-        None,
-    );
+    let id = s.sign(&m.repo, "pgp expired subkey");
     s.gpg.set_conf("");
-    m.commit(
-        "openpgp subkey expired since",
-        &[],
-        Some(s.gpg.home()),
-        &s.keyring(),
-        &id,
-        None,
-    );
+    m.pgp_commit("openpgp subkey expired since", &s, &id, None);
 
     // An expired signature (the signature's own expiry, one day).
     let gpg = Gpg::new();
@@ -443,75 +414,29 @@ fn our_verdicts_agree_with_git() {
     s.gpg.set_conf(&format!(
         "faked-system-time {SIGNED}\ndefault-sig-expire 1d\n"
     ));
-    let id = sign(
-        &m.repo,
-        &s.config(),
-        Some(s.gpg.home()),
-        "pgp expired signature",
-        None,
-    );
+    let id = s.sign(&m.repo, "pgp expired signature");
     s.gpg.set_conf("");
-    m.commit(
-        "openpgp signature expired",
-        &[],
-        Some(s.gpg.home()),
-        &s.keyring(),
-        &id,
-        None,
-    );
+    m.pgp_commit("openpgp signature expired", &s, &id, None);
 
     // Revoked key (gpg's own revocation certificate), and a revoked signing subkey.
     let s = PgpSigner::new("Alice <alice@example.com>", "ed25519");
-    let id = sign(
-        &m.repo,
-        &s.config(),
-        Some(s.gpg.home()),
-        "pgp revoked",
-        None,
-    );
+    let id = s.sign(&m.repo, "pgp revoked");
     s.gpg.revoke(&s.fpr);
-    m.commit(
-        "openpgp key revoked",
-        &[],
-        Some(s.gpg.home()),
-        &s.keyring(),
-        &id,
-        None,
-    );
+    m.pgp_commit("openpgp key revoked", &s, &id, None);
     let gpg = Gpg::new();
     let fpr = gpg.generate_with("Alice <alice@example.com>", "ed25519", "cert", "never", &[]);
     gpg.add_subkey(&fpr, "ed25519", "sign", "never", &[]);
     let s = PgpSigner { gpg, fpr };
-    let id = sign(
-        &m.repo,
-        &s.config(),
-        Some(s.gpg.home()),
-        "pgp revoked subkey",
-        None,
-    );
+    let id = s.sign(&m.repo, "pgp revoked subkey");
     s.gpg.revoke_first_subkey(&s.fpr);
-    m.commit(
-        "openpgp subkey revoked",
-        &[],
-        Some(s.gpg.home()),
-        &s.keyring(),
-        &id,
-        None,
-    );
+    m.pgp_commit("openpgp subkey revoked", &s, &id, None);
 
     // SHA-1: GnuPG still says good; the policy refuses it, unless dated before a cutoff.
     let s = PgpSigner::new("Alice <alice@example.com>", "rsa2048");
     s.gpg.set_conf("digest-algo SHA1\n");
-    let id = sign(&m.repo, &s.config(), Some(s.gpg.home()), "pgp sha1", None);
+    let id = s.sign(&m.repo, "pgp sha1");
     s.gpg.set_conf("");
-    m.commit(
-        "openpgp SHA-1",
-        &[],
-        Some(s.gpg.home()),
-        &s.keyring(),
-        &id,
-        Some(SHA1),
-    );
+    m.pgp_commit("openpgp SHA-1", &s, &id, Some(SHA1));
     let mut lenient = s.keyring();
     lenient.set_sha1_cutoff(Some(now() + 86_400));
     m.commit(
