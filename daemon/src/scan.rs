@@ -460,5 +460,6 @@ fn finding(f: &Found) -> SecretFinding {
         secret_sha256: f.finding.secret_sha256.clone(),
         redacted: f.finding.redacted.clone(),
         legacy: f.legacy,
+        warn_by_default: f.finding.severity == secrets::Severity::Warn,
     }
 }

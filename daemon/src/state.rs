@@ -333,5 +333,13 @@ fn load_scanner(
             ),
         ));
     }
+    for (id, at) in &cfg.severity_at {
+        if !rules.rules().iter().any(|r| &r.id == id) {
+            return Err(err(
+                Some(*at),
+                format!("secrets.severity names unknown rule {id:?}"),
+            ));
+        }
+    }
     secrets::Scanner::new(&rules).map_err(|e| err(None, format!("secret rules: {e}")))
 }

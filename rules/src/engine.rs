@@ -6,7 +6,7 @@ use crate::facts::{
 };
 use crate::policy::{
     Actor, Attestation, Identity, IdentityBinding, LargeBlob, OnError, Policy, RuleSpec, Ruleset,
-    SecretScanning, Signatures, Target,
+    SecretScanning, SecretSeverity, Signatures, Target,
 };
 use crate::report::{Code, Report, SecretDetail, Violation};
 
@@ -353,6 +353,22 @@ impl Ctx<'_> {
                 v.secret = Some(detail.clone());
                 v
             };
+            let warn = match self.policy.secrets.severity.get(&f.rule_id) {
+                Some(SecretSeverity::Warn) => true,
+                Some(SecretSeverity::Block) => false,
+                None => f.warn_by_default,
+            };
+            if warn {
+                sinks.warnings.push(at(self.violation(
+                    Code::SecretWarning,
+                    format!(
+                        "{} ({}): severity warn, not blocking",
+                        f.description, f.rule_id
+                    ),
+                    "if it is a real credential, revoke it and remove it from the file".to_string(),
+                )));
+                continue;
+            }
             if f.legacy && !sc.block_legacy {
                 sinks.warnings.push(at(self.violation(
                     Code::SecretLegacy,

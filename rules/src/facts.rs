@@ -241,6 +241,10 @@ pub struct SecretFinding {
     pub redacted: String,
     /// The same secret (rule and hash) is already in the base version of the file.
     pub legacy: bool,
+    /// The detection rule ships as `warn` (shown, not blocking); a policy's
+    /// `secrets.severity` overrides it either way.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub warn_by_default: bool,
 }
 
 /// A blob the scanner did not read because it is larger than `max_blob_size`.

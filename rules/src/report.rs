@@ -37,6 +37,8 @@ pub enum Code {
     SecretDetected,
     /// A secret that is already in the base version of the file (does not block by default).
     SecretLegacy,
+    /// A finding of a rule whose severity is `warn`: shown and audited, not blocking.
+    SecretWarning,
     /// A blob larger than `max_blob_size`, with `on_large_blob: reject`.
     BlobTooLarge,
     /// A blob larger than `max_blob_size` that was not scanned (`on_large_blob: skip`).
@@ -84,6 +86,7 @@ impl Code {
             Code::LightweightTag => "lightweight_tag",
             Code::SecretDetected => "secret_detected",
             Code::SecretLegacy => "secret_legacy",
+            Code::SecretWarning => "secret_warning",
             Code::BlobTooLarge => "blob_too_large",
             Code::BlobSkipped => "blob_skipped",
             Code::ScanIncomplete => "scan_incomplete",

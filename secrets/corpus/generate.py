@@ -200,7 +200,6 @@ shapes = [
     ("stripe-secret-key", lambda: "sk_live_" + rs(ALNUM, 99), "STRIPE_SECRET_KEY"),
     ("stripe-restricted-key", lambda: "rk_live_" + rs(ALNUM, 24), "STRIPE_KEY"),
     ("stripe-webhook-secret", lambda: "whsec_" + rs(ALNUM, 32), "STRIPE_WEBHOOK_SECRET"),
-    ("aws-access-key-id", lambda: "AKIA" + rs(BASE32, 16), "AWS_ACCESS_KEY_ID"),
     ("gcp-api-key", lambda: "AIza" + rs(URLSAFE, 35), "GOOGLE_API_KEY"),
     ("google-oauth-client-secret", lambda: "GOCSPX-" + rs(URLSAFE, 28), "GOOGLE_CLIENT_SECRET"),
     ("sendgrid-api-key", lambda: "SG." + rs(URLSAFE, 22) + "." + rs(URLSAFE, 43), "SENDGRID_API_KEY"),
@@ -297,8 +296,14 @@ for prefix in ["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "npm_"]:
     for i in range(3):
         path, text = contexts(gh(prefix, valid=False), "TOKEN")[i]
         add("benign", None, "wrong-checksum", path, text)
-for gen in [lambda: github_fine(False), lambda: atlassian(False), lambda: grafana_sa(False), lambda: gitlab_routable(False),
-            lambda: bech32("age-secret-key-", [R.randrange(256) for _ in range(32)], False).upper(),
+# Undocumented checksums (fine-grained PATs, Atlassian, Grafana, GitLab routable) may only raise
+# confidence: a token that fails them is still a secret of its rule.
+for rule, gen in [("github-fine-grained-pat", lambda: github_fine(False)), ("atlassian-api-token", lambda: atlassian(False)),
+                  ("grafana-service-account-token", lambda: grafana_sa(False)), ("gitlab-pat-routable", lambda: gitlab_routable(False))]:
+    for i in range(3):
+        path, text = contexts(gen(), "WALLET_PRIVKEY")[i]
+        add("secret", rule, "unverified-checksum", path, text)
+for gen in [lambda: bech32("age-secret-key-", [R.randrange(256) for _ in range(32)], False).upper(),
             lambda: bech32("nsec", [R.randrange(256) for _ in range(32)], False),
             lambda: b58check(b"\x80" + bytes(R.randrange(256) for _ in range(32)) + b"\x01", False)]:
     for i in range(3):
@@ -397,6 +402,171 @@ code = [
 ]
 for path, text in code:
     add("benign", None, "code", path, text)
+
+# --- credential families without a provider prefix (issue 12), positives and hard negatives,
+# written from each format's documentation (netrc(5), PostgreSQL "The Password File", MySQL
+# option files, sshpass(1), mysql(1), curl(1), docker-login(1), htpasswd(1), RFC 7617, the
+# go-sql-driver DSN, Kubernetes Secrets, Jupyter's nbformat).
+def human_pw(url=False):
+    # characters a URL's userinfo may hold unencoded (RFC 3986) where the password goes in one
+    return rs(string.ascii_letters, 5) + rs(string.digits, 2) + R.choice("!*-_." if url else "!#%+@^") + rs(ALNUM, 5)
+
+
+def b64std(text):
+    return base64.b64encode(text.encode()).decode()
+
+
+for i in range(3):
+    pw = human_pw()
+    add("secret", "netrc-password", "netrc", [".netrc", "home/ci/_netrc", "scripts/setup-netrc.sh"][i], [
+        f"machine api.internal.acme.io login deploy password {pw}\n",
+        f"machine nexus.acme.io\n    login ci-bot\n    password {pw}\n\nmachine files.acme.io login ftp password {human_pw()}\n",
+        f"#!/bin/sh\ncat > ~/.netrc <<EOF\nmachine git.acme.io login builder password {pw}\nEOF\nchmod 600 ~/.netrc\n"][i])
+for path, text in [(".netrc", "machine api.github.com login octocat password $GITHUB_TOKEN\n"),
+                   ("docs/netrc.md", "Each line reads `machine <host> login <user> password <password>`.\n"),
+                   (".netrc", "machine ftp.gnu.org login anonymous password <your-email-address>\n")]:
+    add("benign", None, "netrc", path, text)
+for i in range(2):
+    add("secret", "pgpass-password", "pgpass", [".pgpass", "deploy/pgpass.conf"][i],
+        f"# hostname:port:database:username:password\ndb-{i}.prod.internal:5432:orders:orders_rw:{human_pw()}\n*:*:*:replicator:{human_pw()}\n")
+add("benign", None, "pgpass", ".pgpass", "# hostname:port:database:username:password\n# fill in from the vault\n")
+for i in range(2):
+    add("secret", "option-file-password", "mycnf", [".my.cnf", "etc/mysql/conf.d/client.cnf"][i],
+        f"[client]\nuser=app\npassword=\"{human_pw()}\"\nhost=db.internal\n")
+add("benign", None, "mycnf", ".my.cnf", "[client]\nuser=app\n# password is read from ~/.mylogin.cnf\nhost=db.internal\n")
+add("secret", "url-credentials", "git-credentials", ".git-credentials", f"https://builder:{rs(ALNUM, 20)}@git.acme.io\n")
+add("benign", None, "git-credentials", "docs/git-credentials.md", "Lines look like https://user:pass@example.com\n")
+
+cli = [
+    ("sshpass-password", "deploy/push.sh", lambda p: f"#!/bin/bash\nsshpass -p '{p}' scp build.tgz ops@10.1.2.3:/srv/\n"),
+    ("mysql-cli-password", "Makefile", lambda p: f"restore:\n\tmysql -h db.internal -u root -p{p} shop < backup.sql\n"),
+    ("mysql-cli-password", "scripts/backup.sh", lambda p: f"mysqldump --host=db --user=backup --password='{p}' shop > shop.sql\n"),
+    ("curl-user-password", ".gitlab-ci.yml", lambda p: f"upload:\n  script:\n    - curl --fail -u uploader:{p} -T dist/app.tgz https://nexus.acme.io/repository/raw/\n"),
+    ("pgpassword-variable", "Dockerfile", lambda p: f"FROM postgres:16\nRUN PGPASSWORD={p} psql -h db -U app -c 'select 1'\n"),
+    ("docker-login-password", ".github/workflows/release.yml", lambda p: f"jobs:\n  push:\n    steps:\n      - run: docker login -u acmebot -p {p} registry.acme.io\n"),
+    ("htpasswd-cli-password", "provision.sh", lambda p: f"apt-get install -y apache2-utils\nhtpasswd -bc /etc/nginx/.htpasswd admin {p}\n"),
+]
+for rule, path, gen in cli:
+    add("secret", rule, "command-line", path, gen(human_pw()))
+for path, text in [
+    ("deploy/push.sh", "sshpass -p \"$DEPLOY_PASSWORD\" scp build.tgz ops@host:/srv/\n"),
+    ("Makefile", "restore:\n\tmysql -h db -u root -p shop < backup.sql\n"),
+    (".gitlab-ci.yml", "script:\n  - curl -u \"$NEXUS_USER:$NEXUS_PASS\" -T app.tgz https://nexus/\n"),
+    (".github/workflows/ci.yml", "- run: echo \"$TOKEN\" | docker login -u bot --password-stdin ghcr.io\n"),
+    ("Dockerfile", "ENV PGPASSWORD=\"\"\nRUN psql -h db -U app -c 'select 1'\n"),
+    ("provision.sh", "htpasswd -c /etc/nginx/.htpasswd admin\n"),
+    ("README.md", "Run `mysql -u root -p` and type the password when asked.\n"),
+]:
+    add("benign", None, "command-line", path, text)
+
+for i, (scheme, rule) in enumerate([("smtp", "url-credentials"), ("ftp", "url-credentials"), ("ldap", "url-credentials"),
+                                     ("sftp", "url-credentials"), ("rediss", "redis-url-password"), ("amqp", "amqp-url-password"),
+                                     ("mongodb", "mongodb-url-password"), ("mysql", "database-url-password")]):
+    add("secret", rule, "url-credentials", ["settings.py", "config.toml", "app.properties", "deploy.sh"][i % 4],
+        f"# connection\nBROKER = \"{scheme}://svc_{rs(string.ascii_lowercase, 4)}:{human_pw(True)}@{scheme}-{i}.acme.internal:{1000 + i}/\"\n")
+add("secret", "go-dsn-password", "url-credentials", "internal/store/db.go",
+    f"package store\n\nconst dsn = \"shop:{human_pw(True)}@tcp(mysql.internal:3306)/shop?parseTime=true\"\n")
+add("secret", "adonet-connection-string-password", "url-credentials", "App.config",
+    f"<connectionStrings>\n  <add name=\"Main\" connectionString=\"Driver={{ODBC Driver 18 for SQL Server}};Server=sql.acme.internal;Database=erp;UID=erp;PWD={human_pw()};\" />\n</connectionStrings>\n")
+add("secret", "jdbc-oracle-password", "url-credentials", "src/main/resources/application.properties",
+    f"spring.datasource.url=jdbc:oracle:thin:erp/{human_pw(True)}@ora.acme.internal:1521/ERP\n")
+for path, text in [
+    ("settings.py", "BROKER = \"amqp://guest:guest@localhost:5672/\"\n"),
+    ("internal/store/db.go", "dsn := fmt.Sprintf(\"%s:%s@tcp(%s)/%s\", user, pass, host, name)\n"),
+    ("App.config", "<add name=\"Main\" connectionString=\"Server=.;Database=erp;Integrated Security=True;\" />\n"),
+    ("config.toml", "url = \"smtp://mail.acme.internal:587\"\n"),
+    ("docs/ldap.md", "ldap://cn=admin:{password}@ldap.example.org\n"),
+]:
+    add("benign", None, "url-credentials", path, text)
+
+for i in range(3):
+    cred = b64std(f"svc-{rs(string.ascii_lowercase, 5)}:{human_pw()}")
+    add("secret", "http-basic-auth", "basic-auth", ["client.py", "api.http", "fetch.js"][i], [
+        f"import requests\nr = requests.get(URL, headers={{\"Authorization\": \"Basic {cred}\"}})\n",
+        f"GET https://jenkins.acme.io/api/json\nAuthorization: Basic {cred}\n",
+        f"fetch(url, {{ headers: {{ 'Authorization': 'Basic {cred}' }} }});\n"][i])
+for path, text in [("api.http", "GET https://httpbin.org/basic-auth/user/passwd\nAuthorization: Basic dXNlcjpwYXNzd2Q=\n"),
+                   ("client.py", "headers = {\"Authorization\": \"Basic \" + base64.b64encode(f\"{user}:{pw}\".encode()).decode()}\n"),
+                   ("nginx.conf", "proxy_set_header Authorization \"Basic $http_authorization\";\n")]:
+    add("benign", None, "basic-auth", path, text)
+
+for i in range(3):
+    kid, sec = "AKIA" + rs(BASE32, 16), rs(B64, 40)
+    # with the keyword beside it, the keyword rule reports the secret key
+    add("secret", "aws-secret-access-key" if i == 1 else "aws-secret-access-key-near-id", "aws-pair", ["credentials.csv", "upload.py", "Jenkinsfile"][i], [
+        f"User name,Access key ID,Secret access key\nci-uploader,{kid},{sec}\n",
+        f"s3 = boto3.client(\"s3\", aws_access_key_id=\"{kid}\",\n                  aws_secret_access_key=\"{sec}\")\n",
+        f"sh \"./upload.sh {kid} {sec}\"\n"][i])
+# an access key id alone is an identifier, not a credential: shown (warn), never blocking
+for i in range(3):
+    path, text = contexts("AKIA" + rs(BASE32, 16), "AWS_ACCESS_KEY_ID")[i]
+    add("benign", None, "aws-pair", path, text)
+add("benign", None, "aws-pair", "docs/iam.md", "Example: AKIAIOSFODNN7EXAMPLE / wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n")
+add("benign", None, "aws-pair", "audit.log", f"key AKIA{rs(BASE32, 16)} rotated, commit {rs(HEX, 40)}\n")
+
+for i in range(2):
+    snow = str(R.randrange(10**17, 10**19))
+    tok = base64.b64encode(snow.encode()).decode().rstrip("=") + "." + rs(URLSAFE, 6) + "." + rs(URLSAFE, 38)
+    add("secret", "discord-bot-token", "webhook-bot", ["bot.py", "index.js"][i],
+        [f"import discord\nclient = discord.Client()\nclient.run(\"{tok}\")\n", f"const c = new Client();\nc.login('{tok}');\n"][i])
+    add("secret", "telegram-bot-token", "webhook-bot", ["notify.sh", "alerts.yaml"][i],
+        [f"curl https://api.telegram.org/bot{R.randrange(10**8, 10**10)}:AA{rs(URLSAFE, 33)}/sendMessage -d text=up\n",
+         f"alerting:\n  bot: \"{R.randrange(10**8, 10**10)}:AA{rs(URLSAFE, 33)}\"\n"][i])
+    add("secret", "slack-webhook-url", "webhook-bot", ["hooks.json", "notify.py"][i],
+        f"{{\"url\": \"https://hooks.slack.com/services/T{rs(BASE32, 8)}/B{rs(BASE32, 10)}/{rs(ALNUM, 24)}\"}}\n")
+add("benign", None, "webhook-bot", "docs/discord.md", "Create a bot and copy its token (it looks like `MTA...`); never commit it.\n")
+
+for i in range(2):
+    pw = human_pw()
+    add("secret", "generic-password", "notebook", f"notebooks/analysis-{i}.ipynb", json.dumps({
+        "cells": [{"cell_type": "code", "metadata": {}, "outputs": [], "source": [
+            "import psycopg2\n", f"password = \"{pw}\"\n", "conn = psycopg2.connect(host='db', password=password)\n"]}],
+        "metadata": {}, "nbformat": 4, "nbformat_minor": 5}, indent=1))
+add("benign", None, "notebook", "notebooks/login.ipynb", json.dumps({"cells": [{"cell_type": "code", "metadata": {}, "outputs": [],
+    "source": ["import getpass\n", "password = getpass.getpass()\n"]}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}, indent=1))
+for i in range(2):
+    add("secret", "kubernetes-secret-data", "kubernetes", f"k8s/secret-{i}.yaml",
+        f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: api-{i}\ntype: Opaque\ndata:\n  username: {b64std('api')}\n  password: {b64std(human_pw())}\n")
+add("benign", None, "kubernetes", "k8s/secret-template.yaml",
+    f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: api\ndata:\n  password: {b64std('changeme')}\n")
+add("benign", None, "kubernetes", "k8s/configmap.yaml",
+    f"apiVersion: v1\nkind: ConfigMap\ndata:\n  cache_key: {rs(ALNUM, 24)}\n  token_ttl: \"3600\"\n")
+
+for i in range(2):
+    add("secret", "dotenv-secret", "dotenv", [".env", "services/api/.env.production"][i],
+        f"APP_ENV=production\nSESSION_SECRET={rs(ALNUM, 32)}\nLOG_LEVEL=info\n")
+for path, text in [(".env.example", f"SESSION_SECRET=\nSTRIPE_KEY=sk_live_your_key_here\n"),
+                   (".env", "DB_PASSWORD=${DB_PASSWORD}\nAPI_TOKEN=\n"),
+                   ("services/api/.env.sample", "JWT_SECRET=change-me\n")]:
+    add("benign", None, "dotenv", path, text)
+
+# public material: certificates, public keys, publishable and client ids (never a finding)
+for path, text in [
+    ("certs/server.pem", pem("CERTIFICATE", 18)),
+    ("tls/chain.pem", pem("CERTIFICATE", 12) + pem("CERTIFICATE", 12)),
+    ("keys/release.key", pem("PUBLIC KEY", 6)),
+    ("web/checkout.js", f"const stripe = Stripe('pk_live_{rs(ALNUM, 99)}');\n"),
+    ("web/auth.ts", f"export const GOOGLE_CLIENT_ID = '{R.randrange(10**11, 10**12)}-{rs(string.ascii_lowercase + string.digits, 32)}.apps.googleusercontent.com';\n"),
+    ("appsettings.json", json.dumps({"AzureAd": {"TenantId": f"{rs(HEX, 8)}-{rs(HEX, 4)}-{rs(HEX, 4)}-{rs(HEX, 4)}-{rs(HEX, 12)}",
+                                                  "ClientId": f"{rs(HEX, 8)}-{rs(HEX, 4)}-{rs(HEX, 4)}-{rs(HEX, 4)}-{rs(HEX, 12)}"}}, indent=2)),
+    ("deploy/authorized_keys", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI" + rs(B64, 43) + " ops@bastion\n"),
+    (".aws/credentials.template", "[default]\naws_access_key_id = YOUR_ACCESS_KEY_ID\naws_secret_access_key = YOUR_SECRET_ACCESS_KEY\n"),
+]:
+    add("benign", None, "public-material", path, text)
+
+# binary key material: the file itself is the secret
+add("secret", "pkcs12-file", "key-material", "signing/release.p12", "\x30\x82\x0a\x1f" + rs(ALNUM, 40))
+add("secret", "java-keystore-file", "key-material", "android/app/upload.keystore", "\xfe\xed\xfe\xed" + rs(ALNUM, 40))
+
+# references to secret stores and encrypted values
+for path, text in [
+    ("secrets.enc.yaml", "db:\n  password: ENC[AES256_GCM,data:" + rs(B64, 24) + ",iv:" + rs(B64, 16) + ",tag:" + rs(B64, 22) + ",type:str]\n"),
+    ("group_vars/all.yml", "db_password: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  " + rs(HEX, 64) + "\n"),
+    ("main.tf", "password = \"arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db-AbCdEf\"\n"),
+    ("app.yaml", "api_key: op://Production/Stripe/credential\n"),
+    ("settings.py", "SECRET_KEY = \"%(secret_key)s\"\n"),
+]:
+    add("benign", None, "secret-reference", path, text)
 
 for i, c in enumerate(CASES):
     c["id"] = f"{i:04d}-{c['kind']}"

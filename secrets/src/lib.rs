@@ -25,8 +25,9 @@
 //! assert_eq!(findings[0].rule_id, "database-url-password");
 //! assert_eq!((findings[0].line, findings[0].column), (1, 29));
 //! assert_eq!(findings[0].redacted, "Zq8v…");
-//! // The file name is a finding of its own (dotenv files are on the deny-list).
-//! assert_eq!(scanner.scan_path("deploy/.env.production")[0].rule_id, "dotenv-file");
+//! // A file name alone is a finding only for files that are key material.
+//! assert_eq!(scanner.scan_path("signing/release.p12")[0].rule_id, "pkcs12-file");
+//! assert!(scanner.scan_path("deploy/.env.production").is_empty());
 //! // An environment lookup is not a secret.
 //! assert!(scanner.scan("app.py", b"password = os.environ['DB_PASSWORD']\n").is_empty());
 //! ```
@@ -39,7 +40,9 @@ mod scanner;
 pub mod text;
 pub mod validate;
 
-pub use rule::{Allowlist, Condition, RegexTarget, Required, Rule, RuleSet, Validation};
+pub use rule::{
+    Allowlist, Condition, Confidence, RegexTarget, Required, Rule, RuleSet, Severity, Validation,
+};
 pub use scanner::{Scanner, MAX_FINDINGS_PER_BLOB};
 pub use validate::shannon_entropy;
 
@@ -71,6 +74,12 @@ pub struct Finding {
     pub tags: Vec<String>,
     /// Shannon entropy (bits per byte) of the secret when the rule has an entropy floor.
     pub entropy: Option<f32>,
+    /// The rule's default severity (a policy may override it).
+    #[serde(default)]
+    pub severity: Severity,
+    /// `high` when a checksum the token carries matched.
+    #[serde(default)]
+    pub confidence: Confidence,
     /// Indices of AND-allowlists that matched everything except a commit list; consumed by
     /// [`Scanner::allowed_in_commit`]. Empty for nearly every finding.
     #[serde(skip)]

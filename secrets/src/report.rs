@@ -165,8 +165,10 @@ pub fn rules_markdown(rules: &crate::RuleSet) -> String {
         n_content += 1;
         let mut checks = Vec::new();
         if let Some(v) = r.validation {
-            checks.push(if v.is_checksum() {
-                format!("**checksum: {}**", v.name())
+            checks.push(if v.is_checksum() && v.drops_on_failure() {
+                format!("**checksum: {}** ({})", v.name(), v.source())
+            } else if v.is_checksum() {
+                format!("checksum: {} ({})", v.name(), v.source())
             } else {
                 v.name().to_string()
             });
@@ -176,6 +178,9 @@ pub fn rules_markdown(rules: &crate::RuleSet) -> String {
         }
         if !r.allowlists.is_empty() {
             checks.push("allowlist".to_string());
+        }
+        if r.severity == crate::Severity::Warn {
+            checks.push("**severity: warn**".to_string());
         }
         let kws: Vec<String> = r.keywords.iter().map(|k| format!("`{}`", esc(k))).collect();
         content.push_str(&format!(

@@ -45,8 +45,43 @@ pub struct Allowlist {
     pub target_rules: Vec<String>,
 }
 
+/// Whether a rule's findings block a push or are only shown. Rules ship with a default;
+/// a policy can change it per rule (`secrets: severity:`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The finding blocks the push.
+    #[default]
+    Block,
+    /// The finding is shown to the pusher and audited, never blocking.
+    Warn,
+}
+
+impl Severity {
+    /// `block` or `warn`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Block => "block",
+            Severity::Warn => "warn",
+        }
+    }
+}
+
+/// How sure a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    /// The shape matched (and any structural check passed).
+    #[default]
+    Medium,
+    /// A checksum the token carries matched: almost certainly a real token.
+    High,
+}
+
 /// Offline validation applied to a candidate secret after the regex matched.
-/// A candidate that fails its validation is not a finding.
+/// A candidate that fails a *dropping* validation is not a finding; a candidate that fails a
+/// checksum nobody documents is still a finding (the checksum only raises confidence when it
+/// matches): see [`Validation::drops_on_failure`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Validation {
     /// GitHub `ghp_/gho_/ghu_/ghs_/ghr_` and npm `npm_`: the last 6 characters are the CRC32 of
@@ -78,6 +113,14 @@ pub enum Validation {
     Generic,
     /// Passwords in URLs and connection strings: reject placeholders and templating.
     Password,
+    /// HTTP basic credentials: the base64 decodes to `user:password` with a real password (or
+    /// to a token as the user name with an empty password, as Stripe and others use).
+    BasicAuth,
+    /// A base64-encoded value (Kubernetes Secret `data:`): decodes to a private key, to random
+    /// bytes, or to a text that passes [`Validation::Password`].
+    Base64Secret,
+    /// Discord bot token: the first part is the base64 of the bot's numeric id (a snowflake).
+    DiscordBotToken,
 }
 
 impl Validation {
@@ -96,6 +139,43 @@ impl Validation {
             Validation::AwsKeyId => "aws-key-id",
             Validation::Generic => "generic",
             Validation::Password => "password",
+            Validation::BasicAuth => "basic-auth",
+            Validation::Base64Secret => "base64-secret",
+            Validation::DiscordBotToken => "discord-snowflake",
+        }
+    }
+
+    /// May a candidate that fails this validation be dropped? Only where the vendor documents
+    /// the scheme (a wrong guess at an undocumented checksum would let real tokens through
+    /// silently), and for structural checks and placeholder filters, which judge the value
+    /// rather than a guessed algorithm.
+    pub fn drops_on_failure(self) -> bool {
+        !matches!(
+            self,
+            Validation::GithubFineGrained
+                | Validation::AtlassianCrc32
+                | Validation::GrafanaCrc32
+                | Validation::GitlabCrc32
+        )
+    }
+
+    /// Where the scheme comes from, for the rule documentation.
+    pub fn source(self) -> &'static str {
+        match self {
+            Validation::Crc32Base62 => "documented: GitHub, \"Behind GitHub's new authentication token formats\" (2021, CRC32 checksum); npm, \"Introducing new npm access token format\" (2021)",
+            Validation::GithubFineGrained => "undocumented (reverse-engineered from published tokens; public example tokens fail it): confidence only",
+            Validation::AtlassianCrc32 => "undocumented (reverse-engineered): confidence only",
+            Validation::GrafanaCrc32 => "undocumented (read from Grafana's source, not its docs): confidence only",
+            Validation::GitlabCrc32 => "GitLab design document for routable tokens, not a stable API: confidence only",
+            Validation::Bech32 => "documented: BIP-173; age and NIP-19 specify Bech32 keys",
+            Validation::Base58Check => "documented: Bitcoin WIF and BIP-32 serialization",
+            Validation::PypiMacaroon => "documented: PyPI help, \"API tokens\" (macaroons)",
+            Validation::Jwt => "structure: RFC 7519",
+            Validation::AwsKeyId => "documented: AWS IAM identifiers (key id alphabet); the example key id is public",
+            Validation::Generic | Validation::Password => "placeholder and reference filter",
+            Validation::BasicAuth => "structure: RFC 7617 (user-id \":\" password), then the placeholder filter",
+            Validation::Base64Secret => "structure: Kubernetes Secret data values are base64 (RFC 4648)",
+            Validation::DiscordBotToken => "structure: Discord documents user ids as snowflakes; the token's first part encodes it",
         }
     }
 
@@ -150,6 +230,8 @@ pub struct Rule {
     pub required: Vec<Required>,
     /// Auxiliary rule whose own findings are not reported (gitleaks `skipReport`).
     pub skip_report: bool,
+    /// Whether findings block by default (a policy may change it).
+    pub severity: Severity,
 }
 
 /// A rule that must match near a composite rule's match.
@@ -205,6 +287,19 @@ impl Rule {
     /// Set the validation.
     pub fn validate(mut self, v: Validation) -> Rule {
         self.validation = Some(v);
+        self
+    }
+    /// Set the default severity.
+    pub fn severity(mut self, s: Severity) -> Rule {
+        self.severity = s;
+        self
+    }
+    /// Report only when each of these rules also matches in the same blob (anywhere).
+    pub fn required(mut self, ids: &[&str]) -> Rule {
+        self.required.extend(ids.iter().map(|id| Required {
+            rule_id: id.to_string(),
+            ..Required::default()
+        }));
         self
     }
     /// Add a rule-level allowlist.

@@ -20,7 +20,9 @@ use regex_automata::util::syntax;
 use regex_automata::Input;
 use sha2::{Digest, Sha256};
 
-use crate::rule::{Allowlist, Condition, RegexTarget, Rule, RuleSet, Validation};
+use crate::rule::{
+    Allowlist, Condition, Confidence, RegexTarget, Rule, RuleSet, Severity, Validation,
+};
 use crate::validate;
 use crate::{ConfigError, Finding};
 
@@ -63,6 +65,7 @@ struct CompiledRule {
     secret_group: Option<usize>,
     entropy: Option<f32>,
     validation: Option<Validation>,
+    severity: Severity,
     generic: bool,
     regex: Option<Regex>,
     /// How far past its window a match may reach (0 for rules that never match a newline).
@@ -87,6 +90,8 @@ pub struct Scanner {
     global: Vec<CompiledAllowlist>,
     /// Rules that need Unicode (not ASCII-compilable): run separately, slowly.
     unicode_rules: Vec<usize>,
+    /// Path-scoped rules without keywords: whole files whose path matches.
+    whole_file: Vec<usize>,
     /// Keys the findings' fingerprints (see [`crate::fingerprint`]).
     fingerprint_key: Option<crate::FingerprintKey>,
 }
@@ -438,7 +443,16 @@ impl Scanner {
                 a,
             )?);
         }
+        let whole_file = rules
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.regex.is_some() && r.path.is_some() && r.keywords.is_empty())
+            .map(|(i, _)| i)
+            .filter(|i| !unicode_rules.contains(i))
+            .collect();
         Ok(Scanner {
+            whole_file,
             rules: compiled,
             content,
             combined,
@@ -493,6 +507,9 @@ impl Scanner {
                 }
                 if unicode {
                     unicode_rules.push(idx);
+                } else if r.path.is_some() && r.keywords.is_empty() {
+                    // path-scoped, no keyword: runs over the whole of a file whose path
+                    // matches (rare files), and costs nothing elsewhere
                 } else if r.keywords.is_empty()
                     || (literal_prefixed(p) && !keyword_led(p, &r.keywords))
                 {
@@ -530,7 +547,8 @@ impl Scanner {
             secret_group: r.secret_group,
             entropy: r.entropy,
             validation: r.validation,
-            generic: r.id.contains("generic"),
+            severity: r.severity,
+            generic: r.id.contains("generic") || r.tags.iter().any(|t| t == "generic"),
             reach: r.regex.as_deref().map(multiline_reach).unwrap_or(0),
             regex,
             path,
@@ -567,10 +585,21 @@ impl Scanner {
 
     /// [`Scanner::scan`] on content already known to be UTF-8 (or ASCII) text.
     fn scan_text(&self, path: &str, content: &[u8]) -> Vec<Finding> {
+        // Path-scoped rules apply to their paths only: decided first, so that their keywords
+        // open no windows in other files.
+        let path_ok: Vec<bool> = self
+            .rules
+            .iter()
+            .map(|r| {
+                r.path
+                    .as_ref()
+                    .is_none_or(|p| p.is_match(Input::new(path.as_bytes())))
+            })
+            .collect();
         // Keyword pass: which rules may apply, and lines holding keywords of windowed rules.
         let mut on = vec![false; self.rules.len()];
         for &i in &self.always {
-            on[i] = true;
+            on[i] = path_ok[i];
         }
         let mut windows: Vec<(usize, usize)> = Vec::new();
         if let Some(ac) = &self.keywords {
@@ -580,20 +609,18 @@ impl Scanner {
                 let k = m.pattern().as_usize();
                 if !std::mem::replace(&mut seen[k], true) {
                     for &r in &self.keyword_rules[k] {
-                        on[r] = true;
+                        on[r] = path_ok[r];
                     }
                 }
-                if self.keyword_windows[k] && (m.start() >= last_window_end || windows.is_empty()) {
+                if self.keyword_windows[k]
+                    && (m.start() >= last_window_end || windows.is_empty())
+                    && self.keyword_rules[k]
+                        .iter()
+                        .any(|&r| path_ok[r] && !self.rules[r].combined)
+                {
                     let (ws, we) = line_bounds(content, m.start(), m.end());
                     windows.push((ws, we));
                     last_window_end = we;
-                }
-            }
-        }
-        for (i, r) in self.rules.iter().enumerate() {
-            if on[i] {
-                if let Some(p) = &r.path {
-                    on[i] = p.is_match(Input::new(path.as_bytes()));
                 }
             }
         }
@@ -614,7 +641,7 @@ impl Scanner {
             }
         }
         let mut next_hit = 0;
-        if self.unicode_rules.iter().any(|&r| on[r]) {
+        if self.unicode_rules.iter().any(|&r| on[r]) || self.whole_file.iter().any(|&r| on[r]) {
             // rare: rules that need Unicode run over the whole blob
             windows = vec![(0, content.len())];
         }
@@ -762,6 +789,10 @@ impl Scanner {
                     .any(|&(a, b, line)| a <= *s && *e <= b && line == f.line)
                     || claimed.iter().any(|&(a, b)| *s < b && a < *e))
         });
+        // One secret, one finding: when several rules report the very same bytes, the first
+        // rule (in priority order) keeps it.
+        out.sort_by_key(|(s, e, ri, _)| (*s, *e, *ri));
+        out.dedup_by(|later, kept| later.0 == kept.0 && later.1 == kept.1);
         out.sort_by_key(|(s, _, ri, _)| (*s, *ri));
         out.into_iter().map(|(_, _, _, f)| f).collect()
     }
@@ -803,6 +834,8 @@ impl Scanner {
                 redacted_match: name,
                 tags: rule.tags.clone(),
                 entropy: None,
+                severity: rule.severity,
+                confidence: Confidence::Medium,
                 commit_allowlists: Vec::new(),
             });
         }
@@ -885,6 +918,7 @@ impl Scanner {
             }
             None => None,
         };
+        let mut confidence = Confidence::Medium;
         if let Some(v) = rule.validation {
             // key context: up to 30 bytes before the match (cut at a separator), then the match
             let from = m.start().saturating_sub(30);
@@ -893,7 +927,11 @@ impl Scanner {
                 .iter()
                 .rposition(|c| b" \t\n;,{(\"'".contains(c))
                 .map_or(from, |p| from + p + 1);
-            if !validate::check(v, secret, &content[cut..span.start.max(cut)]) {
+            if validate::check(v, secret, &content[cut..span.start.max(cut)]) {
+                if v.is_checksum() {
+                    confidence = Confidence::High;
+                }
+            } else if v.drops_on_failure() {
                 return None;
             }
         }
@@ -949,6 +987,8 @@ impl Scanner {
                 redacted_match,
                 tags: rule.tags.clone(),
                 entropy,
+                severity: rule.severity,
+                confidence,
                 commit_allowlists: pending,
             },
         ))

@@ -42,6 +42,9 @@ pub(crate) fn check(v: Validation, secret: &[u8], key: &[u8]) -> bool {
         Validation::AwsKeyId => aws_key_id(secret),
         Validation::Generic => generic(secret, key),
         Validation::Password => password(secret),
+        Validation::BasicAuth => basic_auth(secret),
+        Validation::Base64Secret => base64_secret(secret),
+        Validation::DiscordBotToken => discord_bot_token(secret),
     }
 }
 
@@ -588,6 +591,26 @@ const LOOKUP_PREFIXES: &[&str] = &[
     "\\",
     "&",
     "*",
+    // references to secret stores and encrypted values
+    "enc[",
+    "!vault",
+    "$ansible_vault",
+    "arn:aws:secretsmanager:",
+    "arn:aws:ssm:",
+    "projects/",
+    "@microsoft.keyvault(",
+    "akv://",
+    "op://",
+    "sm://",
+    "vault://",
+    "awssm:",
+    "gcpsm:",
+    "azkv:",
+    "secret://",
+    "keyring:",
+    "<%",
+    "{%",
+    "@@",
 ];
 
 fn lowered(s: &[u8]) -> String {
@@ -622,8 +645,8 @@ fn is_uuid(s: &[u8]) -> bool {
 }
 
 fn password(s: &[u8]) -> bool {
-    // brackets, braces and angle brackets are templating (or invalid in a URL's userinfo)
-    s.len() >= 4 && !is_placeholder(s) && !s.iter().any(|c| b"[]{}<>`^|".contains(c))
+    // brackets, braces, angle brackets and backticks are templating
+    s.len() >= 4 && !is_placeholder(s) && !s.iter().any(|c| b"[]{}<>`".contains(c))
 }
 
 /// Key names that mean "not a secret even though it looks like one".
@@ -676,9 +699,69 @@ const NON_SECRET_KEYS: &[&str] = &[
     "cache",
 ];
 
-fn generic(s: &[u8], key: &[u8]) -> bool {
-    if s.len() < 8 || is_placeholder(s) || is_uuid(s) {
+/// The text a padded base64 value encodes, when it is base64 of printable ASCII.
+fn encoded_text(s: &[u8]) -> Option<Vec<u8>> {
+    if s.len() % 4 != 0 || !s.ends_with(b"=") {
+        return None;
+    }
+    let plain = base64_decode(s)?;
+    (plain.len() >= 3 && plain.iter().all(|&c| (0x20..0x7f).contains(&c))).then_some(plain)
+}
+
+/// `Authorization: Basic …`: `user:password` with a password that is not a placeholder, or a
+/// long token as the user with an empty password.
+fn basic_auth(s: &[u8]) -> bool {
+    let Some(plain) = base64_decode(s) else {
         return false;
+    };
+    if plain.iter().any(|&c| c < 0x20 || c == 0x7f) {
+        return false;
+    }
+    let Some(colon) = plain.iter().position(|&c| c == b':') else {
+        return false;
+    };
+    let (user, pass) = (&plain[..colon], &plain[colon + 1..]);
+    if pass.is_empty() {
+        return user.len() >= 16 && !is_placeholder(user);
+    }
+    password(pass)
+}
+
+/// A Kubernetes Secret `data:` value: base64 of a private key, of random bytes, or of a text
+/// password that is not a placeholder.
+fn base64_secret(s: &[u8]) -> bool {
+    let Some(plain) = base64_decode(s) else {
+        return false;
+    };
+    let text = std::str::from_utf8(&plain).ok();
+    match text {
+        Some(t) if t.contains("PRIVATE KEY-----") => true,
+        Some(t) if t.contains("-----BEGIN") => false,
+        Some(t) => {
+            let t = t.trim();
+            // a nested lookup or a URL without credentials is not a secret
+            !t.contains(char::is_whitespace) && password(t.as_bytes())
+        }
+        None => plain.len() >= 16,
+    }
+}
+
+/// Discord bot token `<base64 of the bot id>.<timestamp>.<hmac>`: the id is 17–20 digits.
+fn discord_bot_token(s: &[u8]) -> bool {
+    let first = s.split(|&c| c == b'.').next().unwrap_or_default();
+    base64_decode(first).is_some_and(|id| (17..=20).contains(&id.len()) && id.iter().all(u8::is_ascii_digit))
+}
+
+fn generic(s: &[u8], key: &[u8]) -> bool {
+    // Longer values are encrypted blobs (sealed secrets, SOPS, Ansible vault), certificates or
+    // embedded files, not passwords or API keys (which have rules of their own when long).
+    if s.len() < 8 || s.len() > 200 || is_placeholder(s) || is_uuid(s) {
+        return false;
+    }
+    // A base64 encoding of a short text (a Kubernetes Secret value, a basic-auth pair) is
+    // judged by what it encodes: `Y2hhbmdlbWU=` is "changeme".
+    if let Some(text) = encoded_text(s) {
+        return password(&text);
     }
     let key = lowered(key);
     if NON_SECRET_KEYS.iter().any(|k| key.contains(k)) {

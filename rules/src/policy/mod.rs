@@ -427,6 +427,19 @@ pub struct SecretsConfig {
     pub gitleaks_config: Option<String>,
     pub gitleaks_config_at: Option<Location>,
     pub disabled_rules: Vec<String>,
+    /// Per rule id: `block` or `warn`, overriding the rule's shipped severity. The rule ids are
+    /// checked against the loaded rule set by whoever builds the scanner.
+    pub severity: std::collections::BTreeMap<String, SecretSeverity>,
+    /// Where each `severity` entry was written, for errors about unknown rule ids.
+    pub severity_at: std::collections::BTreeMap<String, Location>,
+}
+
+/// Whether a secret rule's findings block a push.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SecretSeverity {
+    Block,
+    Warn,
 }
 
 /// Parse a date `YYYY-MM-DD` (UTC midnight) or a full `YYYY-MM-DDTHH:MM:SSZ` into Unix time.
@@ -1265,6 +1278,20 @@ fn validate(raw: RawPolicy) -> Result<Policy, PolicyError> {
             secrets.gitleaks_config_at = Some(Location::from(f));
         }
         secrets.disabled_rules = sc.disabled_rules.iter().map(|s| s.value.clone()).collect();
+        for (rule, level) in &sc.severity {
+            let sev = match level.value.as_str() {
+                "block" => SecretSeverity::Block,
+                "warn" => SecretSeverity::Warn,
+                other => {
+                    return Err(PolicyError::new(
+                        level,
+                        format!("severity of {rule:?} is {other:?}: use block or warn"),
+                    ))
+                }
+            };
+            secrets.severity.insert(rule.clone(), sev);
+            secrets.severity_at.insert(rule.clone(), Location::from(level));
+        }
     }
 
     let mut trust = Trust::default();

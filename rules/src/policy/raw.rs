@@ -84,6 +84,9 @@ pub(super) struct RawSecrets {
     pub gitleaks_config: Option<S<String>>,
     #[serde(default)]
     pub disabled_rules: Vec<S<String>>,
+    /// Rule id -> `block` | `warn`.
+    #[serde(default)]
+    pub severity: std::collections::BTreeMap<String, S<String>>,
 }
 
 #[derive(Debug, Deserialize)]

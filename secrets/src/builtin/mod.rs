@@ -5,12 +5,19 @@
 //! (private key blocks, connection strings, contextual assignments, file names) is spelled out.
 
 mod content;
+mod families;
 mod paths;
 
 use crate::rule::{Allowlist, Condition, Rule, RuleSet};
 
 pub(crate) fn ruleset() -> RuleSet {
     let mut rules = content::rules();
+    // before the generic assignment rules (last in `content`): the more specific rule wins
+    let generic_at = rules
+        .iter()
+        .position(|r| r.id.starts_with("generic-"))
+        .unwrap_or(rules.len());
+    rules.splice(generic_at..generic_at, families::rules());
     rules.extend(paths::rules());
     RuleSet {
         rules,

@@ -37,6 +37,30 @@ fn builtin_rule_count_and_examples() {
             }
             continue;
         }
+        // a path-scoped content rule is tried at its example paths: found at the first, and
+        // never at the paths it must not apply to
+        let path = rule
+            .path_examples
+            .first()
+            .map_or("example.txt", String::as_str);
+        if rule.path.is_some() && rule.path_examples.is_empty() {
+            failures.push(format!("{}: path-scoped rule without path examples", rule.id));
+        }
+        for p in &rule.path_negative_examples {
+            for ex in &rule.examples {
+                if scanner
+                    .scan(p, ex.as_bytes())
+                    .iter()
+                    .any(|f| f.rule_id == rule.id)
+                {
+                    failures.push(format!("{}: found outside its paths, at {p}", rule.id));
+                }
+            }
+        }
+        if rule.skip_report {
+            // auxiliary: never reported by itself; the rules that require it test it
+            continue;
+        }
         if rule.examples.is_empty() || rule.negative_examples.is_empty() {
             failures.push(format!(
                 "{}: needs at least one positive and one negative example",
@@ -45,7 +69,7 @@ fn builtin_rule_count_and_examples() {
         }
         for ex in &rule.examples {
             if !scanner
-                .scan("example.txt", ex.as_bytes())
+                .scan(path, ex.as_bytes())
                 .iter()
                 .any(|f| f.rule_id == rule.id)
             {
@@ -54,7 +78,7 @@ fn builtin_rule_count_and_examples() {
         }
         for ex in &rule.negative_examples {
             if scanner
-                .scan("example.txt", ex.as_bytes())
+                .scan(path, ex.as_bytes())
                 .iter()
                 .any(|f| f.rule_id == rule.id)
             {
@@ -82,6 +106,14 @@ fn positives_are_found_anywhere_in_a_blob() {
         "fn main() {\n    let key = lookup(\"token\"); // password from env\n}\n".repeat(40);
     let mut failures = Vec::new();
     for rule in rules.rules() {
+        // rules about a whole file (`\A…\z`, e.g. a Rails master key file) have no "anywhere"
+        if rule.skip_report || rule.regex.as_deref().is_some_and(|r| r.contains(r"\A")) {
+            continue;
+        }
+        let path = rule
+            .path_examples
+            .first()
+            .map_or("example.txt", String::as_str);
         for ex in &rule.examples {
             let placements = [
                 format!("{ex}\n{filler}"),
@@ -90,7 +122,7 @@ fn positives_are_found_anywhere_in_a_blob() {
                 format!("{filler}{ex}\n\n{ex}\n"),
             ];
             for (i, blob) in placements.iter().enumerate() {
-                let found = scanner.scan("example.txt", blob.as_bytes());
+                let found = scanner.scan(path, blob.as_bytes());
                 let want = if i == 3 { 2 } else { 1 };
                 let got = found.iter().filter(|f| f.rule_id == rule.id).count();
                 if got < want {

@@ -1,0 +1,340 @@
+//! Credentials that carry no provider prefix: passwords in credential files (`.netrc`,
+//! `.pgpass`, `.my.cnf`, `.env`, …), on command lines, in DSNs and HTTP headers, AWS secret keys
+//! found beside their key id, bot tokens recognised by structure, Kubernetes Secret values, and
+//! the "look harder" rules that replace file-name findings: a credential file's name only
+//! selects where these rules run; a finding always points at the credential in it.
+//!
+//! Sources: the formats' own documentation — netrc(5), the PostgreSQL manual ("The Password
+//! File", `PGPASSWORD`), MySQL option files, sshpass(1), mysql(1), curl(1) `-u`, docker-login(1),
+//! htpasswd(1), RFC 7617 (Basic), go-sql-driver/mysql's DSN format, Kubernetes "Secrets",
+//! WireGuard's `wg(8)` configuration, OpenVPN static keys, Rails credentials.
+
+use super::rnd;
+use crate::rule::{Allowlist, RegexTarget, Rule, Severity, Validation};
+use crate::validate::base64url_encode;
+
+const ALNUM: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+const B64: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz+/";
+
+/// Standard base64 with padding (examples only).
+fn b64(data: &[u8]) -> String {
+    let mut s = base64url_encode(data).replace('-', "+").replace('_', "/");
+    while s.len() % 4 != 0 {
+        s.push('=');
+    }
+    s
+}
+
+/// A password that the placeholder filter accepts, for examples.
+fn pw(seed: &str) -> String {
+    format!("{}#{}", rnd(seed, ALNUM, 9), rnd(&format!("{seed}/2"), ALNUM, 5))
+}
+
+/// Paths of `.env` files that hold values (templates excluded by the rule's allowlist).
+const DOTENV: &str = r"(?:^|/)\.env(?:\.[A-Za-z0-9_\-.]+)?$";
+
+fn credential_files() -> Vec<Rule> {
+    let p = pw("netrc");
+    let templates = Allowlist {
+        description: Some("templates".into()),
+        paths: vec![
+            r"(?i)\.env\.(?:example|sample|template|dist|defaults|schema|tpl)$".into(),
+        ],
+        ..Allowlist::default()
+    };
+    vec![
+        Rule::new("netrc-password", "Password in netrc (machine … login … password …)")
+            .regex(r"(?i)(?:\bmachine[ \t\r\n]+[^\s]{1,255}|\bdefault)(?:[ \t\r\n]+(?:login|account|port)[ \t\r\n]+[^\s]{1,255}){0,3}[ \t\r\n]+password[ \t\r\n]+([^\s]{3,255})")
+            .group(1)
+            .keywords(&["machine", "default"])
+            .validate(Validation::Password)
+            .tags(&["netrc", "password"])
+            .examples(&[
+                format!("machine api.heroku.com login ci@acme.io password {p}\n"),
+                format!("machine git.internal\n  login deploy\n  password {p}\n"),
+                format!("echo \"machine github.com login x-access-token password {p}\" > ~/.netrc"),
+            ])
+            .negatives(&[
+                "machine example.com login user password $NETRC_PASSWORD",
+                "machine ftp.freebsd.org login anonymous password <your-email>",
+                "default machine setting: the password is read from the keyring",
+            ]),
+        Rule::new("pgpass-password", "Password in a PostgreSQL password file (.pgpass)")
+            .regex(r"(?m)^[^#:\s][^:\r\n]*:(?:[0-9]{1,5}|\*):[^:\r\n]+:[^:\r\n]+:([^\r\n]{3,})$")
+            .path(r"(?:^|/)\.?pgpass(?:\.conf)?$")
+            .path_examples(&[".pgpass", "home/app/.pgpass"], &["pgpass.md", "src/db.rs"])
+            .group(1)
+            .validate(Validation::Password)
+            .tags(&["postgres", "password"])
+            .examples(&[format!("db.prod.internal:5432:app:app_user:{}\n", pw("pgpass"))])
+            .negatives(&["# hostname:port:database:username:password\n*:*:*:postgres:${PGPASSWORD}\n"]),
+        Rule::new("option-file-password", "Password in a MySQL option file or tool credentials file")
+            .regex(r"(?im)^[ \t]*(?:password|passwd|pass|secret_key|aws_secret_access_key|api_key|token)[ \t]*[:=][ \t]*[\x22']?([^\s\x22'#;]{3,})")
+            .path(r"(?i)(?:^|/)(?:\.?my\.cnf|\.mylogin\.cnf|[^/]+\.cnf|\.pypirc|\.s3cfg|\.boto|\.gem/credentials|\.?credentials)$")
+            .path_examples(&[".my.cnf", "etc/mysql/conf.d/backup.cnf", ".pypirc", ".aws/credentials"], &["README.md", "src/main.py"])
+            .group(1)
+            .validate(Validation::Password)
+            .tags(&["password"])
+            .examples(&[
+                format!("[client]\nuser=backup\npassword={}\n", pw("mycnf")),
+                format!("[pypi]\nusername = __token__\npassword = {}\n", pw("pypirc")),
+            ])
+            .negatives(&["[client]\npassword=\n", "[client]\npassword = <password>\n"]),
+        Rule::new("dotenv-secret", "Secret in a .env file")
+            .regex(r"(?im)^[ \t]*(?:export[ \t]+)?([A-Z_a-z][A-Za-z0-9_]*(?:key|secret|token|passwd|password|pass|pwd|credentials?|auth|private|salt|signature|dsn|cookie)[A-Za-z0-9_]*)[ \t]*=[ \t]*[\x22']?([^\s\x22'#]{6,})")
+            .path(DOTENV)
+            .path_examples(&[".env", "app/.env.production"], &["env.py", "docs/setup.md"])
+            .group(2)
+            .keywords(&["key", "secret", "token", "pass", "pwd", "credential", "auth", "private", "salt", "signature", "dsn", "cookie"])
+            .entropy(2.5)
+            .validate(Validation::Generic)
+            .allow(templates)
+            .tags(&["dotenv", "generic"])
+            .examples(&[
+                format!("APP_NAME=shop\nSESSION_SECRET={}\n", rnd("dotenv", ALNUM, 24)),
+                format!("export STRIPE_KEY=\"{}\"\n", rnd("dotenv2", ALNUM, 20)),
+            ])
+            .negatives(&["SECRET_KEY=${SECRET_KEY}\n", "API_TOKEN=your-token-here\n", "PUBLIC_KEY_PATH=./keys/public.pem\n"]),
+        Rule::new("kubeconfig-credential", "Token or password in a kubeconfig")
+            .regex(r"(?m)^[ \t]+(?:token|password)[ \t]*:[ \t]*[\x22']?([^\s\x22']{8,})")
+            .path(r"(?:^|/)\.kube/config$|(?:^|/)kubeconfig(?:[_\-][^/.]*)?(?:\.ya?ml|\.conf)?$")
+            .path_examples(&[".kube/config", "deploy/kubeconfig.yaml"], &["docs/kubeconfig.md", "values.yaml"])
+            .group(1)
+            .keywords(&["token", "password"])
+            .validate(Validation::Password)
+            .tags(&["kubernetes"])
+            .examples(&[format!("users:\n- name: ci\n  user:\n    token: {}\n", rnd("kubetoken", ALNUM, 40))])
+            .negatives(&["users:\n- name: ci\n  user:\n    token: ${KUBE_TOKEN}\n"]),
+        Rule::new("terraform-state-secret", "Secret attribute in Terraform state")
+            .regex(r#""(?:password|secret|token|access_key|secret_key|private_key|client_secret|master_password|admin_password|connection_string|primary_access_key|api_key)"[ \t]*:[ \t]*"([^"\\]{6,})""#)
+            .path(r"\.tfstate(?:\.backup)?$")
+            .path_examples(&["terraform.tfstate", "infra/terraform.tfstate.backup"], &["main.tf", "state.json"])
+            .group(1)
+            .keywords(&["password", "secret", "token", "key", "connection_string"])
+            .validate(Validation::Password)
+            .tags(&["terraform"])
+            .examples(&[format!("{{\"attributes\": {{\"password\": \"{}\"}}}}", pw("tfstate"))])
+            .negatives(&["{\"attributes\": {\"password\": \"\", \"secret\": null}}"]),
+        Rule::new("rails-master-key", "Rails master key")
+            .regex(r"\A[ \t\r\n]*([0-9a-f]{32})[ \t\r\n]*\z")
+            .path(r"(?:^|/)config/(?:master|credentials/[a-z0-9_]+)\.key$")
+            .path_examples(&["config/master.key", "config/credentials/production.key"], &["config/master.rb", "notes.txt"])
+            .group(1)
+            .entropy(3.0)
+            .tags(&["rails"])
+            .examples(&[format!("{}\n", rnd("rails", b"0123456789abcdef", 32))])
+            .negatives(&["# put the key here\n"]),
+        Rule::new("key-file-secret", "Raw secret key in a *.key file")
+            .regex(r"\A[ \t\r\n]*([A-Za-z0-9+/=_\-]{32,})[ \t\r\n]*\z")
+            .path(r"\.key$")
+            .path_examples(&["tls/server.key", "secrets/hmac.key"], &["keyboard.js", "server.key.example"])
+            .group(1)
+            .entropy(3.5)
+            .tags(&["key"])
+            .examples(&[format!("{}\n", rnd("keyfile", B64, 44))])
+            .negatives(&["-----BEGIN CERTIFICATE-----\n", "0000000000000000000000000000000000000000\n"]),
+        Rule::new("htpasswd-hash", "Password hash in an Apache htpasswd file")
+            .regex(r"(?m)^[^:\s#]{1,255}:(\$apr1\$[./0-9A-Za-z]{1,8}\$[./0-9A-Za-z]{22}|\$2[aby]\$[0-9]{2}\$[./0-9A-Za-z]{53}|\{SHA\}[A-Za-z0-9+/]{27}=|\$[56]\$[^\s:$]{1,16}\$[./0-9A-Za-z]{43,86})$")
+            .path(r"(?:^|/)(?:\.htpasswd[^/]*|htpasswd|[^/]+\.htpasswd)$")
+            .path_examples(&[".htpasswd", "nginx/htpasswd"], &["htpasswd.go", "docs/auth.md"])
+            .group(1)
+            .severity(Severity::Warn)
+            .tags(&["password-hash"])
+            .examples(&["admin:$apr1$Qx3Fh1Ra$0sAUsEzUVqbY0Zl9PdNwq1\n"])
+            .negatives(&["# user:hash\n"]),
+        Rule::new("wireguard-private-key", "WireGuard private or preshared key")
+            .regex(r"(?im)^[ \t]*(?:PrivateKey|PresharedKey)[ \t]*=[ \t]*([A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)")
+            .group(1)
+            .keywords(&["privatekey", "presharedkey"])
+            .entropy(3.5)
+            .tags(&["wireguard", "private-key"])
+            .examples(&[format!("[Interface]\nAddress = 10.0.0.2/32\nPrivateKey = {}A=\n", rnd("wg", B64, 42))])
+            .negatives(&["[Interface]\nPrivateKey = <client-private-key>\n"]),
+        Rule::new("openvpn-static-key", "OpenVPN static key (tls-auth / tls-crypt)")
+            .regex(r"-----BEGIN OpenVPN Static key V1-----((?:[0-9a-fA-F \t\r\n]|\\n){64,}?)-----END OpenVPN Static key V1-----")
+            .group(1)
+            .keywords(&["openvpn static key"])
+            .entropy(3.0)
+            .tags(&["openvpn", "private-key"])
+            .examples(&[format!(
+                "<tls-crypt>\n-----BEGIN OpenVPN Static key V1-----\n{}-----END OpenVPN Static key V1-----\n</tls-crypt>\n",
+                (0..16).map(|i| format!("{}\n", rnd(&format!("ovpn{i}"), b"0123456789abcdef", 32))).collect::<String>()
+            )])
+            .negatives(&["-----BEGIN OpenVPN Static key V1-----\n...\n-----END OpenVPN Static key V1-----\n"]),
+    ]
+}
+
+fn command_lines() -> Vec<Rule> {
+    let p = pw("cli");
+    vec![
+        Rule::new("sshpass-password", "Password on an sshpass command line")
+            .regex(r"\bsshpass[ \t]+(?:-[A-Za-oq-z][ \t]+[^\s]+[ \t]+)*-p[ \t]*[\x22']?([^\s\x22']{3,})")
+            .group(1)
+            .keywords(&["sshpass"])
+            .validate(Validation::Password)
+            .tags(&["ssh", "password", "command-line"])
+            .examples(&[format!("sshpass -p '{p}' ssh deploy@10.0.0.5 uptime")])
+            .negatives(&["sshpass -p \"$SSHPASS\" ssh host", "sshpass -e ssh host"]),
+        Rule::new("mysql-cli-password", "Password on a mysql client command line")
+            .regex(r"\bmysql(?:dump|admin|import|check|show|sh|pump|binlog)?(?:[ \t]+[^\s|;&]+){0,8}?[ \t]+(?:-p([^\s\x22'\-][^\s\x22']{2,})|-p[\x22']([^\s\x22']{3,})[\x22']|--password[= ][\x22']?([^\s\x22']{3,}))")
+            .keywords(&["mysql"])
+            .validate(Validation::Password)
+            .tags(&["mysql", "password", "command-line"])
+            .examples(&[
+                format!("mysql -h db -u root -p{p} app < dump.sql"),
+                format!("mysqldump --user=backup --password={p} --all-databases"),
+            ])
+            .negatives(&["mysql -u root -p app", "mysql -u root -p\"$MYSQL_PWD\" app", "mysql --password=${DB_PASS}"]),
+        Rule::new("curl-user-password", "Password in a curl -u / --user option")
+            .regex(r"\bcurl\b[^\r\n|;&]{0,200}?[ \t](?:-u|--user)[ \t=]*[\x22']?[^\s:\x22'$]{1,64}:([^\s\x22'@]{3,})")
+            .group(1)
+            .keywords(&["curl"])
+            .validate(Validation::Password)
+            .tags(&["http", "password", "command-line"])
+            .examples(&[format!("curl -fsS -u admin:{p} https://nexus.internal/service/rest/v1/status")])
+            .negatives(&["curl -u \"$USER:$PASS\" https://x", "curl -u admin: https://x", "curl -u user:${TOKEN} https://x"]),
+        Rule::new("pgpassword-variable", "PostgreSQL password in PGPASSWORD")
+            .regex(r"\bPGPASSWORD[ \t]*[=:][ \t]*[\x22']?([^\s\x22';]{3,})")
+            .group(1)
+            .keywords(&["pgpassword"])
+            .validate(Validation::Password)
+            .tags(&["postgres", "password", "command-line"])
+            .examples(&[format!("PGPASSWORD={p} psql -h db -U app -c 'select 1'")])
+            .negatives(&["PGPASSWORD=$DB_PASSWORD psql", "export PGPASSWORD=\"${PGPASSWORD:-}\""]),
+        Rule::new("docker-login-password", "Password on a docker login command line")
+            .regex(r"\b(?:docker|podman|buildah|skopeo|helm(?:[ \t]+registry)?)[ \t]+login\b[^\r\n|;&]{0,200}?[ \t](?:-p|--password)(?:[ \t]+|=)[\x22']?([^\s\x22']{3,})")
+            .group(1)
+            .keywords(&["login"])
+            .validate(Validation::Password)
+            .tags(&["docker", "password", "command-line"])
+            .examples(&[format!("docker login -u ci -p {p} registry.acme.io")])
+            .negatives(&["docker login -u ci --password-stdin registry.acme.io", "docker login -u ci -p $CI_REGISTRY_PASSWORD $CI_REGISTRY"]),
+        Rule::new("htpasswd-cli-password", "Password on an htpasswd -b command line")
+            .regex(r"\bhtpasswd[ \t]+(?:-[A-Za-z]+[ \t]+)*-[A-Za-z]*b[A-Za-z]*[ \t]+(?:-[A-Za-z]+[ \t]+)*(?:[^\s\-][^\s]*[ \t]+)?[^\s\-][^\s]*[ \t]+[\x22']?([^\s\x22'|;&]{3,})")
+            .group(1)
+            .keywords(&["htpasswd"])
+            .validate(Validation::Password)
+            .tags(&["http", "password", "command-line"])
+            .examples(&[format!("htpasswd -bc /etc/nginx/.htpasswd admin {p}"), format!("htpasswd -nbB admin '{p}'")])
+            .negatives(&["htpasswd -c /etc/nginx/.htpasswd admin", "htpasswd -b .htpasswd admin \"$ADMIN_PASSWORD\""]),
+    ]
+}
+
+fn connections() -> Vec<Rule> {
+    let p = pw("dsn");
+    let basic = b64(format!("deploy:{p}").as_bytes());
+    vec![
+        Rule::new("go-dsn-password", "Password in a Go SQL DSN (user:pass@tcp(host)/db)")
+            .regex(r"(?:^|[\s\x22'`=])[A-Za-z0-9_.\-]{1,64}:([^@\s\x22'`/:]{3,})@(?:tcp|unix|udp|tcp6)\([^)\s]{0,255}\)/")
+            .group(1)
+            .keywords(&["@tcp(", "@unix(", "@udp(", "@tcp6("])
+            .validate(Validation::Password)
+            .tags(&["database", "password"])
+            .examples(&[format!("dsn := \"app:{p}@tcp(db.internal:3306)/shop?parseTime=true\"")])
+            .negatives(&["dsn := \"app:${DB_PASS}@tcp(db:3306)/shop\"", "dsn := fmt.Sprintf(\"%s:%s@tcp(%s)/%s\", u, p, h, d)"]),
+        Rule::new("jdbc-oracle-password", "Password in an Oracle JDBC URL (user/password@host)")
+            .regex(r"(?i)jdbc:oracle:(?:thin|oci):[A-Za-z0-9_$#]{1,64}/([^@\s\x22']{3,})@")
+            .group(1)
+            .keywords(&["jdbc:oracle"])
+            .validate(Validation::Password)
+            .tags(&["database", "password"])
+            .examples(&[format!("url=jdbc:oracle:thin:scott/{p}@db.internal:1521:ORCL")])
+            .negatives(&["url=jdbc:oracle:thin:@db.internal:1521:ORCL"]),
+        Rule::new("http-basic-auth", "HTTP basic authentication credentials (Authorization: Basic)")
+            .regex(r"(?i)\bAuthorization[\x22']?[ \t]*[:=,][ \t]*[\x22']?[ \t]*Basic[ \t]+([A-Za-z0-9+/]{6,}={0,2})")
+            .group(1)
+            .keywords(&["basic"])
+            .validate(Validation::BasicAuth)
+            .tags(&["http", "password"])
+            .examples(&[
+                format!("curl -H \"Authorization: Basic {basic}\" https://ci.internal/api"),
+                format!("headers = {{'Authorization': 'Basic {basic}'}}"),
+            ])
+            .negatives(&[
+                // user:password
+                "Authorization: Basic dXNlcjpwYXNzd29yZA==",
+                "Authorization: Basic ${BASIC_AUTH}",
+                "Authorization: Basic <credentials>",
+            ]),
+    ]
+}
+
+fn structural() -> Vec<Rule> {
+    let aws_id = format!(
+        "AKIA{}",
+        rnd("aws-pair-id", b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16)
+    );
+    let aws_secret = rnd("aws-pair-secret", B64, 40);
+    let snowflake = b64(b"112233445566778899");
+    let discord = format!(
+        "{}.{}.{}",
+        snowflake.trim_end_matches('='),
+        rnd("disc-ts", ALNUM, 6),
+        rnd("disc-mac", ALNUM, 38)
+    );
+    let k8s_pw = b64(pw("k8s").as_bytes());
+    vec![
+        Rule::new("aws-secret-access-key-near-id", "AWS secret access key beside its access key id")
+            .regex(r"(?s)\b(?:AKIA|ASIA)[A-Z2-7]{16}\b[^A-Za-z0-9+/]{1,40}?(?:[^\r\n]{0,80}?[^A-Za-z0-9+/])?([A-Za-z0-9+/]{40})(?:[^A-Za-z0-9+/=]|\z)|(?:^|[^A-Za-z0-9+/])([A-Za-z0-9+/]{40})[^A-Za-z0-9+/=][^\r\n]{0,80}?\b(?:AKIA|ASIA)[A-Z2-7]{16}\b")
+            .keywords(&["akia", "asia"])
+            .entropy(4.2)
+            .allow(Allowlist {
+                description: Some("AWS documentation example keys".into()),
+                regex_target: RegexTarget::Match,
+                regexes: vec!["EXAMPLE".into()],
+                ..Allowlist::default()
+            })
+            .tags(&["aws"])
+            .examples(&[
+                format!("{aws_id},{aws_secret}"),
+                format!("client = boto3.client('s3', '{aws_id}', '{aws_secret}')"),
+            ])
+            .negatives(&[
+                "AKIAIOSFODNN7EXAMPLE,wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".to_string(),
+                format!("{aws_id} {}", rnd("aws-pair-hex", b"0123456789abcdef", 40)),
+            ]),
+        Rule::new("discord-bot-token", "Discord bot token")
+            .regex(r"(?:^|[^A-Za-z0-9_\-.])([MNO][A-Za-z0-9]{23,27}\.[A-Za-z0-9_\-]{6}\.[A-Za-z0-9_\-]{27,40})(?:[^A-Za-z0-9_\-.]|\z)")
+            .group(1)
+            .entropy(3.5)
+            .validate(Validation::DiscordBotToken)
+            .tags(&["discord"])
+            .examples(&[format!("client.run('{discord}')")])
+            .negatives(&[format!("token = 'MTA{}.abcdef.{}'", rnd("disc-n", ALNUM, 22), rnd("disc-n2", ALNUM, 38))]),
+        Rule::new("kubernetes-secret-data", "Credential in a Kubernetes Secret (base64 data value)")
+            .regex(r"(?im)^[ \t]+[\x22']?([A-Za-z0-9_.\-]*(?:password|passwd|pwd|secret|token|key|credentials?|auth|dsn|connection[_\-]?string)[A-Za-z0-9_.\-]*)[\x22']?[ \t]*:[ \t]*[\x22']?([A-Za-z0-9+/]{8,}={0,2})[\x22']?[ \t]*$")
+            .group(2)
+            .keywords(&["password", "passwd", "pwd", "secret", "token", "key", "credential", "auth", "dsn", "connection"])
+            .validate(Validation::Base64Secret)
+            // only in a manifest of kind Secret (anywhere in the same file)
+            .required(&["kubernetes-secret-kind"])
+            .tags(&["kubernetes"])
+            .examples(&[format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ntype: Opaque\ndata:\n  username: YXBw\n  password: {k8s_pw}\n")])
+            .negatives(&[
+                // "changeme"
+                "apiVersion: v1\nkind: Secret\ndata:\n  password: Y2hhbmdlbWU=\n".to_string(),
+                "apiVersion: v1\nkind: Secret\ndata:\n  api-key-name: ZGJfcGFzc3dvcmQ=\n".to_string(),
+            ]),
+    ]
+}
+
+/// Auxiliary: a Kubernetes manifest of kind `Secret` (never reported by itself).
+fn kubernetes_secret_kind() -> Rule {
+    let mut r = Rule::new("kubernetes-secret-kind", "Kubernetes Secret manifest (auxiliary)")
+        .regex(r#"(?m)^[ \t]*[\x22']?kind[\x22']?[ \t]*:[ \t]*[\x22']?Secret[\x22']?[ \t]*,?[ \t]*\r?$"#)
+        .keywords(&["secret"])
+        .tags(&["kubernetes"])
+        .examples(&["apiVersion: v1\nkind: Secret\n"])
+        .negatives(&["kind: SecretProviderClass\n"]);
+    r.skip_report = true;
+    r
+}
+
+pub(crate) fn rules() -> Vec<Rule> {
+    let mut v = vec![kubernetes_secret_kind()];
+    v.extend(credential_files());
+    v.extend(command_lines());
+    v.extend(connections());
+    v.extend(structural());
+    v
+}
