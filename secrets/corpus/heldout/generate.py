@@ -1566,13 +1566,13 @@ def fam_aws():
 def fam_credfiles():
     F = "netrc-pgpass-mycnf-gitcreds"
 
-    p1, p2 = token(32), human_pw()
+    p1, p2 = uuid4(), human_pw()
     add(F, "netrc", "deploy/.netrc", T('''
         machine api.heroku.com login ops@acme.example password @@p1@@
-        machine git.heroku.com login ops@acme.example password @@p1b@@
+        machine git.heroku.com login ops@acme.example password @@p1@@
         machine nexus.acme.internal login deployer password @@p2@@
-        ''', p1=p1, p1b=p1[::-1], p2=p2),
-        [(p1, "netrc password (api.heroku.com)"), (p1[::-1], "netrc password (git.heroku.com)"),
+        ''', p1=p1, p2=p2),
+        [(p1, "netrc password (Heroku API key, same value for api. and git.heroku.com)"),
          (p2, "netrc password (nexus)")])
 
     p, p2 = human_pw(), url_pw()
