@@ -744,6 +744,7 @@ rulesets:
             secret_sha256: "a".repeat(64),
             redacted: "ghp_…".into(),
             legacy,
+            warn_by_default: false,
         }
     }
 
@@ -841,6 +842,51 @@ rulesets:
             "refs/heads/main",
         );
         assert!(!r.allowed, "outside the path glob");
+    }
+
+    #[test]
+    fn severity_warn_shows_a_finding_without_blocking_and_the_policy_decides() {
+        let mut shipped_warn = finding("fp-id", "a", false, "refs/heads/main");
+        shipped_warn.warn_by_default = true;
+        let r = run(
+            "dev",
+            &[],
+            scan(vec![shipped_warn.clone()]),
+            "refs/heads/main",
+        );
+        assert!(r.allowed, "{r:?}");
+        assert_eq!(r.warnings[0].code, Code::SecretWarning);
+        assert_eq!(r.warnings[0].line, Some(3), "a warning still says where");
+        // the policy overrides the shipped severity, both ways
+        let with = |sev: &str| {
+            Policy::from_yaml(&format!(
+                "{POLICY}secrets:\n  severity:\n    github-pat: {sev}\n"
+            ))
+            .expect("valid")
+        };
+        let change = |f: SecretFinding| Change {
+            now: 1_800_000_000,
+            pusher: Some("dev".into()),
+            updates: vec![update(
+                "refs/heads/main",
+                Some(A),
+                Some(B),
+                vec![commit(B, "dev@example.org", SignatureCheck::unsigned())],
+            )],
+            secrets: Some(scan(vec![f])),
+            ..Change::default()
+        };
+        let r = evaluate(&with("block"), &change(shipped_warn));
+        assert_eq!(
+            codes(&r),
+            [("secret_scanning".to_string(), Code::SecretDetected)]
+        );
+        let r = evaluate(
+            &with("warn"),
+            &change(finding("fp1", "a", false, "refs/heads/main")),
+        );
+        assert!(r.allowed);
+        assert_eq!(r.warnings[0].code, Code::SecretWarning);
     }
 
     #[test]

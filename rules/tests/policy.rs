@@ -132,6 +132,16 @@ fn unknown_rule_names_are_errors() {
 }
 
 #[test]
+fn secret_severity_is_block_or_warn() {
+    let p = Policy::from_yaml("version: 1\nsecrets:\n  severity:\n    aws-access-key-id: block\n    generic-password: warn\n")
+        .expect("valid");
+    assert_eq!(p.secrets.severity.len(), 2);
+    let (line, col, msg) = err("version: 1\nsecrets:\n  severity:\n    generic-password: maybe\n");
+    assert_eq!((line, col), (4, 23), "{msg}");
+    assert!(msg.contains("use block or warn"), "{msg}");
+}
+
+#[test]
 fn duplicate_keys_are_errors() {
     let (line, _, msg) = err("version: 1\nversion: 1\n");
     assert_eq!(line, 2, "{msg}");

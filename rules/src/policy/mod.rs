@@ -1290,7 +1290,9 @@ fn validate(raw: RawPolicy) -> Result<Policy, PolicyError> {
                 }
             };
             secrets.severity.insert(rule.clone(), sev);
-            secrets.severity_at.insert(rule.clone(), Location::from(level));
+            secrets
+                .severity_at
+                .insert(rule.clone(), Location::from(level));
         }
     }
 
