@@ -40,7 +40,7 @@ struct Row {
     commit: Option<String>,
 }
 
-/// Run a scan; `Ok(true)` when nothing was found.
+/// Run a scan; `Ok(true)` when nothing that blocks was found (warn-severity findings are shown).
 pub fn run(args: ScanArgs) -> Result<bool> {
     let loaded = Loaded::load(args.policy.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))?;
     // The policy's rules if it scans for secrets; the built-in rules otherwise.
@@ -87,9 +87,14 @@ pub fn run(args: ScanArgs) -> Result<bool> {
                     .as_deref()
                     .map(|c| format!(" commit {}", &c[..c.len().min(10)]))
                     .unwrap_or_default();
+                let warn = if f.severity == secrets::Severity::Warn {
+                    " [warn: not blocking]"
+                } else {
+                    ""
+                };
                 writeln!(
                     out,
-                    "{at}: {} ({}) {} fingerprint {}{commit}",
+                    "{at}: {} ({}) {} fingerprint {}{commit}{warn}",
                     f.description, f.rule_id, f.redacted, f.fingerprint
                 )?;
             }
@@ -104,7 +109,10 @@ pub fn run(args: ScanArgs) -> Result<bool> {
             )?;
         }
     }
-    Ok(rows.is_empty())
+    // warn-severity findings are shown, never a failure
+    Ok(rows
+        .iter()
+        .all(|r| r.finding.severity == secrets::Severity::Warn))
 }
 
 fn scan_dir(

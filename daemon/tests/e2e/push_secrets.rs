@@ -245,6 +245,81 @@ fn file_name_rules_block_private_keys_and_credentials() {
 }
 
 #[test]
+fn public_material_and_templates_pass_warnings_show_and_the_policy_sets_severity() {
+    let s = setup();
+    // A public certificate named *.pem, a public key named *.key and an .env template hold no
+    // secret: file names alone are not findings.
+    let cert = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ])
+        .args([
+            "-nodes",
+            "-keyout",
+            "/dev/null",
+            "-subj",
+            "/CN=pushguard-test",
+            "-days",
+            "1",
+        ])
+        .output()
+        .expect("openssl runs");
+    assert!(
+        cert.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cert.stderr)
+    );
+    write(
+        &s.c,
+        "tls/server.pem",
+        &String::from_utf8_lossy(&cert.stdout),
+    );
+    let pubkey =
+        std::fs::read_to_string(format!("{}.pub", s.w.key("mallory").display())).expect("pub");
+    write(&s.c, "keys/deploy.key", &pubkey);
+    write(
+        &s.c,
+        ".env.example",
+        "SESSION_SECRET=\nSTRIPE_KEY=sk_live_your_key_here\n",
+    );
+    write(&s.c, ".env", "DB_PASSWORD=${DB_PASSWORD}\n");
+    // An AWS access key id alone ships as warn: shown, not blocking.
+    write(&s.c, "deploy/aws.txt", "key id: AKIAQYLPMN5HHHFPZAM2\n");
+    commit(&s.c, "Public material and templates");
+    let p = s.c.push(&["origin", "main"]);
+    assert!(p.ok, "{}", p.text);
+    let flat = p.flat();
+    assert!(flat.contains("aws-access-key-id"), "{}", p.text);
+    assert!(flat.contains("deploy/aws.txt:1"), "{}", p.text);
+    assert!(flat.contains("not blocking"), "{}", p.text);
+    // The same finding blocks once the policy says so (the daemon reloads the changed file).
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    s.w.policy(
+        "secrets:\n  severity:\n    aws-access-key-id: block\n",
+        SECRET_RULESETS,
+    );
+    let start = std::time::Instant::now();
+    while !s.d.log_text().contains("policy reloaded") {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "the policy change was not picked up:\n{}",
+            s.d.log_text()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    write(&s.c, "deploy/aws2.txt", "key id: AKIAQYLPMN5HHHFPZAM3\n");
+    commit(&s.c, "Another key id");
+    let p = s.c.push(&["origin", "main"]);
+    assert!(!p.ok, "{}", p.text);
+    assert!(p.flat().contains("deploy/aws2.txt:1"), "{}", p.text);
+}
+
+#[test]
 fn huge_and_binary_blobs() {
     let s = setup();
     let secret = github_token();
