@@ -205,7 +205,6 @@ shapes = [
     ("sendgrid-api-key", lambda: "SG." + rs(URLSAFE, 22) + "." + rs(URLSAFE, 43), "SENDGRID_API_KEY"),
     ("mailgun-api-key", lambda: "key-" + rs(HEX, 32), "MAILGUN_KEY"),
     ("mailchimp-api-key", lambda: rs(HEX, 32) + "-us" + str(R.randrange(1, 21)), "MAILCHIMP_KEY"),
-    ("twilio-api-key", lambda: "SK" + rs(HEX, 32), "TWILIO_KEY_SID"),
     ("shopify-access-token", lambda: "shpat_" + rs(HEX, 32), "SHOPIFY_TOKEN"),
     ("shopify-shared-secret", lambda: "shpss_" + rs(HEX, 32), "SHOPIFY_SECRET"),
     ("openai-api-key", lambda: "sk-proj-" + rs(URLSAFE, 74) + "T3BlbkFJ" + rs(URLSAFE, 74), "OPENAI_API_KEY"),
@@ -497,10 +496,13 @@ for i in range(3):
         f"User name,Access key ID,Secret access key\nci-uploader,{kid},{sec}\n",
         f"s3 = boto3.client(\"s3\", aws_access_key_id=\"{kid}\",\n                  aws_secret_access_key=\"{sec}\")\n",
         f"sh \"./upload.sh {kid} {sec}\"\n"][i])
-# an access key id alone is an identifier, not a credential: shown (warn), never blocking
+# an access key id alone is an identifier, not a credential: shown (warn), never blocking;
+# so is a Twilio API key SID (the secret that goes with it is the credential)
 for i in range(3):
     path, text = contexts("AKIA" + rs(BASE32, 16), "AWS_ACCESS_KEY_ID")[i]
     add("benign", None, "aws-pair", path, text)
+    path, text = contexts("SK" + rs(HEX, 32), "TWILIO_KEY_SID")[i]
+    add("benign", None, "identifier", path, text)
 add("benign", None, "aws-pair", "docs/iam.md", "Example: AKIAIOSFODNN7EXAMPLE / wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n")
 add("benign", None, "aws-pair", "audit.log", f"key AKIA{rs(BASE32, 16)} rotated, commit {rs(HEX, 40)}\n")
 

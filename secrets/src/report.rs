@@ -61,6 +61,8 @@ pub fn gitleaks_json(records: &[Record<'_>]) -> String {
                 "Tags": f.tags,
                 "Fingerprint": f.fingerprint,
                 "SecretSha256": f.secret_sha256,
+                "Severity": f.severity.name(),
+                "Confidence": f.confidence,
             })
         })
         .collect();
@@ -92,7 +94,9 @@ pub fn sarif(records: &[Record<'_>], tool_version: &str) -> String {
                 "id": f.rule_id,
                 "name": f.rule_id,
                 "shortDescription": { "text": f.description },
-                "defaultConfiguration": { "level": "error" },
+                "defaultConfiguration": {
+                    "level": if f.severity == crate::Severity::Warn { "warning" } else { "error" }
+                },
                 "properties": { "tags": f.tags },
             }));
         }

@@ -121,6 +121,9 @@ pub enum Validation {
     Base64Secret,
     /// Discord bot token: the first part is the base64 of the bot's numeric id (a snowflake).
     DiscordBotToken,
+    /// Password in a URL's userinfo: [`Validation::Password`], and not the user name again
+    /// (`guest:guest@`, `postgres:postgres@` are defaults).
+    UrlPassword,
 }
 
 impl Validation {
@@ -142,6 +145,7 @@ impl Validation {
             Validation::BasicAuth => "basic-auth",
             Validation::Base64Secret => "base64-secret",
             Validation::DiscordBotToken => "discord-snowflake",
+            Validation::UrlPassword => "url-password",
         }
     }
 
@@ -176,6 +180,7 @@ impl Validation {
             Validation::BasicAuth => "structure: RFC 7617 (user-id \":\" password), then the placeholder filter",
             Validation::Base64Secret => "structure: Kubernetes Secret data values are base64 (RFC 4648)",
             Validation::DiscordBotToken => "structure: Discord documents user ids as snowflakes; the token's first part encodes it",
+            Validation::UrlPassword => "placeholder filter; user name repeated as password is a default",
         }
     }
 

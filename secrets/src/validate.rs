@@ -45,6 +45,7 @@ pub(crate) fn check(v: Validation, secret: &[u8], key: &[u8]) -> bool {
         Validation::BasicAuth => basic_auth(secret),
         Validation::Base64Secret => base64_secret(secret),
         Validation::DiscordBotToken => discord_bot_token(secret),
+        Validation::UrlPassword => url_password(secret, key),
     }
 }
 
@@ -581,6 +582,21 @@ const LOOKUP_PREFIXES: &[&str] = &[
     "ecdsa-sha2",
     "pk_live_",
     "pk_test_",
+    // Mapbox public tokens; reCAPTCHA-style site keys are public by design
+    "pk.",
+    // password hashes: Django, Werkzeug, passlib, crypt(3), LDAP
+    "pbkdf2_",
+    "pbkdf2:",
+    "argon2",
+    "scrypt:",
+    "bcrypt$",
+    "sha1$",
+    "sha256$",
+    "md5$",
+    "{ssha}",
+    "{sha}",
+    "{crypt}",
+    "scram-sha-256$",
     "http://",
     "https://",
     "file:",
@@ -630,7 +646,16 @@ fn is_placeholder(s: &[u8]) -> bool {
             .filter(|&&b| !std::mem::replace(&mut seen[b as usize], true))
             .count()
     };
-    distinct < 4
+    // PostgreSQL's stored form of a password: "md5" + 32 hex digits
+    if s.len() == 35 && l.starts_with("md5") && s[3..].iter().all(u8::is_ascii_hexdigit) {
+        return true;
+    }
+    // ALL-CAPS words are names standing in for a value: `TOKEN`, `YOUR_PASSWORD`, `DB_PASS`
+    let caps_name = s.len() >= 3
+        && s.iter()
+            .all(|&c| c.is_ascii_uppercase() || c == b'_' || c == b'-')
+        && s.iter().any(u8::is_ascii_uppercase);
+    distinct < 4 || caps_name
 }
 
 fn is_uuid(s: &[u8]) -> bool {
@@ -649,40 +674,40 @@ fn password(s: &[u8]) -> bool {
     s.len() >= 4 && !is_placeholder(s) && !s.iter().any(|c| b"[]{}<>`".contains(c))
 }
 
-/// Key names that mean "not a secret even though it looks like one".
-const NON_SECRET_KEYS: &[&str] = &[
+/// Words of a key name that mean "not a secret even though it looks like one". A key name is
+/// split into words (`next_page_token` → next, page, token; `publicKey` → public, key) and is
+/// judged by whole words, so `STATUSPAGE_API_TOKEN`, `SHARED_SECRET` and `SECURITY_TOKEN` stay
+/// secrets while `next_page_token`, `sha256` and `client_id` do not.
+const NON_SECRET_WORDS: &[&str] = &[
     "public",
+    "pub",
     "pubkey",
-    "pub_key",
     "hash",
-    "sha",
-    "md5",
+    "hashed",
     "digest",
     "checksum",
     "integrity",
     "etag",
     "nonce",
     "fingerprint",
-    "_id\"",
-    "_id'",
-    "_id ",
-    "_id=",
-    "_id:",
+    "id",
+    "ids",
     "uuid",
     "guid",
     "format",
     "length",
+    "len",
     "type",
     "name",
     "url",
     "uri",
     "path",
     "file",
+    "filename",
     "field",
     "header",
     "policy",
     "version",
-    "expir",
     "timeout",
     "ttl",
     "prefix",
@@ -697,7 +722,42 @@ const NON_SECRET_KEYS: &[&str] = &[
     "parser",
     "sort",
     "cache",
+    "md5",
+    "count",
+    "size",
+    "max",
+    "min",
+    "kid",
 ];
+
+/// Does the key name before a value say the value is not a secret?
+fn non_secret_key(key: &[u8]) -> bool {
+    let mut words: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    let mut prev_lower = false;
+    for &c in key {
+        if c.is_ascii_alphanumeric() {
+            if c.is_ascii_uppercase() && prev_lower && !cur.is_empty() {
+                words.push(std::mem::take(&mut cur));
+            }
+            prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+            cur.push(c.to_ascii_lowercase() as char);
+        } else {
+            if !cur.is_empty() {
+                words.push(std::mem::take(&mut cur));
+            }
+            prev_lower = false;
+        }
+    }
+    if !cur.is_empty() {
+        words.push(cur);
+    }
+    words.iter().any(|w| {
+        NON_SECRET_WORDS.contains(&w.as_str())
+            || w.starts_with("expir")
+            || (w.starts_with("sha") && w[3..].bytes().all(|b| b.is_ascii_digit()))
+    })
+}
 
 /// The text a padded base64 value encodes, when it is base64 of printable ASCII.
 fn encoded_text(s: &[u8]) -> Option<Vec<u8>> {
@@ -746,10 +806,22 @@ fn base64_secret(s: &[u8]) -> bool {
     }
 }
 
+/// The password of `scheme://user:password@host`; `key` is the text before it.
+fn url_password(s: &[u8], key: &[u8]) -> bool {
+    let user = key
+        .windows(3)
+        .rposition(|w| w == b"://")
+        .map(|at| &key[at + 3..])
+        .and_then(|rest| rest.strip_suffix(b":"))
+        .unwrap_or_default();
+    password(s) && !user.eq_ignore_ascii_case(s)
+}
+
 /// Discord bot token `<base64 of the bot id>.<timestamp>.<hmac>`: the id is 17–20 digits.
 fn discord_bot_token(s: &[u8]) -> bool {
     let first = s.split(|&c| c == b'.').next().unwrap_or_default();
-    base64_decode(first).is_some_and(|id| (17..=20).contains(&id.len()) && id.iter().all(u8::is_ascii_digit))
+    base64_decode(first)
+        .is_some_and(|id| (17..=20).contains(&id.len()) && id.iter().all(u8::is_ascii_digit))
 }
 
 fn generic(s: &[u8], key: &[u8]) -> bool {
@@ -763,8 +835,7 @@ fn generic(s: &[u8], key: &[u8]) -> bool {
     if let Some(text) = encoded_text(s) {
         return password(&text);
     }
-    let key = lowered(key);
-    if NON_SECRET_KEYS.iter().any(|k| key.contains(k)) {
+    if non_secret_key(key) {
         return false;
     }
     // code, not a literal: calls, member access chains, indexing, type annotations

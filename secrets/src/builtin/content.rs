@@ -467,6 +467,17 @@ fn shaped() -> Vec<Rule> {
             &["discord", "webhook"],
         ),
         (
+            "discord-webhook-discordapp",
+            "Discord webhook URL (discordapp.com)",
+            &[
+                L("https://discordapp.com/api/webhooks/"),
+                C('D', 17, 20),
+                L("/"),
+                C('W', 60, 68),
+            ],
+            &["discord", "webhook"],
+        ),
+        (
             "telegram-bot-token",
             "Telegram bot token",
             &[C('D', 8, 10), L(":AA"), C('W', 33, 33)],
@@ -960,7 +971,16 @@ fn shaped() -> Vec<Rule> {
         ),
     ];
     t.iter()
-        .map(|(id, desc, parts, tags)| tok(id, desc, parts, tags))
+        .map(|(id, desc, parts, tags)| {
+            let r = tok(id, desc, parts, tags);
+            // identifiers, documented as such by the vendor: shown, not blocking (the secret
+            // that goes with them is what grants access)
+            if *id == "twilio-api-key" {
+                r.severity(Severity::Warn)
+            } else {
+                r
+            }
+        })
         .collect()
 }
 
@@ -1051,7 +1071,10 @@ fn checksummed() -> Vec<Rule> {
         .validate(Validation::GithubFineGrained)
         .tags(&["github", "checksum"])
         // the checksum is undocumented: a token that fails it is still a finding
-        .examples(&[format!("GITHUB_TOKEN={fine}"), format!("GITHUB_TOKEN={fine_bad}")])
+        .examples(&[
+            format!("GITHUB_TOKEN={fine}"),
+            format!("GITHUB_TOKEN={fine_bad}"),
+        ])
         .negatives(&["github_pat_11ABCDEFG_short".to_string()]),
     );
     let gl_head = format!(
@@ -1079,7 +1102,10 @@ fn checksummed() -> Vec<Rule> {
             format!("GITLAB_TOKEN={gl_routable}"),
             format!("GITLAB_TOKEN={gl_head}0000000"),
         ])
-        .negatives(&[format!("GITLAB_TOKEN=glpat-{}.01.120000000", "x".repeat(38))]),
+        .negatives(&[format!(
+            "GITLAB_TOKEN=glpat-{}.01.120000000",
+            "x".repeat(38)
+        )]),
     );
     v.push(
         Rule::new(
@@ -1121,7 +1147,10 @@ fn checksummed() -> Vec<Rule> {
             format!("JIRA_API_TOKEN={atl}"),
             format!("JIRA_API_TOKEN={atl_body}0BADF00D"),
         ])
-        .negatives(&[format!("JIRA_API_TOKEN=ATATT3xFfGF0{}=00000000", "x".repeat(171))]),
+        .negatives(&[format!(
+            "JIRA_API_TOKEN=ATATT3xFfGF0{}=00000000",
+            "x".repeat(171)
+        )]),
     );
     let gl = with_grafana_crc32(&format!("glsa_{}", rnd("grafana-sa", ALNUM, 32)));
     let gl_bad = format!("{}00000000", &gl[..38]);
@@ -1140,7 +1169,10 @@ fn checksummed() -> Vec<Rule> {
             format!("GRAFANA_TOKEN=\"{gl}\""),
             format!("GRAFANA_TOKEN=\"{gl_bad}\""),
         ])
-        .negatives(&[format!("GRAFANA_TOKEN=\"glsa_{}_00000000\"", "0".repeat(32))]),
+        .negatives(&[format!(
+            "GRAFANA_TOKEN=\"glsa_{}_00000000\"",
+            "0".repeat(32)
+        )]),
     );
     let key: Vec<u8> = rnd("age", ALNUM, 32).into_bytes();
     let age = bech32_encode("age-secret-key-", &key).to_ascii_uppercase();
@@ -1254,7 +1286,7 @@ fn pem(id: &str, desc: &str, label: &str, tags: &[&str]) -> Rule {
         .map(|i| format!("{}\n", rnd(&format!("{id}{i}"), B64, 64)))
         .collect();
     let re = format!(
-        r"-----BEGIN {label}-----((?:[A-Za-z0-9+/=:,\- \t\r\n]|\\n|\\r){{64,}}?)-----END {label}-----"
+        r"-----BEGIN {label}-----((?:[A-Za-z0-9+/=:,\- \t\r\n\x22']|\\n|\\r){{64,}}?)-----END {label}-----"
     );
     let kw = format!("begin {}", label.to_ascii_lowercase());
     Rule::new(id, desc)
@@ -1354,7 +1386,7 @@ fn keys() -> Vec<Rule> {
     );
     v.push(
         Rule::new("gcp-service-account-key", "Google Cloud service account key (JSON)")
-            .regex(r#""type"[ \t]{0,4}:[ \t]{0,4}"service_account"[\s\S]{0,}?"private_key_id"[ \t]{0,4}:[ \t]{0,4}"([0-9a-f]{40})""#)
+            .regex(r#""type"[ \t]{0,4}:[ \t]{0,4}"service_account"[\s\S]{0,}?"private_key"[ \t]{0,4}:[ \t]{0,4}"(-----BEGIN [A-Z ]{0,20}PRIVATE KEY-----[^"]{64,}?)""#)
             .group(1)
             .keywords(&["service_account"])
             .tags(&["gcp", "google", "private-key"])
@@ -1399,12 +1431,12 @@ fn keys() -> Vec<Rule> {
 /// group 1 is the name, group 2 the value.
 fn assignment(name: &str, value: &str) -> String {
     format!(
-        r#"(?i)((?:{name})[A-Za-z0-9_.\-]{{0,24}})\\?["'`]?[ \t]{{0,4}}(?::=|=>|=|:|,)[ \t]{{0,4}}(?:[A-Za-z]{{0,12}}\()?\\?["'`]?({value})(?:\\?["'`\s;,)<]|\z)"#
+        r#"(?i)((?:{name})[A-Za-z0-9_.\-]{{0,24}})\\?["'`]?[ \t]{{0,4}}(?::=|=>|=|:|,)[ \t]{{0,16}}(?:[A-Za-z_]{{1,24}}(?:(?:::|\.)[A-Za-z_]{{1,16}}){{0,2}}\()?\\?["'`]?({value})(?:\\?["'`\s;,)<]|\z)"#
     )
 }
 
 /// The documented, public keys of the Azure Storage (Azurite) and Cosmos DB emulators.
-fn azure_emulator_keys() -> Allowlist {
+pub(crate) fn azure_emulator_keys() -> Allowlist {
     Allowlist {
         description: Some("Azure emulator well-known keys".into()),
         stopwords: vec![
@@ -1527,10 +1559,11 @@ fn urls() -> Vec<Rule> {
     let pw = rnd("db-pw", ALNUM, 18);
     let url_rule = |id: &str, desc: &str, schemes: &str, kw: &[&str], ex_scheme: &str| {
         Rule::new(id, desc)
-            .regex(format!(r"(?i)\b(?:{schemes})://[^:/?#@\s\x22']{{1,64}}:([^@/?#\s\x22']{{3,}})@[A-Za-z0-9.\-_\[\]:]{{1,}}"))
-            .group(1)
+            .regex(format!(r"(?i)\b(?:{schemes})://([^:/?#@\s\x22']{{0,64}}):([^@/?#\s\x22']{{3,}})@[A-Za-z0-9.\-_\[\]:]{{1,}}"))
+            .group(2)
+            // `guest:guest@`, `postgres:postgres@`: a default, not a secret
+            .validate(Validation::UrlPassword)
             .keywords(kw)
-            .validate(Validation::Password)
             .allow(Allowlist {
                 description: Some("documentation hosts".into()),
                 regex_target: RegexTarget::Match,
@@ -1551,7 +1584,7 @@ fn urls() -> Vec<Rule> {
         url_rule("mongodb-url-password", "MongoDB connection string with password", "mongodb(?:\\+srv)?", &["mongodb"], "mongodb+srv"),
         url_rule("redis-url-password", "Redis URL with password", "rediss?", &["redis"], "redis"),
         url_rule("amqp-url-password", "AMQP (RabbitMQ) URL with password", "amqps?", &["amqp"], "amqps"),
-        url_rule("url-credentials", "URL with embedded credentials (FTP, SMB, LDAP, HTTP)", "s?ftps?|smb|ldaps?|https?|ssh|git\\+https?|nats|mqtts?|kafka|smtps?|imaps?|pop3s?|socks[45]h?|rtsps?|wss?|svn(?:\\+ssh)?|xmpp|sip|rsync|webdav|davs?|s3", &["://"], "https"),
+        url_rule("url-credentials", "URL with embedded credentials (any scheme: HTTP, FTP, SMTP, LDAP, …)", "[a-z][a-z0-9+.\\-]{1,24}", &["://"], "https"),
         Rule::new("jdbc-url-password", "JDBC URL with password parameter")
             .regex(r"(?i)jdbc:[a-z0-9]{2,20}:[^\s\x22']{1,}?[?&;]password=([^&;\s\x22']{3,})")
             .group(1)
@@ -1698,7 +1731,7 @@ fn contextual() -> Vec<Rule> {
             "pagerduty-api-key",
             "PagerDuty API key",
             "pagerduty[a-z_\\-]{0,12}(?:api)?_?(?:key|token)",
-            "[A-Za-z0-9_+\\-]{20}",
+            "[A-Za-z0-9_+\\-]{20}|[0-9a-f]{32}",
             &["pagerduty"],
             "PAGERDUTY_API_KEY",
             rnd("pagerduty", ALNUM, 20),
@@ -1896,20 +1929,20 @@ fn generic() -> Vec<Rule> {
             .keywords(&["pass", "pwd"])
             .entropy(2.8)
             .validate(Validation::Generic)
-            .allow(Allowlist { regex_target: RegexTarget::Line, regexes: vec![r"(?i)\b(?:example|sample|placeholder|dummy)\b".into()], ..Allowlist::default() })
+            .allow(Allowlist { regex_target: RegexTarget::Line, regexes: vec![r"(?i)\b(?:example|sample|placeholder|dummy)\b".into(), r"arn:aws[a-z\-]{0,12}:(?:secretsmanager|ssm|kms):".into()], ..Allowlist::default() })
             .tags(&["generic", "password"])
             .examples(&[format!("DB_PASSWORD={pw}"), format!("password: \"{pw}\""), format!("  'password' => '{pw}',")])
             .negatives(&negatives),
         Rule::new("generic-api-key", "API key, token or secret assigned in code or configuration")
             .regex(assignment(
-                "(?:api|access|auth|client|app|private|secret|master|service|signing|encryption|bearer|refresh)[_\\-.]?(?:key|token|secret)|secret|token",
-                r#"[A-Za-z0-9_\-+/=.~]{16,}"#,
+                "(?:api|access|auth|client|app|private|secret|master|service|signing|encryption|bearer|refresh|routing|integration|license|webhook|session|account|admin|deploy|write|shared|consumer|partner)[_\\-.]?(?:key|token|secret)|secret|token|passphrase",
+                r#"[A-Za-z0-9_\-+/=.~!*&@#%^?]{16,}"#,
             ))
             .group(2)
             .keywords(&["key", "secret", "token"])
             .entropy(3.5)
             .validate(Validation::Generic)
-            .allow(Allowlist { regex_target: RegexTarget::Line, regexes: vec![r"(?i)\b(?:example|sample|placeholder|dummy)\b".into()], ..Allowlist::default() })
+            .allow(Allowlist { regex_target: RegexTarget::Line, regexes: vec![r"(?i)\b(?:example|sample|placeholder|dummy)\b".into(), r"arn:aws[a-z\-]{0,12}:(?:secretsmanager|ssm|kms):".into()], ..Allowlist::default() })
             .tags(&["generic", "api-key"])
             .examples(&[format!("API_KEY={key}"), format!("client_secret: \"{key}\""), format!("const accessToken = '{key}';")])
             .negatives(&negatives),

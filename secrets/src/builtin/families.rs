@@ -27,7 +27,11 @@ fn b64(data: &[u8]) -> String {
 
 /// A password that the placeholder filter accepts, for examples.
 fn pw(seed: &str) -> String {
-    format!("{}#{}", rnd(seed, ALNUM, 9), rnd(&format!("{seed}/2"), ALNUM, 5))
+    format!(
+        "{}#{}",
+        rnd(seed, ALNUM, 9),
+        rnd(&format!("{seed}/2"), ALNUM, 5)
+    )
 }
 
 /// Paths of `.env` files that hold values (templates excluded by the rule's allowlist).
@@ -37,17 +41,21 @@ fn credential_files() -> Vec<Rule> {
     let p = pw("netrc");
     let templates = Allowlist {
         description: Some("templates".into()),
-        paths: vec![
-            r"(?i)\.env\.(?:example|sample|template|dist|defaults|schema|tpl)$".into(),
-        ],
+        paths: vec![r"(?i)\.env\.(?:example|sample|template|dist|defaults|schema|tpl)$".into()],
         ..Allowlist::default()
     };
     vec![
         Rule::new("netrc-password", "Password in netrc (machine … login … password …)")
             .regex(r"(?i)(?:\bmachine[ \t\r\n]+[^\s]{1,255}|\bdefault)(?:[ \t\r\n]+(?:login|account|port)[ \t\r\n]+[^\s]{1,255}){0,3}[ \t\r\n]+password[ \t\r\n]+([^\s]{3,255})")
             .group(1)
-            .keywords(&["machine", "default"])
+            .keywords(&["machine"])
             .validate(Validation::Password)
+            .allow(Allowlist {
+                description: Some("anonymous FTP: the password is by convention an e-mail address".into()),
+                regex_target: RegexTarget::Match,
+                regexes: vec![r"(?i)\blogin[ \t\r\n]+(?:anonymous|ftp)\b".into()],
+                ..Allowlist::default()
+            })
             .tags(&["netrc", "password"])
             .examples(&[
                 format!("machine api.heroku.com login ci@acme.io password {p}\n"),
@@ -58,6 +66,7 @@ fn credential_files() -> Vec<Rule> {
                 "machine example.com login user password $NETRC_PASSWORD",
                 "machine ftp.freebsd.org login anonymous password <your-email>",
                 "default machine setting: the password is read from the keyring",
+                "machine ftp.gnu.org login anonymous password guest@",
             ]),
         Rule::new("pgpass-password", "Password in a PostgreSQL password file (.pgpass)")
             .regex(r"(?m)^[^#:\s][^:\r\n]*:(?:[0-9]{1,5}|\*):[^:\r\n]+:[^:\r\n]+:([^\r\n]{3,})$")
@@ -68,6 +77,18 @@ fn credential_files() -> Vec<Rule> {
             .tags(&["postgres", "password"])
             .examples(&[format!("db.prod.internal:5432:app:app_user:{}\n", pw("pgpass"))])
             .negatives(&["# hostname:port:database:username:password\n*:*:*:postgres:${PGPASSWORD}\n"]),
+        Rule::new("pgpass-line", "PostgreSQL password-file line written by a script or playbook")
+            .regex(r"(?m)^[ \t\x22'>-]*[A-Za-z0-9_.\-*]{1,253}:(?:[0-9]{1,5}|\*):[^:\s]{1,63}:[^:\s]{1,63}:([^\s\x22']{3,})[\x22']?[ \t]*$")
+            .group(1)
+            .keywords(&[":5432:", ":*:"])
+            .validate(Validation::Password)
+            .required(&["pgpass-mention"])
+            .tags(&["postgres", "password"])
+            .examples(&[format!(
+                "- name: pgpass\n  copy:\n    dest: /home/app/.pgpass\n    content: |\n      db.internal:5432:app:app:{}\n",
+                pw("pgpass-line")
+            )])
+            .negatives(&["time: 10:5432:00:00:00\n"]),
         Rule::new("option-file-password", "Password in a MySQL option file or tool credentials file")
             .regex(r"(?im)^[ \t]*(?:password|passwd|pass|secret_key|aws_secret_access_key|api_key|token)[ \t]*[:=][ \t]*[\x22']?([^\s\x22'#;]{3,})")
             .path(r"(?i)(?:^|/)(?:\.?my\.cnf|\.mylogin\.cnf|[^/]+\.cnf|\.pypirc|\.s3cfg|\.boto|\.gem/credentials|\.?credentials)$")
@@ -168,15 +189,19 @@ fn command_lines() -> Vec<Rule> {
     let p = pw("cli");
     vec![
         Rule::new("sshpass-password", "Password on an sshpass command line")
-            .regex(r"\bsshpass[ \t]+(?:-[A-Za-oq-z][ \t]+[^\s]+[ \t]+)*-p[ \t]*[\x22']?([^\s\x22']{3,})")
+            // also as an argument list: ["sshpass", "-p", "secret", "ssh", …]
+            .regex(r"\bsshpass[\x22']?(?:[ \t,\x22']+-[A-Za-oq-z][\x22']?[ \t,\x22']+[^\s\x22',]+)*[\x22']?[ \t,\x22']+-p[\x22']?[ \t,]*[\x22']?([^\s\x22',]{3,})")
             .group(1)
             .keywords(&["sshpass"])
             .validate(Validation::Password)
             .tags(&["ssh", "password", "command-line"])
-            .examples(&[format!("sshpass -p '{p}' ssh deploy@10.0.0.5 uptime")])
+            .examples(&[
+                format!("sshpass -p '{p}' ssh deploy@10.0.0.5 uptime"),
+                format!("subprocess.run([\"sshpass\", \"-p\", \"{p}\", \"scp\", f, dest])"),
+            ])
             .negatives(&["sshpass -p \"$SSHPASS\" ssh host", "sshpass -e ssh host"]),
         Rule::new("mysql-cli-password", "Password on a mysql client command line")
-            .regex(r"\bmysql(?:dump|admin|import|check|show|sh|pump|binlog)?(?:[ \t]+[^\s|;&]+){0,8}?[ \t]+(?:-p([^\s\x22'\-][^\s\x22']{2,})|-p[\x22']([^\s\x22']{3,})[\x22']|--password[= ][\x22']?([^\s\x22']{3,}))")
+            .regex(r"\bmysql(?:dump|admin|import|check|show|sh|pump|binlog)?(?:[ \t]+[^\s|;&]+){0,8}?[ \t]+(?:-p([^\s\x22'][^\s\x22']{2,})|-p[\x22']([^\s\x22']{3,})[\x22']|--password[= ][\x22']?([^\s\x22']{3,}))")
             .keywords(&["mysql"])
             .validate(Validation::Password)
             .tags(&["mysql", "password", "command-line"])
@@ -204,11 +229,23 @@ fn command_lines() -> Vec<Rule> {
         Rule::new("docker-login-password", "Password on a docker login command line")
             .regex(r"\b(?:docker|podman|buildah|skopeo|helm(?:[ \t]+registry)?)[ \t]+login\b[^\r\n|;&]{0,200}?[ \t](?:-p|--password)(?:[ \t]+|=)[\x22']?([^\s\x22']{3,})")
             .group(1)
-            .keywords(&["login"])
+            .keywords(&["docker login", "podman login", "buildah login", "skopeo login", "registry login", "helm login"])
             .validate(Validation::Password)
             .tags(&["docker", "password", "command-line"])
             .examples(&[format!("docker login -u ci -p {p} registry.acme.io")])
             .negatives(&["docker login -u ci --password-stdin registry.acme.io", "docker login -u ci -p $CI_REGISTRY_PASSWORD $CI_REGISTRY"]),
+        Rule::new("cli-password-option", "Password in a command's --password option (wget, smbclient, redis-cli, net use, …)")
+            .regex(r"\b(?:wget[^\r\n|;&]{0,200}?[ \t]--(?:ftp-|http-)?password=[\x22']?([^\s\x22']{3,})|redis-cli[^\r\n|;&]{0,200}?[ \t]-a[ \t]+[\x22']?([^\s\x22'\-][^\s\x22']{2,})|smbclient[^\r\n|;&]{0,200}?[ \t](?:-U|--user)[ \t=]*[\x22']?[^\s%\x22']{1,64}%([^\s\x22']{3,})|net[ \t]+use\b[^\r\n|;&]{0,200}?/user:[^\s]{1,64}[ \t]+([^\s/\x22'][^\s\x22']{2,}))")
+            .keywords(&["wget", "redis-cli", "smbclient", "net use"])
+            .validate(Validation::Password)
+            .tags(&["password", "command-line"])
+            .examples(&[
+                format!("wget --user=ci --password={p} https://files.internal/a.tgz"),
+                format!("redis-cli -h cache -p 6380 -a {p} FLUSHDB"),
+                format!("smbclient //fs01/share -U 'svc%{p}' -c ls"),
+                format!("net use Z: \\\\fs01\\share /user:CORP\\svc {p} /persistent:yes"),
+            ])
+            .negatives(&["wget --password=$PASS https://x", "redis-cli -a \"$REDIS_PASSWORD\" ping", "net use Z: \\\\fs01\\share /user:CORP\\svc *"]),
         Rule::new("htpasswd-cli-password", "Password on an htpasswd -b command line")
             .regex(r"\bhtpasswd[ \t]+(?:-[A-Za-z]+[ \t]+)*-[A-Za-z]*b[A-Za-z]*[ \t]+(?:-[A-Za-z]+[ \t]+)*(?:[^\s\-][^\s]*[ \t]+)?[^\s\-][^\s]*[ \t]+[\x22']?([^\s\x22'|;&]{3,})")
             .group(1)
@@ -241,7 +278,10 @@ fn connections() -> Vec<Rule> {
             .examples(&[format!("url=jdbc:oracle:thin:scott/{p}@db.internal:1521:ORCL")])
             .negatives(&["url=jdbc:oracle:thin:@db.internal:1521:ORCL"]),
         Rule::new("http-basic-auth", "HTTP basic authentication credentials (Authorization: Basic)")
-            .regex(r"(?i)\bAuthorization[\x22']?[ \t]*[:=,][ \t]*[\x22']?[ \t]*Basic[ \t]+([A-Za-z0-9+/]{6,}={0,2})")
+            // the header in any syntax (`Authorization: Basic …`, nginx `proxy_set_header
+            // Authorization "Basic …"`, .NET `AuthenticationHeaderValue("Basic", "…")`, a
+            // header value in YAML or JSON): the base64 must decode to user:password
+            .regex(r"(?i)\bBasic(?:[ \t]+|[\x22'][ \t]*,[ \t]*[\x22'])([A-Za-z0-9+/]{8,}={0,2})(?:[^A-Za-z0-9+/=]|\z)")
             .group(1)
             .keywords(&["basic"])
             .validate(Validation::BasicAuth)
@@ -249,13 +289,66 @@ fn connections() -> Vec<Rule> {
             .examples(&[
                 format!("curl -H \"Authorization: Basic {basic}\" https://ci.internal/api"),
                 format!("headers = {{'Authorization': 'Basic {basic}'}}"),
+                format!("new AuthenticationHeaderValue(\"Basic\", \"{basic}\");"),
+                format!("proxy_set_header Authorization \"Basic {basic}\";"),
             ])
             .negatives(&[
                 // user:password
                 "Authorization: Basic dXNlcjpwYXNzd29yZA==",
                 "Authorization: Basic ${BASIC_AUTH}",
                 "Authorization: Basic <credentials>",
+                "Basic authentication is configured below",
             ]),
+    ]
+}
+
+fn markup_and_sql() -> Vec<Rule> {
+    let p = pw("markup");
+    vec![
+        Rule::new("xml-element-secret", "Password or secret in an XML element (Maven settings.xml, …)")
+            .regex(r"(?i)<([A-Za-z0-9_.\-]{0,32}(?:password|passwd|secret|token|apikey|api-key|api_key|privatekey|passphrase)[A-Za-z0-9_.\-]{0,16})>[ \t]*([^<\s]{6,})[ \t]*</")
+            .group(2)
+            .keywords(&["password>", "passwd>", "secret>", "token>", "key>", "passphrase>"])
+            .validate(Validation::Generic)
+            .tags(&["xml", "generic"])
+            .examples(&[format!("<server>\n  <id>releases</id>\n  <username>deployer</username>\n  <password>{p}</password>\n</server>")])
+            .negatives(&["<password>${env.MAVEN_PASSWORD}</password>", "<passwordPolicy>strict-mode-enabled</passwordPolicy>"]),
+        Rule::new("xml-key-value-secret", "Secret in a key/value XML setting (.NET appSettings, …)")
+            .regex(r"(?i)<add[ \t]+key=[\x22']([A-Za-z0-9_.:\-]{0,40}(?:password|passwd|pwd|secret|token|apikey|api_key|api-key|key)[A-Za-z0-9_.:\-]{0,16})[\x22'][ \t]+value=[\x22']([^\x22'\s]{8,})[\x22']")
+            .group(2)
+            .keywords(&["<add"])
+            .entropy(3.0)
+            .validate(Validation::Generic)
+            .tags(&["xml", "dotnet", "generic"])
+            .examples(&[format!("<add key=\"PartnerApiKey\" value=\"{}\" />", rnd("xmlkv", ALNUM, 32))])
+            .negatives(&["<add key=\"ApiKeyHeader\" value=\"X-Api-Key-Name\" />", "<add key=\"Password\" value=\"#{Password}#\" />"]),
+        Rule::new("sql-password", "Password in SQL (CREATE/ALTER ROLE|USER … PASSWORD, IDENTIFIED BY)")
+            .regex(r"(?i)\b(?:(?:WITH|LOGIN|ROLE|USER)[ \t]+(?:[A-Za-z_]+[ \t]+){0,3}?(?:ENCRYPTED[ \t]+)?PASSWORD|IDENTIFIED[ \t]+(?:WITH[ \t]+[A-Za-z_]+[ \t]+)?BY)[ \t]+'([^'\s]{3,})'")
+            .group(1)
+            .keywords(&["password", "identified"])
+            .validate(Validation::Password)
+            .tags(&["sql", "password"])
+            .examples(&[
+                format!("CREATE ROLE reporting LOGIN PASSWORD '{p}';"),
+                format!("ALTER USER etl WITH PASSWORD '{p}';"),
+                format!("CREATE USER 'app'@'%' IDENTIFIED BY '{p}';"),
+            ])
+            .negatives(&["CREATE ROLE app LOGIN PASSWORD :'app_password';", "ALTER USER etl WITH PASSWORD 'md53175bce1d3201d16594cebf9d7eb3f9d'", "CREATE USER 'app'@'%' IDENTIFIED BY '${APP_PASSWORD}';"]),
+        Rule::new("wordpress-auth-salt", "WordPress authentication key or salt (wp-config.php)")
+            .regex(r"define\([ \t]*[\x22'](?:AUTH|SECURE_AUTH|LOGGED_IN|NONCE)_(?:KEY|SALT)[\x22'][ \t]*,[ \t]*'([^'\r\n]{32,})'")
+            .group(1)
+            .keywords(&["_key'", "_salt'", "_key\"", "_salt\""])
+            // salts are any printable characters (WordPress's generator uses brackets and
+            // backticks too), so no placeholder filter: the entropy floor and the stock
+            // "put your unique phrase here" are what tell a template
+            .entropy(4.0)
+            .allow(Allowlist {
+                stopwords: vec!["unique phrase".into()],
+                ..Allowlist::default()
+            })
+            .tags(&["wordpress"])
+            .examples(&[format!("define( 'AUTH_KEY',          '{}' );", rnd("wp", b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!@#%^&*()-_=+|;:,.?~", 64))])
+            .negatives(&["define( 'AUTH_KEY',         'put your unique phrase here' );"]),
     ]
 }
 
@@ -318,23 +411,41 @@ fn structural() -> Vec<Rule> {
     ]
 }
 
+/// Auxiliary: a file that names a PostgreSQL password file.
+fn pgpass_mention() -> Rule {
+    let mut r = Rule::new("pgpass-mention", "mentions .pgpass (auxiliary)")
+        .regex(r"\.pgpass\b|\bpgpass\.conf\b|\bPGPASSFILE\b")
+        .keywords(&["pgpass"])
+        .tags(&["postgres"])
+        .examples(&["dest: ~/.pgpass"])
+        .negatives(&["pgpassword"]);
+    r.skip_report = true;
+    r
+}
+
 /// Auxiliary: a Kubernetes manifest of kind `Secret` (never reported by itself).
 fn kubernetes_secret_kind() -> Rule {
-    let mut r = Rule::new("kubernetes-secret-kind", "Kubernetes Secret manifest (auxiliary)")
-        .regex(r#"(?m)^[ \t]*[\x22']?kind[\x22']?[ \t]*:[ \t]*[\x22']?Secret[\x22']?[ \t]*,?[ \t]*\r?$"#)
-        .keywords(&["secret"])
-        .tags(&["kubernetes"])
-        .examples(&["apiVersion: v1\nkind: Secret\n"])
-        .negatives(&["kind: SecretProviderClass\n"]);
+    let mut r = Rule::new(
+        "kubernetes-secret-kind",
+        "Kubernetes Secret manifest (auxiliary)",
+    )
+    .regex(
+        r#"(?m)^[ \t]*[\x22']?kind[\x22']?[ \t]*:[ \t]*[\x22']?Secret[\x22']?[ \t]*,?[ \t]*\r?$"#,
+    )
+    .keywords(&["secret"])
+    .tags(&["kubernetes"])
+    .examples(&["apiVersion: v1\nkind: Secret\n"])
+    .negatives(&["kind: SecretProviderClass\n"]);
     r.skip_report = true;
     r
 }
 
 pub(crate) fn rules() -> Vec<Rule> {
-    let mut v = vec![kubernetes_secret_kind()];
+    let mut v = vec![kubernetes_secret_kind(), pgpass_mention()];
     v.extend(credential_files());
     v.extend(command_lines());
     v.extend(connections());
+    v.extend(markup_and_sql());
     v.extend(structural());
     v
 }

@@ -76,7 +76,10 @@ fn findings(scanner: &Scanner, path: &str, text: &[u8]) -> (Vec<Finding>, Vec<Fi
 
 fn table(title: &str, by: &BTreeMap<String, Score>) -> (Score, String) {
     let mut total = Score::default();
-    let mut out = format!("{title}\n{:<24} {:>4} {:>4} {:>4} {:>5} {:>9} {:>7}\n", "family", "tp", "fp", "fn", "warn", "precision", "recall");
+    let mut out = format!(
+        "{title}\n{:<24} {:>4} {:>4} {:>4} {:>5} {:>9} {:>7}\n",
+        "family", "tp", "fp", "fn", "warn", "precision", "recall"
+    );
     for (k, s) in by {
         out.push_str(&format!(
             "{k:<24} {:>4} {:>4} {:>4} {:>5} {:>9.3} {:>7.3}\n",
@@ -89,7 +92,8 @@ fn table(title: &str, by: &BTreeMap<String, Score>) -> (Score, String) {
         ));
         total.add(s);
     }
-    let f1 = 2.0 * total.precision() * total.recall() / (total.precision() + total.recall()).max(1e-9);
+    let f1 =
+        2.0 * total.precision() * total.recall() / (total.precision() + total.recall()).max(1e-9);
     out.push_str(&format!(
         "{:<24} {:>4} {:>4} {:>4} {:>5} {:>9.4} {:>7.4}  F1 {f1:.4}\n",
         "ALL",
@@ -201,7 +205,10 @@ fn held_out_precision_and_recall() {
         }
         s.fp += wrong.len() as u32;
     }
-    let (total, text) = table("held-out corpus (corpus/heldout/heldout.jsonl), per family", &by);
+    let (total, text) = table(
+        "held-out corpus (corpus/heldout/heldout.jsonl), per family",
+        &by,
+    );
     println!("{text}");
     if verbose {
         for r in &report {

@@ -44,7 +44,10 @@ fn builtin_rule_count_and_examples() {
             .first()
             .map_or("example.txt", String::as_str);
         if rule.path.is_some() && rule.path_examples.is_empty() {
-            failures.push(format!("{}: path-scoped rule without path examples", rule.id));
+            failures.push(format!(
+                "{}: path-scoped rule without path examples",
+                rule.id
+            ));
         }
         for p in &rule.path_negative_examples {
             for ex in &rule.examples {
