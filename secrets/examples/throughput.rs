@@ -1,4 +1,4 @@
-//! Scan throughput on a real tree: `cargo run --release -p pushguard-secrets --example throughput -- DIR|FILE... [--threads N] [--gitleaks FILE] [--top N] [--max-blob-mib N]`
+//! Scan throughput on a real tree: `cargo run --release -p pushguard-secrets --example throughput -- DIR|FILE... [--threads N] [--gitleaks FILE] [--top N] [--max-blob-mib N] [--disable RULE,…]`
 //!
 //! Files are read into memory first (blobs over 1 MiB are skipped, as the hook does by default),
 //! then scanned (content and file name, as the hook does for each new blob); only the scan is timed. Prints files, MB, findings, seconds and MB/s.
@@ -46,6 +46,7 @@ fn main() {
     let mut gitleaks: Option<String> = None;
     let mut top = 15usize;
     let mut max_blob: u64 = 1 << 20;
+    let mut disable: Vec<String> = Vec::new();
     let mut i = 0;
     while i < args.len() {
         match args[i].as_str() {
@@ -61,6 +62,14 @@ fn main() {
                 i += 1;
                 max_blob = args.get(i).and_then(|s| s.parse::<u64>().ok()).unwrap_or(1) << 20;
             }
+            "--disable" => {
+                i += 1;
+                disable.extend(
+                    args.get(i)
+                        .map(|s| s.split(',').map(str::to_string).collect::<Vec<_>>())
+                        .unwrap_or_default(),
+                );
+            }
             "--top" => {
                 i += 1;
                 top = args.get(i).and_then(|s| s.parse().ok()).unwrap_or(15);
@@ -69,7 +78,7 @@ fn main() {
         }
         i += 1;
     }
-    let rules = match &gitleaks {
+    let mut rules = match &gitleaks {
         Some(f) => {
             let text = std::fs::read_to_string(f).expect("read gitleaks config");
             let (rs, warnings) =
@@ -81,6 +90,9 @@ fn main() {
         }
         None => RuleSet::builtin(),
     };
+    for missing in rules.disable(&disable) {
+        eprintln!("--disable: no rule {missing}");
+    }
     let t0 = Instant::now();
     let scanner = Scanner::new(&rules).expect("rules compile");
     eprintln!(
