@@ -1,0 +1,2125 @@
+#!/usr/bin/env python3
+"""Blind, labelled secret-detection corpus for pushguard.
+
+Written independently of pushguard's rules, tests and other corpora, from the
+token formats' own documentation and from the shape of real-world config files.
+Deterministic: fixed seed, python3 stdlib only.  Prints JSON lines to stdout.
+
+    python3 generate.py > blind.jsonl
+
+Every value below comes from the seeded RNG; none is a real credential.
+NEVER tune a detector against this corpus: it exists to measure, not to train.
+"""
+import base64
+import json
+import random
+import re
+import string
+import sys
+import textwrap
+import uuid
+import zlib
+
+SEED = 0x5EC7B11D
+R = random.Random(SEED)
+
+B62 = string.digits + string.ascii_uppercase + string.ascii_lowercase  # 0-9A-Za-z
+ALNUM = string.ascii_letters + string.digits
+B64 = string.ascii_uppercase + string.ascii_lowercase + string.digits + "+/"
+B64URL = string.ascii_uppercase + string.ascii_lowercase + string.digits + "-_"
+HEX = "0123456789abcdef"
+B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+
+
+# ---------------------------------------------------------------- primitives
+def rs(alphabet, n):
+    return "".join(R.choice(alphabet) for _ in range(n))
+
+
+def b62(n):
+    return rs(B62, n)
+
+
+def hx(n):
+    return rs(HEX, n)
+
+
+def HX(n):
+    return rs("0123456789ABCDEF", n)
+
+
+def b64url(n):
+    return rs(B64URL, n)
+
+
+def digits(n):
+    return str(R.randint(1, 9)) + rs(string.digits, n - 1)
+
+
+def rbytes(n):
+    return bytes(R.getrandbits(8) for _ in range(n))
+
+
+def b64bytes(n):
+    return base64.b64encode(rbytes(n)).decode()
+
+
+def uid():
+    return str(uuid.UUID(int=R.getrandbits(128), version=4))
+
+
+def password(kind=None):
+    kind = kind or R.choice(["strong", "strong", "human", "long"])
+    if kind == "strong":
+        body = rs(ALNUM, R.randint(12, 18))
+        pos = R.randrange(len(body))
+        return body[:pos] + R.choice("!#%*-_.@") + body[pos:]
+    if kind == "long":
+        return rs(ALNUM, R.randint(24, 32))
+    words = ["Harbor", "Falcon", "Copper", "Maple", "Orbit", "Quartz", "Tundra",
+             "Violet", "Nimbus", "Saffron", "Granite", "Juniper", "Meadow"]
+    return R.choice(words) + R.choice(words).lower() + str(R.randint(10, 99)) + R.choice("!#$%&*")
+
+
+def urlsafe_password():
+    body = rs(ALNUM, R.randint(14, 20))
+    return body
+
+
+def crc_b62(s, width=6):
+    n = zlib.crc32(s.encode()) & 0xFFFFFFFF
+    out = ""
+    while n:
+        n, r = divmod(n, 62)
+        out = B62[r] + out
+    return out.rjust(width, "0")
+
+
+# ---------------------------------------------------------------- token formats
+def gh_token(prefix="ghp_"):
+    body = b62(30)
+    return prefix + body + crc_b62(body)
+
+
+def gh_fine():
+    return "github_pat_" + b62(22) + "_" + b62(59)
+
+
+def npm_token():
+    body = b62(30)
+    return "npm_" + body + crc_b62(body)
+
+
+def glpat():
+    return "glpat-" + rs(ALNUM + "-_", 20)
+
+
+def slack_bot():
+    return "xoxb-%s-%s-%s" % (digits(12), digits(13), b62(24))
+
+
+def slack_user():
+    return "xoxp-%s-%s-%s-%s" % (digits(12), digits(12), digits(13), hx(32))
+
+
+def stripe(prefix="sk_live_"):
+    return prefix + "51" + b62(97)
+
+
+def openai_proj():
+    return "sk-proj-" + b64url(74) + "T3BlbkFJ" + b64url(74)
+
+
+def anthropic():
+    return "sk-ant-api03-" + b64url(93) + "AA"
+
+
+def sendgrid():
+    return "SG." + b64url(22) + "." + b64url(43)
+
+
+def google_api():
+    return "AIza" + rs(ALNUM + "-_", 35)
+
+
+def twilio_sid(p="AC"):
+    return p + hx(32)
+
+
+def shopify(p="shpat_"):
+    return p + hx(32)
+
+
+def mailgun():
+    return hx(32) + "-" + hx(8) + "-" + hx(8)
+
+
+def hf_token():
+    return "hf_" + rs(string.ascii_letters, 34)
+
+
+def do_token():
+    return "dop_v1_" + hx(64)
+
+
+def doppler(env="prd"):
+    return "dp.st.%s.%s" % (env, b62(43))
+
+
+def vault_token(long=False):
+    if long:
+        return "hvs.CAESI" + b64url(18) + "Gh4KHGh2cy4" + b62(24)
+    return "hvs." + b62(24)
+
+
+def pypi_token():
+    return "pypi-AgEIcHlwaS5vcmc" + b64url(R.choice([140, 152, 164]))
+
+
+def databricks():
+    return "dapi" + hx(32)
+
+
+def sentry_user():
+    return "sntryu_" + hx(64)
+
+
+def sentry_org(org):
+    payload = json.dumps({"iat": R.randint(1690000000, 1730000000), "url": "https://sentry.io",
+                          "region_url": "https://us.sentry.io", "org": org}, separators=(",", ":"))
+    return "sntrys_" + base64.b64encode(payload.encode()).decode().rstrip("=") + "_" + rs(ALNUM + "+/", 43)
+
+
+def postman():
+    return "PMAK-" + hx(24) + "-" + hx(34)
+
+
+def aws_akid(p="AKIA"):
+    return p + rs(B32, 16)
+
+
+def aws_secret():
+    s = rs(ALNUM + "/+", 40)
+    return s
+
+
+def aws_session():
+    return "IQoJb3JpZ2luX2VjE" + rs(ALNUM + "/+", R.choice([380, 412, 444])) + "="
+
+
+def azure_storage_key():
+    return b64bytes(64)
+
+
+def azure_client_secret():
+    return rs(ALNUM, 3) + str(R.randint(0, 9)) + "Q~" + rs(ALNUM + "_.~-", 34)
+
+
+def discord_webhook():
+    return "https://discord.com/api/webhooks/%s/%s" % (digits(19), b64url(68))
+
+
+def discord_bot():
+    uidn = digits(19)
+    return base64.b64encode(uidn.encode()).decode().rstrip("=") + "." + b64url(6) + "." + b64url(38)
+
+
+def telegram_bot():
+    return "%s:AA%s" % (digits(10), b64url(33))
+
+
+def slack_webhook():
+    return "https://hooks.slack.com/services/T%s/B%s/%s" % (
+        rs(string.ascii_uppercase + string.digits, 8), rs(string.ascii_uppercase + string.digits, 10), b62(24))
+
+
+def teams_webhook(tenant="contoso"):
+    return "https://%s.webhook.office.com/webhookb2/%s@%s/IncomingWebhook/%s/%s/V2%s" % (
+        tenant, uid(), uid(), hx(32), uid(), b64url(45))
+
+
+def django_key():
+    return rs("abcdefghijklmnopqrstuvwxyz0123456789!@#$%^&*(-_=+)", 50)
+
+
+def wp_salt():
+    return rs(ALNUM + "!@#%^&*()-_[]{}<>~+=,.;:/?|", 64)
+
+
+def jwt_like():
+    h = base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT"}').decode().rstrip("=")
+    p = base64.urlsafe_b64encode(json.dumps(
+        {"sub": uid(), "iat": R.randint(1690000000, 1730000000), "scope": "api:write"},
+        separators=(",", ":")).encode()).decode().rstrip("=")
+    return h + "." + p + "." + b64url(43)
+
+
+# ---------------------------------------------------------------- PEM material
+def wrap64(s):
+    return "\n".join(s[i:i + 64] for i in range(0, len(s), 64))
+
+
+KEY_PREFIX = {
+    "RSA PRIVATE KEY": ("MIIEowIBAAKCAQEA", 1190),
+    "PRIVATE KEY": ("MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQ", 1216),
+    "EC PRIVATE KEY": ("MHcCAQEEI", 112),
+    "DSA PRIVATE KEY": ("MIIBuwIBAAKBgQD", 592),
+    "OPENSSH PRIVATE KEY": ("b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW"
+                            "QyNTUxOQAAACA", 400),
+    "ENCRYPTED PRIVATE KEY": ("MIIFHDBOBgkqhkiG9w0BBQ0wQTApBgkqhkiG9w0BBQwwHAQI", 1280),
+    "CERTIFICATE": ("MIIDdzCCAl+gAwIBAgIU", 1240),
+    "PUBLIC KEY": ("MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA", 392),
+    "RSA PUBLIC KEY": ("MIIBCgKCAQEA", 360),
+    "CERTIFICATE REQUEST": ("MIICijCCAXICAQAwRTELMAkGA1UEBhMCQVUx", 1040),
+    "X509 CRL": ("MIIBzjCBtwIBATANBgkqhkiG9w0BAQsFADBF", 560),
+}
+
+
+def pem(kind, extra_headers=""):
+    prefix, total = KEY_PREFIX[kind]
+    total -= total % 4
+    body = prefix + rs(ALNUM + "+/", total - len(prefix))
+    if kind in ("EC PRIVATE KEY",):
+        body = body[:-2] + "=="
+    return "-----BEGIN %s-----\n%s%s\n-----END %s-----" % (kind, extra_headers, wrap64(body), kind)
+
+
+def pgp_block(private):
+    kind = "PGP PRIVATE KEY BLOCK" if private else "PGP PUBLIC KEY BLOCK"
+    start = "lQVYBG" if private else "mQINBG"
+    body = start + rs(ALNUM + "+/", 1500 if private else 1100)
+    crc = "=" + rs(ALNUM + "+/", 4)
+    return "-----BEGIN %s-----\n\n%s\n%s\n-----END %s-----" % (kind, wrap64(body), crc, kind)
+
+
+def ssh_pub(kind="ssh-ed25519", comment="deploy@ci"):
+    if kind == "ssh-ed25519":
+        return "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI" + rs(ALNUM + "+/", 43) + " " + comment
+    if kind == "ecdsa-sha2-nistp256":
+        return "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBB" + rs(ALNUM + "+/", 87) + "= " + comment
+    return "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABgQ" + rs(ALNUM + "+/", 510) + "= " + comment
+
+
+# ---------------------------------------------------------------- case assembly
+_PENDING = []
+CASES = []
+MARK = re.compile("\x01(\\d+)\x02")
+
+
+def S(value, what):
+    """Mark a secret value; its line is computed when the case is added."""
+    _PENDING.append(what)
+    return "\x01%d\x02%s" % (len(_PENDING) - 1, value)
+
+
+def T(tmpl, **kw):
+    """Dedent a template and substitute «name» placeholders."""
+    out = textwrap.dedent(tmpl).lstrip("\n")
+    for k, v in kw.items():
+        out = out.replace("«%s»" % k, str(v))
+    left = re.findall("«[a-z0-9_]+»", out)
+    if left:
+        raise SystemExit("unfilled placeholder %s" % left)
+    return out
+
+
+def add(family, fmt, path, text, short):
+    labels = {}
+    while True:
+        m = MARK.search(text)
+        if not m:
+            break
+        line = text.count("\n", 0, m.start()) + 1
+        what = _PENDING[int(m.group(1))]
+        labels.setdefault(line, []).append(what)
+        text = text[:m.start()] + text[m.end():]
+    secrets = [{"line": ln, "what": "; ".join(w)} for ln, w in sorted(labels.items())]
+    CASES.append({"family": family, "format": fmt, "path": path,
+                  "data": text.encode("utf-8"), "secrets": secrets, "short": short, "binary": False})
+
+
+def add_bin(family, fmt, path, data, short, what=None):
+    secrets = [{"line": 0, "what": what}] if what else []
+    CASES.append({"family": family, "format": fmt, "path": path, "data": data,
+                  "secrets": secrets, "short": short, "binary": True})
+
+
+# =====================================================================
+# provider-token
+# =====================================================================
+def provider_tokens():
+    F = "provider-token"
+    add(F, "github-actions", ".github/workflows/release.yml", T("""
+        name: release
+        on:
+          push:
+            tags: ["v*"]
+        permissions:
+          contents: write
+        jobs:
+          publish:
+            runs-on: ubuntu-latest
+            env:
+              GH_TOKEN: «tok»
+              GO_VERSION: "1.22"
+            steps:
+              - uses: actions/checkout@v4
+                with:
+                  fetch-depth: 0
+              - uses: actions/setup-go@v5
+                with:
+                  go-version: ${{ env.GO_VERSION }}
+              - name: goreleaser
+                uses: goreleaser/goreleaser-action@v6
+                with:
+                  version: latest
+                  args: release --clean
+        """, tok=S(gh_token(), "GitHub classic PAT")), "gh-actions-ghp")
+
+    add(F, "python", "scripts/sync_issues.py", T('''
+        #!/usr/bin/env python3
+        """Mirror open issues from the upstream repo into our tracker."""
+        import logging
+        import sys
+
+        import requests
+
+        log = logging.getLogger("sync")
+        API = "https://api.github.com"
+        REPO = "acme-platform/billing-service"
+        TOKEN = "«tok»"
+
+
+        def fetch_issues(state="open"):
+            headers = {"Authorization": f"Bearer {TOKEN}",
+                       "Accept": "application/vnd.github+json",
+                       "X-GitHub-Api-Version": "2022-11-28"}
+            page, out = 1, []
+            while True:
+                r = requests.get(f"{API}/repos/{REPO}/issues", headers=headers,
+                                 params={"state": state, "per_page": 100, "page": page}, timeout=30)
+                r.raise_for_status()
+                batch = r.json()
+                if not batch:
+                    return out
+                out.extend(batch)
+                page += 1
+
+
+        if __name__ == "__main__":
+            logging.basicConfig(level=logging.INFO)
+            issues = fetch_issues()
+            log.info("fetched %d issues", len(issues))
+            sys.exit(0)
+        ''', tok=S(gh_fine(), "GitHub fine-grained PAT")), "py-github-pat")
+
+    add(F, "gitlab-ci", ".gitlab-ci.yml", T("""
+        stages:
+          - build
+          - release
+
+        variables:
+          DOCKER_DRIVER: overlay2
+          GITLAB_API_TOKEN: «tok»
+          CHART_DIR: deploy/chart
+
+        build:
+          stage: build
+          image: golang:1.22
+          script:
+            - go build -o bin/app ./cmd/app
+          artifacts:
+            paths: [bin/]
+
+        release:
+          stage: release
+          image: registry.gitlab.com/gitlab-org/release-cli:latest
+          rules:
+            - if: $CI_COMMIT_TAG
+          script:
+            - >
+              curl --fail --header "PRIVATE-TOKEN: ${GITLAB_API_TOKEN}"
+              --upload-file bin/app
+              "${CI_API_V4_URL}/projects/${CI_PROJECT_ID}/packages/generic/app/${CI_COMMIT_TAG}/app"
+        """, tok=S(glpat(), "GitLab personal access token")), "gitlab-glpat")
+
+    add(F, "javascript", "src/config/slack.js", T("""
+        'use strict';
+
+        const { App, LogLevel } = require('@slack/bolt');
+
+        const config = {
+          channel: process.env.SLACK_CHANNEL || '#deploys',
+          botToken: '«tok»',
+          signingSecret: process.env.SLACK_SIGNING_SECRET,
+          logLevel: LogLevel.INFO,
+        };
+
+        function createApp() {
+          return new App({
+            token: config.botToken,
+            signingSecret: config.signingSecret,
+            logLevel: config.logLevel,
+          });
+        }
+
+        module.exports = { config, createApp };
+        """, tok=S(slack_bot(), "Slack bot token")), "js-slack-xoxb")
+
+    add(F, "ruby", "lib/tasks/notify.rake", T("""
+        require 'slack-ruby-client'
+
+        namespace :notify do
+          desc 'Post the nightly report to #ops'
+          task nightly: :environment do
+            Slack.configure do |config|
+              config.token = '«tok»'
+            end
+            client = Slack::Web::Client.new
+            report = NightlyReport.build(Date.yesterday)
+            client.chat_postMessage(channel: '#ops', text: report.summary, as_user: true)
+            Rails.logger.info("posted nightly report for #{Date.yesterday}")
+          end
+        end
+        """, tok=S(slack_user(), "Slack user token")), "rake-slack-xoxp")
+
+    add(F, "dotenv", ".env", T("""
+        APP_NAME=Storefront
+        APP_ENV=production
+        APP_DEBUG=false
+        APP_URL=https://shop.example-store.io
+
+        LOG_CHANNEL=stack
+        LOG_LEVEL=warning
+
+        DB_CONNECTION=mysql
+        DB_HOST=127.0.0.1
+        DB_PORT=3306
+        DB_DATABASE=storefront
+        DB_USERNAME=storefront
+
+        CACHE_DRIVER=redis
+        QUEUE_CONNECTION=redis
+        SESSION_DRIVER=redis
+
+        STRIPE_KEY=«pk»
+        STRIPE_SECRET=«sk»
+        STRIPE_WEBHOOK_TOLERANCE=300
+        """, pk=stripe("pk_live_"), sk=S(stripe("sk_live_"), "Stripe live secret key")), "laravel-env-stripe")
+
+    add(F, "go", "internal/billing/stripe.go", T("""
+        package billing
+
+        import (
+        	"context"
+        	"fmt"
+
+        	"github.com/stripe/stripe-go/v76"
+        	"github.com/stripe/stripe-go/v76/refund"
+        )
+
+        // restricted key with refunds:write only
+        const refundKey = "«rk»"
+
+        type Refunder struct{}
+
+        func (Refunder) Refund(ctx context.Context, chargeID string, amount int64) (string, error) {
+        	stripe.Key = refundKey
+        	params := &stripe.RefundParams{
+        		Charge: stripe.String(chargeID),
+        		Amount: stripe.Int64(amount),
+        	}
+        	params.Context = ctx
+        	r, err := refund.New(params)
+        	if err != nil {
+        		return "", fmt.Errorf("refund %s: %w", chargeID, err)
+        	}
+        	return r.ID, nil
+        }
+        """, rk=S(stripe("rk_live_"), "Stripe restricted key")), "go-stripe-rk")
+
+    nb_key = openai_proj()
+    nb = {
+        "cells": [
+            {"cell_type": "markdown", "metadata": {}, "source": ["# Summarise support tickets\n", "\n", "Quick experiment with the chat API."]},
+            {"cell_type": "code", "execution_count": 1, "metadata": {}, "outputs": [],
+             "source": ["import pandas as pd\n", "from openai import OpenAI\n"]},
+            {"cell_type": "code", "execution_count": 2, "metadata": {}, "outputs": [],
+             "source": ["client = OpenAI(api_key=\"@@KEY@@\")\n", "df = pd.read_csv('tickets.csv')\n", "df.head()"]},
+            {"cell_type": "code", "execution_count": 3, "metadata": {}, "outputs": [],
+             "source": ["def summarise(text):\n", "    r = client.chat.completions.create(model='gpt-4o-mini',\n",
+                        "        messages=[{'role': 'user', 'content': 'Summarise: ' + text}])\n",
+                        "    return r.choices[0].message.content\n"]},
+        ],
+        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+                     "language_info": {"name": "python", "version": "3.11.6"}},
+        "nbformat": 4, "nbformat_minor": 5}
+    txt = json.dumps(nb, indent=1).replace("@@KEY@@", S(nb_key, "OpenAI project key"))
+    add(F, "ipynb", "notebooks/ticket_summaries.ipynb", txt + "\n", "ipynb-openai")
+
+    add(F, "typescript", "src/lib/llm.ts", T("""
+        import Anthropic from "@anthropic-ai/sdk";
+
+        const anthropic = new Anthropic({
+          apiKey: "«key»",
+          maxRetries: 3,
+        });
+
+        export interface Draft {
+          subject: string;
+          body: string;
+        }
+
+        export async function draftReply(ticket: string): Promise<Draft> {
+          const msg = await anthropic.messages.create({
+            model: "claude-3-5-sonnet-latest",
+            max_tokens: 1024,
+            messages: [{ role: "user", content: `Draft a polite reply to:\\n${ticket}` }],
+          });
+          const text = msg.content.map((b) => ("text" in b ? b.text : "")).join("");
+          const [subject, ...rest] = text.split("\\n");
+          return { subject, body: rest.join("\\n").trim() };
+        }
+        """, key=S(anthropic(), "Anthropic API key")), "ts-anthropic")
+
+    add(F, "bash", "scripts/publish.sh", T("""
+        #!/usr/bin/env bash
+        set -euo pipefail
+
+        cd "$(dirname "$0")/.."
+
+        VERSION=$(node -p "require('./package.json').version")
+        echo "publishing @acme/ui-kit@${VERSION}"
+
+        npm ci
+        npm run build
+        npm test -- --ci
+
+        echo "//registry.npmjs.org/:_authToken=«tok»" > .npmrc.publish
+        npm publish --access public --userconfig .npmrc.publish
+        rm -f .npmrc.publish
+
+        git tag "v${VERSION}"
+        git push origin "v${VERSION}"
+        """, tok=S(npm_token(), "npm automation token")), "sh-npm-token")
+
+    add(F, "python", "shop/settings/production.py", T("""
+        from .base import *  # noqa
+
+        DEBUG = False
+        ALLOWED_HOSTS = ["shop.example-store.io", "www.example-store.io"]
+
+        EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        EMAIL_HOST = "smtp.sendgrid.net"
+        EMAIL_PORT = 587
+        EMAIL_USE_TLS = True
+        EMAIL_HOST_USER = "apikey"
+        EMAIL_HOST_PASSWORD = "«sg»"
+        DEFAULT_FROM_EMAIL = "Example Store <orders@example-store.io>"
+
+        SECURE_HSTS_SECONDS = 31536000
+        SECURE_SSL_REDIRECT = True
+        SESSION_COOKIE_SECURE = True
+        CSRF_COOKIE_SECURE = True
+
+        LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+        """, sg=S(sendgrid(), "SendGrid API key")), "django-sendgrid")
+
+    add(F, "python", "geo/services/geocode.py", T('''
+        """Server-side geocoding used by the address importer (not shipped to browsers)."""
+        from functools import lru_cache
+
+        import httpx
+
+        GEOCODE_URL = "https://maps.googleapis.com/maps/api/geocode/json"
+        GOOGLE_MAPS_SERVER_KEY = "«key»"
+
+
+        @lru_cache(maxsize=4096)
+        def geocode(address: str):
+            resp = httpx.get(GEOCODE_URL, params={"address": address, "key": GOOGLE_MAPS_SERVER_KEY}, timeout=10)
+            resp.raise_for_status()
+            body = resp.json()
+            if body["status"] != "OK":
+                return None
+            loc = body["results"][0]["geometry"]["location"]
+            return loc["lat"], loc["lng"]
+        ''', key=S(google_api(), "Google Maps API key (server-side)")), "py-google-server")
+
+    add(F, "csharp", "src/Notifier/Program.cs", T("""
+        using System;
+        using Twilio;
+        using Twilio.Rest.Api.V2010.Account;
+        using Twilio.Types;
+
+        namespace Notifier
+        {
+            internal static class Program
+            {
+                private const string AccountSid = "«sid»";
+                private const string AuthToken = "«tok»";
+
+                private static int Main(string[] args)
+                {
+                    if (args.Length < 2)
+                    {
+                        Console.Error.WriteLine("usage: notifier <to> <message>");
+                        return 2;
+                    }
+                    TwilioClient.Init(AccountSid, AuthToken);
+                    var message = MessageResource.Create(
+                        body: args[1],
+                        from: new PhoneNumber("+15017122661"),
+                        to: new PhoneNumber(args[0]));
+                    Console.WriteLine(message.Sid);
+                    return 0;
+                }
+            }
+        }
+        """, sid=twilio_sid("AC"), tok=S(hx(32), "Twilio auth token")), "cs-twilio")
+
+    add(F, "ruby", "config/initializers/shopify_app.rb", T("""
+        ShopifyApp.configure do |config|
+          config.application_name = "Inventory Sync"
+          config.old_secret = ""
+          config.scope = "read_products,write_inventory"
+          config.embedded_app = true
+          config.after_authenticate_job = false
+          config.api_version = "2024-01"
+          config.shop_session_repository = 'Shop'
+          config.reauth_on_access_scope_changes = true
+        end
+
+        # admin API access for the back-office sync worker
+        SHOPIFY_ADMIN_TOKEN = "«tok»"
+        SHOPIFY_SHOP_DOMAIN = "acme-outfitters.myshopify.com"
+        """, tok=S(shopify("shpat_"), "Shopify admin API access token")), "rb-shopify")
+
+    add(F, "php", "config/services.php", T("""
+        <?php
+
+        return [
+
+            'mailgun' => [
+                'domain' => 'mg.example-store.io',
+                'secret' => '«mg»',
+                'endpoint' => 'api.eu.mailgun.net',
+                'scheme' => 'https',
+            ],
+
+            'postmark' => [
+                'token' => env('POSTMARK_TOKEN'),
+            ],
+
+            'ses' => [
+                'key' => env('AWS_ACCESS_KEY_ID'),
+                'secret' => env('AWS_SECRET_ACCESS_KEY'),
+                'region' => env('AWS_DEFAULT_REGION', 'us-east-1'),
+            ],
+
+        ];
+        """, mg=S(mailgun(), "Mailgun API key")), "php-mailgun")
+
+    add(F, "dockerfile", "inference/Dockerfile", T("""
+        FROM python:3.11-slim
+
+        ENV PYTHONDONTWRITEBYTECODE=1 \\
+            PYTHONUNBUFFERED=1 \\
+            HF_HOME=/models \\
+            HF_TOKEN=«tok»
+
+        RUN apt-get update && apt-get install -y --no-install-recommends git \\
+            && rm -rf /var/lib/apt/lists/*
+
+        WORKDIR /app
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        RUN python -c "from huggingface_hub import snapshot_download; snapshot_download('acme/intent-classifier')"
+
+        COPY . .
+        EXPOSE 8080
+        CMD ["uvicorn", "server:app", "--host", "0.0.0.0", "--port", "8080"]
+        """, tok=S(hf_token(), "Hugging Face token")), "dockerfile-hf")
+
+    add(F, "terraform", "infra/do/main.tf", T("""
+        terraform {
+          required_providers {
+            digitalocean = {
+              source  = "digitalocean/digitalocean"
+              version = "~> 2.34"
+            }
+          }
+        }
+
+        provider "digitalocean" {
+          token = "«tok»"
+        }
+
+        resource "digitalocean_droplet" "web" {
+          count    = 2
+          image    = "ubuntu-22-04-x64"
+          name     = "web-${count.index}"
+          region   = "fra1"
+          size     = "s-2vcpu-4gb"
+          ssh_keys = [data.digitalocean_ssh_key.ops.id]
+        }
+
+        data "digitalocean_ssh_key" "ops" {
+          name = "ops"
+        }
+        """, tok=S(do_token(), "DigitalOcean personal access token")), "tf-digitalocean")
+
+    add(F, "docker-compose", "docker-compose.yml", T("""
+        version: "3.9"
+
+        services:
+          api:
+            image: ghcr.io/acme/orders-api:1.14.2
+            command: ["doppler", "run", "--", "node", "dist/server.js"]
+            environment:
+              DOPPLER_TOKEN: «tok»
+              NODE_ENV: production
+              PORT: "3000"
+            ports:
+              - "3000:3000"
+            depends_on:
+              - redis
+            restart: unless-stopped
+
+          redis:
+            image: redis:7-alpine
+            volumes:
+              - redis-data:/data
+
+        volumes:
+          redis-data:
+        """, tok=S(doppler("prd"), "Doppler service token")), "compose-doppler")
+
+    add(F, "jenkinsfile", "Jenkinsfile", T("""
+        pipeline {
+            agent { label 'linux' }
+            environment {
+                VAULT_ADDR  = 'https://vault.internal.acme.io:8200'
+                VAULT_TOKEN = '«tok»'
+                APP         = 'ledger'
+            }
+            stages {
+                stage('Fetch config') {
+                    steps {
+                        sh 'vault kv get -format=json secret/${APP}/prod > config.json'
+                    }
+                }
+                stage('Build') {
+                    steps {
+                        sh './gradlew clean build -x test'
+                    }
+                }
+                stage('Deploy') {
+                    when { branch 'main' }
+                    steps {
+                        sh './scripts/deploy.sh prod'
+                    }
+                }
+            }
+            post {
+                always { cleanWs() }
+            }
+        }
+        """, tok=S(vault_token(long=True), "HashiCorp Vault token")), "jenkins-vault")
+
+    add(F, "github-actions", ".github/workflows/pypi.yml", T("""
+        name: Upload Python Package
+
+        on:
+          release:
+            types: [published]
+
+        jobs:
+          deploy:
+            runs-on: ubuntu-latest
+            steps:
+              - uses: actions/checkout@v4
+              - uses: actions/setup-python@v5
+                with:
+                  python-version: "3.x"
+              - name: Build
+                run: |
+                  python -m pip install --upgrade build
+                  python -m build
+              - name: Publish package
+                uses: pypa/gh-action-pypi-publish@release/v1
+                with:
+                  user: __token__
+                  password: «tok»
+        """, tok=S(pypi_token(), "PyPI API token")), "gh-actions-pypi")
+
+    add(F, "ini", "ops/.databrickscfg", T("""
+        ; Databricks CLI profiles used by the nightly ETL runner
+        [DEFAULT]
+        host  = https://adb-4417281912345678.9.azuredatabricks.net
+        token = «t1»
+
+        [staging]
+        host  = https://adb-7781203345512098.18.azuredatabricks.net
+        token = «t2»
+        jobs-api-version = 2.1
+        """, t1=S(databricks(), "Databricks PAT"), t2=S(databricks(), "Databricks PAT")), "databrickscfg")
+
+    add(F, "properties", "android/sentry.properties", T("""
+        defaults.url=https://sentry.io/
+        defaults.org=acme-mobile
+        defaults.project=android-app
+        auth.token=«tok»
+        cli.executable=node_modules/@sentry/cli/bin/sentry-cli
+        """, tok=S(sentry_org("acme-mobile"), "Sentry organization auth token")), "sentry-properties")
+
+    add(F, "circleci", ".circleci/config.yml", T("""
+        version: 2.1
+
+        orbs:
+          node: circleci/node@5.2.0
+
+        jobs:
+          build-and-upload:
+            docker:
+              - image: cimg/node:20.11
+            environment:
+              SENTRY_ORG: acme
+              SENTRY_PROJECT: web
+              SENTRY_AUTH_TOKEN: «tok»
+            steps:
+              - checkout
+              - node/install-packages:
+                  pkg-manager: yarn
+              - run: yarn build
+              - run:
+                  name: Upload source maps
+                  command: npx @sentry/cli sourcemaps upload --release "$CIRCLE_SHA1" dist
+
+        workflows:
+          main:
+            jobs:
+              - build-and-upload:
+                  filters:
+                    branches:
+                      only: main
+        """, tok=S(sentry_user(), "Sentry user auth token")), "circleci-sentry")
+
+    add(F, "makefile", "Makefile", T("""
+        SHELL := /bin/bash
+        COLLECTION_ID := 18812345-2f1c9a4e-7d3b-4c55-9a61-0e4b8f3c2d1a
+        POSTMAN_API_KEY := «tok»
+
+        .PHONY: test lint api-test clean
+
+        test:
+        	go test ./... -race -count=1
+
+        lint:
+        	golangci-lint run ./...
+
+        api-test:
+        	newman run "https://api.getpostman.com/collections/$(COLLECTION_ID)?apikey=$(POSTMAN_API_KEY)" \\
+        		--environment env/staging.json --reporters cli,junit
+
+        clean:
+        	rm -rf bin/ coverage.out
+        """, tok=S(postman(), "Postman API key")), "makefile-postman")
+
+    add(F, "helm-values", "deploy/charts/renovate/values.yaml", T("""
+        image:
+          repository: ghcr.io/renovatebot/renovate
+          tag: 37.140.0
+          pullPolicy: IfNotPresent
+
+        cronjob:
+          schedule: "0 */2 * * *"
+          concurrencyPolicy: Forbid
+
+        renovate:
+          config: |
+            {
+              "platform": "github",
+              "autodiscover": true,
+              "autodiscoverFilter": ["acme-platform/*"]
+            }
+
+        secrets:
+          RENOVATE_TOKEN: «tok»
+
+        resources:
+          requests:
+            cpu: 500m
+            memory: 1Gi
+        """, tok=S(gh_token("ghp_"), "GitHub classic PAT")), "helm-renovate-ghp")
+
+    add(F, "markdown", "docs/model-download.md", T("""
+        # Downloading the fine-tuned model
+
+        The weights live in a private repo on the Hub. On a fresh GPU box:
+
+        ```bash
+        pip install -U "huggingface_hub[cli]"
+        huggingface-cli login --token «tok»
+        huggingface-cli download acme/support-intent-v3 --local-dir /models/intent
+        ```
+
+        Then point the server at it:
+
+        ```bash
+        MODEL_DIR=/models/intent uvicorn server:app --port 8080
+        ```
+
+        ## Troubleshooting
+
+        * `401 Unauthorized` – your account is not in the `acme` org.
+        * Out of disk – the model needs about 14 GB.
+        """, tok=S(hf_token(), "Hugging Face token")), "md-hf-login")
+
+    add(F, "kubernetes", "k8s/chatops/configmap.yaml", T("""
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: chatops-config
+          namespace: tools
+          labels:
+            app.kubernetes.io/name: chatops
+        data:
+          LOG_LEVEL: info
+          SLACK_APP_TOKEN: «app»
+          SLACK_BOT_TOKEN: «bot»
+          DEFAULT_CHANNEL: "#platform-alerts"
+        """, app=S("xapp-1-A%s-%s-%s" % (rs(string.ascii_uppercase + string.digits, 10), digits(13), hx(64)), "Slack app-level token"),
+        bot=S(slack_bot(), "Slack bot token")), "k8s-cm-slack")
+
+    add(F, "swift", "App/Sources/Payments/PaymentsClient.swift", T("""
+        import Foundation
+
+        enum PaymentsConfig {
+            static let baseURL = URL(string: "https://api.stripe.com/v1")!
+            static let secretKey = "«sk»"
+        }
+
+        final class PaymentsClient {
+            private let session: URLSession
+
+            init(session: URLSession = .shared) {
+                self.session = session
+            }
+
+            func createCustomer(email: String) async throws -> Data {
+                var req = URLRequest(url: PaymentsConfig.baseURL.appendingPathComponent("customers"))
+                req.httpMethod = "POST"
+                req.setValue("Bearer \\(PaymentsConfig.secretKey)", forHTTPHeaderField: "Authorization")
+                req.httpBody = "email=\\(email)".data(using: .utf8)
+                let (data, _) = try await session.data(for: req)
+                return data
+            }
+        }
+        """, sk=S(stripe("sk_live_"), "Stripe live secret key")), "swift-stripe")
+
+    add(F, "kotlin", "build.gradle.kts", T("""
+        plugins {
+            kotlin("jvm") version "1.9.22"
+            `maven-publish`
+        }
+
+        group = "io.acme.platform"
+        version = "2.3.1"
+
+        repositories {
+            mavenCentral()
+        }
+
+        publishing {
+            repositories {
+                maven {
+                    url = uri("https://gitlab.com/api/v4/projects/41234567/packages/maven")
+                    name = "GitLab"
+                    credentials(HttpHeaderCredentials::class) {
+                        name = "Private-Token"
+                        value = "«tok»"
+                    }
+                    authentication {
+                        create("header", HttpHeaderAuthentication::class)
+                    }
+                }
+            }
+        }
+        """, tok=S(glpat(), "GitLab personal access token")), "gradle-kts-glpat")
+
+    # ---------------- hard negatives
+    add(F, "yaml", ".secret-patterns.yml", T("""
+        # Patterns our pre-commit hook rejects. Keep in sync with the wiki page.
+        patterns:
+          - name: github-classic
+            regex: 'ghp_[0-9A-Za-z]{36}'
+          - name: github-fine-grained
+            regex: 'github_pat_[0-9A-Za-z]{22}_[0-9A-Za-z]{59}'
+          - name: gitlab
+            regex: 'glpat-[0-9A-Za-z_-]{20}'
+          - name: slack
+            regex: 'xox[baprs]-[0-9A-Za-z-]{10,72}'
+          - name: stripe-live
+            regex: '(sk|rk)_live_[0-9A-Za-z]{24,99}'
+          - name: openai
+            regex: 'sk-(proj-)?[A-Za-z0-9_-]{20,}T3BlbkFJ[A-Za-z0-9_-]{20,}'
+        allowlist:
+          paths:
+            - '^docs/'
+            - '_test\\.go$'
+        """), "neg-pattern-file")
+
+    add(F, "python", "auth/token_kind.py", T('''
+        """Classify a pasted credential so the UI can show the right help text."""
+
+        PREFIXES = {
+            "ghp_": "GitHub personal access token (classic)",
+            "github_pat_": "GitHub fine-grained token",
+            "glpat-": "GitLab personal access token",
+            "xoxb-": "Slack bot token",
+            "xoxp-": "Slack user token",
+            "sk_live_": "Stripe secret key",
+            "hf_": "Hugging Face token",
+            "dop_v1_": "DigitalOcean token",
+        }
+
+
+        def classify(token: str) -> str:
+            for prefix, kind in PREFIXES.items():
+                if token.startswith(prefix):
+                    return kind
+            return "unknown"
+
+
+        def test_classify():
+            assert classify("ghp_" + "x" * 36).startswith("GitHub")
+            assert classify("glpat-" + "0" * 20) == "GitLab personal access token"
+            assert classify("nope") == "unknown"
+        '''), "neg-prefix-table")
+
+    add(F, "markdown", "docs/integrations.md", T("""
+        # Integrations
+
+        ## Slack
+
+        Create a Slack app, install it to the workspace and copy the **Bot User OAuth
+        Token**. It starts with `xoxb-` and looks like `xoxb-123456789012-...`.
+        Store it in the `SLACK_BOT_TOKEN` secret; never paste it in an issue.
+
+        ## GitHub
+
+        A fine-grained token (`github_pat_...`) with *Contents: read* is enough.
+        In logs the token is shown redacted, e.g. `ghp_************************************`.
+
+        ## Stripe
+
+        Use a restricted key (`rk_live_…`) rather than the full secret key.
+        The dashboard only shows the last four characters: `sk_live_…Xy4Q`.
+
+        ## OpenAI
+
+        Project keys look like `sk-proj-…`. Set `OPENAI_API_KEY` in the environment.
+        """), "neg-docs-redacted")
+
+    add(F, "yaml", "api/openapi.yaml", T("""
+        openapi: 3.0.3
+        info:
+          title: Payments proxy
+          version: 1.4.0
+        components:
+          securitySchemes:
+            stripeKey:
+              type: http
+              scheme: bearer
+              description: A Stripe secret key, e.g. `sk_live_xxxxxxxxxxxxxxxxxxxxxxxx`.
+          schemas:
+            Credential:
+              type: object
+              properties:
+                token:
+                  type: string
+                  pattern: '^(ghp|gho|ghs)_[A-Za-z0-9]{36}$'
+                  example: ghp_XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX
+                provider:
+                  type: string
+                  enum: [github, gitlab, stripe]
+        paths:
+          /v1/charges:
+            post:
+              security:
+                - stripeKey: []
+              responses:
+                "200":
+                  description: ok
+        """), "neg-openapi-example")
+
+    add(F, "text", "logs/ci-run-4821.log", T("""
+        2024-03-14T09:12:01.331Z [INFO] Checking out acme-platform/billing-service@4f2c1e9
+        2024-03-14T09:12:02.004Z [INFO] Using token ghp_****************************** (masked)
+        2024-03-14T09:12:02.118Z [INFO] Fetching submodules
+        2024-03-14T09:12:05.772Z [WARN] GITLAB_API_TOKEN is not set, skipping mirror push
+        2024-03-14T09:12:05.773Z [INFO] npm token: npm_***
+        2024-03-14T09:12:19.410Z [INFO] Build finished in 17.3s
+        2024-03-14T09:12:19.411Z [INFO] Uploading artifacts (3 files, 18.2 MiB)
+        2024-03-14T09:12:22.905Z [INFO] Slack notification sent with token xoxb-***-***-***
+        2024-03-14T09:12:22.906Z [INFO] Done.
+        2024-03-14T09:12:22.907Z [INFO] Exit code 0
+        """), "neg-masked-log")
+
+    add(F, "changelog", "CHANGELOG.md", T("""
+        # Changelog
+
+        ## 3.2.0 - 2024-02-01
+
+        ### Added
+        - Vault tokens with the new `hvs.` / `hvb.` prefixes are accepted by `vault-login`.
+        - Support Doppler service tokens (`dp.st.<env>.<...>`).
+
+        ### Changed
+        - The Sentry uploader now reads `SENTRY_AUTH_TOKEN` (`sntrys_` org tokens) instead of
+          `SENTRY_API_KEY`.
+        - PyPI uploads use API tokens (`pypi-` prefix) with username `__token__`.
+
+        ### Fixed
+        - Databricks profiles whose token starts with `dapi` were rejected as "malformed".
+
+        ## 3.1.4 - 2024-01-09
+
+        ### Fixed
+        - Crash when `~/.databrickscfg` is missing.
+        """), "neg-changelog-prefixes")
+
+
+# =====================================================================
+# private-key
+# =====================================================================
+def private_keys():
+    F = "private-key"
+    add(F, "ssh-private-key", "deploy/keys/id_rsa",
+        S(pem("RSA PRIVATE KEY"), "RSA private key (PKCS#1)") + "\n", "id-rsa")
+    add(F, "ssh-private-key", "ops/bastion/id_ed25519",
+        S(pem("OPENSSH PRIVATE KEY"), "OpenSSH private key") + "\n", "id-ed25519")
+    add(F, "pem", "nginx/ssl/server.key", S(pem("PRIVATE KEY"), "PKCS#8 private key") + "\n", "server-key")
+    add(F, "pem", "certs/signer-p256.pem", T("""
+        -----BEGIN EC PARAMETERS-----
+        BggqhkjOPQMBBw==
+        -----END EC PARAMETERS-----
+        «k»
+        """, k=S(pem("EC PRIVATE KEY"), "EC private key")), "ec-key")
+    add(F, "pem", "legacy/sftp/ssh_host_dsa_key", S(pem("DSA PRIVATE KEY"), "DSA private key") + "\n", "dsa-key")
+
+    key = pem("PRIVATE KEY")
+    crt = pem("CERTIFICATE")
+    ind = lambda s: "\n".join("    " + l for l in s.splitlines())
+    add(F, "kubernetes", "k8s/ingress/tls-secret.yaml", T("""
+        apiVersion: v1
+        kind: Secret
+        metadata:
+          name: shop-tls
+          namespace: storefront
+        type: kubernetes.io/tls
+        stringData:
+          tls.crt: |
+        «crt»
+          tls.key: |
+        «key»
+        """, crt=ind(crt), key="    " + S(ind(key)[4:], "PKCS#8 private key in Secret stringData")),
+        "k8s-tls-stringdata")
+
+    k = pem("RSA PRIVATE KEY").replace("\n", "\\n")
+    add(F, "json", "config/jwt.json", T("""
+        {
+          "issuer": "https://auth.acme.io",
+          "audience": "acme-api",
+          "algorithm": "RS256",
+          "accessTokenTtlSeconds": 900,
+          "refreshTokenTtlSeconds": 1209600,
+          "keyId": "2024-01-rotation",
+          "privateKey": "«k»",
+          "clockSkewSeconds": 30
+        }
+        """, k=S(k, "RSA private key, JSON-escaped")), "json-jwt-key")
+
+    add(F, "go", "internal/testutil/certs.go", T("""
+        package testutil
+
+        import (
+        	"crypto/tls"
+        	"testing"
+        )
+
+        // staging client identity used by the integration harness
+        const clientCertPEM = `«crt»`
+
+        const clientKeyPEM = `«key»`
+
+        func ClientCert(t *testing.T) tls.Certificate {
+        	t.Helper()
+        	c, err := tls.X509KeyPair([]byte(clientCertPEM), []byte(clientKeyPEM))
+        	if err != nil {
+        		t.Fatalf("load client cert: %v", err)
+        	}
+        	return c
+        }
+        """, crt=pem("CERTIFICATE"), key=S(pem("EC PRIVATE KEY"), "EC private key in Go raw string")), "go-embedded-key")
+
+    add(F, "python", "app/signing.py", T('''
+        import base64
+
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        _SIGNING_KEY = "«k»"
+
+
+        def _key():
+            return serialization.load_pem_private_key(_SIGNING_KEY.encode(), password=None)
+
+
+        def sign(payload: bytes) -> str:
+            sig = _key().sign(payload, padding.PKCS1v15(), hashes.SHA256())
+            return base64.urlsafe_b64encode(sig).decode().rstrip("=")
+        ''', k=S(pem("PRIVATE KEY").replace("\n", "\\n"), "PKCS#8 private key, \\n-escaped")), "py-escaped-key")
+
+    add(F, "pgp", "release/signing-key.asc", T("""
+        «k»
+        """, k=S(pgp_block(True), "PGP private key block")), "pgp-private")
+
+    pub = rs(ALNUM + "+/", 68)
+    add(F, "ppk", "tools/putty/deploy.ppk", T("""
+        PuTTY-User-Key-File-3: ssh-ed25519
+        Encryption: none
+        Comment: deploy@build01
+        Public-Lines: 2
+        AAAAC3NzaC1lZDI1NTE5AAAAI«p1»
+        «p2»
+        Private-Lines: 1
+        AAAAI«priv»
+        Private-MAC: «mac»
+        """, p1=pub[:43], p2=pub[43:], priv=rs(ALNUM + "+/", 38) + "=", mac=hx(64)).replace(
+        "PuTTY-User-Key-File-3", S("PuTTY-User-Key-File-3", "PuTTY private key file (unencrypted)"), 1), "ppk")
+
+    add(F, "yaml", "config/saml.yml", T("""
+        saml:
+          entity_id: https://app.acme.io/saml/metadata
+          acs_url: https://app.acme.io/saml/acs
+          idp_metadata_url: https://login.microsoftonline.com/3f5a1c2e-0000-4d9b-9a7e-acme00000001/federationmetadata/2007-06/federationmetadata.xml
+          want_assertions_signed: true
+          sp_private_key_passphrase: «pp»
+          sp_private_key: |
+            «k»
+        """, pp=S(password("strong"), "passphrase of the encrypted key"),
+        k=S(pem("ENCRYPTED PRIVATE KEY").replace("\n", "\n    "), "encrypted PKCS#8 private key with its passphrase beside it")),
+        "yaml-encrypted-key")
+
+    add(F, "ansible", "inventories/prod/group_vars/bastion.yml", T("""
+        ---
+        bastion_user: ops
+        bastion_port: 2222
+        bastion_allowed_cidrs:
+          - 10.20.0.0/16
+          - 10.30.0.0/16
+        bastion_deploy_key: |
+          «k»
+        bastion_banner: "Authorised access only"
+        """, k=S(pem("OPENSSH PRIVATE KEY").replace("\n", "\n  "), "OpenSSH private key in Ansible vars")),
+        "ansible-ssh-key")
+
+    add(F, "terraform", "infra/provision/bootstrap.tf", T("""
+        resource "null_resource" "bootstrap" {
+          triggers = {
+            instance_id = aws_instance.app.id
+          }
+
+          connection {
+            type        = "ssh"
+            host        = aws_instance.app.public_ip
+            user        = "ubuntu"
+            private_key = <<-EOT
+            «k»
+            EOT
+          }
+
+          provisioner "remote-exec" {
+            inline = [
+              "sudo apt-get update",
+              "sudo apt-get install -y docker.io",
+            ]
+          }
+        }
+        """, k=S(pem("RSA PRIVATE KEY").replace("\n", "\n    "), "RSA private key in Terraform heredoc")),
+        "tf-heredoc-key")
+
+    # ---------------- hard negatives
+    add(F, "go", "cmd/genkey/main.go", T("""
+        package main
+
+        import (
+        	"crypto/rand"
+        	"crypto/rsa"
+        	"crypto/x509"
+        	"encoding/pem"
+        	"flag"
+        	"log"
+        	"os"
+        )
+
+        func main() {
+        	out := flag.String("out", "key.pem", "where to write the key")
+        	bits := flag.Int("bits", 3072, "key size")
+        	flag.Parse()
+
+        	key, err := rsa.GenerateKey(rand.Reader, *bits)
+        	if err != nil {
+        		log.Fatal(err)
+        	}
+        	f, err := os.OpenFile(*out, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+        	if err != nil {
+        		log.Fatal(err)
+        	}
+        	defer f.Close()
+        	if err := pem.Encode(f, &pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}); err != nil {
+        		log.Fatal(err)
+        	}
+        }
+        """), "neg-genkey-go")
+
+    add(F, "python", "tests/test_keyfile.py", T('''
+        import pytest
+
+        from deploy.keys import load_key, KeyFormatError
+
+        OPENSSH_HEADER = b"-----BEGIN OPENSSH PRIVATE KEY-----"
+        PKCS1_HEADER = b"-----BEGIN RSA PRIVATE KEY-----"
+
+
+        def test_rejects_public_key(tmp_path):
+            p = tmp_path / "id.pub"
+            p.write_text("ssh-ed25519 AAAA... test@example")
+            with pytest.raises(KeyFormatError):
+                load_key(p)
+
+
+        def test_detects_header(tmp_path):
+            p = tmp_path / "id"
+            p.write_bytes(OPENSSH_HEADER + b"\\n...\\n-----END OPENSSH PRIVATE KEY-----\\n")
+            with pytest.raises(KeyFormatError, match="truncated"):
+                load_key(p)
+        '''), "neg-key-header-test")
+
+    add(F, "markdown", "docs/tls.md", T("""
+        # TLS for the ingress
+
+        Create the secret from your key and certificate:
+
+        ```yaml
+        apiVersion: v1
+        kind: Secret
+        type: kubernetes.io/tls
+        metadata:
+          name: shop-tls
+        stringData:
+          tls.crt: |
+            -----BEGIN CERTIFICATE-----
+            <your certificate>
+            -----END CERTIFICATE-----
+          tls.key: |
+            -----BEGIN PRIVATE KEY-----
+            <your private key>
+            -----END PRIVATE KEY-----
+        ```
+
+        Or let cert-manager do it (recommended).
+        """), "neg-key-placeholder-doc")
+
+    add(F, "gitignore", ".gitignore", T("""
+        # build
+        /bin/
+        /dist/
+        *.exe
+
+        # secrets and key material - never commit
+        *.pem
+        *.key
+        *.p12
+        *.pfx
+        *.jks
+        id_rsa
+        id_ed25519
+        .env
+        .env.*
+        !.env.example
+
+        # editors
+        .idea/
+        .vscode/
+        *.swp
+        """), "neg-gitignore")
+
+    add(F, "ruby", "lib/ssh_key_validator.rb", T("""
+        # Validates keys users paste into the "Deploy keys" form.
+        class SshKeyValidator < ActiveModel::EachValidator
+          PRIVATE_MARKERS = [
+            '-----BEGIN RSA PRIVATE KEY-----',
+            '-----BEGIN OPENSSH PRIVATE KEY-----',
+            '-----BEGIN EC PRIVATE KEY-----',
+            'PuTTY-User-Key-File-',
+          ].freeze
+
+          def validate_each(record, attribute, value)
+            if PRIVATE_MARKERS.any? { |m| value.to_s.include?(m) }
+              record.errors.add(attribute, 'looks like a private key; paste the .pub file instead')
+            elsif value.to_s !~ /\\A(ssh-(rsa|ed25519)|ecdsa-sha2-nistp\\d+) [A-Za-z0-9+\\/=]+/
+              record.errors.add(attribute, 'is not a valid public key')
+            end
+          end
+        end
+        """), "neg-key-validator")
+
+
+# =====================================================================
+# cloud-credentials
+# =====================================================================
+def cloud_credentials():
+    F = "cloud-credentials"
+    add(F, "aws-credentials", "ci/aws/credentials", T("""
+        [default]
+        aws_access_key_id = «id1»
+        aws_secret_access_key = «sk1»
+        region = eu-west-1
+
+        [backup-writer]
+        aws_access_key_id = «id2»
+        aws_secret_access_key = «sk2»
+
+        [assumed-deploy]
+        aws_access_key_id = «id3»
+        aws_secret_access_key = «sk3»
+        aws_session_token = «st3»
+        """, id1=aws_akid(), sk1=S(aws_secret(), "AWS secret access key"),
+        id2=aws_akid(), sk2=S(aws_secret(), "AWS secret access key"),
+        id3=aws_akid("ASIA"), sk3=S(aws_secret(), "AWS secret access key (temporary)"),
+        st3=S(aws_session(), "AWS session token")), "aws-credentials-ini")
+
+    add(F, "csv", "onboarding/svc-reporting_accessKeys.csv", T("""
+        Access key ID,Secret access key
+        «id»,«sk»
+        """, id=aws_akid(), sk=S(aws_secret(), "AWS secret access key in console CSV")), "aws-accesskeys-csv")
+
+    add(F, "csv", "onboarding/new_user_credentials.csv", T("""
+        User name,Password,Access key ID,Secret access key,Console login link
+        etl-runner,«pw»,«id»,«sk»,https://123456789012.signin.aws.amazon.com/console
+        """, pw=password("strong"), id=aws_akid(), sk=aws_secret()).replace(
+        "etl-runner", S("etl-runner", "AWS console password and secret access key (CSV row)"), 1),
+        "aws-newuser-csv")
+
+    add(F, "java", "src/main/java/io/acme/archive/S3Archiver.java", T("""
+        package io.acme.archive;
+
+        import com.amazonaws.auth.AWSStaticCredentialsProvider;
+        import com.amazonaws.auth.BasicAWSCredentials;
+        import com.amazonaws.regions.Regions;
+        import com.amazonaws.services.s3.AmazonS3;
+        import com.amazonaws.services.s3.AmazonS3ClientBuilder;
+
+        import java.io.File;
+
+        public class S3Archiver {
+
+            private static final String BUCKET = "acme-archive-prod";
+
+            private final AmazonS3 s3;
+
+            public S3Archiver() {
+                BasicAWSCredentials creds = new BasicAWSCredentials("«id»", "«sk»");
+                this.s3 = AmazonS3ClientBuilder.standard()
+                        .withRegion(Regions.EU_CENTRAL_1)
+                        .withCredentials(new AWSStaticCredentialsProvider(creds))
+                        .build();
+            }
+
+            public void archive(File f, String key) {
+                s3.putObject(BUCKET, key, f);
+            }
+        }
+        """, id=aws_akid(), sk=S(aws_secret(), "AWS secret access key (positional argument)")), "java-aws-positional")
+
+    add(F, "python", "etl/upload.py", T('''
+        import os
+        import sys
+
+        import boto3
+
+        s3 = boto3.client(
+            "s3",
+            region_name="us-east-2",
+            aws_access_key_id="«id»",
+            aws_secret_access_key="«sk»",
+        )
+
+
+        def upload(path, bucket="acme-etl-drop"):
+            key = os.path.basename(path)
+            s3.upload_file(path, bucket, f"incoming/{key}")
+            print(f"uploaded s3://{bucket}/incoming/{key}")
+
+
+        if __name__ == "__main__":
+            for p in sys.argv[1:]:
+                upload(p)
+        ''', id=aws_akid(), sk=S(aws_secret(), "AWS secret access key")), "py-boto3")
+
+    add(F, "go", "pkg/storage/s3.go", T("""
+        package storage
+
+        import (
+        	"github.com/aws/aws-sdk-go/aws"
+        	"github.com/aws/aws-sdk-go/aws/credentials"
+        	"github.com/aws/aws-sdk-go/aws/session"
+        	"github.com/aws/aws-sdk-go/service/s3"
+        )
+
+        func NewClient(region string) (*s3.S3, error) {
+        	sess, err := session.NewSession(&aws.Config{
+        		Region:      aws.String(region),
+        		Credentials: credentials.NewStaticCredentials("«id»", "«sk»", ""),
+        	})
+        	if err != nil {
+        		return nil, err
+        	}
+        	return s3.New(sess), nil
+        }
+        """, id=aws_akid(), sk=S(aws_secret(), "AWS secret access key (positional)")), "go-aws-static")
+
+    add(F, "terraform", "infra/aws/providers.tf", T("""
+        terraform {
+          required_version = ">= 1.5"
+          backend "s3" {
+            bucket = "acme-tf-state"
+            key    = "prod/network.tfstate"
+            region = "eu-west-1"
+          }
+        }
+
+        provider "aws" {
+          region     = "eu-west-1"
+          access_key = "«id»"
+          secret_key = "«sk»"
+
+          default_tags {
+            tags = {
+              Project   = "network"
+              ManagedBy = "terraform"
+            }
+          }
+        }
+        """, id=aws_akid(), sk=S(aws_secret(), "AWS secret access key")), "tf-aws-provider")
+
+    add(F, "dotenv", "deploy/.env.ci", T("""
+        # exported by `aws sts assume-role` for the nightly job
+        AWS_REGION=us-west-2
+        AWS_ACCESS_KEY_ID=«id»
+        AWS_SECRET_ACCESS_KEY=«sk»
+        AWS_SESSION_TOKEN=«st»
+        TF_VAR_environment=staging
+        TF_IN_AUTOMATION=1
+        """, id=aws_akid("ASIA"), sk=S(aws_secret(), "AWS secret access key (temporary)"),
+        st=S(aws_session(), "AWS session token")), "env-aws-session")
+
+    add(F, "json", "src/Acme.Api/appsettings.Production.json", T("""
+        {
+          "Logging": {
+            "LogLevel": {
+              "Default": "Warning",
+              "Microsoft.AspNetCore": "Warning"
+            }
+          },
+          "AllowedHosts": "*",
+          "Storage": {
+            "ConnectionString": "DefaultEndpointsProtocol=https;AccountName=acmeprodassets;AccountKey=«k»;EndpointSuffix=core.windows.net",
+            "Container": "uploads"
+          },
+          "FeatureFlags": {
+            "NewCheckout": true
+          }
+        }
+        """, k=S(azure_storage_key(), "Azure storage account key")), "azure-storage-appsettings")
+
+    add(F, "terraform", "infra/azure/provider.tf", T("""
+        provider "azurerm" {
+          features {}
+
+          subscription_id = "«sub»"
+          tenant_id       = "«ten»"
+          client_id       = "«cid»"
+          client_secret   = "«cs»"
+        }
+
+        resource "azurerm_resource_group" "main" {
+          name     = "rg-shop-prod"
+          location = "westeurope"
+        }
+        """, sub=uid(), ten=uid(), cid=uid(), cs=S(azure_client_secret(), "Azure AD client secret")), "tf-azure-sp")
+
+    sa_key = pem("PRIVATE KEY").replace("\n", "\\n") + "\\n"
+    proj = "acme-data-%d" % R.randint(100000, 999999)
+    add(F, "json", "secrets/gcp/deployer-sa.json", T("""
+        {
+          "type": "service_account",
+          "project_id": "«proj»",
+          "private_key_id": "«kid»",
+          "private_key": "«k»",
+          "client_email": "deployer@«proj».iam.gserviceaccount.com",
+          "client_id": "«cid»",
+          "auth_uri": "https://accounts.google.com/o/oauth2/auth",
+          "token_uri": "https://oauth2.googleapis.com/token",
+          "auth_provider_x509_cert_url": "https://www.googleapis.com/oauth2/v1/certs",
+          "client_x509_cert_url": "https://www.googleapis.com/robot/v1/metadata/x509/deployer%40«proj».iam.gserviceaccount.com",
+          "universe_domain": "googleapis.com"
+        }
+        """, proj=proj, kid=hx(40), k=S(sa_key, "GCP service-account private key"), cid=digits(21)), "gcp-sa-json")
+
+    sas = "sv=2022-11-02&ss=b&srt=co&sp=rwdlacitfx&se=2026-01-31T18:00:00Z&st=2024-01-31T10:00:00Z&spr=https&sig=%s" % (
+        b64bytes(32).replace("+", "%2B").replace("/", "%2F").replace("=", "%3D"))
+    add(F, "powershell", "scripts/Sync-Backups.ps1", T("""
+        [CmdletBinding()]
+        param(
+            [string]$Source = 'D:\\Backups',
+            [string]$Container = 'nightly'
+        )
+
+        $ErrorActionPreference = 'Stop'
+        $account = 'acmebackupstore'
+        $sasToken = '?«sas»'
+
+        $dest = "https://$account.blob.core.windows.net/$Container$sasToken"
+        Write-Host "Syncing $Source to $account/$Container"
+        & azcopy sync $Source $dest --recursive --delete-destination=false
+        if ($LASTEXITCODE -ne 0) {
+            throw "azcopy failed with $LASTEXITCODE"
+        }
+        """, sas=S(sas, "Azure SAS token (signed)")), "ps-azure-sas")
+
+    add(F, "rust", "src/aws.rs", T("""
+        use aws_config::BehaviorVersion;
+        use aws_credential_types::Credentials;
+        use aws_sdk_sqs::Client;
+
+        pub async fn sqs_client() -> Client {
+            let creds = Credentials::new(
+                "«id»",
+                "«sk»",
+                None,
+                None,
+                "static",
+            );
+            let config = aws_config::defaults(BehaviorVersion::latest())
+                .region("eu-north-1")
+                .credentials_provider(creds)
+                .load()
+                .await;
+            Client::new(&config)
+        }
+        """, id=aws_akid(), sk=S(aws_secret(), "AWS secret access key (positional)")), "rust-aws-creds")
+
+    # ---------------- hard negatives
+    add(F, "json", "audit/cloudtrail-event.json", T("""
+        {
+          "eventVersion": "1.08",
+          "userIdentity": {
+            "type": "IAMUser",
+            "principalId": "AIDA«pid»",
+            "arn": "arn:aws:iam::123456789012:user/etl-runner",
+            "accountId": "123456789012",
+            "accessKeyId": "«akid»",
+            "userName": "etl-runner"
+          },
+          "eventTime": "2024-03-02T11:42:17Z",
+          "eventSource": "s3.amazonaws.com",
+          "eventName": "PutObject",
+          "awsRegion": "us-east-2",
+          "sourceIPAddress": "203.0.113.24",
+          "requestID": "«rid»",
+          "eventID": "«eid»"
+        }
+        """, pid=rs(B32, 17), akid=aws_akid(), rid=HX(16), eid=uid()), "neg-cloudtrail")
+
+    add(F, "terraform", "infra/aws/variables.tf", T("""
+        variable "aws_access_key" {
+          type      = string
+          sensitive = true
+        }
+
+        variable "aws_secret_key" {
+          type      = string
+          sensitive = true
+        }
+
+        provider "aws" {
+          region     = var.region
+          access_key = var.aws_access_key
+          secret_key = var.aws_secret_key
+        }
+
+        variable "region" {
+          type    = string
+          default = "eu-west-1"
+        }
+        """), "neg-tf-vars")
+
+    add(F, "json", "local.settings.json", T("""
+        {
+          "IsEncrypted": false,
+          "Values": {
+            "AzureWebJobsStorage": "UseDevelopmentStorage=true",
+            "FUNCTIONS_WORKER_RUNTIME": "dotnet-isolated",
+            "BlobEmulator": "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;",
+            "QueueName": "orders"
+          },
+          "Host": {
+            "LocalHttpPort": 7071,
+            "CORS": "*"
+          }
+        }
+        """), "neg-azurite-key")
+
+    add(F, "json", "gcp/wif-credential-config.json", T("""
+        {
+          "universe_domain": "googleapis.com",
+          "type": "external_account",
+          "audience": "//iam.googleapis.com/projects/«pn»/locations/global/workloadIdentityPools/github/providers/github-actions",
+          "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
+          "token_url": "https://sts.googleapis.com/v1/token",
+          "service_account_impersonation_url": "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/deployer@acme-data.iam.gserviceaccount.com:generateAccessToken",
+          "credential_source": {
+            "url": "https://token.actions.githubusercontent.com?audience=https://iam.googleapis.com/projects/«pn»",
+            "headers": {
+              "Authorization": "bearer $ACTIONS_ID_TOKEN_REQUEST_TOKEN"
+            },
+            "format": {
+              "type": "json",
+              "subject_token_field_name": "value"
+            }
+          }
+        }
+        """, pn=digits(12)), "neg-gcp-wif")
+
+    add(F, "cloudformation", "cfn/database.yaml", T("""
+        AWSTemplateFormatVersion: "2010-09-09"
+        Description: Orders database
+        Resources:
+          DBSecret:
+            Type: AWS::SecretsManager::Secret
+            Properties:
+              Name: prod/orders/db
+              GenerateSecretString:
+                SecretStringTemplate: '{"username": "orders"}'
+                GenerateStringKey: password
+                PasswordLength: 32
+                ExcludeCharacters: '"@/\\'
+          Database:
+            Type: AWS::RDS::DBInstance
+            Properties:
+              Engine: postgres
+              DBInstanceClass: db.t4g.medium
+              AllocatedStorage: "50"
+              MasterUsername: "{{resolve:secretsmanager:prod/orders/db:SecretString:username}}"
+              MasterUserPassword: "{{resolve:secretsmanager:prod/orders/db:SecretString:password}}"
+        """), "neg-cfn-resolve")
+
+
+# =====================================================================
+# credential-files
+# =====================================================================
+def credential_files():
+    F = "credential-files"
+    add(F, "netrc", "home/ci/.netrc", T("""
+        machine github.com
+          login acme-ci-bot
+          password «t1»
+
+        machine nexus.internal.acme.io
+          login deployer
+          password «p2»
+
+        machine api.heroku.com
+          login ops@acme.io
+          password «p3»
+        """, t1=S(gh_token(), "GitHub PAT as netrc password"), p2=S(password(), "netrc password"),
+        p3=S(uid(), "Heroku API key (UUID-shaped) as netrc password")), "netrc")
+
+    add(F, "netrc", "tools/windows/_netrc", T("""
+        machine artifacts.acme.io login build password «p»
+        machine ftp.partner-logistics.com login acme_upload password «p2»
+        default login anonymous password guest@
+        """, p=S(password(), "netrc password (single-line entry)"), p2=S(password(), "netrc password (single-line entry)")),
+        "netrc-windows")
+
+    add(F, "pgpass", "home/dba/.pgpass", T("""
+        # hostname:port:database:username:password
+        db-primary.internal:5432:orders:orders_app:«p1»
+        db-replica.internal:5432:orders:orders_ro:«p2»
+        *:5432:*:postgres:«p3»
+        """, p1=S(urlsafe_password(), "pgpass password"), p2=S(urlsafe_password(), "pgpass password"),
+        p3=S(password("strong"), "pgpass password")), "pgpass")
+
+    add(F, "my-cnf", "home/backup/.my.cnf", T("""
+        [client]
+        user=backup
+        password="«p»"
+        host=mysql-01.internal
+        port=3306
+
+        [mysqldump]
+        single-transaction
+        quick
+        max_allowed_packet=512M
+        """, p=S(password(), "MySQL client password")), "my-cnf")
+
+    add(F, "git-credentials", "home/ci/.git-credentials", T("""
+        https://acme-ci-bot:«t1»@github.com
+        https://oauth2:«t2»@gitlab.com
+        https://jenkins:«p3»@bitbucket.acme.io
+        """, t1=S(gh_token(), "GitHub PAT in git-credentials"), t2=S(glpat(), "GitLab PAT in git-credentials"),
+        p3=S(urlsafe_password(), "password in git-credentials")), "git-credentials")
+
+    add(F, "pypirc", "home/release/.pypirc", T("""
+        [distutils]
+        index-servers =
+            pypi
+            internal
+
+        [pypi]
+        username = __token__
+        password = «t»
+
+        [internal]
+        repository = https://pypi.internal.acme.io/simple/
+        username = release-bot
+        password = «p»
+        """, t=S(pypi_token(), "PyPI API token"), p=S(password(), "private index password")), "pypirc")
+
+    auth = base64.b64encode(("deploy:" + urlsafe_password()).encode()).decode()
+    add(F, "npmrc", "frontend/.npmrc", T("""
+        registry=https://registry.npmjs.org/
+        @acme:registry=https://npm.pkg.acme.io/
+        //registry.npmjs.org/:_authToken=«t»
+        //npm.pkg.acme.io/:_auth=«a»
+        //npm.pkg.acme.io/:always-auth=true
+        save-exact=true
+        engine-strict=true
+        """, t=S(npm_token(), "npm auth token"), a=S(auth, "npm _auth (base64 user:password)")), "npmrc")
+
+    dauth = base64.b64encode(("acmebuild:" + urlsafe_password()).encode()).decode()
+    dauth2 = base64.b64encode(("_json_key_base64:" + b64bytes(40)).encode()).decode()
+    add(F, "docker-config", "ci/docker/config.json", T("""
+        {
+          "auths": {
+            "https://index.docker.io/v1/": {
+              "auth": "«a1»"
+            },
+            "registry.acme.io": {
+              "auth": "«a2»"
+            }
+          },
+          "HttpHeaders": {
+            "User-Agent": "Docker-Client/24.0.7 (linux)"
+          },
+          "detachKeys": "ctrl-e,e"
+        }
+        """, a1=S(dauth, "Docker registry auth (base64 user:password)"),
+        a2=S(dauth2, "Docker registry auth (base64 user:key)")), "docker-config")
+
+    ca = base64.b64encode(pem("CERTIFICATE").encode()).decode()[:120]
+    add(F, "kubeconfig", "ops/kube/prod-admin.kubeconfig", T("""
+        apiVersion: v1
+        kind: Config
+        clusters:
+        - cluster:
+            certificate-authority-data: «ca»
+            server: https://k8s-prod.internal.acme.io:6443
+          name: prod
+        contexts:
+        - context:
+            cluster: prod
+            namespace: default
+            user: ci-deployer
+          name: prod
+        current-context: prod
+        users:
+        - name: ci-deployer
+          user:
+            token: «tok»
+        """, ca=ca, tok=S(jwt_like(), "Kubernetes service-account bearer token")), "kubeconfig-token")
+
+    add(F, "kubeconfig", "clusters/lab/kubeconfig.yaml", T("""
+        apiVersion: v1
+        kind: Config
+        preferences: {}
+        clusters:
+        - name: lab
+          cluster:
+            server: https://10.40.0.10:6443
+            insecure-skip-tls-verify: true
+        users:
+        - name: lab-admin
+          user:
+            username: admin
+            password: «p»
+        contexts:
+        - name: lab
+          context:
+            cluster: lab
+            user: lab-admin
+        current-context: lab
+        """, p=S(password(), "kubeconfig basic-auth password")), "kubeconfig-password")
+
+    add(F, "maven-settings", "ci/maven/settings.xml", T("""
+        <?xml version="1.0" encoding="UTF-8"?>
+        <settings xmlns="http://maven.apache.org/SETTINGS/1.2.0"
+                  xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
+                  xsi:schemaLocation="http://maven.apache.org/SETTINGS/1.2.0 https://maven.apache.org/xsd/settings-1.2.0.xsd">
+          <servers>
+            <server>
+              <id>acme-releases</id>
+              <username>deployment</username>
+              <password>«p»</password>
+            </server>
+            <server>
+              <id>ossrh</id>
+              <username>acme-oss</username>
+              <password>«p2»</password>
+            </server>
+          </servers>
+          <mirrors>
+            <mirror>
+              <id>acme-central</id>
+              <mirrorOf>central</mirrorOf>
+              <url>https://nexus.internal.acme.io/repository/maven-public/</url>
+            </mirror>
+          </mirrors>
+        </settings>
+        """, p=S(password(), "Maven repository password"), p2=S(b64url(44), "Sonatype user token password")), "maven-settings")
+
+    add(F, "s3cfg", "home/media/.s3cfg", T("""
+        [default]
+        access_key = «id»
+        secret_key = «sk»
+        bucket_location = EU
+        host_base = s3.amazonaws.com
+        host_bucket = %(bucket)s.s3.amazonaws.com
+        use_https = True
+        signature_v2 = False
+        multipart_chunk_size_mb = 64
+        """, id=aws_akid(), sk=S(aws_secret(), "AWS secret key in s3cmd config")), "s3cfg")
+
+    add(F, "yaml", "home/gems/.gem/credentials", T("""
+        ---
+        :rubygems_api_key: «k»
+        :github: Bearer «g»
+        """, k=S("rubygems_" + hx(48), "RubyGems API key"), g=S(gh_token(), "GitHub PAT for GitHub Packages")), "gem-credentials")
+
+    add(F, "json", "auth.json", T("""
+        {
+            "http-basic": {
+                "repo.packagist.com": {
+                    "username": "token",
+                    "password": "«p»"
+                }
+            },
+            "github-oauth": {
+                "github.com": "«g»"
+            },
+            "gitlab-token": {}
+        }
+        """, p=S(hx(64), "Private Packagist token"), g=S(gh_token("gho_"), "GitHub OAuth token")), "composer-auth")
+
+    add(F, "yarnrc", ".yarnrc.yml", T("""
+        nodeLinker: node-modules
+        enableTelemetry: false
+
+        npmScopes:
+          acme:
+            npmRegistryServer: "https://npm.pkg.github.com"
+            npmAlwaysAuth: true
+            npmAuthToken: «t»
+
+        yarnPath: .yarn/releases/yarn-4.1.0.cjs
+        """, t=S(gh_token(), "GitHub PAT as Yarn npmAuthToken")), "yarnrc")
+
+    # ---------------- hard negatives
+    add(F, "htpasswd", "nginx/.htpasswd", T("""
+        admin:$apr1$«s1»$«h1»
+        grafana:$2y$10$«h2»
+        metrics:{SHA}«h3»
+        """, s1=rs(ALNUM, 8), h1=rs(ALNUM + "./", 22), h2=rs(ALNUM + "./", 53),
+        h3=base64.b64encode(rbytes(20)).decode()), "neg-htpasswd")
+
+    add(F, "npmrc", ".npmrc", T("""
+        registry=https://registry.npmjs.org/
+        @acme:registry=https://npm.pkg.github.com/
+        //npm.pkg.github.com/:_authToken=${NPM_TOKEN}
+        //registry.npmjs.org/:_authToken=${NPM_PUBLISH_TOKEN}
+        fund=false
+        audit-level=high
+        """), "neg-npmrc-env")
+
+    add(F, "kubeconfig", "ops/kube/eks-prod.yaml", T("""
+        apiVersion: v1
+        kind: Config
+        clusters:
+        - cluster:
+            certificate-authority-data: «ca»
+            server: https://«h».gr7.eu-west-1.eks.amazonaws.com
+          name: eks-prod
+        contexts:
+        - context:
+            cluster: eks-prod
+            user: eks-prod
+          name: eks-prod
+        current-context: eks-prod
+        users:
+        - name: eks-prod
+          user:
+            exec:
+              apiVersion: client.authentication.k8s.io/v1beta1
+              command: aws
+              args: ["eks", "get-token", "--cluster-name", "prod", "--region", "eu-west-1"]
+              interactiveMode: Never
+        """, ca=base64.b64encode(pem("CERTIFICATE").encode()).decode()[:120], h=HX(32)), "neg-kubeconfig-exec")
+
+    add(F, "docker-config", "home/dev/.docker/config.json", T("""
+        {
+          "auths": {
+            "ghcr.io": {},
+            "https://index.docker.io/v1/": {},
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com": {}
+          },
+          "credsStore": "desktop",
+          "credHelpers": {
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com": "ecr-login"
+          },
+          "currentContext": "desktop-linux"
+        }
+        """), "neg-docker-credstore")
+
+    add(F, "netrc", "templates/netrc.tmpl", T("""
+        # rendered by bootstrap.sh; do not put real values here
+        machine {{ artifact_host }}
+          login {{ artifact_user }}
+          password {{ artifact_password }}
+        """), "neg-netrc-template")
+
+    add(F, "my-cnf", "docker/mysql/conf.d/client.cnf", T("""
+        [client]
+        default-character-set = utf8mb4
+        # password is read from MYSQL_PWD / the login-path file, see docs/db.md
+        # password =
+        socket = /var/run/mysqld/mysqld.sock
+
+        [mysql]
+        default-character-set = utf8mb4
+        auto-rehash
+        prompt = "\\u@\\h [\\d]> "
+        """), "neg-mycnf-no-password")
