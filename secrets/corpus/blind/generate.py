@@ -2123,3 +2123,1043 @@ def credential_files():
         auto-rehash
         prompt = "\\u@\\h [\\d]> "
         """), "neg-mycnf-no-password")
+
+
+# =====================================================================
+# command-line
+# =====================================================================
+def command_line():
+    F = "command-line"
+    add(F, "bash", "scripts/deploy-legacy.sh", T("""
+        #!/bin/bash
+        # Push the WAR to the old Tomcat boxes (no key auth there yet, see OPS-1182)
+        set -e
+
+        HOSTS="app-legacy-01 app-legacy-02"
+        WAR=target/portal.war
+
+        mvn -q -DskipTests package
+
+        for h in $HOSTS; do
+          echo "==> $h"
+          sshpass -p '«p»' scp -o StrictHostKeyChecking=no "$WAR" tomcat@"$h":/opt/tomcat/webapps/
+          sshpass -p '«p»' ssh tomcat@"$h" 'sudo systemctl restart tomcat'
+        done
+        echo "done"
+        """, p=S(password(), "sshpass -p password")), "sshpass")
+
+    add(F, "bash", "ops/backup/mysql-nightly.sh", T("""
+        #!/usr/bin/env bash
+        set -euo pipefail
+
+        STAMP=$(date +%Y%m%d-%H%M)
+        OUT=/var/backups/mysql/shop-$STAMP.sql.gz
+        RETENTION_DAYS=14
+
+        mysqldump -h mysql-01.internal -u backup -p«p» \\
+          --single-transaction --routines --triggers shop | gzip > "$OUT"
+
+        find /var/backups/mysql -name 'shop-*.sql.gz' -mtime +$RETENTION_DAYS -delete
+        echo "backup written to $OUT"
+        """, p=S(urlsafe_password(), "mysqldump -p password")), "mysqldump-p")
+
+    add(F, "crontab", "ops/cron/reporting.cron", T("""
+        SHELL=/bin/bash
+        PATH=/usr/local/bin:/usr/bin:/bin
+        MAILTO=ops@acme.io
+
+        # m h dom mon dow command
+        15 2 * * * /opt/reports/bin/refresh.sh >> /var/log/reports.log 2>&1
+        30 2 * * * mysql --host=mysql-01.internal --user=reports --password=«p» reports < /opt/reports/sql/rollup.sql
+        0 3 * * 0 /opt/reports/bin/vacuum.sh
+        */10 * * * * /opt/reports/bin/healthcheck.sh
+        """, p=S(urlsafe_password(), "mysql --password= value")), "crontab-mysql")
+
+    add(F, "makefile", "release.mk", T("""
+        NEXUS   := https://nexus.internal.acme.io
+        REPO    := raw-releases
+        VERSION ?= $(shell git describe --tags --always)
+        ARTIFACT := dist/agent-$(VERSION).tar.gz
+
+        .PHONY: package upload
+
+        package:
+        	mkdir -p dist
+        	tar -czf $(ARTIFACT) -C build .
+
+        upload: package
+        	curl --fail -u admin:«p» --upload-file $(ARTIFACT) \\
+        		$(NEXUS)/repository/$(REPO)/agent/$(VERSION)/agent-$(VERSION).tar.gz
+        """, p=S(urlsafe_password(), "curl -u user:password")), "curl-u")
+
+    add(F, "bash", "db/migrate.sh", T("""
+        #!/usr/bin/env bash
+        set -euo pipefail
+
+        DB_HOST=${DB_HOST:-pg-main.internal}
+        DB_NAME=${DB_NAME:-ledger}
+
+        for f in db/migrations/*.sql; do
+          echo "applying $f"
+          PGPASSWORD='«p»' psql -h "$DB_HOST" -U ledger_owner -d "$DB_NAME" -v ON_ERROR_STOP=1 -f "$f"
+        done
+
+        echo "migrations complete"
+        """, p=S(password(), "PGPASSWORD= value")), "pgpassword")
+
+    add(F, "gitlab-ci", "ci/build-image.gitlab-ci.yml", T("""
+        build-image:
+          stage: build
+          image: docker:24.0
+          services:
+            - docker:24.0-dind
+          variables:
+            IMAGE: registry.acme.io/platform/gateway
+          before_script:
+            - docker login -u gitlab-builder -p «p» registry.acme.io
+          script:
+            - docker build -t "$IMAGE:$CI_COMMIT_SHORT_SHA" .
+            - docker push "$IMAGE:$CI_COMMIT_SHORT_SHA"
+          rules:
+            - if: $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH
+        """, p=S(password("long"), "docker login -p password")), "docker-login-p")
+
+    add(F, "dockerfile", "docker/nginx/Dockerfile", T("""
+        FROM nginx:1.25-alpine
+
+        RUN apk add --no-cache apache2-utils \\
+            && htpasswd -b -c /etc/nginx/.htpasswd metrics «p» \\
+            && apk del apache2-utils
+
+        COPY nginx.conf /etc/nginx/nginx.conf
+        COPY conf.d/ /etc/nginx/conf.d/
+
+        EXPOSE 8080
+        HEALTHCHECK CMD wget -qO- http://127.0.0.1:8080/healthz || exit 1
+        """, p=S(password(), "htpasswd -b password")), "htpasswd-b")
+
+    add(F, "bash", "install/get-agent.sh", T("""
+        #!/bin/sh
+        # Installs the monitoring agent from the internal mirror.
+        set -eu
+
+        VERSION="7.52.1"
+        ARCH=$(uname -m)
+        URL="https://mirror.internal.acme.io/agents/agent-${VERSION}-${ARCH}.tar.gz"
+
+        cd /tmp
+        wget --user=mirror-ro --password=«p» -O agent.tgz "$URL"
+        tar -xzf agent.tgz -C /opt
+        /opt/agent/install.sh --quiet
+        rm -f agent.tgz
+        """, p=S(urlsafe_password(), "wget --password= value")), "wget-password")
+
+    add(F, "bash", "ops/backup/smb-pull.sh", T("""
+        #!/bin/bash
+        # Pull the finance exports from the Windows file server every night.
+        set -e
+        DEST=/srv/exports/finance/$(date +%F)
+        mkdir -p "$DEST"
+        cd "$DEST"
+        smbclient //fs01.corp.acme.io/finance -U 'CORP\\svc_backup%«p»' -c 'prompt OFF; recurse ON; cd exports; mget *'
+        ls -l "$DEST"
+        """, p=S(password("strong"), "smbclient -U user%password")), "smbclient")
+
+    add(F, "markdown", "docs/runbooks/db-access.md", T("""
+        # Runbook: connecting to the reporting database
+
+        Reporting runs on the read replica. From the bastion:
+
+        ```sh
+        psql "postgresql://analyst:«p»@pg-replica.internal:5432/reporting?sslmode=require"
+        ```
+
+        Useful queries:
+
+        ```sql
+        SELECT now() - pg_last_xact_replay_timestamp() AS replication_lag;
+        SELECT datname, numbackends FROM pg_stat_database;
+        ```
+
+        If the replica lags more than 5 minutes, page the on-call DBA.
+        """, p=S(urlsafe_password(), "password in psql connection URI")), "psql-uri")
+
+    add(F, "powershell", "scripts/Map-Drives.ps1", T("""
+        $ErrorActionPreference = 'Stop'
+
+        $user = 'CORP\\svc_reports'
+        $secure = ConvertTo-SecureString '«p»' -AsPlainText -Force
+        $cred = New-Object System.Management.Automation.PSCredential($user, $secure)
+
+        New-PSDrive -Name R -PSProvider FileSystem -Root '\\\\fs01\\reports' -Credential $cred -Persist
+        Invoke-Command -ComputerName rpt-01 -Credential $cred -ScriptBlock {
+            Restart-Service -Name 'ReportServer'
+        }
+        """, p=S(password(), "ConvertTo-SecureString -AsPlainText password")), "ps-securestring")
+
+    add(F, "batch", "scripts\\map-share.bat", T("""
+        @echo off
+        REM map the build share for the packaging step
+        net use Z: \\\\buildfs01\\drops «p» /user:CORP\\svc_build /persistent:no
+        if errorlevel 1 goto :fail
+        xcopy /E /I /Y out\\*.msi Z:\\installers\\
+        net use Z: /delete /y
+        goto :eof
+        :fail
+        echo could not map share
+        exit /b 1
+        """, p=S(password("strong"), "net use password")), "net-use")
+
+    add(F, "docker-compose", "compose.cache.yml", T("""
+        services:
+          redis:
+            image: redis:7.2
+            command: ["redis-server", "--requirepass", "«p»", "--appendonly", "yes"]
+            healthcheck:
+              test: ["CMD", "redis-cli", "-a", "«p2»", "ping"]
+              interval: 10s
+              retries: 5
+            volumes:
+              - cache:/data
+        volumes:
+          cache: {}
+        """, p=S("R3d1s" + rs(ALNUM, 14), "redis-server --requirepass"),
+        p2=S("R3d1s" + rs(ALNUM, 14), "redis-cli -a password")), "redis-requirepass")
+
+    add(F, "makefile", "android/Makefile", T("""
+        KEYSTORE := signing/upload.p12
+
+        .PHONY: keystore sign
+
+        keystore:
+        	openssl pkcs12 -export -in signing/upload.crt -inkey signing/upload.key \\
+        		-name upload -out $(KEYSTORE) -passout pass:«p»
+
+        sign:
+        	apksigner sign --ks $(KEYSTORE) --ks-pass pass:«p2» \\
+        		--out build/app-release.apk build/app-release-unsigned.apk
+        """, p=S(password("strong"), "openssl -passout pass: value"),
+        p2=S(password("strong"), "apksigner --ks-pass pass: value")), "openssl-passout")
+
+    # ---------------- hard negatives
+    add(F, "bash", "scripts/db-shell.sh", T("""
+        #!/usr/bin/env bash
+        # Opens a mysql shell; you will be prompted for the password.
+        set -euo pipefail
+        HOST=${1:-mysql-01.internal}
+        USER=${2:-$(whoami)}
+        exec mysql -h "$HOST" -u "$USER" -p --prompt="\\\\u@\\\\h> "
+        # non-interactive variant used by cron:
+        # mysql -h "$HOST" -u reports -p"$MYSQL_PASSWORD" reports < rollup.sql
+        """), "neg-mysql-prompt")
+
+    add(F, "bash", "scripts/push-config.sh", T("""
+        #!/usr/bin/env bash
+        set -euo pipefail
+        : "${SSHPASS:?export SSHPASS first}"
+        for h in $(cat hosts.txt); do
+          sshpass -e scp config.yml "deploy@${h}:/etc/app/config.yml"
+          sshpass -f "$HOME/.config/sshpass" ssh "deploy@${h}" 'systemctl reload app'
+        done
+        curl -fsS -u "${NEXUS_USER}:${NEXUS_PASSWORD}" "https://nexus.internal.acme.io/service/rest/v1/status"
+        PGPASSWORD="$(cat /run/secrets/pg_password)" psql -h db -U app -c 'select 1'
+        """), "neg-cli-env")
+
+    add(F, "github-actions", ".github/workflows/image.yml", T("""
+        name: image
+        on:
+          push:
+            branches: [main]
+        jobs:
+          build:
+            runs-on: ubuntu-latest
+            steps:
+              - uses: actions/checkout@v4
+              - name: Log in to registry
+                run: echo "${{ secrets.REGISTRY_PASSWORD }}" | docker login registry.acme.io -u "${{ vars.REGISTRY_USER }}" --password-stdin
+              - name: Build
+                run: docker build -t registry.acme.io/platform/gateway:${{ github.sha }} .
+              - name: Push
+                run: docker push registry.acme.io/platform/gateway:${{ github.sha }}
+        """), "neg-docker-login-stdin")
+
+    add(F, "markdown", "docs/cli-cheatsheet.md", T("""
+        # CLI cheat sheet
+
+        | Task | Command |
+        |------|---------|
+        | MySQL shell | `mysql -u <user> -p<password> <db>` |
+        | Postgres shell | `PGPASSWORD=<password> psql -h <host> -U <user>` |
+        | Copy with password | `sshpass -p '<password>' scp file host:` |
+        | Registry login | `docker login -u <user> -p <password> <registry>` |
+        | HTTP basic auth | `curl -u USER:PASSWORD https://host/path` |
+        | SMB | `smbclient //server/share -U 'DOMAIN\\user%PASSWORD'` |
+
+        Prefer `--password-stdin` and `~/.pgpass` over passwords on the command line:
+        they end up in shell history and in `ps` output.
+        """), "neg-cli-doc")
+
+    add(F, "ansible", "roles/postgres/tasks/users.yml", T("""
+        ---
+        - name: Create application role
+          community.postgresql.postgresql_user:
+            name: "{{ app_db_user }}"
+            password: "{{ app_db_password }}"
+            login_host: "{{ pg_host }}"
+            login_user: postgres
+            login_password: "{{ vault_pg_admin_password }}"
+          no_log: true
+
+        - name: Smoke test
+          ansible.builtin.shell: >
+            PGPASSWORD='{{ app_db_password }}' psql -h {{ pg_host }} -U {{ app_db_user }} -c 'select 1'
+          changed_when: false
+          no_log: true
+        """), "neg-ansible-pgpassword-var")
+
+
+# =====================================================================
+# connection-strings
+# =====================================================================
+def connection_strings():
+    F = "connection-strings"
+    add(F, "properties", "src/main/resources/application-prod.properties", T("""
+        server.port=8080
+        server.shutdown=graceful
+        spring.application.name=inventory-service
+
+        spring.datasource.url=jdbc:postgresql://pg-main.internal:5432/inventory?user=inventory&password=«p»&sslmode=require
+        spring.datasource.hikari.maximum-pool-size=20
+        spring.datasource.hikari.connection-timeout=20000
+
+        spring.jpa.hibernate.ddl-auto=validate
+        spring.jpa.open-in-view=false
+
+        management.endpoints.web.exposure.include=health,info,prometheus
+        management.endpoint.health.probes.enabled=true
+        """, p=S(urlsafe_password(), "password= in JDBC URL")), "jdbc-password-param")
+
+    add(F, "rails-database-yml", "config/database.yml", T("""
+        default: &default
+          adapter: postgresql
+          encoding: unicode
+          pool: <%= ENV.fetch("RAILS_MAX_THREADS") { 5 } %>
+
+        development:
+          <<: *default
+          database: tracker_development
+
+        test:
+          <<: *default
+          database: tracker_test
+
+        production:
+          <<: *default
+          url: postgres://tracker:«p»@tracker-db.c9xk2lq7.eu-west-1.rds.amazonaws.com:5432/tracker_production
+        """, p=S(urlsafe_password(), "password in postgres URL")), "rails-db-url")
+
+    add(F, "python", "reports/db.py", T('''
+        from contextlib import contextmanager
+
+        from sqlalchemy import create_engine
+        from sqlalchemy.orm import sessionmaker
+
+        engine = create_engine(
+            "mysql+pymysql://reporter:«p»@mysql-ro.internal:3306/analytics?charset=utf8mb4",
+            pool_pre_ping=True,
+            pool_recycle=1800,
+        )
+        Session = sessionmaker(bind=engine)
+
+
+        @contextmanager
+        def session_scope():
+            s = Session()
+            try:
+                yield s
+                s.commit()
+            except Exception:
+                s.rollback()
+                raise
+            finally:
+                s.close()
+        ''', p=S(urlsafe_password(), "password in mysql URL")), "sqlalchemy-mysql")
+
+    add(F, "javascript", "server/db.js", T("""
+        const mongoose = require('mongoose');
+
+        const MONGO_URI = 'mongodb+srv://app_rw:«p»@cluster0.x7k2p.mongodb.net/catalog?retryWrites=true&w=majority';
+
+        async function connect() {
+          mongoose.set('strictQuery', true);
+          await mongoose.connect(MONGO_URI, {
+            maxPoolSize: 10,
+            serverSelectionTimeoutMS: 5000,
+          });
+          console.log('mongo connected');
+        }
+
+        process.on('SIGINT', async () => {
+          await mongoose.disconnect();
+          process.exit(0);
+        });
+
+        module.exports = { connect };
+        """, p=S(urlsafe_password(), "password in mongodb+srv URL")), "mongodb-srv")
+
+    add(F, "python", "worker/celeryconfig.py", T("""
+        broker_url = "rediss://:«p»@cache-prod.abc123.ng.0001.euw1.cache.amazonaws.com:6379/0?ssl_cert_reqs=required"
+        result_backend = "redis://:«p2»@redis-results.internal:6379/1"
+
+        task_serializer = "json"
+        result_serializer = "json"
+        accept_content = ["json"]
+        timezone = "Europe/Berlin"
+        enable_utc = True
+
+        task_acks_late = True
+        worker_prefetch_multiplier = 1
+        task_routes = {
+            "worker.tasks.send_email": {"queue": "mail"},
+            "worker.tasks.render_pdf": {"queue": "pdf"},
+        }
+        """, p=S(rs(ALNUM, 32), "password in rediss URL"), p2=S(rs(ALNUM, 24), "password in redis URL")), "redis-urls")
+
+    add(F, "go", "internal/queue/amqp.go", T("""
+        package queue
+
+        import (
+        	"log"
+
+        	amqp "github.com/rabbitmq/amqp091-go"
+        )
+
+        const brokerURL = "amqps://orders:«p»@rabbit.internal.acme.io:5671/orders"
+
+        func Dial() (*amqp.Connection, *amqp.Channel) {
+        	conn, err := amqp.Dial(brokerURL)
+        	if err != nil {
+        		log.Fatalf("amqp dial: %v", err)
+        	}
+        	ch, err := conn.Channel()
+        	if err != nil {
+        		log.Fatalf("amqp channel: %v", err)
+        	}
+        	if err := ch.Qos(10, 0, false); err != nil {
+        		log.Fatalf("qos: %v", err)
+        	}
+        	return conn, ch
+        }
+        """, p=S(urlsafe_password(), "password in amqps URL")), "amqp-go")
+
+    add(F, "requirements", "requirements.txt", T("""
+        --extra-index-url https://ci-reader:«p»@pypi.internal.acme.io/simple/
+        django==4.2.11
+        djangorestframework==3.15.1
+        celery[redis]==5.3.6
+        psycopg[binary]==3.1.18
+        gunicorn==21.2.0
+        sentry-sdk==1.44.0
+        acme-auth-client==2.7.0
+        acme-billing-models==0.19.3
+        """, p=S(urlsafe_password(), "password in index URL")), "pip-index-url")
+
+    add(F, "json", ".vscode/sftp.json", T("""
+        {
+            "name": "legacy-www",
+            "host": "www01.hosting-provider.net",
+            "protocol": "ftp",
+            "port": 21,
+            "remotePath": "/htdocs",
+            "uploadOnSave": false,
+            "ignore": [".vscode", ".git", "node_modules"],
+            "watcher": {
+                "files": "dist/**/*",
+                "autoUpload": false
+            },
+            "profiles": {
+                "mirror": {
+                    "context": "dist",
+                    "remoteUrl": "ftp://acmeweb:«p»@ftp.hosting-provider.net/htdocs"
+                }
+            }
+        }
+        """, p=S(urlsafe_password(), "password in ftp URL")), "ftp-url")
+
+    add(F, "php", "deploy.php", T("""
+        <?php
+        namespace Deployer;
+
+        require 'recipe/laravel.php';
+
+        set('application', 'storefront');
+        set('repository', 'git@github.com:acme/storefront.git');
+        set('keep_releases', 5);
+
+        // artefact mirror used by the legacy host (no ssh keys there)
+        set('artifact_mirror', 'sftp://release:«p»@files.acme.io:22/releases');
+
+        host('web-01.acme.io')
+            ->set('remote_user', 'deploy')
+            ->set('deploy_path', '/var/www/storefront');
+
+        after('deploy:failed', 'deploy:unlock');
+        """, p=S(urlsafe_password(), "password in sftp URL")), "sftp-url")
+
+    add(F, "dotenv", ".env.prod", T("""
+        APP_ENV=prod
+        APP_SECRET_ROTATED=2024-02
+        TRUSTED_PROXIES=10.0.0.0/8
+        MAILER_DSN=smtp://mailer%40acme.io:«p»@smtp.office365.com:587?encryption=tls
+        MESSENGER_TRANSPORT_DSN=doctrine://default?auto_setup=0
+        LOCK_DSN=flock
+        CORS_ALLOW_ORIGIN='^https?://(www\\.)?acme\\.io$'
+        """, p=S(urlsafe_password(), "password in smtp DSN")), "smtp-dsn")
+
+    add(F, "yaml", "config/auth.yml", T("""
+        auth:
+          provider: ldap
+          ldap:
+            url: ldaps://svc-portal:«p»@ldap.corp.acme.io:636
+            base_dn: dc=corp,dc=acme,dc=io
+            user_filter: (&(objectClass=person)(sAMAccountName={0}))
+            group_base: ou=Groups,dc=corp,dc=acme,dc=io
+            timeout_seconds: 5
+          session:
+            ttl: 8h
+            cookie_name: portal_session
+        """, p=S(urlsafe_password(), "password in ldaps URL")), "ldap-url")
+
+    add(F, "xml", "Web.config", T("""
+        <?xml version="1.0" encoding="utf-8"?>
+        <configuration>
+          <connectionStrings>
+            <add name="DefaultConnection"
+                 connectionString="Server=sql-prod-01.corp.acme.io;Database=Portal;User Id=portal_app;Password=«p»;MultipleActiveResultSets=true;Encrypt=True"
+                 providerName="System.Data.SqlClient" />
+          </connectionStrings>
+          <appSettings>
+            <add key="webpages:Version" value="3.0.0.0" />
+            <add key="ClientValidationEnabled" value="true" />
+          </appSettings>
+          <system.web>
+            <compilation debug="false" targetFramework="4.8" />
+            <httpRuntime targetFramework="4.8" />
+            <customErrors mode="RemoteOnly" />
+          </system.web>
+        </configuration>
+        """, p=S(password(), "ADO.NET Password=")), "adonet-webconfig")
+
+    add(F, "python", "etl/mssql_extract.py", T('''
+        import csv
+        import sys
+
+        import pyodbc
+
+        CONN_STR = (
+            "Driver={ODBC Driver 18 for SQL Server};"
+            "Server=tcp:erp-sql.corp.acme.io,1433;"
+            "Database=ERP;Uid=etl_reader;Pwd=«p»;"
+            "Encrypt=yes;TrustServerCertificate=no;Connection Timeout=30;"
+        )
+
+
+        def extract(query, out):
+            with pyodbc.connect(CONN_STR) as conn:
+                cur = conn.cursor()
+                cur.execute(query)
+                w = csv.writer(out)
+                w.writerow([c[0] for c in cur.description])
+                for row in cur:
+                    w.writerow(row)
+
+
+        if __name__ == "__main__":
+            extract(sys.argv[1], sys.stdout)
+        ''', p=S(password(), "ODBC Pwd=")), "odbc-pwd")
+
+    add(F, "go", "cmd/api/main.go", T("""
+        package main
+
+        import (
+        	"database/sql"
+        	"log"
+        	"net/http"
+
+        	_ "github.com/go-sql-driver/mysql"
+        )
+
+        func main() {
+        	db, err := sql.Open("mysql", "api:«p»@tcp(mysql-01.internal:3306)/shop?parseTime=true&loc=UTC")
+        	if err != nil {
+        		log.Fatal(err)
+        	}
+        	defer db.Close()
+        	db.SetMaxOpenConns(25)
+
+        	mux := http.NewServeMux()
+        	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+        		if err := db.PingContext(r.Context()); err != nil {
+        			http.Error(w, "db down", http.StatusServiceUnavailable)
+        			return
+        		}
+        		w.WriteHeader(http.StatusNoContent)
+        	})
+        	log.Fatal(http.ListenAndServe(":8080", mux))
+        }
+        """, p=S(urlsafe_password(), "password in Go MySQL DSN")), "go-mysql-dsn")
+
+    add(F, "kotlin", "src/main/kotlin/io/acme/jobs/Db.kt", T("""
+        package io.acme.jobs
+
+        import java.sql.Connection
+        import java.sql.DriverManager
+
+        object Db {
+            private const val URL = "jdbc:mysql://mysql-01.internal:3306/jobs?useSSL=true"
+
+            fun connect(): Connection =
+                DriverManager.getConnection(URL, "jobs_runner", "«p»")
+
+            fun <T> withConnection(block: (Connection) -> T): T =
+                connect().use { block(it) }
+        }
+        """, p=S(password(), "password as getConnection argument")), "kotlin-jdbc-positional")
+
+    add(F, "helm-values", "deploy/charts/api/values-prod.yaml", T("""
+        replicaCount: 3
+
+        image:
+          repository: registry.acme.io/platform/api
+          tag: "2.14.0"
+
+        env:
+          LOG_LEVEL: info
+          DATABASE_URL: postgresql://api:«p»@pg-main.internal:5432/api?sslmode=require
+          CACHE_URL: redis://redis-master.cache.svc.cluster.local:6379/0
+
+        ingress:
+          enabled: true
+          className: nginx
+          hosts:
+            - host: api.acme.io
+              paths:
+                - path: /
+                  pathType: Prefix
+
+        resources:
+          limits:
+            memory: 512Mi
+        """, p=S(urlsafe_password(), "password in postgresql URL")), "helm-database-url")
+
+    add(F, "rust", "src/db.rs", T("""
+        use sqlx::postgres::PgPoolOptions;
+        use sqlx::PgPool;
+        use std::time::Duration;
+
+        const DATABASE_URL: &str = "postgres://ledger:«p»@pg-ledger.internal:5432/ledger";
+
+        pub async fn pool() -> Result<PgPool, sqlx::Error> {
+            PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(5))
+                .connect(DATABASE_URL)
+                .await
+        }
+        """, p=S(urlsafe_password(), "password in postgres URL")), "rust-sqlx-url")
+
+    add(F, "xml", "src/main/webapp/META-INF/context.xml", T("""
+        <?xml version="1.0" encoding="UTF-8"?>
+        <Context>
+            <Resource name="jdbc/OrdersDB"
+                      auth="Container"
+                      type="javax.sql.DataSource"
+                      driverClassName="com.microsoft.sqlserver.jdbc.SQLServerDriver"
+                      url="jdbc:sqlserver://sql-prod-02.corp.acme.io:1433;databaseName=Orders;user=orders_web;password=«p»;encrypt=true"
+                      maxTotal="40"
+                      maxIdle="10"
+                      validationQuery="SELECT 1" />
+            <WatchedResource>WEB-INF/web.xml</WatchedResource>
+        </Context>
+        """, p=S(password(), "password= in SQL Server JDBC URL")), "jdbc-sqlserver")
+
+    # ---------------- hard negatives
+    add(F, "docker-compose", "docker-compose.override.yml", T("""
+        services:
+          api:
+            environment:
+              DATABASE_URL: postgres://${DB_USER}:${DB_PASSWORD}@db:5432/${DB_NAME}
+              REDIS_URL: redis://redis:6379/0
+              AMQP_URL: amqp://${RABBIT_USER}:${RABBIT_PASS}@rabbit:5672/
+          worker:
+            environment:
+              DATABASE_URL: ${DATABASE_URL}
+              MONGO_URL: mongodb://mongo:27017/catalog
+        """), "neg-url-interpolated")
+
+    add(F, "xml", "App.config", T("""
+        <?xml version="1.0" encoding="utf-8" ?>
+        <configuration>
+          <connectionStrings>
+            <add name="Reporting"
+                 connectionString="Server=sql-rpt-01;Database=Reporting;Integrated Security=SSPI;TrustServerCertificate=True"
+                 providerName="System.Data.SqlClient" />
+            <add name="Local"
+                 connectionString="Data Source=(localdb)\\MSSQLLocalDB;Initial Catalog=Dev;Trusted_Connection=True"
+                 providerName="System.Data.SqlClient" />
+          </connectionStrings>
+          <startup>
+            <supportedRuntime version="v4.0" sku=".NETFramework,Version=v4.8" />
+          </startup>
+        </configuration>
+        """), "neg-integrated-security")
+
+    add(F, "properties", "src/main/resources/application.properties", T("""
+        spring.application.name=catalog
+        spring.datasource.url=jdbc:postgresql://localhost:5432/catalog
+        spring.datasource.username=catalog
+        spring.datasource.password=${CATALOG_DB_PASSWORD}
+        spring.rabbitmq.addresses=amqp://rabbit.internal:5672
+        spring.data.mongodb.uri=mongodb://mongo-0.mongo:27017,mongo-1.mongo:27017/catalog?replicaSet=rs0
+        spring.data.redis.url=redis://redis.internal:6379
+        logging.level.root=INFO
+        """), "neg-url-no-password")
+
+    add(F, "markdown", "docs/configuration.md", T("""
+        # Configuration
+
+        | Variable | Example | Notes |
+        |----------|---------|-------|
+        | `DATABASE_URL` | `postgres://USER:PASSWORD@HOST:5432/DB` | required |
+        | `REDIS_URL` | `redis://:<password>@host:6379/0` | optional |
+        | `MONGO_URL` | `mongodb+srv://<username>:<password>@cluster0.example.mongodb.net/` | |
+        | `MAILER_DSN` | `smtp://user:pass@smtp.example.com:587` | use a real relay in prod |
+
+        Git remotes use SSH (`git@github.com:acme/catalog.git`) or
+        `ssh://git@gitlab.acme.io:2222/platform/catalog.git`.
+        """), "neg-url-doc-placeholders")
+
+    add(F, "go", "internal/config/dsn.go", T("""
+        package config
+
+        import (
+        	"fmt"
+        	"net/url"
+        	"os"
+        )
+
+        // DSN builds the database URL from the environment.
+        func DSN() string {
+        	u := url.URL{
+        		Scheme:   "postgres",
+        		User:     url.UserPassword(os.Getenv("PGUSER"), os.Getenv("PGPASSWORD")),
+        		Host:     fmt.Sprintf("%s:%s", os.Getenv("PGHOST"), envOr("PGPORT", "5432")),
+        		Path:     os.Getenv("PGDATABASE"),
+        		RawQuery: "sslmode=" + envOr("PGSSLMODE", "require"),
+        	}
+        	return u.String()
+        }
+
+        func envOr(k, d string) string {
+        	if v := os.Getenv(k); v != "" {
+        		return v
+        	}
+        	return d
+        }
+        """), "neg-dsn-builder")
+
+
+# =====================================================================
+# http-auth
+# =====================================================================
+def basic(user, pw):
+    return base64.b64encode(("%s:%s" % (user, pw)).encode()).decode()
+
+
+def http_auth():
+    F = "http-auth"
+    add(F, "http", "api-tests/orders.http", T("""
+        ### List orders (staging)
+        GET https://staging-api.acme.io/v2/orders?status=open&limit=50
+        Accept: application/json
+        Authorization: Basic «b»
+
+        ### Create order
+        POST https://staging-api.acme.io/v2/orders
+        Content-Type: application/json
+        Authorization: Basic «b»
+
+        {
+          "customerId": "c_1029",
+          "items": [{"sku": "TSHIRT-BLK-M", "qty": 2}]
+        }
+        """, b=S(basic("qa-automation", urlsafe_password()), "HTTP Basic credentials")), "http-file-basic")
+
+    add(F, "bash", "scripts/rotate-dns.sh", T("""
+        #!/usr/bin/env bash
+        set -euo pipefail
+        ZONE_ID="«zone»"
+        RECORD_ID="«rec»"
+        IP=$(curl -fsS https://api.ipify.org)
+
+        curl -fsS -X PUT "https://api.cloudflare.com/client/v4/zones/${ZONE_ID}/dns_records/${RECORD_ID}" \\
+          -H "Authorization: Bearer «tok»" \\
+          -H "Content-Type: application/json" \\
+          --data "{\\"type\\":\\"A\\",\\"name\\":\\"vpn.acme.io\\",\\"content\\":\\"${IP}\\",\\"ttl\\":120}"
+        echo "vpn.acme.io -> ${IP}"
+        """, zone=hx(32), rec=hx(32), tok=S(rs(ALNUM + "_-", 40), "Bearer token (Cloudflare API token)")), "curl-bearer")
+
+    add(F, "python", "integrations/weather.py", T('''
+        import requests
+
+        BASE = "https://api.weatherdata.io/v3"
+        HEADERS = {
+            "Accept": "application/json",
+            "X-API-Key": "«k»",
+        }
+
+
+        def forecast(lat, lon, days=3):
+            r = requests.get(f"{BASE}/forecast", params={"lat": lat, "lon": lon, "days": days},
+                             headers=HEADERS, timeout=10)
+            r.raise_for_status()
+            return r.json()["daily"]
+        ''', k=S(hx(32), "X-API-Key header value")), "py-x-api-key")
+
+    add(F, "nginx", "nginx/conf.d/legacy-proxy.conf", T("""
+        upstream legacy_erp {
+            server erp-legacy.corp.acme.io:8443;
+            keepalive 16;
+        }
+
+        server {
+            listen 443 ssl http2;
+            server_name erp.acme.io;
+
+            ssl_certificate     /etc/nginx/tls/erp.crt;
+            ssl_certificate_key /etc/nginx/tls/erp.key;
+
+            location /api/ {
+                proxy_pass https://legacy_erp/api/;
+                proxy_set_header Host erp-legacy.corp.acme.io;
+                proxy_set_header Authorization "Basic «b»";
+                proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            }
+        }
+        """, b=S(basic("erp_gateway", password()), "HTTP Basic credentials in proxy header")), "nginx-basic")
+
+    pm_tok = b64url(48)
+    add(F, "postman", "postman/Partner API.postman_collection.json", T("""
+        {
+          "info": {
+            "_postman_id": "«pid»",
+            "name": "Partner API",
+            "schema": "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
+          },
+          "auth": {
+            "type": "bearer",
+            "bearer": [
+              {
+                "key": "token",
+                "value": "«tok»",
+                "type": "string"
+              }
+            ]
+          },
+          "item": [
+            {
+              "name": "List shipments",
+              "request": {
+                "method": "GET",
+                "url": "https://partner.logistics-hub.com/api/v1/shipments"
+              }
+            }
+          ]
+        }
+        """, pid=uid(), tok=S(pm_tok, "bearer token in Postman collection")), "postman-bearer")
+
+    add(F, "java", "src/main/java/io/acme/partner/PartnerClient.java", T("""
+        package io.acme.partner;
+
+        import okhttp3.OkHttpClient;
+        import okhttp3.Request;
+        import okhttp3.Response;
+
+        import java.io.IOException;
+
+        public class PartnerClient {
+            private static final String BASE = "https://partner.logistics-hub.com/api/v1";
+            private final OkHttpClient http = new OkHttpClient();
+
+            public String shipments() throws IOException {
+                Request req = new Request.Builder()
+                        .url(BASE + "/shipments")
+                        .addHeader("Authorization", "Bearer «tok»")
+                        .build();
+                try (Response resp = http.newCall(req).execute()) {
+                    return resp.body().string();
+                }
+            }
+        }
+        """, tok=S(b64url(40), "Bearer token")), "java-bearer")
+
+    add(F, "php", "app/Services/GeoIp.php", T("""
+        <?php
+
+        namespace App\\Services;
+
+        use GuzzleHttp\\Client;
+
+        class GeoIp
+        {
+            private Client $http;
+
+            public function __construct()
+            {
+                $this->http = new Client([
+                    'base_uri' => 'https://geo.ipservice.io/',
+                    'timeout'  => 3.0,
+                    'headers'  => ['X-Api-Key' => '«k»'],
+                ]);
+            }
+
+            public function country(string $ip): ?string
+            {
+                $res = $this->http->get("v1/lookup/{$ip}");
+                return json_decode((string) $res->getBody(), true)['country'] ?? null;
+            }
+        }
+        """, k=S(rs(ALNUM, 36), "X-Api-Key header value")), "php-x-api-key")
+
+    add(F, "prometheus", "monitoring/prometheus.yml", T("""
+        global:
+          scrape_interval: 30s
+          evaluation_interval: 30s
+
+        scrape_configs:
+          - job_name: node
+            static_configs:
+              - targets: ["node-01:9100", "node-02:9100"]
+
+          - job_name: federate-eu
+            honor_labels: true
+            metrics_path: /federate
+            params:
+              'match[]': ['{job="api"}']
+            scheme: https
+            basic_auth:
+              username: federation
+              password: «p»
+            static_configs:
+              - targets: ["prom-eu.acme.io"]
+
+          - job_name: saas-exporter
+            authorization:
+              type: Bearer
+              credentials: «tok»
+            static_configs:
+              - targets: ["metrics.saas-vendor.com"]
+        """, p=S(password(), "basic_auth password"), tok=S(b64url(64), "Bearer credentials")), "prometheus-auth")
+
+    add(F, "javascript", "src/api/legacyClient.js", T("""
+        import axios from 'axios';
+
+        const legacy = axios.create({
+          baseURL: 'https://legacy.acme.io/rest',
+          timeout: 8000,
+          headers: {
+            Authorization: 'Basic «b»',
+            'Content-Type': 'application/json',
+          },
+        });
+
+        export const getCustomer = (id) => legacy.get(`/customers/${id}`).then((r) => r.data);
+        export const listInvoices = (id) => legacy.get(`/customers/${id}/invoices`).then((r) => r.data);
+        """, b=S(basic("svc-frontend", urlsafe_password()), "HTTP Basic credentials")), "js-basic")
+
+    # ---------------- hard negatives
+    add(F, "http", "api-tests/users.http", T("""
+        @host = https://staging-api.acme.io
+        @token = {{login.response.body.access_token}}
+
+        ### login
+        # @name login
+        POST {{host}}/oauth/token
+        Content-Type: application/x-www-form-urlencoded
+
+        grant_type=client_credentials&client_id={{client_id}}&client_secret={{client_secret}}
+
+        ### me
+        GET {{host}}/v2/me
+        Authorization: Bearer {{token}}
+        """), "neg-http-vars")
+
+    add(F, "markdown", "docs/api-auth.md", T("""
+        # Authenticating
+
+        The API accepts HTTP Basic authentication (RFC 7617). For the user "Aladdin"
+        with password "open sesame" the header is:
+
+            Authorization: Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==
+
+        For tokens, send `Authorization: Bearer <access_token>`. For example:
+
+            curl -H "Authorization: Bearer $ACCESS_TOKEN" https://api.acme.io/v2/me
+
+        API keys go in `X-API-Key: <your-api-key>`.
+        """), "neg-auth-docs")
+
+    add(F, "python", "client/session.py", T('''
+        import os
+
+        import requests
+
+
+        class ApiSession(requests.Session):
+            def __init__(self, token=None):
+                super().__init__()
+                token = token or os.environ["ACME_API_TOKEN"]
+                self.headers["Authorization"] = f"Bearer {token}"
+                self.headers["X-Request-Id"] = "«rid»"
+                self.headers["User-Agent"] = "acme-client/3.1"
+
+            def request(self, method, url, *args, **kwargs):
+                if not url.startswith("http"):
+                    url = "https://api.acme.io" + url
+                return super().request(method, url, *args, **kwargs)
+        ''', rid=uid()), "neg-bearer-from-env")
+
+    add(F, "nginx", "nginx/conf.d/api-gateway.conf", T("""
+        map $http_x_api_key $api_client {
+            default "";
+            include /etc/nginx/api-keys.map;
+        }
+
+        server {
+            listen 8080;
+            location / {
+                if ($api_client = "") { return 401; }
+                proxy_set_header X-Api-Client $api_client;
+                proxy_set_header Authorization "";
+                proxy_set_header X-Request-Id $request_id;
+                proxy_pass http://backend;
+            }
+        }
+        """), "neg-nginx-no-key")
+
+    add(F, "python", "tests/test_basic_auth.py", T('''
+        import base64
+
+        from app.auth import parse_basic
+
+
+        def test_parse_basic():
+            header = "Basic " + base64.b64encode(b"user:pass").decode()
+            assert parse_basic(header) == ("user", "pass")
+
+
+        def test_parse_basic_rejects_garbage():
+            assert parse_basic("Basic !!!") is None
+            assert parse_basic("Bearer abc") is None
+            assert parse_basic("Basic dGVzdDp0ZXN0") == ("test", "test")
+        '''), "neg-basic-test-fixture")
