@@ -3163,3 +3163,910 @@ def http_auth():
             assert parse_basic("Bearer abc") is None
             assert parse_basic("Basic dGVzdDp0ZXN0") == ("test", "test")
         '''), "neg-basic-test-fixture")
+
+
+# =====================================================================
+# webhooks-bots
+# =====================================================================
+def webhooks_bots():
+    F = "webhooks-bots"
+    add(F, "python", "ops/alerts/disk_watch.py", T('''
+        #!/usr/bin/env python3
+        """Post to the #infra Discord channel when a volume is above 90%."""
+        import shutil
+        import socket
+
+        import requests
+
+        DISCORD_WEBHOOK = "«w»"
+        THRESHOLD = 0.90
+        VOLUMES = ["/", "/var/lib/docker", "/srv"]
+
+
+        def main():
+            host = socket.gethostname()
+            for v in VOLUMES:
+                usage = shutil.disk_usage(v)
+                ratio = usage.used / usage.total
+                if ratio > THRESHOLD:
+                    requests.post(DISCORD_WEBHOOK, json={
+                        "username": "disk-watch",
+                        "content": f":warning: {host}:{v} at {ratio:.0%}",
+                    }, timeout=5)
+
+
+        if __name__ == "__main__":
+            main()
+        ''', w=S(discord_webhook(), "Discord webhook URL")), "discord-webhook-py")
+
+    add(F, "github-actions", ".github/workflows/notify.yml", T("""
+        name: notify
+        on:
+          workflow_run:
+            workflows: ["release"]
+            types: [completed]
+        jobs:
+          ping:
+            runs-on: ubuntu-latest
+            env:
+              NOTIFY_URL: «w»
+            steps:
+              - name: announce
+                run: |
+                  curl -fsS -H 'Content-Type: application/json' \\
+                    -d "{\\"content\\": \\"release ${{ github.event.workflow_run.head_branch }}: ${{ github.event.workflow_run.conclusion }}\\"}" \\
+                    "$NOTIFY_URL"
+        """, w=S(discord_webhook().replace("discord.com", "discordapp.com"), "Discord webhook URL (generic variable name)")),
+        "discord-webhook-gha")
+
+    add(F, "python", "bot/main.py", T('''
+        import logging
+
+        import discord
+        from discord.ext import commands
+
+        logging.basicConfig(level=logging.INFO)
+
+        intents = discord.Intents.default()
+        intents.message_content = True
+        bot = commands.Bot(command_prefix="!", intents=intents)
+
+
+        @bot.command()
+        async def ping(ctx):
+            await ctx.send(f"pong ({round(bot.latency * 1000)} ms)")
+
+
+        @bot.command()
+        async def status(ctx):
+            await ctx.send("all systems nominal")
+
+
+        bot.run("«t»")
+        ''', t=S(discord_bot(), "Discord bot token")), "discord-bot-py")
+
+    add(F, "json", "bot/config.json", T("""
+        {
+          "prefix": "?",
+          "token": "«t»",
+          "ownerId": "«o»",
+          "guilds": ["«g1»", "«g2»"],
+          "presence": {
+            "status": "online",
+            "activity": "watching the build queue"
+          },
+          "modules": ["moderation", "music", "reminders"]
+        }
+        """, t=S(discord_bot(), "Discord bot token (no service named)"), o=digits(18), g1=digits(19), g2=digits(19)),
+        "discord-bot-json")
+
+    add(F, "python", "notify/telegram.py", T('''
+        import requests
+
+        TELEGRAM_BOT_TOKEN = "«t»"
+        CHAT_ID = -100«chat»
+
+
+        def send(text: str) -> None:
+            url = f"https://api.telegram.org/bot{TELEGRAM_BOT_TOKEN}/sendMessage"
+            requests.post(url, data={"chat_id": CHAT_ID, "text": text, "parse_mode": "HTML"}, timeout=10)
+
+
+        if __name__ == "__main__":
+            import sys
+            send(" ".join(sys.argv[1:]) or "ping")
+        ''', t=S(telegram_bot(), "Telegram bot token"), chat=digits(10)), "telegram-py")
+
+    add(F, "bash", "ops/backup/notify-done.sh", T("""
+        #!/bin/sh
+        # called by restic at the end of the nightly run
+        STATUS="$1"
+        HOST=$(hostname -f)
+        curl -s -X POST "https://api.telegram.org/bot«t»/sendMessage" \\
+          -d chat_id=«chat» \\
+          -d text="backup on ${HOST}: ${STATUS}" >/dev/null
+        """, t=S(telegram_bot(), "Telegram bot token in API URL"), chat=digits(9)), "telegram-curl")
+
+    add(F, "yaml", "config/notifier.yaml", T("""
+        notifier:
+          enabled: true
+          bot:
+            token: "«t»"
+            chat: "«chat»"
+          quiet_hours:
+            from: "22:00"
+            to: "07:00"
+          events:
+            - deploy.succeeded
+            - deploy.failed
+            - incident.opened
+        """, t=S(telegram_bot(), "Telegram bot token (no service named)"), chat="-100" + digits(10)), "telegram-yaml")
+
+    add(F, "alertmanager", "monitoring/alertmanager.yml", T("""
+        global:
+          resolve_timeout: 5m
+          slack_api_url: «w»
+
+        route:
+          receiver: slack-default
+          group_by: [alertname, cluster]
+          group_wait: 30s
+          group_interval: 5m
+          repeat_interval: 4h
+          routes:
+            - matchers: [severity="page"]
+              receiver: pagerduty
+
+        receivers:
+          - name: slack-default
+            slack_configs:
+              - channel: "#alerts"
+                send_resolved: true
+          - name: pagerduty
+            pagerduty_configs:
+              - routing_key_file: /etc/alertmanager/pd_routing_key
+        """, w=S(slack_webhook(), "Slack incoming webhook URL")), "alertmanager-slack")
+
+    add(F, "jenkinsfile", "ci/Jenkinsfile.nightly", T("""
+        def HOOK = '«w»'
+
+        pipeline {
+            agent any
+            triggers { cron('H 1 * * *') }
+            stages {
+                stage('Test') {
+                    steps { sh 'make test-integration' }
+                }
+            }
+            post {
+                failure {
+                    sh "curl -s -X POST -H 'Content-type: application/json' --data '{\\"text\\":\\"nightly failed: ${env.BUILD_URL}\\"}' ${HOOK}"
+                }
+            }
+        }
+        """, w=S(slack_webhook(), "Slack webhook URL (generic variable name)")), "jenkins-slack-hook")
+
+    add(F, "powershell", "scripts/Send-DeployNotice.ps1", T("""
+        param(
+            [Parameter(Mandatory)] [string]$Version,
+            [string]$Environment = 'production'
+        )
+
+        $teamsUrl = '«w»'
+
+        $card = @{
+            '@type'    = 'MessageCard'
+            '@context' = 'http://schema.org/extensions'
+            summary    = "Deployed $Version"
+            themeColor = '0078D7'
+            title      = "Deployed $Version to $Environment"
+            text       = "Deployed by $env:USERNAME at $(Get-Date -Format u)"
+        } | ConvertTo-Json -Depth 4
+
+        Invoke-RestMethod -Method Post -Uri $teamsUrl -Body $card -ContentType 'application/json'
+        """, w=S(teams_webhook("acmecorp"), "Microsoft Teams incoming webhook URL")), "teams-ps")
+
+    add(F, "yaml", "grafana/provisioning/alerting/contactpoints.yaml", T("""
+        apiVersion: 1
+        contactPoints:
+          - orgId: 1
+            name: ops-channel
+            receivers:
+              - uid: ops-teams
+                type: teams
+                settings:
+                  url: «w»
+                  title: '{{ template "default.title" . }}'
+                disableResolveMessage: false
+          - orgId: 1
+            name: email-oncall
+            receivers:
+              - uid: oncall-mail
+                type: email
+                settings:
+                  addresses: oncall@acme.io
+        """, w=S(teams_webhook("acme"), "Microsoft Teams webhook URL")), "teams-grafana")
+
+    # ---------------- hard negatives
+    add(F, "markdown", "docs/notifications.md", T("""
+        # Notifications
+
+        1. In Slack, create an *Incoming Webhook*; it looks like
+           `https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX`.
+        2. For Discord use *Server Settings → Integrations → Webhooks*; the URL has the form
+           `https://discord.com/api/webhooks/<webhook_id>/<webhook_token>`.
+        3. For Telegram talk to @BotFather; the token looks like
+           `123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11`.
+        4. Teams: `https://<tenant>.webhook.office.com/webhookb2/<group>@<tenant-id>/IncomingWebhook/<id>/<owner>`.
+
+        Put the URL in the `NOTIFY_WEBHOOK_URL` secret.
+        """), "neg-webhook-docs")
+
+    add(F, "python", "notify/dispatch.py", T('''
+        import os
+
+        import requests
+
+        WEBHOOKS = {
+            "slack": os.environ.get("SLACK_WEBHOOK_URL"),
+            "discord": os.environ.get("DISCORD_WEBHOOK_URL"),
+            "teams": os.environ.get("TEAMS_WEBHOOK_URL"),
+        }
+        TELEGRAM_TOKEN = os.environ.get("TELEGRAM_BOT_TOKEN", "")
+
+
+        def dispatch(text):
+            for name, url in WEBHOOKS.items():
+                if url:
+                    requests.post(url, json={"text": text, "content": text}, timeout=5)
+            if TELEGRAM_TOKEN:
+                requests.post(f"https://api.telegram.org/bot{TELEGRAM_TOKEN}/sendMessage",
+                              data={"chat_id": os.environ["TELEGRAM_CHAT_ID"], "text": text}, timeout=5)
+        '''), "neg-webhook-env")
+
+    add(F, "alertmanager", "monitoring/alertmanager.tmpl.yml", T("""
+        global:
+          resolve_timeout: 5m
+          slack_api_url_file: /etc/alertmanager/secrets/slack_webhook
+
+        route:
+          receiver: slack-default
+
+        receivers:
+          - name: slack-default
+            slack_configs:
+              - channel: "#alerts"
+                send_resolved: true
+            webhook_configs:
+              - url: http://alert-bridge.monitoring.svc:8080/discord
+        """), "neg-alertmanager-file")
+
+    add(F, "javascript", "test/webhook.test.js", T("""
+        const nock = require('nock');
+        const { postDiscord } = require('../src/webhook');
+
+        describe('postDiscord', () => {
+          const url = 'https://discord.com/api/webhooks/000000000000000000/test-token';
+
+          it('posts the message', async () => {
+            const scope = nock('https://discord.com')
+              .post('/api/webhooks/000000000000000000/test-token', { content: 'hi' })
+              .reply(204);
+            await postDiscord(url, 'hi');
+            scope.done();
+          });
+        });
+        """), "neg-webhook-test")
+
+    add(F, "yaml", "config/bridge.example.yaml", T("""
+        # copy to bridge.yaml and fill in
+        telegram:
+          token: "<bot-token-from-botfather>"
+          chat_id: ""
+        discord:
+          webhook_url: "https://discord.com/api/webhooks/ID/TOKEN"
+        slack:
+          webhook_url: "https://hooks.slack.com/services/XXX/YYY/ZZZ"
+        teams:
+          webhook_url: ""
+        """), "neg-webhook-example-config")
+
+
+# =====================================================================
+# generic
+# =====================================================================
+def generic():
+    F = "generic"
+    add(F, "spring-yaml", "src/main/resources/application.yml", T("""
+        server:
+          port: 8080
+          servlet:
+            context-path: /api
+
+        spring:
+          application:
+            name: payments
+          datasource:
+            url: jdbc:postgresql://pg-payments.internal:5432/payments
+            username: payments
+            password: «p»
+            hikari:
+              maximum-pool-size: 15
+          jpa:
+            hibernate:
+              ddl-auto: validate
+          mail:
+            host: smtp.acme.io
+            port: 587
+            username: noreply@acme.io
+            password: «m»
+
+        management:
+          endpoints:
+            web:
+              exposure:
+                include: health,prometheus
+        """, p=S(password(), "spring.datasource.password"), m=S(password(), "spring.mail.password")), "spring-yml")
+
+    add(F, "properties", "config/application-staging.properties", T("""
+        spring.profiles.active=staging
+        spring.datasource.url=jdbc:mysql://mysql-stg.internal:3306/crm
+        spring.datasource.username=crm
+        spring.datasource.password=«p»
+        spring.datasource.driver-class-name=com.mysql.cj.jdbc.Driver
+        spring.security.oauth2.client.registration.okta.client-id=0oa«cid»
+        spring.security.oauth2.client.registration.okta.client-secret=«cs»
+        spring.security.oauth2.client.provider.okta.issuer-uri=https://acme.okta.com/oauth2/default
+        crm.jwt.signing-key=«jk»
+        logging.level.org.springframework.security=INFO
+        """, p=S(password(), "spring.datasource.password"), cid=rs(ALNUM, 17),
+        cs=S(b64url(40), "OAuth client secret"), jk=S(b64bytes(48), "JWT signing key")), "spring-properties")
+
+    add(F, "python", "mysite/settings.py", T("""
+        from pathlib import Path
+
+        BASE_DIR = Path(__file__).resolve().parent.parent
+
+        SECRET_KEY = '«sk»'
+
+        DEBUG = False
+        ALLOWED_HOSTS = ['mysite.acme.io']
+
+        INSTALLED_APPS = [
+            'django.contrib.admin',
+            'django.contrib.auth',
+            'django.contrib.contenttypes',
+            'django.contrib.sessions',
+            'django.contrib.messages',
+            'django.contrib.staticfiles',
+            'blog',
+        ]
+
+        DATABASES = {
+            'default': {
+                'ENGINE': 'django.db.backends.postgresql',
+                'NAME': 'mysite',
+                'USER': 'mysite',
+                'PASSWORD': '«p»',
+                'HOST': 'pg-main.internal',
+                'PORT': '5432',
+            }
+        }
+
+        STATIC_URL = 'static/'
+        DEFAULT_AUTO_FIELD = 'django.db.models.BigAutoField'
+        """, sk=S(django_key(), "Django SECRET_KEY"), p=S(password(), "database password")), "django-settings")
+
+    add(F, "rails-database-yml", "config/database.production.yml", T("""
+        production:
+          adapter: mysql2
+          encoding: utf8mb4
+          pool: 10
+          host: mysql-prod.internal
+          port: 3306
+          database: helpdesk_production
+          username: helpdesk
+          password: «p»
+          variables:
+            sql_mode: TRADITIONAL
+        """, p=S(password(), "database password")), "rails-database-yml")
+
+    add(F, "rails-master-key", "config/master.key", S(hx(32), "Rails master key") + "\n", "rails-master-key")
+
+    add(F, "dotenv", ".env.production", T("""
+        APP_NAME="Acme CRM"
+        APP_ENV=production
+        APP_KEY=base64:«ak»
+        APP_DEBUG=false
+        APP_URL=https://crm.acme.io
+
+        DB_CONNECTION=mysql
+        DB_HOST=mysql-prod.internal
+        DB_PORT=3306
+        DB_DATABASE=crm
+        DB_USERNAME=crm
+        DB_PASSWORD=«dp»
+
+        REDIS_HOST=redis.internal
+        REDIS_PASSWORD=«rp»
+        REDIS_PORT=6379
+
+        MAIL_MAILER=smtp
+        MAIL_HOST=smtp.mailgun.org
+        MAIL_PORT=587
+        MAIL_USERNAME=postmaster@mg.acme.io
+        MAIL_PASSWORD=«mp»
+        MAIL_ENCRYPTION=tls
+        """, ak=S(b64bytes(32), "Laravel APP_KEY"), dp=S(password(), "DB_PASSWORD"),
+        rp=S(rs(ALNUM, 32), "REDIS_PASSWORD"), mp=S(password(), "MAIL_PASSWORD")), "laravel-env")
+
+    add(F, "javascript", "config/default.js", T("""
+        module.exports = {
+          port: 4000,
+          cors: { origin: ['https://app.acme.io'] },
+          auth: {
+            jwtSecret: '«js»',
+            jwtExpiresIn: '15m',
+            refreshExpiresIn: '30d',
+          },
+          session: {
+            name: 'sid',
+            secret: '«ss»',
+            cookie: { secure: true, sameSite: 'lax' },
+          },
+          db: {
+            host: 'pg-main.internal',
+            database: 'app',
+            user: 'app',
+          },
+        };
+        """, js=S(rs(ALNUM, 48), "JWT signing secret"), ss=S(hx(64), "session secret")), "node-config-js")
+
+    add(F, "kubernetes", "k8s/payments/secret.yaml", T("""
+        apiVersion: v1
+        kind: Secret
+        metadata:
+          name: payments-credentials
+          namespace: payments
+          labels:
+            app: payments
+        type: Opaque
+        data:
+          DB_USERNAME: «u»
+          DB_PASSWORD: «p»
+          PSP_API_KEY: «k»
+          WEBHOOK_SIGNING_SECRET: «w»
+        """, u=base64.b64encode(b"payments").decode(),
+        p=S(base64.b64encode(password().encode()).decode(), "base64 password in Secret data"),
+        k=S(base64.b64encode(b64url(40).encode()).decode(), "base64 API key in Secret data"),
+        w=S(base64.b64encode(("whsec_" + b62(32)).encode()).decode(), "base64 webhook signing secret")), "k8s-secret-data")
+
+    nbpw = password()
+    nb = {
+        "cells": [
+            {"cell_type": "markdown", "metadata": {}, "source": ["## Churn analysis – Q1\n"]},
+            {"cell_type": "code", "execution_count": 1, "metadata": {}, "outputs": [],
+             "source": ["import pandas as pd\n", "import psycopg2\n"]},
+            {"cell_type": "code", "execution_count": 2, "metadata": {}, "outputs": [],
+             "source": ["conn = psycopg2.connect(\n", "    host='pg-replica.internal',\n", "    dbname='analytics',\n",
+                        "    user='analyst',\n", "    password='@@PW@@',\n", ")\n",
+                        "df = pd.read_sql('select * from churn_q1', conn)"]},
+            {"cell_type": "code", "execution_count": 3, "metadata": {},
+             "outputs": [{"name": "stdout", "output_type": "stream", "text": ["(18234, 12)\n"]}],
+             "source": ["print(df.shape)"]},
+        ],
+        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+        "nbformat": 4, "nbformat_minor": 5}
+    add(F, "ipynb", "analysis/churn_q1.ipynb",
+        json.dumps(nb, indent=1).replace("@@PW@@", S(nbpw, "database password in notebook cell")) + "\n", "ipynb-password")
+
+    salts = {k: S(wp_salt().replace("'", "").replace("\\", ""), "WordPress %s" % k) for k in
+             ["AUTH_KEY", "SECURE_AUTH_KEY", "LOGGED_IN_KEY", "NONCE_KEY",
+              "AUTH_SALT", "SECURE_AUTH_SALT", "LOGGED_IN_SALT", "NONCE_SALT"]}
+    salt_lines = "\n".join("define( '%s',%s'%s' );" % (k, " " * (17 - len(k)), v) for k, v in salts.items())
+    add(F, "php", "wp-config.php", T("""
+        <?php
+        define( 'DB_NAME', 'wp_blog' );
+        define( 'DB_USER', 'wp_blog' );
+        define( 'DB_PASSWORD', '«p»' );
+        define( 'DB_HOST', 'mysql-web.internal' );
+        define( 'DB_CHARSET', 'utf8mb4' );
+        define( 'DB_COLLATE', '' );
+
+        «salts»
+
+        $table_prefix = 'wp_';
+        define( 'WP_DEBUG', false );
+
+        if ( ! defined( 'ABSPATH' ) ) {
+        	define( 'ABSPATH', __DIR__ . '/' );
+        }
+        require_once ABSPATH . 'wp-settings.php';
+        """, p=S(password(), "DB_PASSWORD"), salts=salt_lines), "wp-config")
+
+    add(F, "ansible-inventory", "inventories/prod/hosts.ini", T("""
+        [web]
+        web-01.acme.io
+        web-02.acme.io
+
+        [db]
+        db-01.acme.io ansible_user=admin ansible_password=«p1»
+
+        [windows]
+        win-build-01.corp.acme.io
+
+        [windows:vars]
+        ansible_connection=winrm
+        ansible_user=CORP\\svc_ansible
+        ansible_password=«p2»
+        ansible_winrm_transport=ntlm
+
+        [all:vars]
+        ansible_become_pass=«p3»
+        """, p1=S(password(), "ansible_password"), p2=S(password(), "ansible_password"),
+        p3=S(password(), "ansible_become_pass")), "ansible-inventory")
+
+    add(F, "ansible", "playbooks/mysql.yml", T("""
+        ---
+        - name: Install MySQL
+          hosts: db
+          become: true
+          vars:
+            mysql_root_password: «p»
+            mysql_databases:
+              - name: shop
+            mysql_users:
+              - name: shop
+                host: "%"
+                password: «p2»
+                priv: "shop.*:ALL"
+          roles:
+            - geerlingguy.mysql
+        """, p=S(password(), "mysql_root_password"), p2=S(password(), "MySQL user password")), "ansible-playbook")
+
+    add(F, "helm-values", "deploy/charts/keycloak/values-prod.yaml", T("""
+        auth:
+          adminUser: admin
+          adminPassword: «a»
+
+        postgresql:
+          enabled: true
+          auth:
+            username: keycloak
+            password: «p»
+            database: keycloak
+
+        ingress:
+          enabled: true
+          hostname: sso.acme.io
+          tls: true
+
+        replicaCount: 2
+        """, a=S(password(), "Keycloak admin password"), p=S(password(), "PostgreSQL password")), "helm-keycloak")
+
+    add(F, "terraform", "infra/rds/main.tf", T("""
+        resource "aws_db_instance" "orders" {
+          identifier              = "orders-prod"
+          engine                  = "postgres"
+          engine_version          = "15.5"
+          instance_class          = "db.r6g.large"
+          allocated_storage       = 100
+          db_name                 = "orders"
+          username                = "orders_admin"
+          password                = "«p»"
+          backup_retention_period = 14
+          deletion_protection     = true
+          skip_final_snapshot     = false
+          vpc_security_group_ids  = [aws_security_group.db.id]
+          db_subnet_group_name    = aws_db_subnet_group.private.name
+        }
+        """, p=S(password(), "RDS master password")), "tf-rds-password")
+
+    add(F, "ini", "conf/app.ini", T("""
+        [server]
+        host = 0.0.0.0
+        port = 8000
+        workers = 4
+
+        [database]
+        driver = postgresql
+        host = pg-main.internal
+        name = warehouse
+        user = warehouse
+        password = «p»
+
+        [smtp]
+        host = smtp.acme.io
+        user = alerts@acme.io
+        pass = «s»
+
+        [logging]
+        level = INFO
+        """, p=S(password(), "database password"), s=S(password(), "SMTP password")), "ini-app")
+
+    add(F, "toml", "config/production.toml", T("""
+        [server]
+        bind = "0.0.0.0:8443"
+        tls = true
+
+        [oauth]
+        provider = "github"
+        client_id = "Ov23li«cid»"
+        client_secret = "«cs»"
+        redirect_url = "https://dash.acme.io/auth/callback"
+
+        [storage]
+        kind = "s3"
+        bucket = "acme-dash"
+
+        [analytics]
+        api_key = "«ak»"
+        flush_interval = "10s"
+        """, cid=rs(ALNUM, 14), cs=S(hx(40), "OAuth client secret"), ak=S(rs(ALNUM, 32), "analytics API key")), "toml-config")
+
+    add(F, "xml", "Web.Release.config", T("""
+        <?xml version="1.0" encoding="utf-8"?>
+        <configuration xmlns:xdt="http://schemas.microsoft.com/XML-Document-Transform">
+          <appSettings>
+            <add key="ida:ClientId" value="«cid»" xdt:Transform="SetAttributes" xdt:Locator="Match(key)" />
+            <add key="ida:ClientSecret" value="«cs»" xdt:Transform="SetAttributes" xdt:Locator="Match(key)" />
+            <add key="SmtpPassword" value="«sp»" xdt:Transform="SetAttributes" xdt:Locator="Match(key)" />
+            <add key="Environment" value="Production" xdt:Transform="SetAttributes" xdt:Locator="Match(key)" />
+          </appSettings>
+          <system.web>
+            <compilation xdt:Transform="RemoveAttributes(debug)" />
+          </system.web>
+        </configuration>
+        """, cid=uid(), cs=S(azure_client_secret(), "client secret"), sp=S(password(), "SMTP password")), "webconfig-appsettings")
+
+    add(F, "rust", "src/config.rs", T("""
+        use std::time::Duration;
+
+        pub const API_BASE: &str = "https://api.partner-payments.com";
+        pub const API_SECRET: &str = "«s»";
+        pub const TIMEOUT: Duration = Duration::from_secs(15);
+
+        pub struct Settings {
+            pub region: String,
+            pub retries: u32,
+        }
+
+        impl Default for Settings {
+            fn default() -> Self {
+                Settings { region: "eu".into(), retries: 3 }
+            }
+        }
+        """, s=S(rs(ALNUM, 40), "API secret")), "rust-api-secret")
+
+    add(F, "sql", "db/init/01-roles.sql", T("""
+        -- roles for the reporting stack
+        CREATE ROLE reporting_ro NOLOGIN;
+        GRANT CONNECT ON DATABASE warehouse TO reporting_ro;
+        GRANT USAGE ON SCHEMA public TO reporting_ro;
+        GRANT SELECT ON ALL TABLES IN SCHEMA public TO reporting_ro;
+
+        CREATE USER metabase WITH PASSWORD '«p1»';
+        GRANT reporting_ro TO metabase;
+
+        CREATE USER airflow WITH LOGIN PASSWORD '«p2»';
+        GRANT ALL PRIVILEGES ON DATABASE airflow TO airflow;
+
+        ALTER USER postgres WITH PASSWORD '«p3»';
+        """, p1=S(password(), "SQL user password"), p2=S(password(), "SQL user password"),
+        p3=S(password(), "SQL superuser password")), "sql-create-user")
+
+    add(F, "docker-compose", "docker-compose.prod.yml", T("""
+        services:
+          db:
+            image: postgres:16
+            environment:
+              POSTGRES_USER: gitea
+              POSTGRES_PASSWORD: «p»
+              POSTGRES_DB: gitea
+            volumes:
+              - db:/var/lib/postgresql/data
+          gitea:
+            image: gitea/gitea:1.21
+            environment:
+              GITEA__database__DB_TYPE: postgres
+              GITEA__database__HOST: db:5432
+              GITEA__database__USER: gitea
+              GITEA__database__PASSWD: «p»
+              GITEA__security__SECRET_KEY: «sk»
+            ports:
+              - "3000:3000"
+            depends_on: [db]
+        volumes:
+          db: {}
+        """, p=S(password(), "database password"), sk=S(rs(ALNUM, 64), "Gitea secret key")), "compose-postgres")
+
+    add(F, "go", "internal/auth/jwt.go", T("""
+        package auth
+
+        import (
+        	"time"
+
+        	"github.com/golang-jwt/jwt/v5"
+        )
+
+        var signingKey = []byte("«k»")
+
+        func Issue(sub string) (string, error) {
+        	claims := jwt.RegisteredClaims{
+        		Subject:   sub,
+        		IssuedAt:  jwt.NewNumericDate(time.Now()),
+        		ExpiresAt: jwt.NewNumericDate(time.Now().Add(15 * time.Minute)),
+        		Issuer:    "acme-auth",
+        	}
+        	return jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(signingKey)
+        }
+        """, k=S(rs(ALNUM, 44), "JWT HMAC signing key")), "go-jwt-key")
+
+    add(F, "powershell", "scripts/New-ServiceUser.ps1", T("""
+        Import-Module ActiveDirectory
+
+        $name     = 'svc_sqlagent'
+        $ou       = 'OU=Service Accounts,DC=corp,DC=acme,DC=io'
+        $password = '«p»'
+
+        New-ADUser -Name $name -SamAccountName $name -Path $ou `
+            -AccountPassword (ConvertTo-SecureString $password -AsPlainText -Force) `
+            -PasswordNeverExpires $true -Enabled $true
+
+        Add-ADGroupMember -Identity 'SQL Agents' -Members $name
+        Write-Host "created $name"
+        """, p=S(password(), "password assignment")), "ps-password")
+
+    add(F, "kotlin", "app/src/main/java/io/acme/app/net/AuthConfig.kt", T("""
+        package io.acme.app.net
+
+        object AuthConfig {
+            const val ISSUER = "https://auth.acme.io"
+            const val CLIENT_ID = "mobile-backend"
+            const val CLIENT_SECRET = "«cs»"
+            const val SCOPE = "openid profile orders:read"
+            const val REDIRECT = "io.acme.app:/oauth2redirect"
+        }
+        """, cs=S(b64url(43), "OAuth client secret")), "kotlin-client-secret")
+
+    add(F, "csharp", "src/Acme.Worker/appsettings.json", T("""
+        {
+          "ConnectionStrings": {
+            "Default": "Host=pg-main.internal;Database=worker;Username=worker;Password=«p»"
+          },
+          "Jwt": {
+            "Issuer": "https://auth.acme.io",
+            "Audience": "worker",
+            "Key": "«k»"
+          },
+          "Smtp": {
+            "Host": "smtp.acme.io",
+            "User": "worker@acme.io",
+            "Password": "«sp»"
+          }
+        }
+        """, p=S(password(), "Npgsql Password="), k=S(rs(ALNUM, 48), "JWT signing key"),
+        sp=S(password(), "SMTP password")), "appsettings-secrets")
+
+    add(F, "java", "src/main/java/io/acme/legacy/FtpExporter.java", T("""
+        package io.acme.legacy;
+
+        import org.apache.commons.net.ftp.FTPClient;
+
+        import java.io.FileInputStream;
+        import java.io.IOException;
+
+        public class FtpExporter {
+            private static final String HOST = "ftp.partner-bank.com";
+            private static final String USER = "acme_exports";
+            private static final String PASSWORD = "«p»";
+
+            public void upload(String local, String remote) throws IOException {
+                FTPClient ftp = new FTPClient();
+                ftp.connect(HOST);
+                ftp.login(USER, PASSWORD);
+                try (FileInputStream in = new FileInputStream(local)) {
+                    ftp.storeFile(remote, in);
+                } finally {
+                    ftp.logout();
+                    ftp.disconnect();
+                }
+            }
+        }
+        """, p=S(password(), "FTP password constant")), "java-password-const")
+
+    # ---------------- hard negatives
+    add(F, "python", "app/forms.py", T('''
+        from django import forms
+        from django.contrib.auth.password_validation import validate_password
+
+
+        class SignupForm(forms.Form):
+            email = forms.EmailField()
+            password = forms.CharField(widget=forms.PasswordInput, min_length=12)
+            password_confirm = forms.CharField(widget=forms.PasswordInput, label="Confirm password")
+
+            def clean(self):
+                data = super().clean()
+                if data.get("password") != data.get("password_confirm"):
+                    raise forms.ValidationError("Passwords do not match")
+                validate_password(data.get("password"))
+                return data
+        '''), "neg-password-form")
+
+    add(F, "yaml", "config/secrets-map.yml", T("""
+        # Which secret store entry feeds which setting
+        settings:
+          db_password:
+            source: aws-secrets-manager
+            secret_id: arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/orders/db-AbCdEf
+            key: password
+          stripe_secret_key:
+            source: vault
+            path: secret/data/payments/stripe
+            field: secret_key
+          slack_token:
+            source: 1password
+            ref: op://Platform/Slack bot/credential
+          session_secret:
+            source: env
+            name: SESSION_SECRET
+        """), "neg-secret-references")
+
+    add(F, "properties", "src/test/resources/application-test.properties", T("""
+        spring.datasource.url=jdbc:h2:mem:testdb;DB_CLOSE_DELAY=-1
+        spring.datasource.username=sa
+        spring.datasource.password=
+        spring.jpa.hibernate.ddl-auto=create-drop
+        spring.security.user.name=test
+        spring.security.user.password=test
+        app.jwt.secret=${JWT_SECRET:}
+        """), "neg-empty-and-test")
+
+    add(F, "terraform", "infra/rds/password.tf", T("""
+        resource "random_password" "db" {
+          length           = 32
+          special          = true
+          override_special = "!#$%&*()-_=+[]{}<>:?"
+        }
+
+        resource "aws_secretsmanager_secret" "db" {
+          name = "prod/orders/db"
+        }
+
+        resource "aws_secretsmanager_secret_version" "db" {
+          secret_id     = aws_secretsmanager_secret.db.id
+          secret_string = jsonencode({ username = "orders_admin", password = random_password.db.result })
+        }
+
+        output "db_password_secret_arn" {
+          value = aws_secretsmanager_secret.db.arn
+        }
+        """), "neg-random-password")
+
+    add(F, "kubernetes", "k8s/payments/deployment.yaml", T("""
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata:
+          name: payments
+        spec:
+          replicas: 2
+          selector:
+            matchLabels: {app: payments}
+          template:
+            metadata:
+              labels: {app: payments}
+            spec:
+              containers:
+                - name: payments
+                  image: registry.acme.io/payments:3.2.1
+                  env:
+                    - name: DB_PASSWORD
+                      valueFrom:
+                        secretKeyRef:
+                          name: payments-credentials
+                          key: DB_PASSWORD
+                    - name: PSP_API_KEY
+                      valueFrom:
+                        secretKeyRef: {name: payments-credentials, key: PSP_API_KEY}
+        """), "neg-secretkeyref")
