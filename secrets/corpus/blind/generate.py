@@ -4070,3 +4070,1161 @@ def generic():
                       valueFrom:
                         secretKeyRef: {name: payments-credentials, key: PSP_API_KEY}
         """), "neg-secretkeyref")
+
+
+# =====================================================================
+# key-material-files (binary)
+# =====================================================================
+def der_seq(n):
+    """An ASN.1 SEQUENCE header for n content bytes (long form)."""
+    return b"\x30\x82" + n.to_bytes(2, "big")
+
+
+def key_material():
+    F = "key-material-files"
+    p12 = lambda n: der_seq(n) + b"\x02\x01\x03\x30\x82" + rbytes(n - 5)
+    add_bin(F, "pkcs12", "certs/client-identity.p12", p12(2600), "p12", "PKCS#12 keystore (private key inside)")
+    add_bin(F, "pkcs12", "src/Acme.Api/Certificates/signing.pfx", p12(3100), "pfx", "PFX keystore (private key inside)")
+    jks = lambda n: b"\xfe\xed\xfe\xed\x00\x00\x00\x02\x00\x00\x00\x01\x00\x00\x00\x01" + rbytes(n)
+    add_bin(F, "jks", "src/main/resources/keystore.jks", jks(2200), "jks", "Java keystore with a private-key entry")
+    add_bin(F, "jks", "android/app/release.keystore", jks(2600), "android-keystore", "Android release signing keystore")
+    add_bin(F, "jks", "signing/upload-keystore.jks", p12(2500), "upload-jks-p12", "PKCS#12-format keystore with .jks name")
+    jceks = b"\xce\xce\xce\xce\x00\x00\x00\x02\x00\x00\x00\x01" + rbytes(1800)
+    add_bin(F, "jceks", "config/credentials.jceks", jceks, "jceks", "JCEKS keystore (secret-key entries)")
+
+    # ---------------- hard negatives (binary, but only public material / not key material)
+    add_bin(F, "der", "certs/root-ca.der", der_seq(1180) + b"\x30\x82\x03\x7f\xa0\x03\x02\x01\x02" + rbytes(1171), "neg-der-cert")
+    add_bin(F, "pkcs7", "certs/intermediate-chain.p7b",
+            der_seq(2400) + b"\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07\x02" + rbytes(2389), "neg-p7b")
+    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x20\x00\x00\x00\x20\x08\x06\x00\x00\x00" + rbytes(900) + b"\x00\x00\x00\x00IEND\xaeB`\x82"
+    add_bin(F, "png", "web/static/icons/key.png", png, "neg-key-png")
+    add_bin(F, "gpg-keyring", "ci/keys/trusted-signers.gpg", b"\x99\x01\x8d\x04" + rbytes(1400), "neg-gpg-pubring")
+    add_bin(F, "pdf", "docs/keystore-rotation.pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n" + rbytes(1500) + b"\n%%EOF\n", "neg-pdf")
+
+
+# =====================================================================
+# public-material (all negatives)
+# =====================================================================
+def public_material():
+    F = "public-material"
+    add(F, "pem", "certs/ca-bundle.crt", T("""
+        # Acme Root CA 2021
+        «c1»
+        # Acme Issuing CA 2023
+        «c2»
+        # Partner Bank Root
+        «c3»
+        """, c1=pem("CERTIFICATE"), c2=pem("CERTIFICATE"), c3=pem("CERTIFICATE")), "ca-bundle")
+    add(F, "pem", "nginx/ssl/server.crt", pem("CERTIFICATE") + "\n", "server-crt")
+    add(F, "pem", "letsencrypt/live/shop.acme.io/fullchain.pem",
+        pem("CERTIFICATE") + "\n" + pem("CERTIFICATE") + "\n", "fullchain")
+    add(F, "ssh-public-key", "keys/deploy_ed25519.pub", ssh_pub("ssh-ed25519", "deploy@build01") + "\n", "ed25519-pub")
+    add(F, "authorized-keys", "roles/users/files/authorized_keys", "\n".join([
+        "# managed by ansible - do not edit",
+        ssh_pub("ssh-ed25519", "alice@laptop"),
+        ssh_pub("ssh-rsa", "bob@workstation"),
+        'command="/usr/local/bin/backup-only",no-port-forwarding,no-pty ' + ssh_pub("ssh-ed25519", "backup@nas"),
+        'from="10.20.0.0/16" ' + ssh_pub("ecdsa-sha2-nistp256", "ci@runner"),
+    ]) + "\n", "authorized-keys")
+    hk = lambda: "|1|%s|%s" % (b64bytes(20), b64bytes(20))
+    add(F, "known-hosts", "ci/ssh/known_hosts", "\n".join([
+        "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl",
+        "gitlab.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAfuCHKVTjquxvt6CM6tdG4SLp1Btn/nOeHHE5UOzRdf",
+        hk() + " " + " ".join(ssh_pub("ecdsa-sha2-nistp256").split()[:2]),
+        hk() + " " + " ".join(ssh_pub("ssh-ed25519").split()[:2]),
+        "[git.acme.io]:2222 " + " ".join(ssh_pub("ssh-rsa").split()[:2]),
+    ]) + "\n", "known-hosts")
+    add(F, "pgp", "KEYS", T("""
+        This file contains the PGP keys of developers who may sign releases.
+
+        Users:     gpg --import KEYS
+        Developers: (gpg --list-sigs <you> && gpg --armor --export <you>) >> KEYS
+
+        pub   rsa4096 2021-03-11 [SC]
+              «fp»
+        uid           [ultimate] Release Manager <releases@acme.io>
+
+        «k»
+        """, fp=HX(40), k=pgp_block(False)), "pgp-keys-file")
+    add(F, "pem", "config/jwt/public.pem", pem("PUBLIC KEY") + "\n", "jwt-public-pem")
+
+    n = base64.urlsafe_b64encode(rbytes(256)).decode().rstrip("=")
+    add(F, "json", "public/.well-known/jwks.json", json.dumps({"keys": [
+        {"kty": "RSA", "use": "sig", "alg": "RS256", "kid": "2024-01-rotation", "n": n, "e": "AQAB"},
+        {"kty": "EC", "use": "sig", "alg": "ES256", "kid": "2024-ec", "crv": "P-256",
+         "x": base64.urlsafe_b64encode(rbytes(32)).decode().rstrip("="),
+         "y": base64.urlsafe_b64encode(rbytes(32)).decode().rstrip("=")}]}, indent=2) + "\n", "jwks")
+
+    add(F, "javascript", "web/src/checkout.js", T("""
+        import { loadStripe } from '@stripe/stripe-js';
+
+        // publishable key: safe to ship to the browser
+        const stripePromise = loadStripe('«pk»');
+
+        export async function startCheckout(sessionId) {
+          const stripe = await stripePromise;
+          const { error } = await stripe.redirectToCheckout({ sessionId });
+          if (error) {
+            console.error(error.message);
+            throw error;
+          }
+        }
+        """, pk=stripe("pk_live_")), "stripe-pk")
+
+    add(F, "html", "web/public/login.html", T("""
+        <!doctype html>
+        <html lang="en">
+        <head>
+          <meta charset="utf-8">
+          <title>Sign in</title>
+          <meta name="google-signin-client_id" content="«cid».apps.googleusercontent.com">
+          <script src="https://accounts.google.com/gsi/client" async defer></script>
+          <script src="https://www.google.com/recaptcha/api.js?render=6L«rc»"></script>
+        </head>
+        <body>
+          <div id="g_id_onload"
+               data-client_id="«cid».apps.googleusercontent.com"
+               data-login_uri="https://app.acme.io/auth/google"></div>
+          <div class="g_id_signin" data-type="standard"></div>
+        </body>
+        </html>
+        """, cid=digits(12) + "-" + rs(string.ascii_lowercase + string.digits, 32), rc=b64url(38)), "google-client-id")
+
+    add(F, "json", "src/Acme.Web/appsettings.json", T("""
+        {
+          "AzureAd": {
+            "Instance": "https://login.microsoftonline.com/",
+            "Domain": "acmecorp.onmicrosoft.com",
+            "TenantId": "«t»",
+            "ClientId": "«c»",
+            "CallbackPath": "/signin-oidc",
+            "Scopes": "access_as_user"
+          },
+          "ApplicationInsights": {
+            "ConnectionString": "InstrumentationKey=«ik»;IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/"
+          },
+          "Logging": { "LogLevel": { "Default": "Information" } },
+          "AllowedHosts": "*"
+        }
+        """, t=uid(), c=uid(), ik=uid()), "azure-ad-ids")
+
+    add(F, "javascript", "web/src/firebase.js", T("""
+        import { initializeApp } from 'firebase/app';
+        import { getAuth } from 'firebase/auth';
+        import { getFirestore } from 'firebase/firestore';
+
+        const firebaseConfig = {
+          apiKey: '«k»',
+          authDomain: 'acme-shop-prod.firebaseapp.com',
+          projectId: 'acme-shop-prod',
+          storageBucket: 'acme-shop-prod.appspot.com',
+          messagingSenderId: '«s»',
+          appId: '1:«s»:web:«a»',
+          measurementId: 'G-«m»',
+        };
+
+        const app = initializeApp(firebaseConfig);
+        export const auth = getAuth(app);
+        export const db = getFirestore(app);
+        """, k=google_api(), s=digits(12), a=hx(22), m=rs(string.ascii_uppercase + string.digits, 10)), "firebase-web")
+
+    add(F, "typescript", "sentry.client.config.ts", T("""
+        import * as Sentry from "@sentry/nextjs";
+
+        Sentry.init({
+          dsn: "https://«pk»@o«org».ingest.sentry.io/«proj»",
+          tracesSampleRate: 0.1,
+          replaysSessionSampleRate: 0.0,
+          replaysOnErrorSampleRate: 1.0,
+          environment: process.env.NEXT_PUBLIC_VERCEL_ENV ?? "development",
+          integrations: [Sentry.replayIntegration()],
+        });
+        """, pk=hx(32), org=digits(6), proj=digits(7)), "sentry-dsn")
+
+    add(F, "markdown", "docs/aws-setup.md", T("""
+        # Configuring AWS access for local development
+
+        Run `aws configure` and enter your key pair. The values below are the
+        examples from the AWS documentation, not real keys:
+
+        ```ini
+        [default]
+        aws_access_key_id = AKIAIOSFODNN7EXAMPLE
+        aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
+        region = us-west-2
+        ```
+
+        Temporary credentials additionally need `aws_session_token`.
+        Prefer `aws sso login` with a named profile over static keys.
+        """), "aws-example-keys")
+
+    add(F, "dotenv", ".env.example", T("""
+        # Copy to .env and fill in. Never commit .env.
+        APP_ENV=local
+        APP_KEY=
+        APP_URL=http://localhost:8000
+
+        DB_HOST=127.0.0.1
+        DB_PORT=5432
+        DB_DATABASE=app
+        DB_USERNAME=app
+        DB_PASSWORD=
+
+        STRIPE_KEY=
+        STRIPE_SECRET=
+        SENDGRID_API_KEY=
+        SLACK_WEBHOOK_URL=
+        OPENAI_API_KEY=
+        """), "env-example")
+
+    add(F, "aws-credentials", "templates/aws-credentials.template", T("""
+        # Fill in and save as ~/.aws/credentials
+        [default]
+        aws_access_key_id =
+        aws_secret_access_key =
+
+        [backup-writer]
+        aws_access_key_id =
+        aws_secret_access_key =
+        """), "aws-cred-template")
+
+    add(F, "pem", "certs/requests/shop.acme.io.csr", pem("CERTIFICATE REQUEST") + "\n", "csr")
+    add(F, "ssh-public-key", "roles/sshd/files/ssh_host_ed25519_key.pub", ssh_pub("ssh-ed25519", "root@web-01") + "\n", "host-key-pub")
+
+    add(F, "kubernetes", "k8s/trust/ca-configmap.yaml", T("""
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: corporate-ca
+          namespace: kube-system
+        data:
+          ca.crt: |
+            «c»
+        """, c=pem("CERTIFICATE").replace("\n", "\n    ")), "ca-configmap")
+
+    add(F, "json", "android/app/google-services.json", T("""
+        {
+          "project_info": {
+            "project_number": "«pn»",
+            "project_id": "acme-shop-prod",
+            "storage_bucket": "acme-shop-prod.appspot.com"
+          },
+          "client": [
+            {
+              "client_info": {
+                "mobilesdk_app_id": "1:«pn»:android:«a»",
+                "android_client_info": { "package_name": "io.acme.shop" }
+              },
+              "oauth_client": [
+                { "client_id": "«pn»-«c».apps.googleusercontent.com", "client_type": 3 }
+              ],
+              "api_key": [ { "current_key": "«k»" } ]
+            }
+          ],
+          "configuration_version": "1"
+        }
+        """, pn=digits(12), a=hx(22), c=rs(string.ascii_lowercase + string.digits, 32), k=google_api()), "google-services-json")
+
+    add(F, "javascript", "web/src/map.js", T("""
+        import mapboxgl from 'mapbox-gl';
+
+        // public token, URL-restricted to *.acme.io
+        mapboxgl.accessToken = 'pk.«p»';
+
+        export function initMap(el) {
+          return new mapboxgl.Map({
+            container: el,
+            style: 'mapbox://styles/mapbox/streets-v12',
+            center: [13.405, 52.52],
+            zoom: 11,
+          });
+        }
+        """, p=base64.urlsafe_b64encode(b'{"u":"acme-maps","a":"' + rs(ALNUM, 25).encode() + b'"}').decode().rstrip("=") + "." + b64url(22)), "mapbox-public")
+
+    add(F, "yaml", "config/sms.yml", T("""
+        sms:
+          provider: twilio
+          account_sid: «ac»
+          messaging_service_sid: MG«mg»
+          api_key_sid: «sk»
+          api_key_secret: ${TWILIO_API_KEY_SECRET}
+          from: "+15017122661"
+        """, ac=twilio_sid("AC"), mg=hx(32), sk=twilio_sid("SK")), "twilio-sids")
+
+    add(F, "json", "iam/policies/ci-key-rotation.json", T("""
+        {
+          "Version": "2012-10-17",
+          "Statement": [
+            {
+              "Sid": "DenyOldKey",
+              "Effect": "Deny",
+              "Action": "*",
+              "Resource": "*",
+              "Condition": {
+                "StringEquals": { "aws:userid": "AIDA«u»" },
+                "StringLike": { "aws:AccessKeyId": ["«k1»", "«k2»"] }
+              }
+            }
+          ]
+        }
+        """, u=rs(B32, 17), k1=aws_akid(), k2=aws_akid()), "aws-key-ids-only")
+
+    add(F, "yaml", ".github/app.yml", T("""
+        # GitHub App manifest values (public)
+        name: acme-release-bot
+        app_id: «id»
+        client_id: Iv1.«cid»
+        url: https://github.com/apps/acme-release-bot
+        webhook_url: https://bots.acme.io/github/events
+        default_permissions:
+          contents: write
+          pull_requests: write
+        default_events:
+          - pull_request
+          - push
+        """, id=digits(6), cid=hx(16)), "github-app-ids")
+
+    add(F, "spring-yaml", "src/main/resources/application-oauth.yml", T("""
+        spring:
+          security:
+            oauth2:
+              client:
+                registration:
+                  google:
+                    client-id: «cid».apps.googleusercontent.com
+                    client-secret: ${GOOGLE_CLIENT_SECRET}
+                    scope: openid,profile,email
+                  github:
+                    client-id: «gh»
+                    client-secret: ${GITHUB_CLIENT_SECRET}
+        """, cid=digits(12) + "-" + rs(string.ascii_lowercase + string.digits, 32), gh="Ov23li" + rs(ALNUM, 14)), "oauth-client-ids")
+
+    add(F, "xml", "saml/idp-metadata.xml", T("""
+        <?xml version="1.0" encoding="UTF-8"?>
+        <md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://sts.acme.io/adfs/services/trust">
+          <md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+            <md:KeyDescriptor use="signing">
+              <ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#">
+                <ds:X509Data>
+                  <ds:X509Certificate>«c»</ds:X509Certificate>
+                </ds:X509Data>
+              </ds:KeyInfo>
+            </md:KeyDescriptor>
+            <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://sts.acme.io/adfs/ls/"/>
+          </md:IDPSSODescriptor>
+        </md:EntityDescriptor>
+        """, c="MIIC8DCCAdigAwIBAgIQ" + rs(ALNUM + "+/", 960)), "saml-metadata-cert")
+
+    add(F, "pem", "cosign.pub", T("""
+        -----BEGIN PUBLIC KEY-----
+        MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE«a»
+        «b»
+        -----END PUBLIC KEY-----
+        """, a=rs(ALNUM + "+/", 28), b=rs(ALNUM + "+/", 58) + "=="), "cosign-pub")
+
+    add(F, "markdown", "SECURITY.md", T("""
+        # Security Policy
+
+        ## Reporting a vulnerability
+
+        Email security@acme.io. Encrypt sensitive reports with our PGP key
+        (fingerprint `«fp»`):
+
+        ```
+        «k»
+        ```
+
+        We aim to respond within two business days.
+        """, fp=" ".join(HX(4) for _ in range(10)), k=pgp_block(False)), "security-md-pgp")
+
+    add(F, "ansible", "roles/git/vars/main.yml", T("""
+        ---
+        git_known_hosts:
+          - name: github.com
+            key: "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
+          - name: gitlab.com
+            key: "gitlab.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAfuCHKVTjquxvt6CM6tdG4SLp1Btn/nOeHHE5UOzRdf"
+          - name: git.acme.io
+            key: "[git.acme.io]:2222 «hk»"
+        git_user_name: Acme Deploy
+        git_user_email: deploy@acme.io
+        """, hk=" ".join(ssh_pub("ssh-ed25519").split()[:2])), "ansible-known-hosts")
+
+    add(F, "terraform", "infra/aws/keypair.tf", T("""
+        resource "aws_key_pair" "ops" {
+          key_name   = "ops-2024"
+          public_key = "«k»"
+        }
+
+        resource "aws_instance" "bastion" {
+          ami                    = data.aws_ami.ubuntu.id
+          instance_type          = "t4g.micro"
+          key_name               = aws_key_pair.ops.key_name
+          subnet_id              = aws_subnet.public_a.id
+          vpc_security_group_ids = [aws_security_group.bastion.id]
+        }
+        """, k=ssh_pub("ssh-rsa", "ops@acme")), "tf-public-key")
+
+    add(F, "javascript", "docusaurus.config.js", T("""
+        module.exports = {
+          title: 'Acme Docs',
+          url: 'https://docs.acme.io',
+          baseUrl: '/',
+          themeConfig: {
+            algolia: {
+              appId: '«app»',
+              // search-only key, public by design
+              apiKey: '«k»',
+              indexName: 'acme-docs',
+              contextualSearch: true,
+            },
+            navbar: { title: 'Acme' },
+          },
+        };
+        """, app=rs(string.ascii_uppercase + string.digits, 10), k=hx(32)), "algolia-search-key")
+
+    add(F, "pem", "pki/crl/acme-issuing.crl", pem("X509 CRL") + "\n", "crl")
+
+    add(F, "swift", "App/Sources/Config/Keys.swift", T("""
+        import Foundation
+
+        enum PublicKeys {
+            /// Stripe publishable key (client-side by design)
+            static let stripePublishable = "«pk»"
+            /// Google Sign-In client id
+            static let googleClientID = "«cid».apps.googleusercontent.com"
+            /// Sentry DSN (public key only)
+            static let sentryDSN = "https://«s»@o«o».ingest.us.sentry.io/«p»"
+        }
+        """, pk=stripe("pk_live_"), cid=digits(12) + "-" + rs(string.ascii_lowercase + string.digits, 32),
+        s=hx(32), o=digits(6), p=digits(7)), "swift-public-keys")
+
+    add(F, "markdown", "docs/ssh-access.md", T("""
+        # SSH access
+
+        Add your **public** key to `roles/users/files/authorized_keys` via a merge request:
+
+        ```
+        «k»
+        ```
+
+        Host fingerprints you should see on first connect:
+
+        | Host | SHA256 fingerprint |
+        |------|--------------------|
+        | bastion.acme.io | `SHA256:«f1»` |
+        | git.acme.io | `SHA256:«f2»` |
+        """, k=ssh_pub("ssh-ed25519", "jane@laptop"), f1=b64bytes(32).rstrip("="), f2=b64bytes(32).rstrip("=")), "ssh-doc-fingerprints")
+
+
+# =====================================================================
+# non-secrets (all negatives)
+# =====================================================================
+def non_secrets():
+    F = "non-secrets"
+    add(F, "spring-yaml", "src/main/resources/application-prod.yml", T("""
+        spring:
+          datasource:
+            url: jdbc:postgresql://${DB_HOST:localhost}:5432/${DB_NAME:orders}
+            username: ${DB_USER}
+            password: ${DB_PASSWORD}
+          rabbitmq:
+            host: ${RABBIT_HOST}
+            username: ${RABBIT_USER}
+            password: ${RABBIT_PASSWORD}
+        app:
+          jwt:
+            secret: ${JWT_SECRET}
+          stripe:
+            api-key: ${STRIPE_SECRET_KEY}
+        """), "spring-placeholders")
+
+    add(F, "docker-compose", "docker-compose.yml", T("""
+        services:
+          db:
+            image: postgres:16
+            environment:
+              POSTGRES_PASSWORD: ${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD in .env}
+              POSTGRES_USER: app
+            secrets:
+              - pg_password
+          app:
+            build: .
+            env_file: .env
+            environment:
+              DATABASE_PASSWORD_FILE: /run/secrets/pg_password
+            secrets:
+              - pg_password
+        secrets:
+          pg_password:
+            file: ./secrets/pg_password.txt
+        """), "compose-env-refs")
+
+    add(F, "github-actions", ".github/workflows/deploy.yml", T("""
+        name: deploy
+        on:
+          push:
+            branches: [main]
+        jobs:
+          deploy:
+            runs-on: ubuntu-latest
+            environment: production
+            steps:
+              - uses: actions/checkout@v4
+              - uses: aws-actions/configure-aws-credentials@v4
+                with:
+                  aws-access-key-id: ${{ secrets.AWS_ACCESS_KEY_ID }}
+                  aws-secret-access-key: ${{ secrets.AWS_SECRET_ACCESS_KEY }}
+                  aws-region: eu-west-1
+              - run: ./scripts/deploy.sh
+                env:
+                  SLACK_WEBHOOK_URL: ${{ secrets.SLACK_WEBHOOK_URL }}
+                  NPM_TOKEN: ${{ secrets.NPM_TOKEN }}
+                  GITHUB_TOKEN: ${{ github.token }}
+        """), "gha-secrets-refs")
+
+    add(F, "helm-template", "deploy/charts/api/templates/secret.yaml", T("""
+        apiVersion: v1
+        kind: Secret
+        metadata:
+          name: {{ include "api.fullname" . }}
+          labels:
+            {{- include "api.labels" . | nindent 4 }}
+        type: Opaque
+        data:
+          DATABASE_PASSWORD: {{ .Values.database.password | b64enc | quote }}
+          JWT_SECRET: {{ required "jwt.secret is required" .Values.jwt.secret | b64enc | quote }}
+          {{- if .Values.smtp.enabled }}
+          SMTP_PASSWORD: {{ .Values.smtp.password | b64enc | quote }}
+          {{- end }}
+        """), "helm-template-secret")
+
+    vault_blob = "\n".join("          " + hx(80) for _ in range(5))
+    add(F, "ansible", "inventories/prod/group_vars/all/vault.yml", T("""
+        ---
+        db_password: !vault |
+                  $ANSIBLE_VAULT;1.1;AES256
+        «v1»
+        smtp_password: !vault |
+                  $ANSIBLE_VAULT;1.1;AES256
+        «v2»
+        """, v1=vault_blob, v2="\n".join("          " + hx(80) for _ in range(4))), "ansible-vault")
+
+    enc = lambda n: "ENC[AES256_GCM,data:%s,iv:%s,tag:%s,type:str]" % (b64bytes(n), b64bytes(32), b64bytes(16))
+    add(F, "sops-yaml", "secrets/prod.enc.yaml", T("""
+        database:
+            password: «a»
+            user: «b»
+        stripe:
+            secret_key: «c»
+        sops:
+            kms:
+                - arn: arn:aws:kms:eu-west-1:123456789012:key/«k»
+                  created_at: "2024-02-11T09:14:02Z"
+                  enc: «e»
+                  aws_profile: ""
+            lastmodified: "2024-02-11T09:14:03Z"
+            mac: «m»
+            unencrypted_suffix: _unencrypted
+            version: 3.8.1
+        """, a=enc(18), b=enc(6), c=enc(80), k=uid(), e=b64bytes(150),
+        m=enc(32).replace("type:str", "type:str")), "sops")
+
+    add(F, "kubernetes", "k8s/payments/sealedsecret.yaml", T("""
+        apiVersion: bitnami.com/v1alpha1
+        kind: SealedSecret
+        metadata:
+          name: payments-credentials
+          namespace: payments
+        spec:
+          encryptedData:
+            DB_PASSWORD: «a»
+            PSP_API_KEY: «b»
+          template:
+            metadata:
+              name: payments-credentials
+              namespace: payments
+            type: Opaque
+        """, a="AgB" + rs(ALNUM + "+/", 600) + "==", b="AgC" + rs(ALNUM + "+/", 640) + "="), "sealedsecret")
+
+    add(F, "python", "app/config.py", T('''
+        import os
+        from dataclasses import dataclass
+
+
+        @dataclass(frozen=True)
+        class Config:
+            database_url: str = os.environ["DATABASE_URL"]
+            secret_key: str = os.environ["SECRET_KEY"]
+            stripe_key: str = os.getenv("STRIPE_SECRET_KEY", "")
+            sentry_dsn: str = os.getenv("SENTRY_DSN", "")
+            redis_password: str = os.environ.get("REDIS_PASSWORD") or ""
+            debug: bool = os.getenv("DEBUG", "0") == "1"
+
+
+        config = Config()
+        '''), "py-environ")
+
+    add(F, "yaml", "config/external-secret.yaml", T("""
+        apiVersion: external-secrets.io/v1beta1
+        kind: ExternalSecret
+        metadata:
+          name: orders-db
+        spec:
+          refreshInterval: 1h
+          secretStoreRef:
+            name: vault-backend
+            kind: ClusterSecretStore
+          target:
+            name: orders-db
+          data:
+            - secretKey: password
+              remoteRef:
+                key: secret/data/orders/db
+                property: password
+            - secretKey: api_token
+              remoteRef:
+                key: secret/data/orders/partner
+                property: token
+        """), "external-secret")
+
+    add(F, "dotenv", ".env.sample", T("""
+        # Placeholders only. Real values live in 1Password ("Acme Dev" vault).
+        DATABASE_URL=postgres://app:changeme@localhost:5432/app
+        SECRET_KEY=change-me-to-a-long-random-string
+        STRIPE_SECRET_KEY=sk_live_xxxxxxxxxxxxxxxxxxxxxxxx
+        SENDGRID_API_KEY=your-api-key
+        GITHUB_TOKEN=<token>
+        SLACK_BOT_TOKEN=xoxb-your-token
+        ADMIN_PASSWORD=********
+        AWS_SECRET_ACCESS_KEY=REPLACE_ME
+        OPENAI_API_KEY=sk-...
+        """), "env-placeholders")
+
+    add(F, "ini", "conf/logging.ini", T("""
+        [DEFAULT]
+        db_user = reporting
+        db_password = %(REPORTING_DB_PASSWORD)s
+        db_url = postgresql://%(db_user)s:%(db_password)s@pg-main.internal/reports
+
+        [loggers]
+        keys = root
+
+        [handlers]
+        keys = console
+
+        [formatters]
+        keys = plain
+
+        [formatter_plain]
+        format = %(asctime)s %(levelname)s %(name)s: %(message)s
+        """), "ini-interpolation")
+
+    add(F, "bash", "scripts/render-config.sh", T("""
+        #!/usr/bin/env bash
+        set -euo pipefail
+        export VAULT_ADDR=https://vault.internal.acme.io:8200
+        DB_PASSWORD="$(vault kv get -field=password secret/orders/db)"
+        API_TOKEN=$(aws secretsmanager get-secret-value --secret-id prod/orders/api --query SecretString --output text)
+        SLACK_TOKEN=$(op read "op://Platform/Slack bot/credential")
+        envsubst < config.tmpl.yml > config.yml
+        echo "rendered config.yml (${#DB_PASSWORD} char password, ${#API_TOKEN} char token)"
+        """), "shell-subst")
+
+    lock = {"name": "web", "version": "1.0.0", "lockfileVersion": 3, "requires": True, "packages": {
+        "": {"name": "web", "version": "1.0.0", "dependencies": {"axios": "^1.6.7", "react": "^18.2.0"}},
+        "node_modules/axios": {"version": "1.6.7", "resolved": "https://registry.npmjs.org/axios/-/axios-1.6.7.tgz",
+                               "integrity": "sha512-" + b64bytes(64)},
+        "node_modules/react": {"version": "18.2.0", "resolved": "https://registry.npmjs.org/react/-/react-18.2.0.tgz",
+                               "integrity": "sha512-" + b64bytes(64), "dependencies": {"loose-envify": "^1.1.0"}},
+        "node_modules/loose-envify": {"version": "1.4.0",
+                                      "resolved": "https://registry.npmjs.org/loose-envify/-/loose-envify-1.4.0.tgz",
+                                      "integrity": "sha512-" + b64bytes(64)}}}
+    add(F, "json", "web/package-lock.json", json.dumps(lock, indent=2) + "\n", "npm-integrity")
+
+    gosum = []
+    for mod, ver in [("github.com/aws/aws-sdk-go", "v1.50.30"), ("github.com/go-sql-driver/mysql", "v1.7.1"),
+                     ("github.com/golang-jwt/jwt/v5", "v5.2.0"), ("github.com/rabbitmq/amqp091-go", "v1.9.0"),
+                     ("golang.org/x/crypto", "v0.19.0"), ("golang.org/x/sys", "v0.17.0")]:
+        gosum.append("%s %s h1:%s" % (mod, ver, b64bytes(32)))
+        gosum.append("%s %s/go.mod h1:%s" % (mod, ver, b64bytes(32)))
+    add(F, "go-sum", "go.sum", "\n".join(gosum) + "\n", "go-sum")
+
+    add(F, "dockerfile", "Dockerfile", T("""
+        # syntax=docker/dockerfile:1.6
+        FROM golang:1.22-alpine@sha256:«d1» AS build
+        WORKDIR /src
+        COPY go.mod go.sum ./
+        RUN go mod download
+        COPY . .
+        RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/api ./cmd/api
+
+        FROM gcr.io/distroless/static-debian12@sha256:«d2»
+        COPY --from=build /out/api /api
+        USER 65532:65532
+        ENTRYPOINT ["/api"]
+        """, d1=hx(64), d2=hx(64)), "dockerfile-digests")
+
+    add(F, "toml", "Cargo.lock", "\n".join(
+        ["# This file is automatically @generated by Cargo.", "# It is not intended for manual editing.", "version = 3", ""] +
+        sum([['[[package]]', 'name = "%s"' % n, 'version = "%s"' % v,
+              'source = "registry+https://github.com/rust-lang/crates.io-index"', 'checksum = "%s"' % hx(64), '']
+             for n, v in [("base64", "0.21.7"), ("hmac", "0.12.1"), ("sha2", "0.10.8"), ("sqlx", "0.7.3"),
+                          ("tokio", "1.36.0")]], [])), "cargo-lock")
+
+    add(F, "text", "release/SHA256SUMS", "\n".join(
+        "%s  %s" % (hx(64), f) for f in ["agent-7.52.1-linux-amd64.tar.gz", "agent-7.52.1-linux-arm64.tar.gz",
+                                         "agent-7.52.1-darwin-arm64.tar.gz", "agent-7.52.1-windows-amd64.zip",
+                                         "agent-7.52.1.sbom.json"]) + "\n", "sha256sums")
+
+    add(F, "json", "renovate.json", T("""
+        {
+          "$schema": "https://docs.renovatebot.com/renovate-schema.json",
+          "extends": ["config:recommended"],
+          "packageRules": [
+            {
+              "matchPackageNames": ["acme/shared-workflows"],
+              "pinDigests": true
+            }
+          ],
+          "git-submodules": { "enabled": true },
+          "ignoreDeps": ["github.com/acme/legacy-sdk"],
+          "lockedCommits": {
+            "acme/shared-workflows": "«c1»",
+            "acme/proto": "«c2»"
+          }
+        }
+        """, c1=hx(40), c2=hx(40)), "git-shas")
+
+    add(F, "terraform", "infra/azure/subscriptions.tf", T("""
+        locals {
+          subscriptions = {
+            prod    = "«a»"
+            staging = "«b»"
+            shared  = "«c»"
+          }
+          tenant_id = "«t»"
+        }
+
+        data "azurerm_subscription" "prod" {
+          subscription_id = local.subscriptions.prod
+        }
+
+        resource "azurerm_role_assignment" "ops_reader" {
+          scope                = data.azurerm_subscription.prod.id
+          role_definition_name = "Reader"
+          principal_id         = "«p»"
+        }
+        """, a=uid(), b=uid(), c=uid(), t=uid(), p=uid()), "uuids")
+
+    add(F, "css", "web/src/styles/icons.css", T("""
+        .icon-lock {
+          width: 16px;
+          height: 16px;
+          background-image: url("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAABAAAAAQCAYAAAAf8/9hAAAA«a»");
+        }
+
+        .icon-key {
+          width: 16px;
+          height: 16px;
+          background-image: url("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAABAAAAAQCAYAAAAf8/9hAAAA«b»");
+        }
+
+        .spinner {
+          animation: spin 1s linear infinite;
+        }
+        """, a=rs(ALNUM + "+/", 420) + "=", b=rs(ALNUM + "+/", 380) + "=="), "base64-images")
+
+    add(F, "python", "tests/crypto/test_aead.py", T('''
+        import pytest
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+
+        from app.crypto import derive_key
+
+        # random vectors generated once with os.urandom; only used for round-trip tests
+        NONCE = bytes.fromhex("«n»")
+        IV = bytes.fromhex("«iv»")
+        SALT = bytes.fromhex("«s»")
+        AAD = b"header-v1"
+
+
+        @pytest.mark.parametrize("cls", [AESGCM, ChaCha20Poly1305])
+        def test_round_trip(cls):
+            key = cls.generate_key(bit_length=256) if cls is AESGCM else ChaCha20Poly1305.generate_key()
+            box = cls(key)
+            ct = box.encrypt(NONCE, b"hello", AAD)
+            assert box.decrypt(NONCE, ct, AAD) == b"hello"
+
+
+        def test_derive_is_deterministic():
+            assert derive_key(b"pw", SALT) == derive_key(b"pw", SALT)
+            assert len(IV) == 16
+        ''', n=hx(24), iv=hx(32), s=hx(32)), "crypto-test-vectors")
+
+    add(F, "java", "src/main/java/io/acme/auth/PasswordPolicy.java", T("""
+        package io.acme.auth;
+
+        import java.util.ArrayList;
+        import java.util.List;
+        import java.util.regex.Pattern;
+
+        public final class PasswordPolicy {
+            public static final int MIN_LENGTH = 12;
+            private static final Pattern UPPER = Pattern.compile("[A-Z]");
+            private static final Pattern DIGIT = Pattern.compile("[0-9]");
+            private static final Pattern SPECIAL = Pattern.compile("[^A-Za-z0-9]");
+
+            public List<String> violations(String password) {
+                List<String> out = new ArrayList<>();
+                if (password == null || password.length() < MIN_LENGTH) out.add("password.too_short");
+                if (!UPPER.matcher(password).find()) out.add("password.needs_upper");
+                if (!DIGIT.matcher(password).find()) out.add("password.needs_digit");
+                if (!SPECIAL.matcher(password).find()) out.add("password.needs_special");
+                return out;
+            }
+        }
+        """), "password-policy")
+
+    add(F, "json", "web/src/locales/en.json", T("""
+        {
+          "login.title": "Sign in",
+          "login.username": "Username",
+          "login.password": "Password",
+          "login.forgot_password": "Forgot your password?",
+          "password.too_short": "Password must be at least 12 characters",
+          "password.needs_upper": "Password needs an upper-case letter",
+          "password.reset.sent": "We sent a reset link to {email}",
+          "token.expired": "Your session token has expired, please sign in again",
+          "api_key.create": "Create API key",
+          "api_key.warning": "Copy the key now - you will not be able to see it again"
+        }
+        """), "i18n-strings")
+
+    add(F, "python", "tests/conftest.py", T('''
+        import pytest
+
+        TEST_DB_URL = "postgresql://test:test@localhost:5432/app_test"
+
+
+        @pytest.fixture
+        def user(db):
+            return db.create_user(username="alice", password="test-password")
+
+
+        @pytest.fixture
+        def admin(db):
+            return db.create_user(username="admin", password="admin", is_admin=True)
+
+
+        @pytest.fixture
+        def api_headers():
+            return {"Authorization": "Bearer test-token", "X-API-Key": "dummy"}
+        '''), "test-fixtures")
+
+    add(F, "jinja", "roles/app/templates/config.yml.j2", T("""
+        # {{ ansible_managed }}
+        database:
+          host: {{ db_host }}
+          user: {{ db_user }}
+          password: "{{ db_password }}"
+        smtp:
+          password: "{{ vault_smtp_password | default('') }}"
+        api:
+          token: "{{ lookup('community.hashi_vault.hashi_vault', 'secret=secret/data/app:token') }}"
+        workers: {{ ansible_processor_vcpus * 2 }}
+        """), "jinja-template")
+
+    add(F, "jenkinsfile", "ci/Jenkinsfile.deploy", T("""
+        pipeline {
+            agent any
+            stages {
+                stage('Deploy') {
+                    steps {
+                        withCredentials([
+                            usernamePassword(credentialsId: 'nexus-deployer', usernameVariable: 'NEXUS_USER', passwordVariable: 'NEXUS_PASS'),
+                            string(credentialsId: 'slack-token', variable: 'SLACK_TOKEN'),
+                            sshUserPrivateKey(credentialsId: 'deploy-key', keyFileVariable: 'KEY')
+                        ]) {
+                            sh 'curl -u "$NEXUS_USER:$NEXUS_PASS" -T build/app.war https://nexus.internal.acme.io/repository/releases/'
+                            sh 'ssh -i "$KEY" deploy@app-01 ./restart.sh'
+                        }
+                    }
+                }
+            }
+        }
+        """), "jenkins-withcredentials")
+
+    add(F, "csharp", "src/Acme.Api/Program.cs", T("""
+        var builder = WebApplication.CreateBuilder(args);
+
+        builder.Configuration.AddUserSecrets<Program>(optional: true);
+        builder.Configuration.AddAzureKeyVault(
+            new Uri($"https://{builder.Configuration["KeyVaultName"]}.vault.azure.net/"),
+            new DefaultAzureCredential());
+
+        var jwtKey = builder.Configuration["Jwt:Key"]
+            ?? throw new InvalidOperationException("Jwt:Key missing");
+        var connStr = builder.Configuration.GetConnectionString("Default");
+
+        builder.Services.AddDbContext<AppDb>(o => o.UseNpgsql(connStr));
+        builder.Services.AddAuthentication().AddJwtBearer(o => o.TokenValidationParameters = Tokens.Params(jwtKey));
+
+        var app = builder.Build();
+        app.MapControllers();
+        app.Run();
+        """), "csharp-config-refs")
+
+    add(F, "yarn-lock", "yarn.lock", T("""
+        # THIS IS AN AUTOGENERATED FILE. DO NOT EDIT THIS FILE DIRECTLY.
+        # yarn lockfile v1
+
+
+        axios@^1.6.7:
+          version "1.6.7"
+          resolved "https://registry.yarnpkg.com/axios/-/axios-1.6.7.tgz#«h1»"
+          integrity sha512-«i1»
+
+        js-tokens@^4.0.0:
+          version "4.0.0"
+          resolved "https://registry.yarnpkg.com/js-tokens/-/js-tokens-4.0.0.tgz#«h2»"
+          integrity sha512-«i2»
+        """, h1=hx(40), i1=b64bytes(64), h2=hx(40), i2=b64bytes(64)), "yarn-lock")
+
+    add(F, "yaml", "api/openapi-users.yaml", T("""
+        openapi: 3.0.3
+        info: {title: Users, version: 1.0.0}
+        paths:
+          /login:
+            post:
+              requestBody:
+                content:
+                  application/json:
+                    schema:
+                      type: object
+                      properties:
+                        username: {type: string, example: jdoe}
+                        password: {type: string, format: password, example: string}
+              responses:
+                "200":
+                  content:
+                    application/json:
+                      example: {access_token: "<jwt>", token_type: Bearer, expires_in: 900}
+        """), "openapi-examples")
+
+    add(F, "html", "web/public/index.html", T("""
+        <!doctype html>
+        <html lang="en">
+        <head>
+          <meta charset="utf-8">
+          <meta http-equiv="Content-Security-Policy" content="script-src 'self' 'sha256-«c»'">
+          <link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/bootstrap@5.3.3/dist/css/bootstrap.min.css"
+                integrity="sha384-«a»" crossorigin="anonymous">
+          <script src="https://cdn.jsdelivr.net/npm/bootstrap@5.3.3/dist/js/bootstrap.bundle.min.js"
+                  integrity="sha384-«b»" crossorigin="anonymous"></script>
+          <title>Acme</title>
+        </head>
+        <body>
+          <div id="root" data-build="«sha»"></div>
+        </body>
+        </html>
+        """, c=b64bytes(32), a=b64bytes(48), b=b64bytes(48), sha=hx(40)), "sri-hashes")
+
+    add(F, "javascript", "webpack.config.js", T("""
+        const crypto = require('crypto');
+        const path = require('path');
+
+        const buildId = crypto.randomBytes(8).toString('hex');
+
+        module.exports = {
+          mode: 'production',
+          entry: './src/index.js',
+          output: {
+            path: path.resolve(__dirname, 'dist'),
+            filename: '[name].[contenthash:8].js',
+            hashFunction: 'xxhash64',
+          },
+          plugins: [],
+          devServer: { port: 3000, headers: { 'X-Build-Id': buildId } },
+        };
+        """), "webpack-hash")
+
+    add(F, "gitmodules", ".gitmodules", T("""
+        [submodule "third_party/proto"]
+        	path = third_party/proto
+        	url = https://github.com/acme/proto.git
+        	branch = main
+        [submodule "vendor/legacy-sdk"]
+        	path = vendor/legacy-sdk
+        	url = git@github.com:acme/legacy-sdk.git
+        """), "gitmodules")
+
+    add(F, "markdown", "README.md", T("""
+        # orders-api
+
+        ## Running locally
+
+        ```bash
+        cp .env.example .env        # then fill in the blanks
+        docker compose up -d db
+        export DATABASE_URL=postgres://orders:orders@localhost:5432/orders
+        make run
+        ```
+
+        ## Deploying
+
+        Secrets are injected by the platform from Vault (`secret/orders/*`). To use the
+        API from the command line:
+
+        ```bash
+        curl -H "Authorization: Bearer $(acme auth print-token)" https://api.acme.io/v2/orders
+        ```
+
+        Build: `«sha»`
+        """, sha=hx(40)), "readme-local-dev")
+
+    add(F, "php", "config/database.php", T("""
+        <?php
+
+        return [
+            'default' => env('DB_CONNECTION', 'mysql'),
+            'connections' => [
+                'mysql' => [
+                    'driver' => 'mysql',
+                    'host' => env('DB_HOST', '127.0.0.1'),
+                    'port' => env('DB_PORT', '3306'),
+                    'database' => env('DB_DATABASE', 'forge'),
+                    'username' => env('DB_USERNAME', 'forge'),
+                    'password' => env('DB_PASSWORD', ''),
+                    'charset' => 'utf8mb4',
+                ],
+            ],
+            'redis' => [
+                'default' => [
+                    'host' => env('REDIS_HOST', '127.0.0.1'),
+                    'password' => env('REDIS_PASSWORD'),
+                ],
+            ],
+        ];
+        """), "laravel-env-refs")
+
+    add(F, "sql", "db/migrations/0007_api_keys.sql", T("""
+        -- API keys are stored hashed; the plaintext is shown once at creation.
+        CREATE TABLE api_keys (
+            id           uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+            account_id   uuid NOT NULL REFERENCES accounts(id),
+            prefix       text NOT NULL,             -- e.g. "ak_live_", shown in the UI
+            key_hash     bytea NOT NULL,            -- sha256 of the full key
+            created_at   timestamptz NOT NULL DEFAULT now(),
+            last_used_at timestamptz
+        );
+
+        CREATE UNIQUE INDEX api_keys_hash_idx ON api_keys (key_hash);
+
+        INSERT INTO api_keys (account_id, prefix, key_hash)
+        VALUES ('«a»', 'ak_test_', decode('«h»', 'hex'));
+        """, a=uid(), h=hx(64)), "sql-hashed-keys")
+
+    add(F, "kotlin", "app/src/test/java/io/acme/app/LoginViewModelTest.kt", T("""
+        package io.acme.app
+
+        import org.junit.Assert.assertEquals
+        import org.junit.Test
+
+        class LoginViewModelTest {
+            private val vm = LoginViewModel(FakeAuthRepository())
+
+            @Test
+            fun rejectsShortPassword() {
+                vm.onPasswordChanged("short")
+                assertEquals(R.string.password_too_short, vm.state.value.passwordError)
+            }
+
+            @Test
+            fun acceptsFakeUser() {
+                vm.login(username = "test@example.com", password = "password123")
+                assertEquals(LoginState.Success, vm.state.value.status)
+            }
+        }
+        """), "kotlin-test-fake-creds")
+
+
+# =====================================================================
+# assembly, self-check, output
+# =====================================================================
+ALL_NEGATIVE = {"public-material", "non-secrets"}
+
+
+def self_check(cases):
+    errors = []
+    ids = set()
+    for c in cases:
+        if c["id"] in ids:
+            errors.append("duplicate id %s" % c["id"])
+        ids.add(c["id"])
+        if c["binary"]:
+            for s in c["secrets"]:
+                if s["line"] != 0:
+                    errors.append("%s: binary file labelled on line %d" % (c["id"], s["line"]))
+            continue
+        text = c["data"].decode("utf-8")
+        if "\x01" in text or "\x02" in text or "«" in text:
+            errors.append("%s: leftover marker" % c["id"])
+        lines = text.split("\n")
+        seen = set()
+        for s in c["secrets"]:
+            ln = s["line"]
+            if ln == 0:
+                if c["family"] != "key-material-files":
+                    errors.append("%s: line-0 label outside key-material-files" % c["id"])
+                continue
+            if ln in seen:
+                errors.append("%s: duplicate label line %d" % (c["id"], ln))
+            seen.add(ln)
+            if ln > len(lines) or not lines[ln - 1].strip():
+                errors.append("%s: label on missing/blank line %d" % (c["id"], ln))
+        if c["family"] in ALL_NEGATIVE and c["secrets"]:
+            errors.append("%s: %s must have no secrets" % (c["id"], c["family"]))
+    fams = {}
+    for c in cases:
+        pos, neg = fams.setdefault(c["family"], [0, 0]), None
+        pos[0 if c["secrets"] else 1] += 1
+    for f, (p, n) in fams.items():
+        if f in ALL_NEGATIVE:
+            if n < 30:
+                errors.append("family %s has only %d negatives" % (f, n))
+        elif p < 6 or n < 4:
+            errors.append("family %s has %d positives / %d negatives" % (f, p, n))
+    if len({c["format"] for c in cases}) < 30:
+        errors.append("fewer than 30 formats")
+    if errors:
+        raise SystemExit("self-check failed:\n  " + "\n  ".join(errors))
+    return fams
+
+
+def main():
+    for build in (provider_tokens, private_keys, cloud_credentials, credential_files, command_line,
+                  connection_strings, http_auth, webhooks_bots, generic, key_material,
+                  public_material, non_secrets):
+        build()
+    cases = list(CASES)
+    random.Random(SEED + 1).shuffle(cases)
+    for i, c in enumerate(cases, 1):
+        c["id"] = "b%04d-%s" % (i, c["short"])
+    fams = self_check(cases)
+    out = sys.stdout
+    for c in cases:
+        out.write(json.dumps({
+            "id": c["id"], "family": c["family"], "format": c["format"], "path": c["path"],
+            "text_b64": base64.b64encode(c["data"]).decode(),
+            "secrets": c["secrets"],
+        }, ensure_ascii=False) + "\n")
+    pos = sum(1 for c in cases if c["secrets"])
+    print("%d cases, %d with secrets, %d without, %d labels, %d formats" % (
+        len(cases), pos, len(cases) - pos, sum(len(c["secrets"]) for c in cases),
+        len({c["format"] for c in cases})), file=sys.stderr)
+    for f in sorted(fams):
+        print("  %-20s %3d positive %3d negative" % (f, fams[f][0], fams[f][1]), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
