@@ -160,14 +160,29 @@ fn corpus_precision_and_recall() {
 
 #[test]
 fn held_out_precision_and_recall() {
+    // analysed: its misses were read (and fixed where the cause was general)
+    line_labelled("corpus/heldout/heldout.jsonl", "held-out corpus, analysed", 0.98);
+}
+
+#[test]
+fn blind_precision_and_recall() {
+    // never read case by case, never tuned against: measured, recorded, gated below the
+    // measurement so that a regression fails
+    line_labelled("corpus/blind/blind.jsonl", "blind corpus, never tuned against", BLIND_FLOOR);
+}
+
+/// The blind corpus's gate: under the first measurement (docs/benchmarks.md).
+const BLIND_FLOOR: f64 = 0.90;
+
+fn line_labelled(rel: &str, title: &str, floor: f64) {
     let scanner = Scanner::new(&RuleSet::builtin()).expect("built-in rules compile");
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/corpus/heldout/heldout.jsonl");
-    let corpus = std::fs::read_to_string(path).expect("the held-out corpus is in the repository");
+    let path = format!("{}/{rel}", env!("CARGO_MANIFEST_DIR"));
+    let corpus = std::fs::read_to_string(&path).expect("the corpus is in the repository");
     let mut by: BTreeMap<String, Score> = BTreeMap::new();
     let mut report = Vec::new();
     let verbose = std::env::var_os("HELDOUT_VERBOSE").is_some();
     for line in corpus.lines().filter(|l| !l.trim().is_empty()) {
-        let case: HeldOut = serde_json::from_str(line).expect("held-out line is JSON");
+        let case: HeldOut = serde_json::from_str(line).expect("corpus line is JSON");
         let (block, warn) = findings(&scanner, &case.path, &decode(&case.text_b64));
         let s = by.entry(case.family.clone()).or_default();
         s.warned += warn.len() as u32;
@@ -216,8 +231,8 @@ fn held_out_precision_and_recall() {
         }
     }
     assert!(
-        total.precision() >= 0.95 && total.recall() >= 0.95,
-        "held-out precision {:.4} / recall {:.4} below 0.95",
+        total.precision() >= floor && total.recall() >= floor,
+        "{title}: precision {:.4} / recall {:.4} below {floor}",
         total.precision(),
         total.recall()
     );
