@@ -121,6 +121,9 @@ pub enum Validation {
     Base64Secret,
     /// Discord bot token: the first part is the base64 of the bot's numeric id (a snowflake).
     DiscordBotToken,
+    /// `password = …` assignments: [`Validation::Generic`], except that a quoted value of 10+
+    /// characters mixing upper and lower case (or symbols) counts without digits.
+    GenericPassword,
     /// Password in a URL's userinfo: [`Validation::Password`], and not the user name again
     /// (`guest:guest@`, `postgres:postgres@` are defaults).
     UrlPassword,
@@ -146,6 +149,7 @@ impl Validation {
             Validation::Base64Secret => "base64-secret",
             Validation::DiscordBotToken => "discord-snowflake",
             Validation::UrlPassword => "url-password",
+            Validation::GenericPassword => "generic-password",
         }
     }
 
@@ -176,7 +180,9 @@ impl Validation {
             Validation::PypiMacaroon => "documented: PyPI help, \"API tokens\" (macaroons)",
             Validation::Jwt => "structure: RFC 7519",
             Validation::AwsKeyId => "documented: AWS IAM identifiers (key id alphabet); the example key id is public",
-            Validation::Generic | Validation::Password => "placeholder and reference filter",
+            Validation::Generic | Validation::GenericPassword | Validation::Password => {
+                "placeholder and reference filter"
+            }
             Validation::BasicAuth => "structure: RFC 7617 (user-id \":\" password), then the placeholder filter",
             Validation::Base64Secret => "structure: Kubernetes Secret data values are base64 (RFC 4648)",
             Validation::DiscordBotToken => "structure: Discord documents user ids as snowflakes; the token's first part encodes it",

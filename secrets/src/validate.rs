@@ -46,6 +46,7 @@ pub(crate) fn check(v: Validation, secret: &[u8], key: &[u8]) -> bool {
         Validation::Base64Secret => base64_secret(secret),
         Validation::DiscordBotToken => discord_bot_token(secret),
         Validation::UrlPassword => url_password(secret, key),
+        Validation::GenericPassword => generic_password(secret, key),
     }
 }
 
@@ -822,6 +823,31 @@ fn discord_bot_token(s: &[u8]) -> bool {
     let first = s.split(|&c| c == b'.').next().unwrap_or_default();
     base64_decode(first)
         .is_some_and(|id| (17..=20).contains(&id.len()) && id.iter().all(u8::is_ascii_digit))
+}
+
+/// A password literal: [`generic`], or a quoted 10+ character value that mixes character
+/// classes without digits (`"RAkPSvwWqjmHfswk_Mh"`); unquoted words stay code.
+fn generic_password(s: &[u8], key: &[u8]) -> bool {
+    if generic(s, key) {
+        return true;
+    }
+    let quoted = key.last().is_some_and(|c| matches!(c, b'"' | b'\'' | b'`'));
+    let classes = [
+        s.iter().any(u8::is_ascii_lowercase),
+        s.iter().any(u8::is_ascii_uppercase),
+        s.iter().any(|c| c.is_ascii_punctuation()),
+    ]
+    .iter()
+    .filter(|&&x| x)
+    .count();
+    quoted
+        && s.len() >= 10
+        && s.len() <= 200
+        && classes >= 2
+        && !is_placeholder(s)
+        && !non_secret_key(key)
+        // camelCase identifiers in quotes are names (`"passwordField"`), not passwords
+        && s.iter().filter(|c| c.is_ascii_uppercase()).count() * 4 >= s.len().min(40)
 }
 
 fn generic(s: &[u8], key: &[u8]) -> bool {

@@ -1,7 +1,7 @@
 //! Content rules. Sources: each provider's documentation of its token format (prefixes,
 //! alphabets, lengths and checksums); no other scanner's rule text.
 
-use super::{rnd, tok, P, P::C, P::L};
+use super::{b64, rnd, tok, P, P::C, P::L};
 use crate::rule::{Allowlist, RegexTarget, Rule, Severity, Validation};
 use crate::validate::{
     base58check_encode, base64url_encode, bech32_encode, with_atlassian_crc32, with_crc32_base62,
@@ -975,10 +975,17 @@ fn shaped() -> Vec<Rule> {
             let r = tok(id, desc, parts, tags);
             // identifiers, documented as such by the vendor: shown, not blocking (the secret
             // that goes with them is what grants access)
-            if *id == "twilio-api-key" {
-                r.severity(Severity::Warn)
-            } else {
-                r
+            match *id {
+                "twilio-api-key" => r.severity(Severity::Warn),
+                // Firebase's client configuration files carry the app's public API key
+                "gcp-api-key" => r.allow(Allowlist {
+                    description: Some("Firebase client configuration (public by design)".into()),
+                    paths: vec![
+                        r"(?:^|/)(?:google-services\.json|GoogleService-Info\.plist)$".into(),
+                    ],
+                    ..Allowlist::default()
+                }),
+                _ => r,
             }
         })
         .collect()
@@ -1431,7 +1438,7 @@ fn keys() -> Vec<Rule> {
 /// group 1 is the name, group 2 the value.
 fn assignment(name: &str, value: &str) -> String {
     format!(
-        r#"(?i)((?:{name})[A-Za-z0-9_.\-]{{0,24}})\\?["'`]?[ \t]{{0,4}}(?::=|=>|=|:|,)[ \t]{{0,16}}(?:[A-Za-z_]{{1,24}}(?:(?:::|\.)[A-Za-z_]{{1,16}}){{0,2}}\()?\\?["'`]?({value})(?:\\?["'`\s;,)<]|\z)"#
+        r#"(?i)((?:{name})[A-Za-z0-9_.\-]{{0,24}})\\?["'`]?(?:[ \t]{{0,4}}:[ \t]{{0,4}}&?(?:'static[ \t]+)?[A-Za-z_][A-Za-z0-9_<>\[\]]{{0,20}}[ \t]{{0,4}}=|[ \t]{{0,32}}(?::=|=>|=|:|,))[ \t]{{0,16}}(?:(?:\[\])?[A-Za-z_]{{1,24}}(?:(?:::|\.)[A-Za-z_]{{1,16}}){{0,2}}\()?\\?["'`]?({value})(?:\\?["'`\s;,)<]|\z)"#
     )
 }
 
@@ -1601,6 +1608,14 @@ fn urls() -> Vec<Rule> {
             .tags(&["database"])
             .examples(&[format!("\"Default\": \"Server=tcp:acme.database.windows.net,1433;Database=app;User ID=app;Password={pw};\"")])
             .negatives(&["\"Default\": \"Server=(localdb)\\\\mssqllocaldb;Database=app;Trusted_Connection=True;\"", "Server=db;User Id=sa;Password=<YourStrong@Passw0rd>;"]),
+        Rule::new("npmrc-basic-auth", "npm registry credentials in .npmrc (_auth: base64 user:password)")
+            .regex(r"(?m)(?:^|//[^\s]{1,255}/:)_auth[ \t]*=[ \t]*[\x22']?([A-Za-z0-9+/]{8,}={0,2})")
+            .group(1)
+            .keywords(&["_auth"])
+            .validate(Validation::BasicAuth)
+            .tags(&["npm"])
+            .examples(&[format!("//npm.pkg.acme.io/:_auth={}", b64(format!("deploy:{pw}").as_bytes()))])
+            .negatives(&["//npm.pkg.acme.io/:_auth=${NPM_AUTH}"]),
         Rule::new("npmrc-auth-token", "npm registry auth token in .npmrc")
             .regex(r"//[^\s]{1,}/:_authToken=([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[A-Za-z0-9+/=._\-]{20,})")
             .group(1)
@@ -1924,22 +1939,22 @@ fn generic() -> Vec<Rule> {
     ];
     vec![
         Rule::new("generic-password", "Password assigned in code or configuration")
-            .regex(assignment("(?:db_|database_|admin_|root_|smtp_|mail_|ldap_|mysql_|postgres_|redis_|user_)?(?:password|passwd|pwd)", r#"[^\s"'`;,()\[\]{}<>\\]{8,}"#))
+            .regex(assignment("(?:db_|database_|admin_|root_|smtp_|mail_|ldap_|mysql_|postgres_|redis_|user_|become_|ssh_|sudo_)?(?:password|passwd|pwd|pass)", r#"[^\s"'`;,()\[\]{}<>\\]{8,}"#))
             .group(2)
             .keywords(&["pass", "pwd"])
             .entropy(2.8)
-            .validate(Validation::Generic)
+            .validate(Validation::GenericPassword)
             .allow(Allowlist { regex_target: RegexTarget::Line, regexes: vec![r"(?i)\b(?:example|sample|placeholder|dummy)\b".into(), r"arn:aws[a-z\-]{0,12}:(?:secretsmanager|ssm|kms):".into()], ..Allowlist::default() })
             .tags(&["generic", "password"])
             .examples(&[format!("DB_PASSWORD={pw}"), format!("password: \"{pw}\""), format!("  'password' => '{pw}',")])
             .negatives(&negatives),
         Rule::new("generic-api-key", "API key, token or secret assigned in code or configuration")
             .regex(assignment(
-                "(?:api|access|auth|client|app|private|secret|master|service|signing|encryption|bearer|refresh|routing|integration|license|webhook|session|account|admin|deploy|write|shared|consumer|partner)[_\\-.]?(?:key|token|secret)|secret|token|passphrase",
+                "(?:api|access|auth|client|app|private|secret|master|service|signing|encryption|bearer|refresh|routing|integration|license|webhook|session|account|admin|deploy|write|shared|consumer|partner)[_\\-.]?(?:key|token|secret)|secret|token|passphrase|credentials",
                 r#"[A-Za-z0-9_\-+/=.~!*&@#%^?]{16,}"#,
             ))
             .group(2)
-            .keywords(&["key", "secret", "token"])
+            .keywords(&["key", "secret", "token", "credential", "passphrase"])
             .entropy(3.5)
             .validate(Validation::Generic)
             .allow(Allowlist { regex_target: RegexTarget::Line, regexes: vec![r"(?i)\b(?:example|sample|placeholder|dummy)\b".into(), r"arn:aws[a-z\-]{0,12}:(?:secretsmanager|ssm|kms):".into()], ..Allowlist::default() })

@@ -9,21 +9,11 @@
 //! htpasswd(1), RFC 7617 (Basic), go-sql-driver/mysql's DSN format, Kubernetes "Secrets",
 //! WireGuard's `wg(8)` configuration, OpenVPN static keys, Rails credentials.
 
-use super::rnd;
+use super::{b64, rnd};
 use crate::rule::{Allowlist, RegexTarget, Rule, Severity, Validation};
-use crate::validate::base64url_encode;
 
 const ALNUM: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 const B64: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz+/";
-
-/// Standard base64 with padding (examples only).
-fn b64(data: &[u8]) -> String {
-    let mut s = base64url_encode(data).replace('-', "+").replace('_', "/");
-    while s.len() % 4 != 0 {
-        s.push('=');
-    }
-    s
-}
 
 /// A password that the placeholder filter accepts, for examples.
 fn pw(seed: &str) -> String {
@@ -235,8 +225,8 @@ fn command_lines() -> Vec<Rule> {
             .examples(&[format!("docker login -u ci -p {p} registry.acme.io")])
             .negatives(&["docker login -u ci --password-stdin registry.acme.io", "docker login -u ci -p $CI_REGISTRY_PASSWORD $CI_REGISTRY"]),
         Rule::new("cli-password-option", "Password in a command's --password option (wget, smbclient, redis-cli, net use, …)")
-            .regex(r"\b(?:wget[^\r\n|;&]{0,200}?[ \t]--(?:ftp-|http-)?password=[\x22']?([^\s\x22']{3,})|redis-cli[^\r\n|;&]{0,200}?[ \t]-a[ \t]+[\x22']?([^\s\x22'\-][^\s\x22']{2,})|smbclient[^\r\n|;&]{0,200}?[ \t](?:-U|--user)[ \t=]*[\x22']?[^\s%\x22']{1,64}%([^\s\x22']{3,})|net[ \t]+use\b[^\r\n|;&]{0,200}?/user:[^\s]{1,64}[ \t]+([^\s/\x22'][^\s\x22']{2,}))")
-            .keywords(&["wget", "redis-cli", "smbclient", "net use"])
+            .regex(r"(?i)(?:\bwget[^\r\n|;&]{0,200}?[ \t]--(?:ftp-|http-)?password=[\x22']?([^\s\x22']{3,})|\bredis-cli[^\r\n|;&]{0,200}?[ \t,\x22']-a[\x22']?[ \t,]+[\x22']?([^\s\x22',\-][^\s\x22',]{2,})|\bsmbclient[^\r\n|;&]{0,200}?[ \t](?:-U|--user)[ \t=]*[\x22']?[^\s%\x22']{1,64}%([^\s\x22']{3,})|\bnet[ \t]+use\b[^\r\n|;&]{0,200}?/user:[^\s]{1,64}[ \t]+([^\s/*\x22'][^\s\x22']{2,})|\bnet[ \t]+use[ \t]+(?:[A-Z]:[ \t]+)?\\\\[^\s]{1,255}[ \t]+([^\s/*\x22'][^\s\x22']{2,})[ \t]+/user:|--requirepass[\x22']?[ \t,=]+[\x22']?([^\s\x22',]{3,})|[ \t]-pass(?:in|out)[ \t]+[\x22']?pass:([^\s\x22']{3,})|--(?:ks|key)-pass[ \t]+[\x22']?pass:([^\s\x22']{3,})|[ \t]-(?:storepass|keypass|srcstorepass|deststorepass)[ \t]+[\x22']?([^\s\x22'$\-][^\s\x22']{2,})|\bConvertTo-SecureString[ \t]+(?:-String[ \t]+)?[\x22']([^\x22'\r\n]{3,})[\x22'][ \t]+-AsPlainText)")
+            .keywords(&["wget", "redis-cli", "smbclient", "net use", "requirepass", "pass:", "storepass", "keypass", "converto-securestring", "convertto-securestring"])
             .validate(Validation::Password)
             .tags(&["password", "command-line"])
             .examples(&[
@@ -244,8 +234,20 @@ fn command_lines() -> Vec<Rule> {
                 format!("redis-cli -h cache -p 6380 -a {p} FLUSHDB"),
                 format!("smbclient //fs01/share -U 'svc%{p}' -c ls"),
                 format!("net use Z: \\\\fs01\\share /user:CORP\\svc {p} /persistent:yes"),
+                format!("net use Z: \\\\fs01\\drops {p} /user:CORP\\svc"),
+                format!("command: [\"redis-server\", \"--requirepass\", \"{p}\"]"),
+                format!("openssl pkcs12 -export -in a.crt -inkey a.key -out a.p12 -passout pass:{p}"),
+                format!("apksigner sign --ks release.jks --ks-pass pass:{p} app.apk"),
+                format!("keytool -importcert -keystore t.jks -storepass {p} -file ca.crt"),
+                format!("$s = ConvertTo-SecureString '{p}' -AsPlainText -Force"),
             ])
-            .negatives(&["wget --password=$PASS https://x", "redis-cli -a \"$REDIS_PASSWORD\" ping", "net use Z: \\\\fs01\\share /user:CORP\\svc *"]),
+            .negatives(&[
+                "wget --password=$PASS https://x",
+                "redis-cli -a \"$REDIS_PASSWORD\" ping",
+                "net use Z: \\\\fs01\\share /user:CORP\\svc *",
+                "openssl pkcs12 -export -passout pass:$P12_PASSWORD -out a.p12",
+                "$s = ConvertTo-SecureString $env:SVC_PASSWORD -AsPlainText -Force",
+            ]),
         Rule::new("htpasswd-cli-password", "Password on an htpasswd -b command line")
             .regex(r"\bhtpasswd[ \t]+(?:-[A-Za-z]+[ \t]+)*-[A-Za-z]*b[A-Za-z]*[ \t]+(?:-[A-Za-z]+[ \t]+)*(?:[^\s\-][^\s]*[ \t]+)?[^\s\-][^\s]*[ \t]+[\x22']?([^\s\x22'|;&]{3,})")
             .group(1)
@@ -285,6 +287,11 @@ fn connections() -> Vec<Rule> {
             .group(1)
             .keywords(&["basic"])
             .validate(Validation::BasicAuth)
+            .allow(Allowlist {
+                description: Some("RFC 7617's own example (Aladdin:open sesame)".into()),
+                stopwords: vec!["QWxhZGRpbjpvcGVuIHNlc2FtZQ".into()],
+                ..Allowlist::default()
+            })
             .tags(&["http", "password"])
             .examples(&[
                 format!("curl -H \"Authorization: Basic {basic}\" https://ci.internal/api"),
@@ -299,6 +306,72 @@ fn connections() -> Vec<Rule> {
                 "Authorization: Basic <credentials>",
                 "Basic authentication is configured below",
             ]),
+    ]
+}
+
+fn headers_and_calls() -> Vec<Rule> {
+    let p = pw("calls");
+    let bearer = rnd("bearer", ALNUM, 40);
+    vec![
+        Rule::new("http-bearer-token", "Bearer token in an HTTP Authorization header")
+            .regex(r"(?i)\bBearer(?:[ \t]+|[\x22'][ \t]*,[ \t]*[\x22'])([A-Za-z0-9\-._~+/]{20,}=*)(?:[^A-Za-z0-9\-._~+/=]|\z)")
+            .group(1)
+            .keywords(&["bearer"])
+            .entropy(3.5)
+            .validate(Validation::Generic)
+            .tags(&["http", "generic"])
+            .examples(&[
+                format!("curl -H \"Authorization: Bearer {bearer}\" https://api.partner.io/v1/zones"),
+                format!(".addHeader(\"Authorization\", \"Bearer {bearer}\")"),
+            ])
+            .negatives(&[
+                "-H \"Authorization: Bearer $API_TOKEN\"",
+                "headers['Authorization'] = 'Bearer ' + token",
+                "Authorization: Bearer <access_token>",
+                "TokenTypeBearer = \"Bearer\"",
+            ]),
+        Rule::new("api-key-header", "API key in an HTTP header (X-API-Key, api-key, …)")
+            .regex(r"(?i)\b(?:x-api-key|api-key|x-auth-token|x-access-token|x-apikey|private-token)[\x22']?[ \t]*[:=,][ \t]*[\x22']?([A-Za-z0-9\-._~+/]{16,}=*)(?:[^A-Za-z0-9\-._~+/=]|\z)")
+            .group(1)
+            .keywords(&["api-key", "auth-token", "access-token", "x-apikey", "private-token"])
+            .entropy(3.5)
+            .validate(Validation::Generic)
+            .tags(&["http", "generic"])
+            .examples(&[format!("curl -H 'X-API-Key: {bearer}' https://api.partner.io/v1/"), format!("PRIVATE-TOKEN: {bearer}")])
+            .negatives(&["-H \"X-API-Key: ${PARTNER_KEY}\"", "const HEADER = 'X-API-Key';"]),
+        Rule::new("db-connect-password", "Password passed to a database connect call (getConnection(url, user, password))")
+            .regex(r"(?i)\b(?:getConnection|DriverManager\.getConnection|createConnection|sql\.Open|connect)\([^()\r\n]{1,160}?,[ \t]*[\x22'][^\x22'\r\n]{1,64}[\x22'][ \t]*,[ \t]*[\x22']([^\x22'\s]{3,})[\x22'][ \t]*\)")
+            .group(1)
+            .keywords(&["connect"])
+            .validate(Validation::Password)
+            .tags(&["database", "password"])
+            .examples(&[format!("DriverManager.getConnection(URL, \"jobs\", \"{p}\")")])
+            .negatives(&["DriverManager.getConnection(URL, \"jobs\", System.getenv(\"DB_PASSWORD\"))", "getConnection(url, \"sa\", \"\")"]),
+        Rule::new("name-value-secret", "Secret in a name/value pair (Postman, ECS, Kubernetes env, …)")
+            .regex(r"(?i)[\x22']?(?:key|name)[\x22']?[ \t]*:[ \t]*[\x22']?([A-Za-z0-9_.\-]{0,40}(?:password|passwd|pwd|secret|token|api[_\-]?key|apikey|credentials?)[A-Za-z0-9_.\-]{0,20})[\x22']?[ \t]*,?[ \t]*\r?\n?[ \t]{0,40}-?[ \t]*[\x22']?value[\x22']?[ \t]*:[ \t]*[\x22']?([^\s\x22',}]{8,200})")
+            .group(2)
+            .keywords(&["value"])
+            .entropy(3.0)
+            .validate(Validation::Password)
+            .tags(&["generic"])
+            .examples(&[
+                format!("{{\"key\": \"token\", \"value\": \"{bearer}\", \"type\": \"string\"}}"),
+                format!("env:\n  - name: DB_PASSWORD\n    value: \"{p}x1\"\n"),
+            ])
+            .negatives(&[
+                "env:\n  - name: DB_PASSWORD\n    valueFrom:\n      secretKeyRef: {name: db, key: password}\n",
+                "{\"name\": \"DB_PASSWORD\", \"valueFrom\": \"arn:aws:ssm:eu-west-1:1:parameter/db\"}",
+                "{\"key\": \"token\", \"value\": \"{{token}}\"}",
+            ]),
+        Rule::new("django-secret-key", "Django SECRET_KEY")
+            .regex(r"\bSECRET_KEY[ \t]*=[ \t]*[\x22']((?:django-insecure-)?[^\x22'\s]{40,})[\x22']")
+            .group(1)
+            .keywords(&["secret_key"])
+            .entropy(4.0)
+            .validate(Validation::Password)
+            .tags(&["django"])
+            .examples(&[format!("SECRET_KEY = '{}'", rnd("django", b"abcdefghijklmnopqrstuvwxyz0123456789!@#$%^&*(-_=+)", 50))])
+            .negatives(&["SECRET_KEY = os.environ['DJANGO_SECRET_KEY']", "SECRET_KEY = 'django-insecure-changeme-changeme-changeme-changeme'"]),
     ]
 }
 
@@ -389,6 +462,10 @@ fn structural() -> Vec<Rule> {
         Rule::new("discord-bot-token", "Discord bot token")
             .regex(r"(?:^|[^A-Za-z0-9_\-.])([MNO][A-Za-z0-9]{23,27}\.[A-Za-z0-9_\-]{6}\.[A-Za-z0-9_\-]{27,40})(?:[^A-Za-z0-9_\-.]|\z)")
             .group(1)
+            // on lines that say what the value is for (a token, a bot, a client's run/login
+            // call), whichever service: a pattern without a literal start or keyword would
+            // cost every blob a full extra pass
+            .keywords(&["discord", "token", "bot", ".run(", "login(", "auth"])
             .entropy(3.5)
             .validate(Validation::DiscordBotToken)
             .tags(&["discord"])
@@ -446,6 +523,7 @@ pub(crate) fn rules() -> Vec<Rule> {
     v.extend(command_lines());
     v.extend(connections());
     v.extend(markup_and_sql());
+    v.extend(headers_and_calls());
     v.extend(structural());
     v
 }

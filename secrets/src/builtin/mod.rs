@@ -41,6 +41,17 @@ fn global_allowlist() -> Allowlist {
     }
 }
 
+/// Standard base64 with padding (examples only).
+pub(crate) fn b64(data: &[u8]) -> String {
+    let mut s = crate::validate::base64url_encode(data)
+        .replace('-', "+")
+        .replace('_', "/");
+    while s.len() % 4 != 0 {
+        s.push('=');
+    }
+    s
+}
+
 /// Deterministic pseudo-random string over `alphabet` (examples must be stable across runs).
 pub(crate) fn rnd(seed: &str, alphabet: &[u8], n: usize) -> String {
     let mut x: u64 = 0xcbf2_9ce4_8422_2325;

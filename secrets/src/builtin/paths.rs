@@ -41,8 +41,12 @@ pub(crate) fn rules() -> Vec<Rule> {
         p(
             "java-keystore-file",
             "Java keystore (*.jks, *.keystore)",
-            r"(?i)\.(?:jks|keystore)$",
-            &["app/release.keystore", "truststore.jks"],
+            r"(?i)\.(?:jks|jceks|bks|keystore)$",
+            &[
+                "app/release.keystore",
+                "truststore.jks",
+                "config/credentials.jceks",
+            ],
             &["keystore.md"],
         ),
         p(
