@@ -729,6 +729,10 @@ const NON_SECRET_WORDS: &[&str] = &[
     "max",
     "min",
     "kid",
+    // public by design: Stripe publishable keys, Algolia search-only keys, reCAPTCHA site keys
+    "publishable",
+    "search",
+    "site",
 ];
 
 /// Does the key name before a value say the value is not a secret?

@@ -1950,11 +1950,11 @@ fn generic() -> Vec<Rule> {
             .negatives(&negatives),
         Rule::new("generic-api-key", "API key, token or secret assigned in code or configuration")
             .regex(assignment(
-                "(?:api|access|auth|client|app|private|secret|master|service|signing|encryption|bearer|refresh|routing|integration|license|webhook|session|account|admin|deploy|write|shared|consumer|partner)[_\\-.]?(?:key|token|secret)|secret|token|passphrase|credentials",
+                "(?:api|access|auth|client|app|private|secret|master|service|signing|encryption|bearer|refresh|routing|integration|license|webhook|session|account|admin|deploy|write|shared|consumer|partner|hmac|aes|jwt|cipher|crypt|des)[_\\-.]?(?:key|token|secret)|secret|token|passphrase|credentials|pepper",
                 r#"[A-Za-z0-9_\-+/=.~!*&@#%^?]{16,}"#,
             ))
             .group(2)
-            .keywords(&["key", "secret", "token", "credential", "passphrase"])
+            .keywords(&["key", "secret", "token", "credential", "passphrase", "pepper"])
             .entropy(3.5)
             .validate(Validation::Generic)
             .allow(Allowlist { regex_target: RegexTarget::Line, regexes: vec![r"(?i)\b(?:example|sample|placeholder|dummy)\b".into(), r"arn:aws[a-z\-]{0,12}:(?:secretsmanager|ssm|kms):".into()], ..Allowlist::default() })

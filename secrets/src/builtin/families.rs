@@ -225,8 +225,8 @@ fn command_lines() -> Vec<Rule> {
             .examples(&[format!("docker login -u ci -p {p} registry.acme.io")])
             .negatives(&["docker login -u ci --password-stdin registry.acme.io", "docker login -u ci -p $CI_REGISTRY_PASSWORD $CI_REGISTRY"]),
         Rule::new("cli-password-option", "Password in a command's --password option (wget, smbclient, redis-cli, net use, …)")
-            .regex(r"(?i)(?:\bwget[^\r\n|;&]{0,200}?[ \t]--(?:ftp-|http-)?password=[\x22']?([^\s\x22']{3,})|\bredis-cli[^\r\n|;&]{0,200}?[ \t,\x22']-a[\x22']?[ \t,]+[\x22']?([^\s\x22',\-][^\s\x22',]{2,})|\bsmbclient[^\r\n|;&]{0,200}?[ \t](?:-U|--user)[ \t=]*[\x22']?[^\s%\x22']{1,64}%([^\s\x22']{3,})|\bnet[ \t]+use\b[^\r\n|;&]{0,200}?/user:[^\s]{1,64}[ \t]+([^\s/*\x22'][^\s\x22']{2,})|\bnet[ \t]+use[ \t]+(?:[A-Z]:[ \t]+)?\\\\[^\s]{1,255}[ \t]+([^\s/*\x22'][^\s\x22']{2,})[ \t]+/user:|--requirepass[\x22']?[ \t,=]+[\x22']?([^\s\x22',]{3,})|[ \t]-pass(?:in|out)[ \t]+[\x22']?pass:([^\s\x22']{3,})|--(?:ks|key)-pass[ \t]+[\x22']?pass:([^\s\x22']{3,})|[ \t]-(?:storepass|keypass|srcstorepass|deststorepass)[ \t]+[\x22']?([^\s\x22'$\-][^\s\x22']{2,})|\bConvertTo-SecureString[ \t]+(?:-String[ \t]+)?[\x22']([^\x22'\r\n]{3,})[\x22'][ \t]+-AsPlainText)")
-            .keywords(&["wget", "redis-cli", "smbclient", "net use", "requirepass", "pass:", "storepass", "keypass", "converto-securestring", "convertto-securestring"])
+            .regex(r"(?i)(?:\bwget[^\r\n|;&]{0,200}?[ \t]--(?:ftp-|http-)?password=[\x22']?([^\s\x22']{3,})|\bredis-cli[^\r\n|;&]{0,200}?[ \t,\x22']-a[\x22']?[ \t,]+[\x22']?([^\s\x22',\-][^\s\x22',]{2,})|\bsmbclient[^\r\n|;&]{0,200}?[ \t](?:-U|--user)[ \t=]*[\x22']?[^\s%\x22']{1,64}%([^\s\x22']{3,})|\bnet[ \t]+use\b[^\r\n|;&]{0,200}?/user:[^\s]{1,64}[ \t]+([^\s/*\x22'][^\s\x22']{2,})|\bnet[ \t]+use[ \t]+(?:[A-Z]:[ \t]+)?\\\\[^\s]{1,255}[ \t]+([^\s/*\x22'][^\s\x22']{2,})[ \t]+/user:|--requirepass[\x22']?[ \t,=]+[\x22']?([^\s\x22',]{3,})|[ \t]-pass(?:in|out)[ \t]+[\x22']?pass:([^\s\x22']{3,})|--(?:ks|key)-pass[ \t]+[\x22']?pass:([^\s\x22']{3,})|[ \t]-(?:storepass|keypass|srcstorepass|deststorepass)[ \t]+[\x22']?([^\s\x22'$\-][^\s\x22']{2,})|\blftp\b[^\r\n|;&]{0,200}?[ \t]-u[ \t]+[\x22']?[^\s,\x22']{1,64},([^\s\x22']{3,})|\bncftp(?:put|get|ls)?\b[^\r\n|;&]{0,200}?[ \t]-p[ \t]+[\x22']?([^\s\x22'\-][^\s\x22']{2,})|\bmongo(?:sh|dump|restore|import|export|stat|top|files)?\b[^\r\n|;&]{0,200}?[ \t](?:-p|--password)[ \t=]+[\x22']?([^\s\x22'\-][^\s\x22']{2,})|\bConvertTo-SecureString[ \t]+(?:-String[ \t]+)?[\x22']([^\x22'\r\n]{3,})[\x22'][ \t]+-AsPlainText)")
+            .keywords(&["wget", "redis-cli", "smbclient", "net use", "requirepass", "pass:", "storepass", "keypass", "convertto-securestring", "lftp", "ncftp", "mongo"])
             .validate(Validation::Password)
             .tags(&["password", "command-line"])
             .examples(&[
@@ -240,6 +240,10 @@ fn command_lines() -> Vec<Rule> {
                 format!("apksigner sign --ks release.jks --ks-pass pass:{p} app.apk"),
                 format!("keytool -importcert -keystore t.jks -storepass {p} -file ca.crt"),
                 format!("$s = ConvertTo-SecureString '{p}' -AsPlainText -Force"),
+                format!("lftp -u media,{p} sftp://files.internal -e 'mirror; quit'"),
+                format!("ncftpput -u sync -p {p} origin.internal /media a.webp"),
+                format!("mongosh --host db --username admin -p '{p}' --eval 'db.stats()'"),
+                format!("mongorestore --username admin --password '{p}' --archive=a"),
             ])
             .negatives(&[
                 "wget --password=$PASS https://x",
@@ -363,6 +367,30 @@ fn headers_and_calls() -> Vec<Rule> {
                 "{\"name\": \"DB_PASSWORD\", \"valueFrom\": \"arn:aws:ssm:eu-west-1:1:parameter/db\"}",
                 "{\"key\": \"token\", \"value\": \"{{token}}\"}",
             ]),
+        Rule::new("session-cookie", "Session cookie in a captured request (HAR, curl trace, Cookie header)")
+            .regex(r"(?i)\bcookie[^\r\n]{0,200}?\b(?:sid|sessionid|session_id|session|connect\.sid|phpsessid|jsessionid|_[a-z0-9]{1,30}_session|laravel_session|asp\.net_sessionid)=([A-Za-z0-9%\-_.~+/]{20,})")
+            .group(1)
+            .keywords(&["cookie"])
+            .entropy(3.5)
+            .validate(Validation::Generic)
+            .tags(&["http", "session"])
+            .examples(&[
+                format!("{{ \"name\": \"cookie\", \"value\": \"sid={}; theme=dark\" }}", rnd("sid", ALNUM, 40)),
+                format!("Cookie: theme=dark; sessionid={}", rnd("sid2", ALNUM, 32)),
+            ])
+            .negatives(&["Cookie: sessionid=${SESSION}", "cookie_name = 'sessionid=placeholder-value-here'"]),
+        Rule::new("azure-logic-app-url", "Azure Logic Apps / Power Automate trigger URL with signature")
+            .regex(r"https://[a-z0-9\-]{1,60}\.[a-z0-9\-]{1,40}\.logic\.azure\.com(?::443)?/workflows/[0-9a-f]{32}/triggers/[^\s\x22'<>]{1,400}?[?&]sig=([A-Za-z0-9_\-%]{40,})")
+            .group(1)
+            .keywords(&["logic.azure.com"])
+            .entropy(3.5)
+            .tags(&["azure", "webhook"])
+            .examples(&[format!(
+                "\"FlowUrl\": \"https://prod-70.westeurope.logic.azure.com:443/workflows/{}/triggers/manual/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig={}\"",
+                rnd("logic-wf", b"0123456789abcdef", 32),
+                rnd("logic-sig", ALNUM, 43)
+            )])
+            .negatives(&["https://prod-70.westeurope.logic.azure.com/workflows/<id>/triggers/manual?sig=<sig>"]),
         Rule::new("django-secret-key", "Django SECRET_KEY")
             .regex(r"\bSECRET_KEY[ \t]*=[ \t]*[\x22']((?:django-insecure-)?[^\x22'\s]{40,})[\x22']")
             .group(1)
@@ -395,6 +423,23 @@ fn markup_and_sql() -> Vec<Rule> {
             .tags(&["xml", "dotnet", "generic"])
             .examples(&[format!("<add key=\"PartnerApiKey\" value=\"{}\" />", rnd("xmlkv", ALNUM, 32))])
             .negatives(&["<add key=\"ApiKeyHeader\" value=\"X-Api-Key-Name\" />", "<add key=\"Password\" value=\"#{Password}#\" />"]),
+        Rule::new("plist-secret", "Secret in a property list (<key>…Secret</key><string>…</string>)")
+            .regex(r"(?i)<key>([A-Za-z0-9_.\-]{0,40}(?:password|passwd|secret|token|apikey|api_key|privatekey|passphrase)[A-Za-z0-9_.\-]{0,16})</key>[ \t\r\n]{0,40}<string>([^<\s]{8,})</string>")
+            .group(2)
+            .keywords(&["</key>"])
+            .validate(Validation::Generic)
+            .tags(&["plist", "generic"])
+            .examples(&[format!("<key>OAuthClientSecret</key>\n\t<string>{}</string>", rnd("plist", ALNUM, 40))])
+            .negatives(&["<key>OAuthClientSecret</key>\n\t<string>$(OAUTH_SECRET)</string>"]),
+        Rule::new("terraform-variable-default", "Secret as the default of a Terraform variable")
+            .regex(r#"(?i)\bvariable[ \t]+"([a-z0-9_\-]*(?:password|passwd|secret|token|api_key|apikey|private_key|credentials?))"[ \t]*\{[^}]{0,400}?\bdefault[ \t]*=[ \t]*"([^"\s$]{6,})""#)
+            .group(2)
+            .keywords(&["variable"])
+            .entropy(2.5)
+            .validate(Validation::Password)
+            .tags(&["terraform"])
+            .examples(&[format!("variable \"db_password\" {{\n  type      = string\n  sensitive = true\n  default   = \"{p}\"\n}}")])
+            .negatives(&["variable \"db_password\" {\n  type = string\n  default = \"\"\n}", "variable \"secret_name\" {\n  default = \"prod/db\"\n}"]),
         Rule::new("sql-password", "Password in SQL (CREATE/ALTER ROLE|USER … PASSWORD, IDENTIFIED BY)")
             .regex(r"(?i)\b(?:(?:WITH|LOGIN|ROLE|USER)[ \t]+(?:[A-Za-z_]+[ \t]+){0,3}?(?:ENCRYPTED[ \t]+)?PASSWORD|IDENTIFIED[ \t]+(?:WITH[ \t]+[A-Za-z_]+[ \t]+)?BY)[ \t]+'([^'\s]{3,})'")
             .group(1)
