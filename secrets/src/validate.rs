@@ -766,7 +766,7 @@ fn non_secret_key(key: &[u8]) -> bool {
 
 /// The text a padded base64 value encodes, when it is base64 of printable ASCII.
 fn encoded_text(s: &[u8]) -> Option<Vec<u8>> {
-    if s.len() % 4 != 0 || !s.ends_with(b"=") {
+    if !s.len().is_multiple_of(4) || !s.ends_with(b"=") {
         return None;
     }
     let plain = base64_decode(s)?;

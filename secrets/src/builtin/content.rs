@@ -977,14 +977,6 @@ fn shaped() -> Vec<Rule> {
             // that goes with them is what grants access)
             match *id {
                 "twilio-api-key" => r.severity(Severity::Warn),
-                // Firebase's client configuration files carry the app's public API key
-                "gcp-api-key" => r.allow(Allowlist {
-                    description: Some("Firebase client configuration (public by design)".into()),
-                    paths: vec![
-                        r"(?:^|/)(?:google-services\.json|GoogleService-Info\.plist)$".into(),
-                    ],
-                    ..Allowlist::default()
-                }),
                 _ => r,
             }
         })

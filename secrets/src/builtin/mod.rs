@@ -30,11 +30,13 @@ pub(crate) fn ruleset() -> RuleSet {
 /// dependency trees, and binary/media assets that slip past the NUL sniff.
 fn global_allowlist() -> Allowlist {
     Allowlist {
-        description: Some("lockfiles, vendored dependencies and media".into()),
+        description: Some("lockfiles, vendored dependencies, media and client configs".into()),
         condition: Condition::Or,
         paths: vec![
             r"(?:^|/)(?:package-lock\.json|npm-shrinkwrap\.json|yarn\.lock|pnpm-lock\.yaml|bun\.lockb?|Cargo\.lock|go\.sum|poetry\.lock|Pipfile\.lock|uv\.lock|composer\.lock|Gemfile\.lock|gradle\.lockfile|packages\.lock\.json|flake\.lock|mix\.lock|pubspec\.lock|Podfile\.lock)$".into(),
             r"(?:^|/)(?:node_modules|vendor/bundle|\.yarn/cache)/".into(),
+            // Firebase's client configuration files: the app's public API key and ids
+            r"(?:^|/)(?:google-services\.json|GoogleService-Info\.plist)$".into(),
             r"(?i)\.(?:png|jpe?g|gif|bmp|ico|webp|svg|tiff?|woff2?|ttf|eot|otf|mp[34]|mov|avi|pdf|zip|gz|tgz|bz2|xz|7z|jar|war|class|so|dylib|dll|exe|o|a|pyc|wasm)$".into(),
         ],
         ..Allowlist::default()
@@ -46,7 +48,7 @@ pub(crate) fn b64(data: &[u8]) -> String {
     let mut s = crate::validate::base64url_encode(data)
         .replace('-', "+")
         .replace('_', "/");
-    while s.len() % 4 != 0 {
+    while !s.len().is_multiple_of(4) {
         s.push('=');
     }
     s

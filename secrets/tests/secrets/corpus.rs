@@ -224,7 +224,7 @@ fn line_labelled(rel: &str, title: &str, floor: f64) {
         let mut wrong: Vec<u32> = block
             .iter()
             .filter(|f| !case.secrets.iter().any(|l| hits(l, f)))
-            .filter(|f| !(f.line == 0 && !case.secrets.is_empty()))
+            .filter(|f| f.line != 0 || case.secrets.is_empty())
             .map(|f| f.line)
             .collect();
         wrong.dedup();
