@@ -124,6 +124,10 @@ pub enum Validation {
     /// `password = …` assignments: [`Validation::Generic`], except that a quoted value of 10+
     /// characters mixing upper and lower case (or symbols) counts without digits.
     GenericPassword,
+    /// Generic key/token/secret assignments: [`Validation::Generic`] plus an entropy floor that
+    /// depends on the alphabet (3.0 bits for hex of 32+ digits, 3.5 otherwise: a random
+    /// 32-digit hex key rarely reaches 3.5).
+    GenericKey,
     /// Password in a URL's userinfo: [`Validation::Password`], and not the user name again
     /// (`guest:guest@`, `postgres:postgres@` are defaults).
     UrlPassword,
@@ -150,6 +154,7 @@ impl Validation {
             Validation::DiscordBotToken => "discord-snowflake",
             Validation::UrlPassword => "url-password",
             Validation::GenericPassword => "generic-password",
+            Validation::GenericKey => "generic-key",
         }
     }
 
@@ -180,7 +185,10 @@ impl Validation {
             Validation::PypiMacaroon => "documented: PyPI help, \"API tokens\" (macaroons)",
             Validation::Jwt => "structure: RFC 7519",
             Validation::AwsKeyId => "documented: AWS IAM identifiers (key id alphabet); the example key id is public",
-            Validation::Generic | Validation::GenericPassword | Validation::Password => {
+            Validation::Generic
+            | Validation::GenericPassword
+            | Validation::GenericKey
+            | Validation::Password => {
                 "placeholder and reference filter"
             }
             Validation::BasicAuth => "structure: RFC 7617 (user-id \":\" password), then the placeholder filter",

@@ -47,6 +47,15 @@ pub(crate) fn check(v: Validation, secret: &[u8], key: &[u8]) -> bool {
         Validation::DiscordBotToken => discord_bot_token(secret),
         Validation::UrlPassword => url_password(secret, key),
         Validation::GenericPassword => generic_password(secret, key),
+        Validation::GenericKey => {
+            // short hex values are ids (GPG key ids, short commit hashes); keys are 32+ digits
+            let floor = if secret.len() >= 32 && secret.iter().all(u8::is_ascii_hexdigit) {
+                3.0
+            } else {
+                3.5
+            };
+            shannon_entropy_f64(secret) > floor && generic(secret, key)
+        }
     }
 }
 
@@ -607,7 +616,6 @@ const LOOKUP_PREFIXES: &[&str] = &[
     "~/",
     "\\",
     "&",
-    "*",
     // references to secret stores and encrypted values
     "enc[",
     "!vault",
@@ -647,6 +655,14 @@ fn is_placeholder(s: &[u8]) -> bool {
             .filter(|&&b| !std::mem::replace(&mut seen[b as usize], true))
             .count()
     };
+    // `*ptr`, `*args`: a dereference or a splat; `****`: a mask (caught by `distinct` below)
+    if s.first() == Some(&b'*')
+        && s[1..]
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.'))
+    {
+        return true;
+    }
     // PostgreSQL's stored form of a password: "md5" + 32 hex digits
     if s.len() == 35 && l.starts_with("md5") && s[3..].iter().all(u8::is_ascii_hexdigit) {
         return true;
@@ -729,6 +745,8 @@ const NON_SECRET_WORDS: &[&str] = &[
     "max",
     "min",
     "kid",
+    // git's `user.signingkey` names a key (its id), it is not one
+    "signingkey",
     // public by design: Stripe publishable keys, Algolia search-only keys, reCAPTCHA site keys
     "publishable",
     "search",
@@ -813,12 +831,14 @@ fn base64_secret(s: &[u8]) -> bool {
 
 /// The password of `scheme://user:password@host`; `key` is the text before it.
 fn url_password(s: &[u8], key: &[u8]) -> bool {
-    let user = key
-        .windows(3)
-        .rposition(|w| w == b"://")
-        .map(|at| &key[at + 3..])
-        .and_then(|rest| rest.strip_suffix(b":"))
-        .unwrap_or_default();
+    // `scheme://user:` before a URL's password; `host:port:db:user:` before a .pgpass one
+    let user = match key.windows(3).rposition(|w| w == b"://") {
+        Some(at) => key[at + 3..].strip_suffix(b":").unwrap_or_default(),
+        None => key
+            .strip_suffix(b":")
+            .and_then(|k| k.rsplit(|&c| c == b':').next())
+            .unwrap_or_default(),
+    };
     password(s) && !user.eq_ignore_ascii_case(s)
 }
 

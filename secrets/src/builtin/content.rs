@@ -1430,7 +1430,7 @@ fn keys() -> Vec<Rule> {
 /// group 1 is the name, group 2 the value.
 fn assignment(name: &str, value: &str) -> String {
     format!(
-        r#"(?i)((?:{name})[A-Za-z0-9_.\-]{{0,24}})\\?["'`]?(?:[ \t]{{0,4}}:[ \t]{{0,4}}&?(?:'static[ \t]+)?[A-Za-z_][A-Za-z0-9_<>\[\]]{{0,20}}[ \t]{{0,4}}=|[ \t]{{0,32}}(?::=|=>|=|:|,))[ \t]{{0,16}}(?:(?:\[\])?[A-Za-z_]{{1,24}}(?:(?:::|\.)[A-Za-z_]{{1,16}}){{0,2}}\()?\\?["'`]?({value})(?:\\?["'`\s;,)<]|\z)"#
+        r#"(?i)((?:{name})[A-Za-z0-9_.\-]{{0,24}})\\?["'`]?\]?(?:[ \t]{{0,4}}:[ \t]{{0,4}}&?(?:'static[ \t]+)?[A-Za-z_][A-Za-z0-9_<>\[\]]{{0,20}}[ \t]{{0,4}}=|[ \t]{{0,32}}(?::=|=>|=|:|,))[ \t]{{0,16}}(?:(?:\[\])?[A-Za-z_]{{1,24}}(?:(?:::|\.)[A-Za-z_]{{1,16}}){{0,2}}\()?\[?@?\\?["'`]?({value})(?:\\?["'`\s;,)<]|\z)"#
     )
 }
 
@@ -1947,8 +1947,8 @@ fn generic() -> Vec<Rule> {
             ))
             .group(2)
             .keywords(&["key", "secret", "token", "credential", "passphrase", "pepper"])
-            .entropy(3.5)
-            .validate(Validation::Generic)
+            .entropy(3.0)
+            .validate(Validation::GenericKey)
             .allow(Allowlist { regex_target: RegexTarget::Line, regexes: vec![r"(?i)\b(?:example|sample|placeholder|dummy)\b".into(), r"arn:aws[a-z\-]{0,12}:(?:secretsmanager|ssm|kms):".into()], ..Allowlist::default() })
             .tags(&["generic", "api-key"])
             .examples(&[format!("API_KEY={key}"), format!("client_secret: \"{key}\""), format!("const accessToken = '{key}';")])

@@ -63,15 +63,15 @@ fn credential_files() -> Vec<Rule> {
             .path(r"(?:^|/)\.?pgpass(?:\.conf)?$")
             .path_examples(&[".pgpass", "home/app/.pgpass"], &["pgpass.md", "src/db.rs"])
             .group(1)
-            .validate(Validation::Password)
+            .validate(Validation::UrlPassword)
             .tags(&["postgres", "password"])
             .examples(&[format!("db.prod.internal:5432:app:app_user:{}\n", pw("pgpass"))])
-            .negatives(&["# hostname:port:database:username:password\n*:*:*:postgres:${PGPASSWORD}\n"]),
+            .negatives(&["# hostname:port:database:username:password\n*:*:*:postgres:${PGPASSWORD}\nlocalhost:5432:keycloak:keycloak:keycloak\n"]),
         Rule::new("pgpass-line", "PostgreSQL password-file line written by a script or playbook")
             .regex(r"(?m)^[ \t\x22'>-]*[A-Za-z0-9_.\-*]{1,253}:(?:[0-9]{1,5}|\*):[^:\s]{1,63}:[^:\s]{1,63}:([^\s\x22']{3,})[\x22']?[ \t]*$")
             .group(1)
             .keywords(&[":5432:", ":*:"])
-            .validate(Validation::Password)
+            .validate(Validation::UrlPassword)
             .required(&["pgpass-mention"])
             .tags(&["postgres", "password"])
             .examples(&[format!(
@@ -161,6 +161,18 @@ fn credential_files() -> Vec<Rule> {
             .tags(&["wireguard", "private-key"])
             .examples(&[format!("[Interface]\nAddress = 10.0.0.2/32\nPrivateKey = {}A=\n", rnd("wg", B64, 42))])
             .negatives(&["[Interface]\nPrivateKey = <client-private-key>\n"]),
+        Rule::new("gnupg-private-key", "GnuPG private key (private-keys-v1.d S-expression)")
+            .regex(r"\(private-key[ \t\r\n]{0,8}\([a-z0-9\-]{1,32}[\s\S]{0,4000}?\(d[ \t\r\n]{1,8}#([0-9A-Fa-f]{32,})#")
+            .group(1)
+            .keywords(&["(private-key"])
+            .entropy(3.0)
+            .tags(&["gnupg", "private-key"])
+            .examples(&[format!(
+                "Created: 20240301T101500\nKey: (private-key (rsa (n #00{}#)\n (e #010001#)\n (d #{}#)))\n",
+                rnd("gpg-n", b"0123456789ABCDEF", 64),
+                rnd("gpg-d", b"0123456789ABCDEF", 64)
+            )])
+            .negatives(&["Key: (public-key (rsa (n #00AB#)(e #010001#)))"]),
         Rule::new("openvpn-static-key", "OpenVPN static key (tls-auth / tls-crypt)")
             .regex(r"-----BEGIN OpenVPN Static key V1-----((?:[0-9a-fA-F \t\r\n]|\\n){64,}?)-----END OpenVPN Static key V1-----")
             .group(1)
@@ -368,7 +380,7 @@ fn headers_and_calls() -> Vec<Rule> {
                 "{\"key\": \"token\", \"value\": \"{{token}}\"}",
             ]),
         Rule::new("session-cookie", "Session cookie in a captured request (HAR, curl trace, Cookie header)")
-            .regex(r"(?i)\bcookie[^\r\n]{0,200}?\b(?:sid|sessionid|session_id|session|connect\.sid|phpsessid|jsessionid|_[a-z0-9]{1,30}_session|laravel_session|asp\.net_sessionid)=([A-Za-z0-9%\-_.~+/]{20,})")
+            .regex(r"(?i)\bcookie(?:[\x22'][ \t]*,[ \t\r\n]{1,60}[\x22']value[\x22'][ \t]*:[ \t]*[\x22'])?[^\r\n]{0,200}?\b(?:sid|sessionid|session_id|session|connect\.sid|phpsessid|jsessionid|[a-z0-9_]{0,30}_session|asp\.net_sessionid)=([A-Za-z0-9%\-_.~+/]{20,})")
             .group(1)
             .keywords(&["cookie"])
             .entropy(3.5)
@@ -377,6 +389,7 @@ fn headers_and_calls() -> Vec<Rule> {
             .examples(&[
                 format!("{{ \"name\": \"cookie\", \"value\": \"sid={}; theme=dark\" }}", rnd("sid", ALNUM, 40)),
                 format!("Cookie: theme=dark; sessionid={}", rnd("sid2", ALNUM, 32)),
+                format!("{{\n  \"name\": \"cookie\",\n  \"value\": \"theme=dark; app_session={}\"\n}}", rnd("sid3", ALNUM, 40)),
             ])
             .negatives(&["Cookie: sessionid=${SESSION}", "cookie_name = 'sessionid=placeholder-value-here'"]),
         Rule::new("azure-logic-app-url", "Azure Logic Apps / Power Automate trigger URL with signature")
@@ -391,6 +404,18 @@ fn headers_and_calls() -> Vec<Rule> {
                 rnd("logic-sig", ALNUM, 43)
             )])
             .negatives(&["https://prod-70.westeurope.logic.azure.com/workflows/<id>/triggers/manual?sig=<sig>"]),
+        Rule::new("basic-auth-call", "Password passed to a basic-auth call (HTTPBasicAuth, SetBasicAuth, .auth.basic, …)")
+            .regex(r"(?i)(?:HTTPBasicAuth|BasicAuth|SetBasicAuth|setBasicAuth|basicAuth|withBasicAuth|basic_auth|auth\.basic|Credentials|UsernamePasswordCredentials|NetworkCredential|PasswordAuthentication)\([ \t]*[\x22'][^\x22'\r\n]{1,64}[\x22'][ \t]*,[ \t]*[\x22']([^\x22'\s]{3,})[\x22']")
+            .group(1)
+            .keywords(&["basicauth", "basic_auth", "auth.basic", "credentials(", "credential(", "passwordauthentication("])
+            .validate(Validation::Password)
+            .tags(&["http", "password"])
+            .examples(&[
+                format!("r = requests.get(url, auth=HTTPBasicAuth(\"svc\", \"{p}\"))"),
+                format!("req.SetBasicAuth(\"svc\", \"{p}\")"),
+                format!(".auth.basic(\"svc-reporting\", \"{p}\")"),
+            ])
+            .negatives(&["req.SetBasicAuth(\"svc\", os.Getenv(\"PASS\"))", "HTTPBasicAuth(\"user\", \"pass\")"]),
         Rule::new("django-secret-key", "Django SECRET_KEY")
             .regex(r"\bSECRET_KEY[ \t]*=[ \t]*[\x22']((?:django-insecure-)?[^\x22'\s]{40,})[\x22']")
             .group(1)
@@ -486,7 +511,7 @@ fn structural() -> Vec<Rule> {
     let k8s_pw = b64(pw("k8s").as_bytes());
     vec![
         Rule::new("aws-secret-access-key-near-id", "AWS secret access key beside its access key id")
-            .regex(r"(?s)\b(?:AKIA|ASIA)[A-Z2-7]{16}\b[^A-Za-z0-9+/]{1,40}?(?:[^\r\n]{0,80}?[^A-Za-z0-9+/])?([A-Za-z0-9+/]{40})(?:[^A-Za-z0-9+/=]|\z)|(?:^|[^A-Za-z0-9+/])([A-Za-z0-9+/]{40})[^A-Za-z0-9+/=][^\r\n]{0,80}?\b(?:AKIA|ASIA)[A-Z2-7]{16}\b")
+            .regex(r"(?s)\b(?:AKIA|ASIA)[A-Z0-9]{16}\b[^A-Za-z0-9+/]{1,40}?(?:[^\r\n]{0,80}?[^A-Za-z0-9+/])?([A-Za-z0-9+/]{40})(?:[^A-Za-z0-9+/=]|\z)|(?:^|[^A-Za-z0-9+/])([A-Za-z0-9+/]{40})[^A-Za-z0-9+/=][^\r\n]{0,80}?\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")
             .keywords(&["akia", "asia"])
             .entropy(4.2)
             .allow(Allowlist {

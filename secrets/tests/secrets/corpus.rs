@@ -190,7 +190,8 @@ fn final_blind_precision_and_recall() {
 
 #[test]
 fn unseen_precision_and_recall() {
-    // written for one measurement and never read case by case: the number the issue asks for
+    // written for one measurement and never read case by case: measured once whole
+    // (P 0.955 / R 0.881, docs/benchmarks.md)
     // its odd-numbered files were analysed after that measurement; the even-numbered half
     // is still unread and is gated on its own
     line_labelled_where(
@@ -219,7 +220,7 @@ fn case_number(id: &str) -> u32 {
 
 /// The unseen corpus's gate: just under its one measurement (docs/benchmarks.md), so that a
 /// regression fails without anyone tuning to it.
-const UNSEEN_FLOOR: f64 = 0.0;
+const UNSEEN_FLOOR: f64 = 0.90;
 
 fn line_labelled(rel: &str, title: &str, floor: f64) {
     line_labelled_where(rel, title, floor, |_| true);
