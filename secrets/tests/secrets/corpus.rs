@@ -204,7 +204,7 @@ fn unseen_precision_and_recall() {
         "corpus/unseen/unseen.jsonl",
         "unseen corpus, even half (never read)",
         UNSEEN_FLOOR,
-        |id| case_number(id) % 2 == 0,
+        |id| case_number(id).is_multiple_of(2),
     );
 }
 
