@@ -366,7 +366,8 @@ fn headers_and_calls() -> Vec<Rule> {
         Rule::new("name-value-secret", "Secret in a name/value pair (Postman, ECS, Kubernetes env, …)")
             .regex(r"(?i)[\x22']?(?:key|name)[\x22']?[ \t]*:[ \t]*[\x22']?([A-Za-z0-9_.\-]{0,40}(?:password|passwd|pwd|secret|token|api[_\-]?key|apikey|credentials?)[A-Za-z0-9_.\-]{0,20})[\x22']?[ \t]*,?[ \t]*\r?\n?[ \t]{0,40}-?[ \t]*[\x22']?value[\x22']?[ \t]*:[ \t]*[\x22']?([^\s\x22',}]{8,200})")
             .group(2)
-            .keywords(&["value"])
+            // the name's line opens the window; the value may follow on the next line
+            .keywords(&["password", "passwd", "pwd", "secret", "token", "api_key", "apikey", "api-key", "credential"])
             .entropy(3.0)
             .validate(Validation::Password)
             .tags(&["generic"])
