@@ -1,0 +1,1293 @@
+#!/usr/bin/env python3
+"""Blind secret-detection corpus generator ("fresh").
+
+Deterministic: every random value comes from random.Random(SEED).
+Prints one JSON object per line (see README.md).  Python 3 stdlib only.
+All secret values are random; none is a real credential.
+"""
+import base64
+import json
+import random
+import string
+import sys
+import zlib
+
+SEED = 0x5EC7F4E5
+R = random.Random(SEED)
+
+B62 = string.digits + string.ascii_uppercase + string.ascii_lowercase  # 0-9A-Za-z
+ALNUM = string.ascii_letters + string.digits
+HEX = "0123456789abcdef"
+UPHEX = "0123456789ABCDEF"
+B64A = string.ascii_letters + string.digits + "+/"
+B64U = string.ascii_letters + string.digits + "-_"
+UPPER_AN = string.ascii_uppercase + string.digits
+B32 = string.ascii_uppercase + "234567"
+
+
+def rs(n, alpha=ALNUM):
+    return "".join(R.choice(alpha) for _ in range(n))
+
+
+def hx(n):
+    return rs(n, HEX)
+
+
+def rbytes(n):
+    return bytes(R.getrandbits(8) for _ in range(n))
+
+
+def b64(n):
+    return base64.b64encode(rbytes(n)).decode()
+
+
+def digits(n):
+    return str(R.randint(1, 9)) + rs(n - 1, string.digits)
+
+
+def uuid4():
+    h = hx(32)
+    h = h[:12] + "4" + h[13:16] + R.choice("89ab") + h[17:]
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+# ---------------------------------------------------------------- checksummed tokens
+def base62(n, width=6):
+    out = ""
+    while n:
+        n, r = divmod(n, 62)
+        out = B62[r] + out
+    return out.rjust(width, "0")
+
+
+def gh_token(prefix="ghp_"):
+    body = rs(30, B62)
+    return prefix + body + base62(zlib.crc32(body.encode()) & 0xFFFFFFFF)
+
+
+def npm_token():
+    body = rs(30, B62)
+    return "npm_" + body + base62(zlib.crc32(body.encode()) & 0xFFFFFFFF)
+
+
+def gh_checksum_ok(tok):
+    body, cs = tok[4:34], tok[34:40]
+    return len(tok) == 40 and base62(zlib.crc32(body.encode()) & 0xFFFFFFFF) == cs
+
+
+# Bech32 (BIP-173) for age keys
+BECH = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+
+
+def _polymod(values):
+    gen = [0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3]
+    chk = 1
+    for v in values:
+        b = chk >> 25
+        chk = (chk & 0x1FFFFFF) << 5 ^ v
+        for i in range(5):
+            chk ^= gen[i] if ((b >> i) & 1) else 0
+    return chk
+
+
+def _hrp_expand(hrp):
+    return [ord(x) >> 5 for x in hrp] + [0] + [ord(x) & 31 for x in hrp]
+
+
+def _convertbits(data, frm, to):
+    acc = bits = 0
+    out = []
+    for v in data:
+        acc = (acc << frm) | v
+        bits += frm
+        while bits >= to:
+            bits -= to
+            out.append((acc >> bits) & ((1 << to) - 1))
+    if bits:
+        out.append((acc << (to - bits)) & ((1 << to) - 1))
+    return out
+
+
+def bech32(hrp, data8):
+    data = _convertbits(data8, 8, 5)
+    pm = _polymod(_hrp_expand(hrp) + data + [0] * 6) ^ 1
+    chk = [(pm >> 5 * (5 - i)) & 31 for i in range(6)]
+    return hrp + "1" + "".join(BECH[d] for d in data + chk)
+
+
+def bech32_ok(s):
+    s = s.lower()
+    hrp, _, rest = s.rpartition("1")
+    return _polymod(_hrp_expand(hrp) + [BECH.index(c) for c in rest]) == 1
+
+
+def age_pair():
+    sk = bech32("age-secret-key-", rbytes(32)).upper()
+    pk = bech32("age", rbytes(32))
+    return sk, pk
+
+
+# ---------------------------------------------------------------- vendor shapes
+def aws_key_id(prefix="AKIA"):
+    return prefix + rs(16, B32)
+
+
+def aws_secret():
+    return rs(40, B64A)
+
+
+def slack_bot():
+    return f"xoxb-{digits(12)}-{digits(13)}-{rs(24)}"
+
+
+def slack_user():
+    return f"xoxp-{digits(12)}-{digits(12)}-{digits(13)}-{hx(32)}"
+
+
+def slack_hook():
+    return f"https://hooks.slack.com/services/T{rs(10, UPPER_AN)}/B{rs(10, UPPER_AN)}/{rs(24)}"
+
+
+def stripe_sk(kind="sk_live_"):
+    return kind + rs(99 if R.random() < 0.5 else 24)
+
+
+def glpat():
+    return "glpat-" + rs(20, ALNUM + "-_")
+
+
+def openai_key():
+    return "sk-proj-" + rs(74, B64U) + "T3BlbkFJ" + rs(74, B64U)
+
+
+def anthropic_key():
+    return "sk-ant-api03-" + rs(93, B64U) + "AA"
+
+
+def sendgrid():
+    return "SG." + rs(22, B64U) + "." + rs(43, B64U)
+
+
+def twilio_sid(p="AC"):
+    return p + hx(32)
+
+
+def shopify(p="shpat_"):
+    return p + hx(32)
+
+
+def hf_token():
+    return "hf_" + rs(34, string.ascii_letters)
+
+
+def do_token():
+    return "dop_v1_" + hx(64)
+
+
+def vault_token():
+    return "hvs." + rs(24, B62)
+
+
+def pypi_token():
+    return "pypi-AgEIcHlwaS5vcmcCJD" + rs(8, B64U) + "-" + rs(4, B64U) + "-" + rs(4, B64U) + rs(150, B64U)
+
+
+def databricks():
+    return "dapi" + hx(32)
+
+
+def sentry_user():
+    return "sntryu_" + hx(64)
+
+
+def doppler():
+    return "dp.st.prd." + rs(40)
+
+
+def telegram():
+    return f"{digits(10)}:AA{rs(33, B64U)}"
+
+
+def discord_hook():
+    return f"https://discord.com/api/webhooks/{digits(19)}/{rs(68, B64U)}"
+
+
+def teams_hook():
+    return (f"https://contoso0.webhook.office.com/webhookb2/{uuid4()}@{uuid4()}/IncomingWebhook/"
+            f"{hx(32)}/{uuid4()}/V2{rs(43, B64U)}")
+
+
+def azure_storage_key():
+    return base64.b64encode(rbytes(64)).decode()
+
+
+def azure_client_secret():
+    return rs(3) + str(R.randint(0, 9)) + "Q~" + rs(34, ALNUM + "~._-")
+
+
+def jwt(payload):
+    h = base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT"}').rstrip(b"=").decode()
+    p = base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).rstrip(b"=").decode()
+    return f"{h}.{p}.{rs(43, B64U)}"
+
+
+def pw(n=None):
+    n = n or R.randint(14, 22)
+    s = rs(n, ALNUM + "!#%^*-_+=.")
+    return s
+
+
+def wrap(s, w=64):
+    return "\n".join(s[i:i + w] for i in range(0, len(s), w))
+
+
+# ---------------------------------------------------------------- key material
+RSA1_PREFIX = bytes.fromhex("308204a40201000282010100")
+PKCS8_PREFIX = bytes.fromhex("308204be020100300d06092a864886f70d0101010500048204a8308204a40201000282010100")
+EC_PREFIX = bytes.fromhex("30770201010420")
+CERT_PREFIX = bytes.fromhex("308203")
+
+
+def pem(label, prefix=b"", n=1190, w=64, headers=""):
+    body = wrap(base64.b64encode(prefix + rbytes(n)).decode(), w)
+    return f"-----BEGIN {label}-----\n{headers}{body}\n-----END {label}-----"
+
+
+def rsa_key():
+    return pem("RSA PRIVATE KEY", RSA1_PREFIX, 1180)
+
+
+def pkcs8_key():
+    return pem("PRIVATE KEY", PKCS8_PREFIX, 1180)
+
+
+def ec_key():
+    tail = bytes.fromhex("a00a06082a8648ce3d030107a144034200") + b"\x04" + rbytes(64)
+    raw = EC_PREFIX + rbytes(32) + tail
+    return "-----BEGIN EC PRIVATE KEY-----\n" + wrap(base64.b64encode(raw).decode()) + "\n-----END EC PRIVATE KEY-----"
+
+
+def openssh_key():
+    raw = b"openssh-key-v1\x00" + b"\x00\x00\x00\x04none\x00\x00\x00\x04none\x00\x00\x00\x00\x00\x00\x00\x01" + rbytes(360)
+    return ("-----BEGIN OPENSSH PRIVATE KEY-----\n" + wrap(base64.b64encode(raw).decode(), 70)
+            + "\n-----END OPENSSH PRIVATE KEY-----")
+
+
+def cert():
+    return pem("CERTIFICATE", CERT_PREFIX, 880)
+
+
+def pubkey():
+    return pem("PUBLIC KEY", bytes.fromhex("30820122300d06092a864886f70d01010105000382010f00"), 270)
+
+
+def ssh_pub(comment="deploy@ci"):
+    raw = b"\x00\x00\x00\x07ssh-rsa\x00\x00\x00\x03\x01\x00\x01\x00\x00\x01\x01\x00" + rbytes(256)
+    return "ssh-rsa " + base64.b64encode(raw).decode() + " " + comment
+
+
+def ssh_ed_pub(comment="ops@bastion"):
+    raw = b"\x00\x00\x00\x0bssh-ed25519\x00\x00\x00\x20" + rbytes(32)
+    return "ssh-ed25519 " + base64.b64encode(raw).decode() + " " + comment
+
+
+# ---------------------------------------------------------------- case registry
+CASES = []
+BINARY = {}
+
+
+def case(short, family, fmt, path, text, secrets=(), binary=None):
+    CASES.append(dict(short=short, family=family, format=fmt, path=path, text=text,
+                      secrets=list(secrets), binary=binary))
+
+
+# ================================================================ provider-token
+t1, t2 = gh_token("ghp_"), npm_token()
+case("gh-actions-release", "provider-token", "github-actions", ".github/workflows/release.yml", f"""name: release
+
+on:
+  push:
+    tags: ["v*"]
+
+permissions:
+  contents: write
+
+jobs:
+  publish:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - uses: actions/setup-node@v4
+        with:
+          node-version: 20
+          registry-url: https://registry.npmjs.org
+      - run: npm ci
+      - run: npm run build
+      - name: publish package
+        run: npm publish --access public
+        env:
+          NODE_AUTH_TOKEN: {t2}
+      - name: create GitHub release
+        run: gh release create "$GITHUB_REF_NAME" dist/*.tgz --generate-notes
+        env:
+          GH_TOKEN: {t1}
+""", [(t2, "npm automation token"), (t1, "GitHub classic PAT")])
+
+t = gh_token("ghp_")
+case("py-gh-client", "provider-token", "python", "tools/release/changelog.py", f'''"""Collect merged PRs since the last tag and print a changelog."""
+import subprocess
+import sys
+
+import requests
+
+API = "https://api.github.com"
+REPO = "acme-corp/payments-platform"
+# TODO(mkowalski): move to the CI secret store before merging
+GITHUB_TOKEN = "{t}"
+
+
+def last_tag():
+    return subprocess.check_output(["git", "describe", "--tags", "--abbrev=0"], text=True).strip()
+
+
+def merged_since(tag):
+    q = f"repo:{{REPO}} is:pr is:merged merged:>{{tag_date(tag)}}"
+    r = requests.get(f"{{API}}/search/issues", params={{"q": q, "per_page": 100}},
+                     headers={{"Authorization": f"token {{GITHUB_TOKEN}}",
+                              "Accept": "application/vnd.github+json"}})
+    r.raise_for_status()
+    return r.json()["items"]
+
+
+def tag_date(tag):
+    out = subprocess.check_output(["git", "log", "-1", "--format=%cs", tag], text=True)
+    return out.strip()
+
+
+if __name__ == "__main__":
+    tag = sys.argv[1] if len(sys.argv) > 1 else last_tag()
+    for pr in merged_since(tag):
+        print(f"- {{pr['title']}} (#{{pr['number']}})")
+''', [(t, "GitHub classic PAT")])
+
+t = stripe_sk("sk_live_")
+w = "whsec_" + rs(32)
+case("ts-stripe", "provider-token", "typescript", "services/billing/src/stripe.ts", f"""import Stripe from "stripe";
+import type {{ Request, Response }} from "express";
+
+const stripe = new Stripe("{t}", {{
+  apiVersion: "2024-06-20",
+  typescript: true,
+}});
+
+const endpointSecret = "{w}";
+
+export async function createCheckout(customerId: string, priceId: string) {{
+  return stripe.checkout.sessions.create({{
+    customer: customerId,
+    mode: "subscription",
+    line_items: [{{ price: priceId, quantity: 1 }}],
+    success_url: "https://app.acme-corp.io/billing/success",
+    cancel_url: "https://app.acme-corp.io/billing",
+  }});
+}}
+
+export function handleWebhook(req: Request, res: Response) {{
+  const sig = req.headers["stripe-signature"] as string;
+  let event: Stripe.Event;
+  try {{
+    event = stripe.webhooks.constructEvent(req.body, sig, endpointSecret);
+  }} catch (err) {{
+    res.status(400).send(`Webhook Error: ${{(err as Error).message}}`);
+    return;
+  }}
+  if (event.type === "invoice.paid") {{
+    // mark subscription active
+  }}
+  res.json({{ received: true }});
+}}
+""", [(t, "Stripe live secret key"), (w, "Stripe webhook signing secret")])
+
+t = glpat()
+case("gitlab-ci-mirror", "provider-token", "gitlab-ci", ".gitlab-ci.yml", f"""stages:
+  - test
+  - mirror
+
+variables:
+  GIT_DEPTH: "0"
+  MIRROR_URL: "https://gitlab.com/acme-corp/infra/terraform-modules.git"
+
+unit:
+  stage: test
+  image: python:3.12-slim
+  script:
+    - pip install -r requirements-dev.txt
+    - pytest -q
+
+mirror:
+  stage: mirror
+  image: alpine/git:2.45.2
+  rules:
+    - if: $CI_COMMIT_BRANCH == "main"
+  variables:
+    MIRROR_TOKEN: "{t}"
+  script:
+    - git remote add mirror "https://oauth2:${{MIRROR_TOKEN}}@gitlab.com/acme-corp/infra/terraform-modules.git"
+    - git push mirror HEAD:main --tags
+""", [(t, "GitLab personal access token")])
+
+t = openai_key()
+case("py-openai", "provider-token", "python", "ml/summarizer/client.py", f"""import os
+from functools import lru_cache
+
+from openai import OpenAI
+
+DEFAULT_MODEL = "gpt-4o-mini"
+
+
+@lru_cache(maxsize=1)
+def client() -> OpenAI:
+    key = os.getenv("OPENAI_API_KEY") or "{t}"
+    return OpenAI(api_key=key, timeout=30)
+
+
+def summarize(text: str, max_words: int = 80) -> str:
+    resp = client().chat.completions.create(
+        model=DEFAULT_MODEL,
+        messages=[
+            {{"role": "system", "content": f"Summarize in at most {{max_words}} words."}},
+            {{"role": "user", "content": text}},
+        ],
+        temperature=0.2,
+    )
+    return resp.choices[0].message.content.strip()
+""", [(t, "OpenAI project API key")])
+
+t = anthropic_key()
+case("env-anthropic", "provider-token", "dotenv", "apps/assistant/.env.local", f"""# local overrides -- do not commit (oops)
+NODE_ENV=development
+PORT=3100
+LOG_LEVEL=debug
+ANTHROPIC_API_KEY={t}
+ANTHROPIC_MODEL=claude-3-5-sonnet-latest
+REDIS_URL=redis://localhost:6379/0
+FEATURE_STREAMING=true
+""", [(t, "Anthropic API key")])
+
+t = sendgrid()
+case("rb-sendgrid", "provider-token", "ruby", "config/initializers/mailer.rb", f"""# frozen_string_literal: true
+
+ActionMailer::Base.smtp_settings = {{
+  user_name: "apikey",
+  password: "{t}",
+  domain: "acme-corp.io",
+  address: "smtp.sendgrid.net",
+  port: 587,
+  authentication: :plain,
+  enable_starttls_auto: true
+}}
+
+Rails.application.configure do
+  config.action_mailer.delivery_method = :smtp
+  config.action_mailer.default_url_options = {{ host: "app.acme-corp.io", protocol: "https" }}
+  config.action_mailer.raise_delivery_errors = true
+end
+""", [(t, "SendGrid API key")])
+
+sid, tok = twilio_sid("AC"), hx(32)
+case("java-twilio", "provider-token", "java", "notify/src/main/java/io/acme/notify/SmsSender.java", f"""package io.acme.notify;
+
+import com.twilio.Twilio;
+import com.twilio.rest.api.v2010.account.Message;
+import com.twilio.type.PhoneNumber;
+
+public final class SmsSender {{
+
+    private static final String ACCOUNT_SID = "{sid}";
+    private static final String AUTH_TOKEN = "{tok}";
+    private static final PhoneNumber FROM = new PhoneNumber("+15005550006");
+
+    static {{
+        Twilio.init(ACCOUNT_SID, AUTH_TOKEN);
+    }}
+
+    private SmsSender() {{
+    }}
+
+    public static String send(String to, String body) {{
+        Message message = Message.creator(new PhoneNumber(to), FROM, body).create();
+        return message.getSid();
+    }}
+}}
+""", [(tok, "Twilio auth token")])
+
+t = shopify("shpat_")
+case("php-shopify", "provider-token", "php", "src/Shopify/AdminClient.php", f"""<?php
+
+declare(strict_types=1);
+
+namespace Acme\\Shopify;
+
+use GuzzleHttp\\Client;
+
+final class AdminClient
+{{
+    private const SHOP = 'acme-outlet.myshopify.com';
+    private const ACCESS_TOKEN = '{t}';
+    private const API_VERSION = '2024-07';
+
+    private Client $http;
+
+    public function __construct()
+    {{
+        $this->http = new Client([
+            'base_uri' => sprintf('https://%s/admin/api/%s/', self::SHOP, self::API_VERSION),
+            'headers' => ['X-Shopify-Access-Token' => self::ACCESS_TOKEN],
+            'timeout' => 10,
+        ]);
+    }}
+
+    public function products(int $limit = 50): array
+    {{
+        $res = $this->http->get('products.json', ['query' => ['limit' => $limit]]);
+        return json_decode((string) $res->getBody(), true)['products'];
+    }}
+}}
+""", [(t, "Shopify Admin API access token")])
+
+t = hf_token()
+case("ipynb-hf", "provider-token", "jupyter", "notebooks/eval_llm.ipynb", json.dumps({
+    "cells": [
+        {"cell_type": "markdown", "metadata": {}, "source": ["# Offline eval of the reranker\n"]},
+        {"cell_type": "code", "execution_count": 1, "metadata": {}, "outputs": [],
+         "source": ["from huggingface_hub import login\n", f"login(token=\"{t}\")\n"]},
+        {"cell_type": "code", "execution_count": 2, "metadata": {}, "outputs": [],
+         "source": ["from datasets import load_dataset\n", "ds = load_dataset(\"acme/support-tickets\", split=\"test\")\n", "len(ds)"]},
+    ],
+    "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+    "nbformat": 4, "nbformat_minor": 5}, indent=1) + "\n", [(t, "Hugging Face access token")])
+
+t = do_token()
+case("tf-digitalocean", "provider-token", "terraform", "infra/do/providers.tf", f"""terraform {{
+  required_version = ">= 1.5"
+  required_providers {{
+    digitalocean = {{
+      source  = "digitalocean/digitalocean"
+      version = "~> 2.40"
+    }}
+  }}
+}}
+
+provider "digitalocean" {{
+  token = "{t}"
+}}
+
+resource "digitalocean_droplet" "bastion" {{
+  image    = "ubuntu-24-04-x64"
+  name     = "bastion-fra1"
+  region   = "fra1"
+  size     = "s-1vcpu-1gb"
+  ssh_keys = [data.digitalocean_ssh_key.ops.id]
+}}
+
+data "digitalocean_ssh_key" "ops" {{
+  name = "ops"
+}}
+""", [(t, "DigitalOcean personal access token")])
+
+t = vault_token()
+case("sh-vault", "provider-token", "shell", "scripts/rotate-db-creds.sh", f"""#!/usr/bin/env bash
+set -euo pipefail
+
+export VAULT_ADDR="https://vault.internal.acme-corp.io:8200"
+export VAULT_TOKEN="{t}"
+
+role="${{1:-orders-rw}}"
+
+creds=$(vault read -format=json "database/creds/${{role}}")
+user=$(jq -r .data.username <<<"$creds")
+lease=$(jq -r .lease_id <<<"$creds")
+
+echo "issued ${{user}} (lease ${{lease}})"
+kubectl -n orders create secret generic orders-db \\
+  --from-literal=username="$user" \\
+  --from-literal=password="$(jq -r .data.password <<<"$creds")" \\
+  --dry-run=client -o yaml | kubectl apply -f -
+""", [(t, "HashiCorp Vault service token")])
+
+t = pypi_token()
+case("pypirc", "provider-token", "ini", "packaging/.pypirc", f"""[distutils]
+index-servers =
+    pypi
+    internal
+
+[pypi]
+username = __token__
+password = {t}
+
+[internal]
+repository = https://pypi.internal.acme-corp.io/simple/
+username = ci-publisher
+password = ${{INTERNAL_PYPI_PASSWORD}}
+""", [(t, "PyPI API token")])
+
+t = databricks()
+case("yaml-databricks", "provider-token", "yaml", "pipelines/dbt/profiles.yml", f"""analytics:
+  target: prod
+  outputs:
+    prod:
+      type: databricks
+      catalog: main
+      schema: analytics
+      host: adb-4519230711925312.12.azuredatabricks.net
+      http_path: /sql/1.0/warehouses/8f3c1e0b2d7a4c55
+      token: {t}
+      threads: 8
+    dev:
+      type: databricks
+      catalog: dev
+      schema: "{{{{ env_var('DBT_USER') }}}}"
+      host: adb-4519230711925312.12.azuredatabricks.net
+      http_path: /sql/1.0/warehouses/8f3c1e0b2d7a4c55
+      token: "{{{{ env_var('DATABRICKS_TOKEN') }}}}"
+      threads: 4
+""", [(t, "Databricks personal access token")])
+
+t = sentry_user()
+case("sentryclirc", "provider-token", "ini", "web/.sentryclirc", f"""[defaults]
+url = https://sentry.io/
+org = acme-corp
+project = web-frontend
+
+[auth]
+token = {t}
+""", [(t, "Sentry user auth token")])
+
+t = doppler()
+case("compose-doppler", "provider-token", "docker-compose", "deploy/compose/docker-compose.prod.yml", f"""services:
+  api:
+    image: ghcr.io/acme-corp/orders-api:1.42.0
+    command: ["doppler", "run", "--", "node", "dist/server.js"]
+    environment:
+      DOPPLER_TOKEN: "{t}"
+      NODE_ENV: production
+    ports:
+      - "8080:8080"
+    restart: unless-stopped
+  worker:
+    image: ghcr.io/acme-corp/orders-worker:1.42.0
+    environment:
+      DOPPLER_TOKEN: ${{DOPPLER_WORKER_TOKEN}}
+    depends_on:
+      - api
+""", [(t, "Doppler service token")])
+
+t = gh_token("ghs_")
+case("go-gh-app", "provider-token", "go", "internal/scm/github.go", f"""package scm
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/google/go-github/v62/github"
+)
+
+// installationToken was copied from a debugging session; replace with the app flow.
+const installationToken = "{t}"
+
+type Client struct {{
+	gh *github.Client
+}}
+
+func New(ctx context.Context) *Client {{
+	c := github.NewClient(http.DefaultClient).WithAuthToken(installationToken)
+	return &Client{{gh: c}}
+}}
+
+func (c *Client) OpenPRs(ctx context.Context, owner, repo string) ([]*github.PullRequest, error) {{
+	prs, _, err := c.gh.PullRequests.List(ctx, owner, repo, &github.PullRequestListOptions{{State: "open"}})
+	return prs, err
+}}
+""", [(t, "GitHub App installation token")])
+
+t = "glc_" + base64.b64encode(json.dumps({"o": str(R.randint(100000, 999999)), "n": "stack-ops-read", "k": rs(24), "m": {"r": "prod-eu-west-2"}}, separators=(",", ":")).encode()).decode().rstrip("=")
+case("alloy-grafana", "provider-token", "river", "observability/alloy/config.alloy", f"""logging {{
+  level = "info"
+}}
+
+prometheus.scrape "node" {{
+  targets    = [{{"__address__" = "localhost:9100"}}]
+  forward_to = [prometheus.remote_write.grafana_cloud.receiver]
+}}
+
+prometheus.remote_write "grafana_cloud" {{
+  endpoint {{
+    url = "https://prometheus-prod-24-prod-eu-west-2.grafana.net/api/prom/push"
+    basic_auth {{
+      username = "1487213"
+      password = "{t}"
+    }}
+  }}
+}}
+""", [(t, "Grafana Cloud access policy token")])
+
+t = "lin_api_" + rs(40)
+case("kt-linear", "provider-token", "kotlin", "tools/triage/src/main/kotlin/LinearClient.kt", f"""package io.acme.triage
+
+import java.net.URI
+import java.net.http.HttpClient
+import java.net.http.HttpRequest
+import java.net.http.HttpResponse
+
+object LinearClient {{
+    private const val ENDPOINT = "https://api.linear.app/graphql"
+    private const val API_KEY = "{t}"
+    private val http = HttpClient.newHttpClient()
+
+    fun query(gql: String): String {{
+        val body = "{{\\"query\\": ${{gql.quoteJson()}}}}"
+        val req = HttpRequest.newBuilder(URI.create(ENDPOINT))
+            .header("Authorization", API_KEY)
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(body))
+            .build()
+        return http.send(req, HttpResponse.BodyHandlers.ofString()).body()
+    }}
+
+    private fun String.quoteJson() = "\\"" + replace("\\"", "\\\\\\"") + "\\""
+}}
+""", [(t, "Linear API key")])
+
+# provider-token hard negatives
+case("neg-gh-actions-secrets", "provider-token", "github-actions", ".github/workflows/publish-crate.yml", """name: publish-crate
+
+on:
+  release:
+    types: [published]
+
+jobs:
+  publish:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - uses: dtolnay/rust-toolchain@stable
+      - run: cargo publish --locked
+        env:
+          CARGO_REGISTRY_TOKEN: ${{ secrets.CARGO_REGISTRY_TOKEN }}
+      - name: notify
+        run: gh release edit "${{ github.ref_name }}" --notes-file CHANGELOG.md
+        env:
+          GH_TOKEN: ${{ github.token }}
+""")
+
+case("neg-stripe-test-docs", "provider-token", "markdown", "services/billing/README.md", """# billing service
+
+Handles checkout sessions and Stripe webhooks.
+
+## Local development
+
+1. Copy `.env.example` to `.env`.
+2. Put your **test mode** keys from the Stripe dashboard in it:
+
+   ```
+   STRIPE_SECRET_KEY=sk_test_...
+   STRIPE_PUBLISHABLE_KEY=pk_test_...
+   STRIPE_WEBHOOK_SECRET=whsec_...
+   ```
+
+3. Forward webhooks: `stripe listen --forward-to localhost:4242/webhook`
+
+Live keys are only available to the deploy pipeline (Vault path `kv/billing/stripe`).
+Never paste an `sk_live_` key into an issue or a chat.
+""")
+
+case("neg-token-regex-py", "provider-token", "python", "libs/redact/patterns.py", '''"""Patterns used by the log redactor (keep in sync with the docs)."""
+import re
+
+TOKEN_PATTERNS = {
+    "github": re.compile(r"\\bgh[pousr]_[A-Za-z0-9]{36}\\b"),
+    "gitlab": re.compile(r"\\bglpat-[A-Za-z0-9_-]{20}\\b"),
+    "slack": re.compile(r"\\bxox[abposr]-[A-Za-z0-9-]{10,}\\b"),
+    "stripe": re.compile(r"\\b[rs]k_(live|test)_[A-Za-z0-9]{24,}\\b"),
+    "openai": re.compile(r"\\bsk-(proj-)?[A-Za-z0-9_-]{20,}\\b"),
+}
+
+MASK = "[REDACTED]"
+
+
+def redact(line: str) -> str:
+    for rx in TOKEN_PATTERNS.values():
+        line = rx.sub(MASK, line)
+    return line
+''')
+
+fake_gh = "ghp_" + "x" * 36
+case("neg-gh-token-test", "provider-token", "typescript", "packages/redact/test/redact.test.ts", f"""import {{ describe, expect, it }} from "vitest";
+import {{ redact }} from "../src/redact";
+
+describe("redact", () => {{
+  it("masks things that look like GitHub tokens", () => {{
+    const line = "token={fake_gh} ok";
+    expect(redact(line)).toBe("token=[REDACTED] ok");
+  }});
+
+  it("leaves short strings alone", () => {{
+    expect(redact("ghp_short")).toBe("ghp_short");
+  }});
+
+  it("masks glpat placeholders", () => {{
+    expect(redact("glpat-XXXXXXXXXXXXXXXXXXXX")).toBe("[REDACTED]");
+  }});
+}});
+""")
+
+case("neg-hf-public-model", "provider-token", "python", "ml/embed/load.py", """from sentence_transformers import SentenceTransformer
+
+# public model, no token needed; set HF_TOKEN in the environment for gated ones
+MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
+REVISION = "8b3219a92973c328a8e22fadcfa821b5dc75636a"
+
+
+def load(device: str = "cpu") -> SentenceTransformer:
+    return SentenceTransformer(MODEL_ID, revision=REVISION, device=device)
+
+
+def embed(texts):
+    model = load()
+    return model.encode(texts, batch_size=32, normalize_embeddings=True)
+""")
+
+
+def first_body(pem_text):
+    return pem_text.split("\n")[1]
+
+
+# ================================================================ private-key
+k = rsa_key()
+case("pem-rsa-tls", "private-key", "pem", "deploy/nginx/certs/api.acme-corp.io.key", k + "\n",
+     [(first_body(k), "RSA private key (PKCS#1)", -1)])
+
+k = pkcs8_key()
+c = cert()
+case("k8s-tls-inline", "private-key", "kubernetes", "k8s/ingress/tls-secret.yaml", "apiVersion: v1\nkind: Secret\nmetadata:\n  name: grafana-tls\n  namespace: monitoring\ntype: kubernetes.io/tls\nstringData:\n  tls.crt: |\n" + "\n".join("    " + l for l in c.split("\n")) + "\n  tls.key: |\n" + "\n".join("    " + l for l in k.split("\n")) + "\n",
+     [(first_body(k), "PKCS#8 private key in Secret stringData", -1)])
+
+k = openssh_key()
+case("gha-ssh-deploy", "private-key", "github-actions", ".github/workflows/deploy-docs.yml", """name: deploy-docs
+on:
+  push:
+    branches: [main]
+jobs:
+  deploy:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - name: install key
+        run: |
+          mkdir -p ~/.ssh
+          cat > ~/.ssh/id_ed25519 <<'KEY'
+""" + "\n".join("          " + l for l in k.split("\n")) + """
+          KEY
+          chmod 600 ~/.ssh/id_ed25519
+          ssh-keyscan docs.acme-corp.io >> ~/.ssh/known_hosts
+      - run: rsync -az site/ deploy@docs.acme-corp.io:/srv/docs/
+""", [(first_body(k), "OpenSSH private key in heredoc", -1)])
+
+k = ec_key()
+case("py-ec-jwt-signer", "private-key", "python", "auth/signing.py", '''import time
+
+import jwt
+
+ISSUER = "https://auth.acme-corp.io"
+
+SIGNING_KEY = """''' + k + '''"""
+
+
+def issue(sub: str, ttl: int = 900) -> str:
+    now = int(time.time())
+    claims = {"iss": ISSUER, "sub": sub, "iat": now, "exp": now + ttl}
+    return jwt.encode(claims, SIGNING_KEY, algorithm="ES256", headers={"kid": "2024-10"})
+''', [(first_body(k), "EC private key (ES256 signer)", -1)])
+
+k = pkcs8_key()
+kj = k.replace("\n", "\\n")
+case("js-pkcs8-escaped", "private-key", "javascript", "functions/src/apns.js", f"""const apn = require("@parse/node-apn");
+
+const provider = new apn.Provider({{
+  token: {{
+    key: "{kj}",
+    keyId: "7Q9X2LM4KD",
+    teamId: "J8ZT3Q5R2A",
+  }},
+  production: true,
+}});
+
+exports.push = async (deviceToken, alert) => {{
+  const note = new apn.Notification({{ alert, topic: "io.acme.mobile", sound: "default" }});
+  const result = await provider.send(note, deviceToken);
+  return result.failed.length === 0;
+}};
+""", [("-----BEGIN PRIVATE KEY-----\\n" + first_body(k), "PKCS#8 private key, escaped newlines")])
+
+body = rbytes(600)
+ppk_pub = wrap(base64.b64encode(b"\x00\x00\x00\x07ssh-rsa" + rbytes(270)).decode(), 64).split("\n")
+ppk_priv = wrap(base64.b64encode(body).decode(), 64).split("\n")
+case("ppk", "private-key", "putty-ppk", "ops/keys/jumphost.ppk", "PuTTY-User-Key-File-3: ssh-rsa\nEncryption: none\nComment: rsa-key-20240311\n"
+     + f"Public-Lines: {len(ppk_pub)}\n" + "\n".join(ppk_pub) + f"\nPrivate-Lines: {len(ppk_priv)}\n" + "\n".join(ppk_priv) + f"\nPrivate-MAC: {hx(64)}\n",
+     [(ppk_priv[0], "PuTTY private key (unencrypted)")])
+
+pgp_body = wrap(base64.b64encode(b"\x95\x05\x86\x04" + rbytes(1500)).decode(), 64)
+pgp = f"-----BEGIN PGP PRIVATE KEY BLOCK-----\n\n{pgp_body}\n={rs(4, B64A)}\n-----END PGP PRIVATE KEY BLOCK-----"
+case("gpg-release-key", "private-key", "asc", "release/signing/release-2024.asc", pgp + "\n",
+     [("-----BEGIN PGP PRIVATE KEY BLOCK-----", "OpenPGP secret key block")])
+
+ask, apk = age_pair()
+case("age-keys", "private-key", "text", "secrets/sops/age/keys.txt", f"""# created: 2024-05-02T09:12:44Z
+# public key: {apk}
+{ask}
+""", [(ask, "age X25519 identity (secret key)")])
+
+k = rsa_key()
+kt = k.split("\n")
+case("cs-rsa-literal", "private-key", "csharp", "src/Acme.Sso/SamlSigning.cs", """using System.Security.Cryptography;
+
+namespace Acme.Sso;
+
+public static class SamlSigning
+{
+    // Key used to sign SAML responses for the legacy IdP bridge.
+    private const string PrivateKeyPem = @\"""" + kt[0] + "\n" + "\n".join(kt[1:]) + """";
+
+    public static RSA Load()
+    {
+        var rsa = RSA.Create();
+        rsa.ImportFromPem(PrivateKeyPem);
+        return rsa;
+    }
+}
+""", [(kt[1], "RSA private key in C# verbatim string", -1)])
+
+# private-key hard negatives
+enc = pem("ENCRYPTED PRIVATE KEY", bytes.fromhex("308205263050"), 1280)
+case("neg-encrypted-pkcs8", "private-key", "pem", "deploy/certs/legacy-partner.key.enc.pem", enc + "\n")
+
+case("neg-pem-placeholder", "private-key", "yaml", "charts/gateway/values.yaml", """replicaCount: 2
+
+image:
+  repository: ghcr.io/acme-corp/gateway
+  tag: ""
+
+tls:
+  enabled: true
+  # Provide the certificate and key at install time:
+  #   helm install gw . --set-file tls.cert=server.crt --set-file tls.key=server.key
+  cert: ""
+  key: ""
+  # Alternatively reference an existing secret
+  existingSecret: ""
+
+resources:
+  limits:
+    cpu: 500m
+    memory: 256Mi
+""")
+
+case("neg-pem-parser-test", "private-key", "go", "pkg/pemutil/pem_test.go", """package pemutil
+
+import "testing"
+
+func TestDetectBlockType(t *testing.T) {
+	cases := map[string]string{
+		"-----BEGIN RSA PRIVATE KEY-----\\n...\\n-----END RSA PRIVATE KEY-----": "RSA PRIVATE KEY",
+		"-----BEGIN PRIVATE KEY-----\\n<redacted>\\n-----END PRIVATE KEY-----":   "PRIVATE KEY",
+		"-----BEGIN CERTIFICATE-----\\nMIIB\\n-----END CERTIFICATE-----":             "CERTIFICATE",
+	}
+	for in, want := range cases {
+		if got := BlockType([]byte(in)); got != want {
+			t.Errorf("BlockType(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+""")
+
+case("neg-keygen-script", "private-key", "shell", "scripts/dev-certs.sh", """#!/usr/bin/env bash
+# Creates a throwaway CA and localhost certificate for local HTTPS.
+set -euo pipefail
+out="${1:-.dev-certs}"
+mkdir -p "$out"
+
+openssl genrsa -out "$out/ca.key" 4096
+openssl req -x509 -new -key "$out/ca.key" -sha256 -days 30 \\
+  -subj "/CN=acme local dev CA" -out "$out/ca.crt"
+
+openssl ecparam -name prime256v1 -genkey -noout -out "$out/localhost.key"
+openssl req -new -key "$out/localhost.key" -subj "/CN=localhost" -out "$out/localhost.csr"
+openssl x509 -req -in "$out/localhost.csr" -CA "$out/ca.crt" -CAkey "$out/ca.key" \\
+  -CAcreateserial -days 30 -sha256 -out "$out/localhost.crt"
+
+echo "-----BEGIN PRIVATE KEY----- blocks are in $out/*.key (gitignored)"
+""")
+
+case("neg-sops-key", "private-key", "yaml", "k8s/overlays/prod/signing-key.enc.yaml", f"""apiVersion: v1
+kind: Secret
+metadata:
+    name: jwt-signing
+    namespace: auth
+type: Opaque
+stringData:
+    signing.pem: ENC[AES256_GCM,data:{b64(900)},iv:{b64(32)},tag:{b64(16)},type:str]
+sops:
+    kms: []
+    age:
+        - recipient: {age_pair()[1]}
+          enc: |
+            -----BEGIN AGE ENCRYPTED FILE-----
+            {b64(48)}
+            {b64(48)}
+            -----END AGE ENCRYPTED FILE-----
+    lastmodified: "2024-09-18T10:02:11Z"
+    mac: ENC[AES256_GCM,data:{b64(48)},iv:{b64(32)},tag:{b64(16)},type:str]
+    unencrypted_suffix: _unencrypted
+    version: 3.8.1
+""")
+
+
+# ================================================================ cloud-credentials
+kid, sec = aws_key_id(), aws_secret()
+case("aws-credentials", "cloud-credentials", "ini", "ops/aws/credentials", f"""[default]
+region = eu-central-1
+output = json
+
+[deploy-prod]
+aws_access_key_id = {kid}
+aws_secret_access_key = {sec}
+region = eu-central-1
+""", [(sec, "AWS secret access key")])
+
+kid, sec = aws_key_id(), aws_secret()
+case("py-boto3", "cloud-credentials", "python", "etl/jobs/export_to_s3.py", f"""import datetime as dt
+import gzip
+import io
+
+import boto3
+
+s3 = boto3.client(
+    "s3",
+    region_name="us-east-1",
+    aws_access_key_id="{kid}",
+    aws_secret_access_key="{sec}",
+)
+
+BUCKET = "acme-analytics-exports"
+
+
+def upload(rows, prefix="orders"):
+    buf = io.BytesIO()
+    with gzip.GzipFile(fileobj=buf, mode="wb") as gz:
+        for r in rows:
+            gz.write((",".join(map(str, r)) + "\\n").encode())
+    key = f"{{prefix}}/{{dt.date.today():%Y/%m/%d}}/part-0000.csv.gz"
+    s3.put_object(Bucket=BUCKET, Key=key, Body=buf.getvalue())
+    return key
+""", [(sec, "AWS secret access key")])
+
+kid, sec, st = aws_key_id("ASIA"), aws_secret(), "IQoJb3JpZ2luX2VjE" + rs(340, B64A)
+case("env-aws-session", "cloud-credentials", "dotenv", "tools/load-test/.env", f"""TARGET_URL=https://staging.acme-corp.io
+RPS=200
+DURATION=10m
+AWS_REGION=eu-west-1
+AWS_ACCESS_KEY_ID={kid}
+AWS_SECRET_ACCESS_KEY={sec}
+AWS_SESSION_TOKEN={st}
+RESULTS_BUCKET=acme-loadtest-results
+""", [(sec, "AWS secret access key"), (st, "AWS STS session token")])
+
+pkid = hx(40)
+k = pkcs8_key()
+sa = {
+    "type": "service_account", "project_id": "acme-data-prod", "private_key_id": pkid,
+    "private_key": k + "\n", "client_email": "bq-loader@acme-data-prod.iam.gserviceaccount.com",
+    "client_id": digits(21), "auth_uri": "https://accounts.google.com/o/oauth2/auth",
+    "token_uri": "https://oauth2.googleapis.com/token",
+    "auth_provider_x509_cert_url": "https://www.googleapis.com/oauth2/v1/certs",
+    "client_x509_cert_url": "https://www.googleapis.com/robot/v1/metadata/x509/bq-loader%40acme-data-prod.iam.gserviceaccount.com",
+    "universe_domain": "googleapis.com"}
+case("gcp-sa-json", "cloud-credentials", "json", "pipelines/bq/credentials/bq-loader.json", json.dumps(sa, indent=2) + "\n",
+     [("\"private_key\": \"-----BEGIN PRIVATE KEY-----", "GCP service account private key")])
+
+cs = azure_client_secret()
+case("appsettings-azure-ad", "cloud-credentials", "json", "src/Acme.Portal/appsettings.Production.json", json.dumps({
+    "Logging": {"LogLevel": {"Default": "Warning", "Microsoft.AspNetCore": "Warning"}},
+    "AzureAd": {"Instance": "https://login.microsoftonline.com/", "Domain": "acmecorp.onmicrosoft.com",
+                "TenantId": uuid4(), "ClientId": uuid4(), "ClientSecret": cs, "CallbackPath": "/signin-oidc"},
+    "AllowedHosts": "*"}, indent=2) + "\n", [(cs, "Azure AD (Entra) client secret")])
+
+cs = azure_client_secret()
+case("tfvars-azure-sp", "cloud-credentials", "terraform", "infra/azure/prod.auto.tfvars", f"""location            = "westeurope"
+resource_group_name = "rg-orders-prod"
+environment         = "prod"
+
+subscription_id = "{uuid4()}"
+tenant_id       = "{uuid4()}"
+client_id       = "{uuid4()}"
+client_secret   = "{cs}"
+
+aks_node_count = 3
+aks_vm_size    = "Standard_D4s_v5"
+""", [(cs, "Azure service principal client secret")])
+
+alik, alis = "LTAI5t" + rs(18), rs(30)
+case("go-aliyun-oss", "cloud-credentials", "go", "cmd/uploader/main.go", f"""package main
+
+import (
+	"log"
+	"os"
+
+	"github.com/aliyun/aliyun-oss-go-sdk/oss"
+)
+
+const (
+	endpoint        = "https://oss-cn-hangzhou.aliyuncs.com"
+	accessKeyID     = "{alik}"
+	accessKeySecret = "{alis}"
+	bucketName      = "acme-cn-assets"
+)
+
+func main() {{
+	client, err := oss.New(endpoint, accessKeyID, accessKeySecret)
+	if err != nil {{
+		log.Fatal(err)
+	}}
+	bucket, err := client.Bucket(bucketName)
+	if err != nil {{
+		log.Fatal(err)
+	}}
+	if err := bucket.PutObjectFromFile(os.Args[1], os.Args[2]); err != nil {{
+		log.Fatal(err)
+	}}
+}}
+""", [(alis, "Alibaba Cloud AccessKey secret")])
+
+ibm = rs(44, ALNUM + "-_")
+case("ps-ibm", "cloud-credentials", "powershell", "scripts/Backup-CosBuckets.ps1", f"""#Requires -Version 7.2
+[CmdletBinding()]
+param(
+    [string]$Region = "eu-de",
+    [string]$ResourceGroup = "backup"
+)
+
+$ErrorActionPreference = "Stop"
+$env:IBMCLOUD_API_KEY = "{ibm}"
+
+ibmcloud login --apikey $env:IBMCLOUD_API_KEY -r $Region -g $ResourceGroup | Out-Null
+
+$buckets = ibmcloud cos buckets --output json | ConvertFrom-Json
+foreach ($b in $buckets.Buckets) {{
+    Write-Host "syncing $($b.Name)"
+    rclone sync "ibmcos:$($b.Name)" "/mnt/backup/$($b.Name)" --checksum
+}}
+""", [(ibm, "IBM Cloud API key")])
+
+kid, sec = aws_key_id(), aws_secret()
+case("jenkins-aws", "cloud-credentials", "jenkinsfile", "ci/Jenkinsfile.deploy", f"""pipeline {{
+    agent {{ label 'docker' }}
+    environment {{
+        AWS_DEFAULT_REGION    = 'us-west-2'
+        AWS_ACCESS_KEY_ID     = '{kid}'
+        AWS_SECRET_ACCESS_KEY = '{sec}'
+        CLUSTER               = 'orders-prod'
+    }}
+    stages {{
+        stage('Build') {{
+            steps {{ sh 'make image' }}
+        }}
+        stage('Deploy') {{
+            when {{ branch 'main' }}
+            steps {{
+                sh 'aws ecs update-service --cluster $CLUSTER --service api --force-new-deployment'
+            }}
+        }}
+    }}
+}}
+""", [(sec, "AWS secret access key")])
+
+# cloud-credentials hard negatives
+case("neg-aws-doc-example", "cloud-credentials", "markdown", "handbook/onboarding/aws-cli.md", """# Setting up the AWS CLI
+
+Run `aws configure sso` and pick the `engineering` permission set. If you
+must use static keys for an old tool, the file looks like this (values from
+the AWS documentation, not real):
+
+```ini
+[default]
+aws_access_key_id = AKIAIOSFODNN7EXAMPLE
+aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
+```
+
+Never create long-lived keys for humans.
+""")
+
+case("neg-aws-config-sso", "cloud-credentials", "ini", "ops/aws/config", """[profile engineering]
+sso_session = acme
+sso_account_id = 123456789012
+sso_role_name = EngineeringReadOnly
+region = eu-central-1
+
+[profile deploy-prod]
+role_arn = arn:aws:iam::210987654321:role/deploy
+source_profile = engineering
+region = eu-central-1
+
+[sso-session acme]
+sso_start_url = https://acme-corp.awsapps.com/start
+sso_region = eu-central-1
+sso_registration_scopes = sso:account:access
+""")
+
+case("neg-gcp-wif", "cloud-credentials", "json", "ci/gcp/wif-credentials.json", json.dumps({
+    "type": "external_account",
+    "audience": "//iam.googleapis.com/projects/418236450291/locations/global/workloadIdentityPools/github/providers/acme-corp",
+    "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
+    "token_url": "https://sts.googleapis.com/v1/token",
+    "service_account_impersonation_url": "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/deployer@acme-data-prod.iam.gserviceaccount.com:generateAccessToken",
+    "credential_source": {"url": "https://pipelines.actions.githubusercontent.com/token?audience=gcp",
+                          "headers": {"Authorization": "Bearer $ACTIONS_ID_TOKEN_REQUEST_TOKEN"},
+                          "format": {"type": "json", "subject_token_field_name": "value"}}}, indent=2) + "\n")
+
+kid = aws_key_id()
+case("neg-aws-keyid-only", "cloud-credentials", "yaml", "security/iam/key-inventory.yaml", f"""# Inventory of long-lived IAM keys scheduled for removal (ids only).
+keys:
+  - user: legacy-ftp-sync
+    access_key_id: {kid}
+    created: 2021-03-14
+    last_used: 2024-08-30
+    owner: data-platform
+    action: rotate-to-role
+  - user: old-jenkins
+    access_key_id: {aws_key_id()}
+    created: 2019-11-02
+    last_used: never
+    owner: devex
+    action: delete
+""")
+
+case("neg-azure-default-cred", "cloud-credentials", "csharp", "src/Acme.Blob/BlobStore.cs", """using Azure.Identity;
+using Azure.Storage.Blobs;
+
+namespace Acme.Blob;
+
+public sealed class BlobStore
+{
+    private readonly BlobContainerClient _container;
+
+    public BlobStore(string accountName, string container)
+    {
+        var uri = new Uri($"https://{accountName}.blob.core.windows.net/{container}");
+        // Managed identity in Azure, developer login locally. No keys in config.
+        _container = new BlobContainerClient(uri, new DefaultAzureCredential());
+    }
+
+    public Task UploadAsync(string name, Stream data, CancellationToken ct = default)
+        => _container.GetBlobClient(name).UploadAsync(data, overwrite: true, ct);
+}
+""")
