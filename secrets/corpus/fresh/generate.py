@@ -1291,3 +1291,532 @@ public sealed class BlobStore
         => _container.GetBlobClient(name).UploadAsync(data, overwrite: true, ct);
 }
 """)
+
+
+# ================================================================ credential-files
+p = pw()
+case("netrc", "credential-files", "netrc", "ops/ci/netrc", f"""machine artifacts.acme-corp.io
+  login ci-reader
+  password {p}
+
+machine api.heroku.com
+  login ops@acme-corp.io
+  password {uuid4()}
+""", [(p, "artifact repository password"), ("password " , "Heroku API key in netrc", 0)])
+# fix up the heroku label: second password line
+CASES[-1]["secrets"] = [(p, "artifact repository password"), (CASES[-1]["text"].split("\n")[6].split()[-1], "Heroku API key in netrc")]
+
+p1, p2 = pw(), pw()
+case("pgpass", "credential-files", "pgpass", "ops/db/.pgpass", f"""# hostname:port:database:username:password
+db-orders-prod.cluster-c7x2.eu-central-1.rds.amazonaws.com:5432:orders:orders_app:{p1}
+db-orders-prod.cluster-ro-c7x2.eu-central-1.rds.amazonaws.com:5432:orders:report_ro:{p2}
+localhost:5432:*:postgres:postgres
+""", [(p1, "PostgreSQL password"), (p2, "PostgreSQL password")])
+
+t = npm_token()
+case("npmrc", "credential-files", "npmrc", "web/.npmrc", f"""registry=https://registry.npmjs.org/
+@acme:registry=https://npm.pkg.github.com/
+//registry.npmjs.org/:_authToken={t}
+//npm.pkg.github.com/:_authToken=${{GITHUB_PACKAGES_TOKEN}}
+save-exact=true
+engine-strict=true
+""", [(t, "npm access token")])
+
+auth = base64.b64encode(f"ci-bot:{pw()}".encode()).decode()
+case("docker-config", "credential-files", "json", "ci/docker/config.json", json.dumps({
+    "auths": {"registry.acme-corp.io": {"auth": auth},
+              "https://index.docker.io/v1/": {}},
+    "credsStore": "desktop",
+    "currentContext": "default"}, indent=2) + "\n", [(auth, "Docker registry basic auth (base64 user:password)")])
+
+u = f"https://jdoe:{gh_token('ghp_')}@github.com"
+case("git-credentials", "credential-files", "git-credentials", "home/jdoe/.git-credentials", f"""{u}
+https://deploy-bot:{glpat()}@gitlab.acme-corp.io
+""", [(u.split(":")[2].split("@")[0], "GitHub PAT in git credential store")])
+CASES[-1]["secrets"].append((CASES[-1]["text"].split("\n")[1].split(":")[2].split("@")[0], "GitLab PAT in git credential store"))
+
+p = pw()
+case("maven-settings", "credential-files", "xml", "ci/maven/settings.xml", f"""<?xml version="1.0" encoding="UTF-8"?>
+<settings xmlns="http://maven.apache.org/SETTINGS/1.2.0"
+          xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
+          xsi:schemaLocation="http://maven.apache.org/SETTINGS/1.2.0 https://maven.apache.org/xsd/settings-1.2.0.xsd">
+  <servers>
+    <server>
+      <id>acme-releases</id>
+      <username>deployer</username>
+      <password>{p}</password>
+    </server>
+    <server>
+      <id>acme-snapshots</id>
+      <username>${{env.NEXUS_USER}}</username>
+      <password>${{env.NEXUS_PASSWORD}}</password>
+    </server>
+  </servers>
+  <mirrors>
+    <mirror>
+      <id>acme-central</id>
+      <mirrorOf>central</mirrorOf>
+      <url>https://nexus.acme-corp.io/repository/maven-central/</url>
+    </mirror>
+  </mirrors>
+</settings>
+""", [(p, "Nexus deploy password")])
+
+p = pw()
+case("nuget-config", "credential-files", "xml", "NuGet.Config", f"""<?xml version="1.0" encoding="utf-8"?>
+<configuration>
+  <packageSources>
+    <clear />
+    <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
+    <add key="acme" value="https://pkgs.dev.azure.com/acme-corp/_packaging/internal/nuget/v3/index.json" />
+  </packageSources>
+  <packageSourceCredentials>
+    <acme>
+      <add key="Username" value="build" />
+      <add key="ClearTextPassword" value="{rs(52, string.ascii_lowercase + string.digits)}" />
+    </acme>
+  </packageSourceCredentials>
+</configuration>
+""")
+CASES[-1]["secrets"] = [("ClearTextPassword", "Azure DevOps PAT as NuGet ClearTextPassword")]
+
+t = "dckr_pat_" + rs(27, B64U)
+rcl = rs(32, B64U)
+case("rclone-conf", "credential-files", "ini", "ops/backup/rclone.conf", f"""[b2-archive]
+type = b2
+account = {hx(12)}
+key = K00{rs(28, ALNUM)}
+hard_delete = false
+
+[nas]
+type = sftp
+host = nas.office.acme-corp.io
+user = backup
+key_file = ~/.ssh/id_backup
+shell_type = unix
+""")
+CASES[-1]["secrets"] = [("key = K00", "Backblaze B2 application key")]
+
+p = pw()
+case("mycnf", "credential-files", "ini", "ops/db/my.cnf", f"""[client]
+user = reporting
+password = "{p}"
+host = mysql-replica.internal.acme-corp.io
+port = 3306
+default-character-set = utf8mb4
+
+[mysqldump]
+single-transaction
+quick
+""", [(p, "MySQL client password")])
+
+tok = "C7" + rs(38, ALNUM)
+case("composer-auth", "credential-files", "json", "backend/auth.json", json.dumps({
+    "http-basic": {"repo.magento.com": {"username": hx(32), "password": hx(32)}},
+    "github-oauth": {"github.com": gh_token("gho_")}}, indent=4) + "\n")
+CASES[-1]["secrets"] = [('"password"', "Magento repo private key"), ('"github.com": "gho_', "GitHub OAuth token")]
+
+t = "cio" + rs(32)
+case("cargo-credentials", "credential-files", "toml", "home/ci/.cargo/credentials.toml", f"""[registry]
+token = "{t}"
+
+[registries.acme]
+token = "Bearer {hx(40)}"
+""", [(t, "crates.io API token"), ("Bearer ", "private registry token")])
+
+t = "AKCp8" + rs(68)
+case("pip-conf", "credential-files", "ini", "ci/pip/pip.conf", f"""[global]
+index-url = https://ci-reader:{t}@acme.jfrog.io/artifactory/api/pypi/pypi-virtual/simple
+timeout = 60
+disable-pip-version-check = true
+""", [(t, "Artifactory API key in pip index URL")])
+
+# credential-files hard negatives
+case("neg-npmrc-env", "credential-files", "npmrc", "packages/ui/.npmrc", """@acme:registry=https://npm.pkg.github.com/
+//npm.pkg.github.com/:_authToken=${NODE_AUTH_TOKEN}
+always-auth=true
+strict-peer-dependencies=false
+""")
+
+case("neg-docker-credsstore", "credential-files", "json", "ci/docker/config.ci.json", json.dumps({
+    "auths": {"123456789012.dkr.ecr.eu-central-1.amazonaws.com": {}, "ghcr.io": {}},
+    "credHelpers": {"123456789012.dkr.ecr.eu-central-1.amazonaws.com": "ecr-login",
+                    "europe-docker.pkg.dev": "gcloud"},
+    "credsStore": "pass"}, indent=2) + "\n")
+
+case("neg-htpasswd", "credential-files", "htpasswd", "deploy/nginx/.htpasswd",
+     "".join(f"{u}:$2y$10${rs(53, ALNUM + './')}\n" for u in ["admin", "grafana", "release-mgr"]) +
+     f"legacy:$apr1${rs(8, ALNUM)}${rs(22, ALNUM + './')}\n")
+
+case("neg-pgpass-local", "credential-files", "pgpass", "dev/.pgpass", """# local docker-compose database only
+localhost:5432:app_dev:postgres:postgres
+127.0.0.1:5433:app_test:test:test
+""")
+
+case("neg-settings-xml-env", "credential-files", "xml", "build/settings-ci.xml", """<settings>
+  <servers>
+    <server>
+      <id>ossrh</id>
+      <username>${env.OSSRH_USERNAME}</username>
+      <password>${env.OSSRH_TOKEN}</password>
+    </server>
+    <server>
+      <id>gpg.passphrase</id>
+      <passphrase>${env.GPG_PASSPHRASE}</passphrase>
+    </server>
+  </servers>
+</settings>
+""")
+
+
+# ================================================================ command-line
+p1, p2, t = pw(), pw(), gh_token("ghp_")
+case("bash-history", "command-line", "shell-history", "home/ops/.bash_history", f"""cd /srv/orders
+git pull
+docker compose ps
+mysql -h mysql-primary.internal -u root -p'{p1}' -e 'show processlist'
+kubectl -n orders get pods
+kubectl -n orders logs deploy/api --tail=200
+echo {t} | docker login ghcr.io -u acme-ops --password-stdin
+htop
+sshpass -p '{p2}' ssh admin@10.20.3.14 'sudo systemctl restart haproxy'
+history | grep restart
+exit
+""", [(p1, "MySQL root password on command line"), (t, "GitHub PAT piped to docker login"), (p2, "sshpass password")])
+
+p = pw()
+case("makefile-psql", "command-line", "makefile", "db/Makefile", f""".PHONY: migrate seed dump shell
+
+DB_HOST ?= db-orders-staging.internal.acme-corp.io
+DB_NAME ?= orders
+
+migrate:
+\tmigrate -path ./migrations -database "postgres://migrator:{p}@$(DB_HOST):5432/$(DB_NAME)?sslmode=require" up
+
+seed:
+\tpsql "$(DATABASE_URL)" -f seeds/dev.sql
+
+dump:
+\tpg_dump --no-owner "$(DATABASE_URL)" > dump.sql
+
+shell:
+\tpsql "$(DATABASE_URL)"
+""", [(p, "PostgreSQL password in migrate command")])
+
+p = pw()
+case("dockerfile-buildarg", "command-line", "dockerfile", "services/legacy-importer/Dockerfile", f"""FROM eclipse-temurin:17-jdk AS build
+WORKDIR /src
+COPY . .
+RUN ./gradlew --no-daemon -PnexusUser=builder -PnexusPassword={p} shadowJar
+
+FROM eclipse-temurin:17-jre
+WORKDIR /app
+COPY --from=build /src/build/libs/importer-all.jar /app/importer.jar
+USER 10001
+ENTRYPOINT ["java", "-XX:MaxRAMPercentage=75", "-jar", "/app/importer.jar"]
+""", [(p, "Nexus password in gradle command")])
+
+p = pw()
+case("ps-securestring", "command-line", "powershell", "scripts/Connect-Prod.ps1", f"""param([string]$Server = "sql-prod-01.corp.acme-corp.io")
+
+$user = "CORP\\svc-reporting"
+$secure = ConvertTo-SecureString "{p}" -AsPlainText -Force
+$cred = New-Object System.Management.Automation.PSCredential($user, $secure)
+
+Invoke-Command -ComputerName $Server -Credential $cred -ScriptBlock {{
+    Get-Service -Name MSSQLSERVER, SQLSERVERAGENT | Select-Object Name, Status
+}}
+""", [(p, "Windows service account password")])
+
+cs = azure_client_secret()
+case("az-login-sp", "command-line", "shell", "ci/scripts/aks-credentials.sh", f"""#!/bin/sh
+set -e
+az login --service-principal \\
+  --username "{uuid4()}" \\
+  --password "{cs}" \\
+  --tenant "{uuid4()}"
+az aks get-credentials --resource-group rg-orders-prod --name aks-orders-prod --overwrite-existing
+kubectl get nodes
+""", [(cs, "Azure SP secret on az login")])
+
+p = pw()
+case("k8s-create-secret-readme", "command-line", "markdown", "services/search/RUNBOOK.md", f"""# search service runbook
+
+## Recreate the OpenSearch credentials secret
+
+If the secret was deleted by accident:
+
+```sh
+kubectl -n search create secret generic opensearch-admin \\
+  --from-literal=username=admin \\
+  --from-literal=password='{p}'
+kubectl -n search rollout restart deploy/search-api
+```
+
+## Reindex
+
+`make reindex INDEX=products-v7`
+""", [(p, "OpenSearch admin password in kubectl command")])
+
+p = pw()
+case("curl-basic-cron", "command-line", "crontab", "ops/cron/metrics.crontab", f"""SHELL=/bin/bash
+MAILTO=ops-alerts@acme-corp.io
+# m h dom mon dow command
+*/5 * * * * curl -fsS -u metrics:{p} https://pushgateway.internal.acme-corp.io/metrics/job/backup -d @/var/tmp/backup.prom
+0 3 * * * /opt/backup/run.sh >> /var/log/backup.log 2>&1
+""", [(p, "pushgateway basic auth password in curl -u")])
+
+p = pw()
+case("bat-netuse", "command-line", "batch", "tools/win/map-drives.bat", f"""@echo off
+REM Map the shared build drives for the Windows build agents
+net use Z: \\\\fs01.corp.acme-corp.io\\builds /user:CORP\\svc-build {p} /persistent:yes
+net use Y: \\\\fs01.corp.acme-corp.io\\symbols /persistent:yes
+if errorlevel 1 (
+  echo mapping failed
+  exit /b 1
+)
+echo drives mapped
+""", [(p, "Windows service account password in net use")])
+
+# command-line hard negatives
+case("neg-docker-login-stdin", "command-line", "shell", "ci/scripts/push-image.sh", """#!/usr/bin/env bash
+set -euo pipefail
+: "${REGISTRY_PASSWORD:?must be set}"
+echo "$REGISTRY_PASSWORD" | docker login registry.acme-corp.io -u ci-bot --password-stdin
+docker build -t "registry.acme-corp.io/orders/api:${GIT_SHA}" .
+docker push "registry.acme-corp.io/orders/api:${GIT_SHA}"
+mysql -h "$DB_HOST" -u app -p"$DB_PASSWORD" -e 'select 1'
+""")
+
+case("neg-read-s", "command-line", "shell", "scripts/bootstrap-vault.sh", """#!/usr/bin/env bash
+set -euo pipefail
+read -r -s -p "Vault unseal key: " UNSEAL
+echo
+vault operator unseal "$UNSEAL"
+read -r -s -p "Initial admin password: " ADMIN_PW
+echo
+vault write auth/userpass/users/admin password="$ADMIN_PW" policies=admin
+unset UNSEAL ADMIN_PW
+""")
+
+case("neg-kubectl-from-file", "command-line", "makefile", "k8s/Makefile", """NAMESPACE ?= payments
+
+secret:
+\tkubectl -n $(NAMESPACE) create secret generic payments-db \\
+\t  --from-file=password=./.secrets/db-password.txt \\
+\t  --dry-run=client -o yaml | kubeseal -o yaml > sealed/payments-db.yaml
+
+psql:
+\tPGPASSWORD=$$(cat .secrets/db-password.txt) psql -h localhost -U payments payments
+""")
+
+case("neg-ps-getcredential", "command-line", "powershell", "scripts/Invoke-Maintenance.ps1", """param(
+    [Parameter(Mandatory)][string]$ComputerName,
+    [pscredential]$Credential = (Get-Credential -Message "Admin account for $ComputerName")
+)
+$s = New-PSSession -ComputerName $ComputerName -Credential $Credential
+try {
+    Invoke-Command -Session $s -ScriptBlock { Restart-Service -Name W3SVC -Force }
+} finally {
+    Remove-PSSession $s
+}
+""")
+
+case("neg-sshpass-env", "command-line", "shell", "scripts/legacy-sync.sh", """#!/bin/sh
+# SSHPASS is injected by the scheduler from the password manager
+export SSHPASS
+sshpass -e rsync -az /srv/export/ legacy@10.1.2.3:/import/
+curl -fsS -u "metrics:${PUSHGW_PASSWORD}" https://pushgateway.internal.acme-corp.io/metrics/job/sync -d ok=1
+""")
+
+
+# ================================================================ connection-strings
+p = pw(18)
+case("env-database-url", "connection-strings", "dotenv", "services/orders/.env.production", f"""APP_ENV=production
+PORT=8080
+DATABASE_URL=postgresql://orders_app:{p}@db-orders-prod.cluster-c7x2.eu-central-1.rds.amazonaws.com:5432/orders?sslmode=verify-full
+REDIS_URL=rediss://default:{rs(32)}@redis-orders.acme-corp.io:6380/0
+SENTRY_ENVIRONMENT=production
+""", [(p, "PostgreSQL password in URL"), ("REDIS_URL", "Redis password in URL")])
+
+p = rs(16)
+case("mongo-srv-js", "connection-strings", "javascript", "services/catalog/src/db.js", f"""const {{ MongoClient }} = require("mongodb");
+
+const uri =
+  "mongodb+srv://catalog-svc:{p}@cluster0.x7k2q.mongodb.net/catalog?retryWrites=true&w=majority";
+
+let client;
+
+async function getDb() {{
+  if (!client) {{
+    client = new MongoClient(uri, {{ maxPoolSize: 20 }});
+    await client.connect();
+  }}
+  return client.db("catalog");
+}}
+
+module.exports = {{ getDb }};
+""", [(p, "MongoDB Atlas password in URI")])
+
+p = pw()
+case("spring-jdbc", "connection-strings", "properties", "inventory/src/main/resources/application-prod.properties", f"""spring.application.name=inventory
+server.port=8080
+spring.datasource.url=jdbc:sqlserver://sql-prod-01.corp.acme-corp.io:1433;databaseName=Inventory;encrypt=true;trustServerCertificate=false;user=inventory_app;password={p}
+spring.datasource.hikari.maximum-pool-size=20
+spring.jpa.hibernate.ddl-auto=validate
+management.endpoints.web.exposure.include=health,info,prometheus
+""", [(p, "SQL Server password in JDBC URL")])
+
+k = azure_storage_key()
+case("cs-azure-storage", "connection-strings", "json", "src/Acme.Functions/local.settings.json", json.dumps({
+    "IsEncrypted": False,
+    "Values": {"AzureWebJobsStorage": f"DefaultEndpointsProtocol=https;AccountName=acmefuncprod;AccountKey={k};EndpointSuffix=core.windows.net",
+               "FUNCTIONS_WORKER_RUNTIME": "dotnet-isolated",
+               "ServiceBus": f"Endpoint=sb://acme-orders.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey={b64(32)}"}},
+    indent=2) + "\n", [(k, "Azure Storage account key"), ("SharedAccessKey=", "Service Bus SAS key")])
+
+p = pw()
+case("go-mysql-dsn", "connection-strings", "go", "internal/store/mysql.go", f"""package store
+
+import (
+	"database/sql"
+	"time"
+
+	_ "github.com/go-sql-driver/mysql"
+)
+
+const dsn = "billing:{p}@tcp(mysql-billing.internal.acme-corp.io:3306)/billing?parseTime=true&tls=true"
+
+func Open() (*sql.DB, error) {{
+	db, err := sql.Open("mysql", dsn)
+	if err != nil {{
+		return nil, err
+	}}
+	db.SetMaxOpenConns(25)
+	db.SetConnMaxLifetime(5 * time.Minute)
+	return db, db.Ping()
+}}
+""", [(p, "MySQL password in Go DSN")])
+
+p = pw()
+case("amqp-yaml", "connection-strings", "yaml", "config/worker.prod.yaml", f"""worker:
+  concurrency: 16
+  queues: [emails, webhooks, exports]
+broker:
+  url: amqps://worker:{p}@rabbitmq.internal.acme-corp.io:5671/prod
+  prefetch: 32
+results:
+  backend: redis://redis.internal.acme-corp.io:6379/2
+""", [(p, "RabbitMQ password in AMQP URL")])
+
+p = pw()
+case("sqlalchemy-alembic", "connection-strings", "ini", "migrations/alembic.ini", f"""[alembic]
+script_location = migrations
+prepend_sys_path = .
+sqlalchemy.url = postgresql+psycopg://ledger_owner:{p}@ledger-db.internal.acme-corp.io/ledger
+
+[loggers]
+keys = root,sqlalchemy,alembic
+
+[logger_root]
+level = WARN
+handlers = console
+""", [(p, "PostgreSQL password in SQLAlchemy URL")])
+
+p = pw()
+case("cs-sqlserver-webconfig", "connection-strings", "xml", "LegacyPortal/Web.config", f"""<?xml version="1.0" encoding="utf-8"?>
+<configuration>
+  <connectionStrings>
+    <add name="PortalDb"
+         connectionString="Data Source=sql-prod-02;Initial Catalog=Portal;User ID=portal_web;Password={p};MultipleActiveResultSets=True"
+         providerName="System.Data.SqlClient" />
+  </connectionStrings>
+  <appSettings>
+    <add key="webpages:Version" value="3.0.0.0" />
+    <add key="ClientValidationEnabled" value="true" />
+  </appSettings>
+  <system.web>
+    <compilation debug="false" targetFramework="4.8" />
+  </system.web>
+</configuration>
+""", [(p, "SQL Server password in connection string")])
+
+p = pw()
+case("elastic-rust", "connection-strings", "rust", "crates/indexer/src/config.rs", f"""use std::time::Duration;
+
+pub struct Config {{
+    pub es_url: String,
+    pub batch: usize,
+    pub flush: Duration,
+}}
+
+impl Default for Config {{
+    fn default() -> Self {{
+        Self {{
+            es_url: "https://elastic:{p}@es-logs.internal.acme-corp.io:9200".to_string(),
+            batch: 500,
+            flush: Duration::from_secs(5),
+        }}
+    }}
+}}
+""", [(p, "Elasticsearch password in URL")])
+
+# connection-strings hard negatives
+case("neg-compose-localdb", "connection-strings", "docker-compose", "docker-compose.yml", """services:
+  db:
+    image: postgres:16
+    environment:
+      POSTGRES_USER: postgres
+      POSTGRES_PASSWORD: postgres
+      POSTGRES_DB: app
+    ports: ["5432:5432"]
+  app:
+    build: .
+    environment:
+      DATABASE_URL: postgres://postgres:postgres@db:5432/app
+      REDIS_URL: redis://redis:6379/0
+    depends_on: [db, redis]
+  redis:
+    image: redis:7
+""")
+
+case("neg-azurite", "connection-strings", "json", "src/Acme.Functions/local.settings.example.json", json.dumps({
+    "IsEncrypted": False,
+    "Values": {"AzureWebJobsStorage": "UseDevelopmentStorage=true",
+               "BlobConnection": "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;",
+               "FUNCTIONS_WORKER_RUNTIME": "dotnet-isolated"}}, indent=2) + "\n")
+
+case("neg-dsn-format", "connection-strings", "python", "app/settings/db.py", """import os
+from urllib.parse import quote_plus
+
+DB_USER = os.environ["DB_USER"]
+DB_PASSWORD = os.environ["DB_PASSWORD"]
+DB_HOST = os.getenv("DB_HOST", "localhost")
+
+SQLALCHEMY_DATABASE_URI = "postgresql+psycopg://%s:%s@%s:5432/app" % (
+    DB_USER, quote_plus(DB_PASSWORD), DB_HOST)
+
+# docs: postgresql://user:password@host:5432/dbname
+TEST_DATABASE_URI = "postgresql+psycopg://test:test@localhost:5433/app_test"
+""")
+
+case("neg-jdbc-placeholder", "connection-strings", "yaml", "inventory/src/main/resources/application.yml", """spring:
+  datasource:
+    url: jdbc:postgresql://${DB_HOST:localhost}:5432/inventory
+    username: ${DB_USER:inventory}
+    password: ${DB_PASSWORD}
+  jpa:
+    open-in-view: false
+  data:
+    mongodb:
+      uri: mongodb://localhost:27017/inventory
+""")
+
+case("neg-conn-doc", "connection-strings", "markdown", "docs-internal/connecting.md", """## Connection string format
+
+```
+Server=<server>.database.windows.net;Database=<db>;User Id=<user>;Password=<password>;Encrypt=True;
+```
+
+Example: `mongodb://alice:s3cret@db.example.com:27017/test` (example.com is reserved for documentation).
+""")
