@@ -1820,3 +1820,409 @@ Server=<server>.database.windows.net;Database=<db>;User Id=<user>;Password=<pass
 
 Example: `mongodb://alice:s3cret@db.example.com:27017/test` (example.com is reserved for documentation).
 """)
+
+
+# ================================================================ http-auth
+jt = jwt({"sub": "svc-reporting", "scope": "orders:read", "iat": 1717000000, "exp": 1893456000})
+bc = base64.b64encode(f"admin:{pw()}".encode()).decode()
+har = {"log": {"version": "1.2", "creator": {"name": "WebInspector", "version": "537.36"},
+               "pages": [{"startedDateTime": "2024-10-02T08:14:51.120Z", "id": "page_1", "title": "https://app.acme-corp.io/orders",
+                          "pageTimings": {"onContentLoad": 812.4, "onLoad": 1290.7}}],
+               "entries": [{"startedDateTime": "2024-10-02T08:14:52.002Z", "time": 143.2,
+                            "request": {"method": "GET", "url": "https://api.acme-corp.io/v2/orders?limit=50", "httpVersion": "h2",
+                                        "headers": [{"name": ":authority", "value": "api.acme-corp.io"},
+                                                    {"name": "accept", "value": "application/json"},
+                                                    {"name": "authorization", "value": f"Bearer {jt}"},
+                                                    {"name": "user-agent", "value": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/129.0.0.0 Safari/537.36"}],
+                                        "queryString": [{"name": "limit", "value": "50"}], "cookies": [], "headersSize": -1, "bodySize": 0},
+                            "response": {"status": 200, "statusText": "", "httpVersion": "h2",
+                                         "headers": [{"name": "content-type", "value": "application/json"}],
+                                         "cookies": [], "content": {"size": 5120, "mimeType": "application/json"},
+                                         "redirectURL": "", "headersSize": -1, "bodySize": -1},
+                            "cache": {}, "timings": {"send": 0.2, "wait": 120.1, "receive": 22.9}}]}}
+case("har-bearer", "http-auth", "har", "qa/repro/orders-timeout.har", json.dumps(har, indent=2) + "\n",
+     [(jt, "Bearer JWT captured in HAR")])
+
+bc = base64.b64encode(f"jenkins:{rs(34, HEX)}".encode()).decode()
+case("curl-trace", "http-auth", "log", "qa/repro/jenkins-trigger.trace.txt", f"""*   Trying 10.20.0.15:443...
+* Connected to jenkins.internal.acme-corp.io (10.20.0.15) port 443
+* ALPN: curl offers h2,http/1.1
+* SSL connection using TLSv1.3 / TLS_AES_256_GCM_SHA384
+* Server certificate:
+*  subject: CN=jenkins.internal.acme-corp.io
+*  issuer: C=US; O=Let's Encrypt; CN=R11
+> POST /job/orders-deploy/buildWithParameters?ENV=prod HTTP/1.1
+> Host: jenkins.internal.acme-corp.io
+> Authorization: Basic {bc}
+> User-Agent: curl/8.5.0
+> Accept: */*
+> Content-Length: 0
+>
+< HTTP/1.1 201 Created
+< Date: Wed, 02 Oct 2024 09:11:02 GMT
+< Location: https://jenkins.internal.acme-corp.io/queue/item/88123/
+< Content-Length: 0
+<
+* Connection #0 to host jenkins.internal.acme-corp.io left intact
+""", [(bc, "Basic auth credentials (user:API token) in curl trace")])
+
+k = rs(40)
+coll = {"info": {"_postman_id": uuid4(), "name": "Partner API", "schema": "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"},
+        "auth": {"type": "apikey", "apikey": [{"key": "value", "value": k, "type": "string"},
+                                              {"key": "key", "value": "X-Api-Key", "type": "string"},
+                                              {"key": "in", "value": "header", "type": "string"}]},
+        "item": [{"name": "List shipments", "request": {"method": "GET", "header": [],
+                                                         "url": {"raw": "{{baseUrl}}/v1/shipments?status=open", "host": ["{{baseUrl}}"],
+                                                                 "path": ["v1", "shipments"], "query": [{"key": "status", "value": "open"}]}}}],
+        "variable": [{"key": "baseUrl", "value": "https://partner-api.shipfast-logistics.com", "type": "string"}]}
+case("postman-apikey", "http-auth", "postman", "qa/postman/partner-api.postman_collection.json", json.dumps(coll, indent="\t") + "\n",
+     [(k, "partner API key in Postman collection auth")])
+
+t = jwt({"sub": "ci", "role": "admin", "iat": 1719000000})
+case("rest-client-http", "http-auth", "http", "api/requests/admin.http", f"""### list feature flags
+GET https://flags.internal.acme-corp.io/api/v1/flags
+Authorization: Bearer {t}
+Accept: application/json
+
+### toggle a flag
+PATCH https://flags.internal.acme-corp.io/api/v1/flags/new-checkout
+Authorization: Bearer {t}
+Content-Type: application/json
+
+{{"enabled": true, "rollout": 25}}
+""", [(t, "Bearer JWT in REST client file")])
+
+k = hx(32)
+case("py-requests-apikey", "http-auth", "python", "integrations/weather/client.py", f"""import requests
+
+BASE = "https://api.tomorrow.io/v4"
+HEADERS = {{
+    "accept": "application/json",
+    "apikey": "{rs(32)}",
+}}
+SESSION = requests.Session()
+SESSION.headers.update({{"X-API-Key": "{k}", "User-Agent": "acme-weather/1.4"}})
+
+
+def forecast(lat: float, lon: float):
+    r = SESSION.get(f"{{BASE}}/weather/forecast", params={{"location": f"{{lat}},{{lon}}"}}, headers=HEADERS, timeout=10)
+    r.raise_for_status()
+    return r.json()["timelines"]["daily"]
+""", [('"apikey": "', "weather API key header"), (k, "API key in X-API-Key header")])
+
+bc = base64.b64encode(f"svc-prom:{pw()}".encode()).decode()
+case("nginx-proxy-auth", "http-auth", "nginx", "deploy/nginx/conf.d/metrics.conf", f"""upstream prometheus {{
+    server prometheus.internal.acme-corp.io:9090;
+    keepalive 16;
+}}
+
+server {{
+    listen 443 ssl;
+    server_name metrics.acme-corp.io;
+    ssl_certificate     /etc/nginx/certs/metrics.crt;
+    ssl_certificate_key /etc/nginx/certs/metrics.key;
+
+    location / {{
+        proxy_pass http://prometheus;
+        proxy_set_header Host $host;
+        proxy_set_header Authorization "Basic {bc}";
+    }}
+}}
+""", [(bc, "Basic auth header injected by nginx")])
+
+k = rs(48, B64U)
+case("ts-fetch-header", "http-auth", "typescript", "apps/web/src/lib/cms.ts", f"""const CMS_URL = "https://cms.acme-corp.io/api";
+
+export interface Article {{
+  id: string;
+  slug: string;
+  title: string;
+  body: string;
+}}
+
+export async function getArticle(slug: string): Promise<Article | null> {{
+  const res = await fetch(`${{CMS_URL}}/articles?filters[slug][$eq]=${{slug}}`, {{
+    headers: {{
+      Authorization: "Bearer {k}",
+    }},
+    next: {{ revalidate: 60 }},
+  }});
+  if (!res.ok) return null;
+  const json = await res.json();
+  return json.data[0] ?? null;
+}}
+""", [(k, "CMS API bearer token")])
+
+ck = rs(64, B64U)
+case("insomnia-cookie", "http-auth", "yaml", "qa/insomnia/admin-export.yaml", f"""type: collection.insomnia.rest/5.0
+name: admin-console
+meta:
+  id: wrk_{hx(32)}
+collection:
+  - url: https://admin.acme-corp.io/api/users
+    name: users
+    method: GET
+    headers:
+      - name: Cookie
+        value: session={ck}; theme=dark
+      - name: Accept
+        value: application/json
+environments:
+  name: Base Environment
+  data:
+    host: https://admin.acme-corp.io
+""", [(ck, "admin session cookie")])
+
+# http-auth hard negatives
+case("neg-rfc-basic", "http-auth", "markdown", "libs/httpauth/README.md", """# httpauth
+
+Tiny helpers for HTTP authentication schemes.
+
+```http
+GET /protected HTTP/1.1
+Host: www.example.com
+Authorization: Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==
+```
+
+The example above is the one from RFC 7617 (`Aladdin:open sesame`).
+
+```python
+from httpauth import basic
+assert basic("Aladdin", "open sesame") == "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
+```
+""")
+
+case("neg-jwt-io-test", "http-auth", "javascript", "packages/auth/test/decode.test.js", """const { decode } = require("../src/decode");
+
+// The well-known sample token from jwt.io
+const SAMPLE =
+  "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
+
+test("decodes claims without verifying", () => {
+  const claims = decode(SAMPLE);
+  expect(claims.sub).toBe("1234567890");
+  expect(claims.name).toBe("John Doe");
+});
+""")
+
+case("neg-http-vars", "http-auth", "http", "api/requests/public.http", """@host = https://api.acme-corp.io
+@token = {{$dotenv API_TOKEN}}
+
+### health
+GET {{host}}/healthz
+
+### me
+GET {{host}}/v2/me
+Authorization: Bearer {{token}}
+
+### login
+POST {{host}}/v2/session
+Content-Type: application/json
+
+{"username": "{{$dotenv LOGIN_USER}}", "password": "{{$dotenv LOGIN_PASSWORD}}"}
+""")
+
+har2 = {"log": {"version": "1.2", "creator": {"name": "Firefox", "version": "131.0"},
+                "entries": [{"startedDateTime": "2024-10-03T12:00:01.000Z", "time": 88,
+                             "request": {"method": "POST", "url": "https://api.acme-corp.io/v2/cart", "httpVersion": "HTTP/2",
+                                         "headers": [{"name": "Authorization", "value": "[REDACTED]"},
+                                                     {"name": "Cookie", "value": "[REDACTED]"},
+                                                     {"name": "Content-Type", "value": "application/json"}],
+                                         "cookies": [], "queryString": [], "headersSize": -1, "bodySize": 41,
+                                         "postData": {"mimeType": "application/json", "text": "{\"sku\":\"TSHIRT-BLK-M\",\"qty\":2}"}},
+                             "response": {"status": 500, "statusText": "Internal Server Error", "httpVersion": "HTTP/2",
+                                          "headers": [], "cookies": [], "content": {"size": 0, "mimeType": "text/plain"},
+                                          "redirectURL": "", "headersSize": -1, "bodySize": 0},
+                             "cache": {}, "timings": {"send": 0, "wait": 80, "receive": 8}}]}}
+case("neg-har-redacted", "http-auth", "har", "qa/repro/cart-500.sanitized.har", json.dumps(har2, indent=2) + "\n")
+
+case("neg-go-header-env", "http-auth", "go", "internal/partner/client.go", """package partner
+
+import (
+	"net/http"
+	"os"
+)
+
+type transport struct{ base http.RoundTripper }
+
+func (t transport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("X-Api-Key", os.Getenv("PARTNER_API_KEY"))
+	r.Header.Set("Authorization", "Bearer "+tokenFromFile("/var/run/secrets/partner/token"))
+	return t.base.RoundTrip(r)
+}
+""")
+
+
+# ================================================================ webhooks-bots
+h = slack_hook()
+case("alertmanager-slack", "webhooks-bots", "yaml", "monitoring/alertmanager/alertmanager.yml", f"""global:
+  resolve_timeout: 5m
+  slack_api_url: '{h}'
+
+route:
+  receiver: slack-oncall
+  group_by: [alertname, namespace]
+  group_wait: 30s
+  repeat_interval: 4h
+
+receivers:
+  - name: slack-oncall
+    slack_configs:
+      - channel: '#oncall'
+        send_resolved: true
+        title: '{{{{ .CommonLabels.alertname }}}}'
+""", [(h, "Slack incoming webhook URL")])
+
+d = discord_hook()
+case("py-discord", "webhooks-bots", "python", "bots/release_notify.py", f"""import json
+import sys
+import urllib.request
+
+WEBHOOK = "{d}"
+
+
+def post(content: str) -> None:
+    req = urllib.request.Request(WEBHOOK, data=json.dumps({{"content": content}}).encode(),
+                                 headers={{"Content-Type": "application/json"}})
+    urllib.request.urlopen(req, timeout=5)
+
+
+if __name__ == "__main__":
+    post(f"Released {{sys.argv[1]}} :rocket:")
+""", [(d, "Discord webhook URL")])
+
+tg = telegram()
+case("tg-bot-env", "webhooks-bots", "dotenv", "bots/telegram-oncall/.env", f"""TELEGRAM_BOT_TOKEN={tg}
+TELEGRAM_CHAT_ID=-1001876543210
+POLL_INTERVAL_SECONDS=30
+""", [(tg, "Telegram bot token")])
+
+t = slack_bot()
+ss = hx(32)
+case("slack-bolt-js", "webhooks-bots", "javascript", "bots/standup/app.js", f"""const {{ App }} = require("@slack/bolt");
+
+const app = new App({{
+  token: "{t}",
+  signingSecret: "{ss}",
+}});
+
+app.command("/standup", async ({{ ack, respond, command }}) => {{
+  await ack();
+  await respond(`Thanks <@${{command.user_id}}>, noted.`);
+}});
+
+(async () => {{
+  await app.start(process.env.PORT || 3000);
+  console.log("standup bot running");
+}})();
+""", [(t, "Slack bot token"), (ss, "Slack signing secret")])
+
+tm = teams_hook()
+case("ps-teams", "webhooks-bots", "powershell", "scripts/Send-DeployNotice.ps1", f"""param([Parameter(Mandatory)][string]$Version)
+
+$uri = "{tm}"
+$body = @{{
+    "@type"    = "MessageCard"
+    "@context" = "https://schema.org/extensions"
+    summary    = "Deploy $Version"
+    text       = "Orders API **$Version** is live in production."
+}} | ConvertTo-Json
+
+Invoke-RestMethod -Method Post -Uri $uri -Body $body -ContentType "application/json"
+""", [(tm, "Microsoft Teams incoming webhook URL")])
+
+gs = hx(40)
+case("tf-gh-webhook", "webhooks-bots", "terraform", "infra/github/webhooks.tf", f"""resource "github_repository_webhook" "ci" {{
+  repository = "orders-api"
+
+  configuration {{
+    url          = "https://ci.acme-corp.io/github-webhook/"
+    content_type = "json"
+    insecure_ssl = false
+    secret       = "{gs}"
+  }}
+
+  active = true
+  events = ["push", "pull_request"]
+}}
+""", [(gs, "GitHub webhook secret")])
+
+gc = f"https://chat.googleapis.com/v1/spaces/AAAA{rs(7, B64U)}/messages?key=AIzaSy{rs(33, B64U)}&token={rs(43, B64U)}"
+case("gchat-groovy", "webhooks-bots", "groovy", "vars/notifyChat.groovy", f"""def call(String status) {{
+    def url = '{gc}'
+    def text = "${{env.JOB_NAME}} #${{env.BUILD_NUMBER}}: ${{status}}"
+    httpRequest httpMode: 'POST', url: url, contentType: 'APPLICATION_JSON_UTF8',
+                requestBody: groovy.json.JsonOutput.toJson([text: text]), validResponseCodes: '200'
+}}
+""", [(gc, "Google Chat webhook URL (key+token)")])
+
+h = slack_hook()
+case("gh-actions-slack", "webhooks-bots", "github-actions", ".github/workflows/nightly.yml", f"""name: nightly
+on:
+  schedule:
+    - cron: "0 2 * * *"
+jobs:
+  e2e:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - run: npm ci && npx playwright install --with-deps && npm run e2e
+      - name: notify failure
+        if: failure()
+        run: |
+          curl -X POST -H 'Content-type: application/json' \\
+            --data '{{"text":"nightly e2e failed: ${{{{ github.server_url }}}}/${{{{ github.repository }}}}/actions/runs/${{{{ github.run_id }}}}"}}' \\
+            {h}
+""", [(h, "Slack incoming webhook URL")])
+
+# webhooks-bots hard negatives
+case("neg-slack-doc-hook", "webhooks-bots", "yaml", "monitoring/alertmanager/alertmanager.example.yml", """# Copy to alertmanager.yml and replace the webhook URL.
+global:
+  slack_api_url: 'https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX'
+route:
+  receiver: slack
+receivers:
+  - name: slack
+    slack_configs:
+      - channel: '#alerts-test'
+""")
+
+case("neg-slack-url-file", "webhooks-bots", "yaml", "monitoring/alertmanager/alertmanager.prod.yml", """global:
+  slack_api_url_file: /etc/alertmanager/secrets/slack-webhook-url
+route:
+  receiver: pagerduty
+receivers:
+  - name: pagerduty
+    pagerduty_configs:
+      - routing_key_file: /etc/alertmanager/secrets/pd-routing-key
+        severity: '{{ .CommonLabels.severity }}'
+""")
+
+case("neg-telegram-doc", "webhooks-bots", "python", "bots/telegram-oncall/config.py", '''import os
+
+# Token looks like 123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11 (Telegram docs example).
+TOKEN = os.environ["TELEGRAM_BOT_TOKEN"]
+CHAT_ID = int(os.environ.get("TELEGRAM_CHAT_ID", "0"))
+API = f"https://api.telegram.org/bot{TOKEN}"
+''')
+
+case("neg-discord-channel-ids", "webhooks-bots", "json", "bots/moderation/channels.json", json.dumps({
+    "guild_id": "1029384756102938475", "channels": {"announcements": "1093847561029384756", "alerts": "1102938475610293847"},
+    "webhook_url_env": "DISCORD_WEBHOOK_URL", "roles": {"oncall": "1111222233334444555"}}, indent=2) + "\n")
+
+case("neg-webhook-verify", "webhooks-bots", "ruby", "app/controllers/webhooks/github_controller.rb", """module Webhooks
+  class GithubController < ApplicationController
+    skip_forgery_protection
+
+    def create
+      signature = "sha256=" + OpenSSL::HMAC.hexdigest("SHA256", ENV.fetch("GITHUB_WEBHOOK_SECRET"), request.raw_post)
+      unless Rack::Utils.secure_compare(signature, request.headers["X-Hub-Signature-256"].to_s)
+        return head :unauthorized
+      end
+      GithubEventJob.perform_later(request.headers["X-GitHub-Event"], request.raw_post)
+      head :accepted
+    end
+  end
+end
+""")
