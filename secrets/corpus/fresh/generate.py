@@ -2226,3 +2226,538 @@ case("neg-webhook-verify", "webhooks-bots", "ruby", "app/controllers/webhooks/gi
   end
 end
 """)
+
+
+# ================================================================ generic
+p = pw()
+case("k8s-secret-data", "generic", "kubernetes", "k8s/base/orders-secret.yaml", f"""apiVersion: v1
+kind: Secret
+metadata:
+  name: orders-config
+  namespace: orders
+  labels:
+    app.kubernetes.io/name: orders
+type: Opaque
+data:
+  DB_USER: {base64.b64encode(b"orders_app").decode()}
+  DB_PASSWORD: {base64.b64encode(p.encode()).decode()}
+  LOG_LEVEL: {base64.b64encode(b"info").decode()}
+""", [(base64.b64encode(p.encode()).decode(), "base64 DB password in Secret data")])
+
+sk = rs(50, string.ascii_lowercase + string.digits + "!@#$%^&*(-_=+)")
+p = pw()
+case("django-settings", "generic", "python", "backend/acme/settings/production.py", f"""from .base import *  # noqa
+
+DEBUG = False
+ALLOWED_HOSTS = ["app.acme-corp.io"]
+
+SECRET_KEY = "{sk}"
+
+DATABASES = {{
+    "default": {{
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": "acme",
+        "USER": "acme_web",
+        "PASSWORD": "{p}",
+        "HOST": "db-web.internal.acme-corp.io",
+        "PORT": "5432",
+        "CONN_MAX_AGE": 60,
+    }}
+}}
+
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+SECURE_HSTS_SECONDS = 31536000
+""", [(sk, "Django SECRET_KEY"), (p, "database password")])
+
+p = pw()
+case("spring-yaml", "generic", "yaml", "accounts/src/main/resources/application-prod.yml", f"""server:
+  port: 8443
+  ssl:
+    key-store: classpath:keystore.p12
+    key-store-password: {p}
+    key-store-type: PKCS12
+spring:
+  datasource:
+    url: jdbc:postgresql://accounts-db:5432/accounts
+    username: accounts
+    password: ${{DB_PASSWORD}}
+  security:
+    oauth2:
+      client:
+        registration:
+          okta:
+            client-id: 0oa{rs(17)}
+            client-secret: {rs(40, ALNUM + "-_")}
+            scope: openid,profile,email
+""", [(p, "keystore password"), ("client-secret:", "OAuth client secret")])
+
+kb = base64.b64encode(rbytes(32)).decode()
+case("laravel-env", "generic", "dotenv", "backend/.env", f"""APP_NAME=AcmeShop
+APP_ENV=production
+APP_KEY=base64:{kb}
+APP_DEBUG=false
+APP_URL=https://shop.acme-corp.io
+
+DB_CONNECTION=mysql
+DB_HOST=mysql-shop.internal
+DB_PORT=3306
+DB_DATABASE=shop
+DB_USERNAME=shop
+DB_PASSWORD={pw()}
+
+MAIL_MAILER=smtp
+MAIL_HOST=smtp.mailgun.org
+MAIL_USERNAME=postmaster@mg.acme-corp.io
+MAIL_PASSWORD={hx(32)}-{hx(8)}-{hx(8)}
+""", [(kb, "Laravel APP_KEY"), ("DB_PASSWORD=", "database password"), ("MAIL_PASSWORD=", "Mailgun SMTP password")])
+
+kb = rs(64, ALNUM)
+case("dotnet-jwt", "generic", "json", "src/Acme.Api/appsettings.json", json.dumps({
+    "ConnectionStrings": {"Default": "Host=localhost;Database=acme;Username=acme;Password=acme"},
+    "Jwt": {"Issuer": "https://api.acme-corp.io", "Audience": "acme-clients", "SigningKey": kb, "ExpiresMinutes": 30},
+    "Serilog": {"MinimumLevel": "Information"}}, indent=2) + "\n", [(kb, "JWT HMAC signing key")])
+
+skb = hx(128)
+case("rails-credentials-plain", "generic", "yaml", "config/credentials.plain.yml", f"""# decrypted copy for debugging -- DELETE ME
+secret_key_base: {skb}
+
+aws:
+  access_key_id: {aws_key_id()}
+  secret_access_key: {aws_secret()}
+
+active_record_encryption:
+  primary_key: {rs(32)}
+  deterministic_key: {rs(32)}
+  key_derivation_salt: {rs(32)}
+""", [(skb, "Rails secret_key_base"), ("secret_access_key:", "AWS secret access key"),
+      ("primary_key:", "AR encryption primary key"), ("deterministic_key:", "AR encryption deterministic key"),
+      ("key_derivation_salt:", "AR encryption key derivation salt")])
+
+p = pw()
+case("java-const", "generic", "java", "legacy/src/main/java/com/acme/ftp/FtpExporter.java", f"""package com.acme.ftp;
+
+import org.apache.commons.net.ftp.FTPSClient;
+
+import java.io.IOException;
+import java.io.InputStream;
+
+public class FtpExporter {{
+    private static final String HOST = "ftp.partner-bank.net";
+    private static final String USER = "acme_exports";
+    private static final String PASSWORD = "{p}";
+
+    public void upload(String name, InputStream in) throws IOException {{
+        FTPSClient ftp = new FTPSClient("TLS", false);
+        ftp.connect(HOST, 990);
+        try {{
+            if (!ftp.login(USER, PASSWORD)) {{
+                throw new IOException("login failed: " + ftp.getReplyString());
+            }}
+            ftp.execPROT("P");
+            ftp.storeFile("/incoming/" + name, in);
+        }} finally {{
+            ftp.disconnect();
+        }}
+    }}
+}}
+""", [(p, "FTPS password constant")])
+
+s = rs(48, B64U)
+case("express-session", "generic", "javascript", "services/web/src/app.js", f"""const express = require("express");
+const session = require("express-session");
+const RedisStore = require("connect-redis").default;
+const {{ createClient }} = require("redis");
+
+const app = express();
+const redis = createClient({{ url: process.env.REDIS_URL }});
+redis.connect().catch(console.error);
+
+app.use(
+  session({{
+    store: new RedisStore({{ client: redis, prefix: "sess:" }}),
+    secret: "{s}",
+    resave: false,
+    saveUninitialized: false,
+    cookie: {{ secure: true, httpOnly: true, maxAge: 1000 * 60 * 60 * 8 }},
+  }})
+);
+
+app.get("/healthz", (_req, res) => res.send("ok"));
+
+module.exports = app;
+""", [(s, "express-session secret")])
+
+p = pw()
+case("go-struct-literal", "generic", "go", "cmd/smtp-relay/config.go", f"""package main
+
+type SMTPConfig struct {{
+	Host     string
+	Port     int
+	Username string
+	Password string
+}}
+
+var defaultSMTP = SMTPConfig{{
+	Host:     "smtp.office365.com",
+	Port:     587,
+	Username: "noreply@acme-corp.io",
+	Password: "{p}",
+}}
+""", [(p, "SMTP password in Go struct")])
+
+p = pw()
+case("csharp-const", "generic", "csharp", "src/Acme.Reports/ReportMailer.cs", f"""using System.Net;
+using System.Net.Mail;
+
+namespace Acme.Reports;
+
+internal static class ReportMailer
+{{
+    private const string SmtpUser = "reports@acme-corp.io";
+    private const string SmtpPassword = "{p}";
+
+    public static void Send(string to, string subject, string html)
+    {{
+        using var client = new SmtpClient("smtp.office365.com", 587)
+        {{
+            EnableSsl = true,
+            Credentials = new NetworkCredential(SmtpUser, SmtpPassword),
+        }};
+        client.Send(new MailMessage(SmtpUser, to, subject, html) {{ IsBodyHtml = true }});
+    }}
+}}
+""", [(p, "SMTP password constant")])
+
+p = pw()
+case("php-wpconfig", "generic", "php", "wordpress/wp-config.php", f"""<?php
+define( 'DB_NAME', 'wp_marketing' );
+define( 'DB_USER', 'wp_marketing' );
+define( 'DB_PASSWORD', '{p}' );
+define( 'DB_HOST', 'mysql-marketing.internal' );
+define( 'DB_CHARSET', 'utf8mb4' );
+define( 'DB_COLLATE', '' );
+
+define( 'AUTH_KEY',         '{rs(64, ALNUM + "!@#%^&*()-_[]{}<>~+=,.;:/?|")}' );
+define( 'SECURE_AUTH_KEY',  '{rs(64, ALNUM + "!@#%^&*()-_[]{}<>~+=,.;:/?|")}' );
+
+$table_prefix = 'wp_';
+define( 'WP_DEBUG', false );
+
+if ( ! defined( 'ABSPATH' ) ) {{
+	define( 'ABSPATH', __DIR__ . '/' );
+}}
+require_once ABSPATH . 'wp-settings.php';
+""", [(p, "WordPress DB password"), ("'AUTH_KEY'", "WordPress AUTH_KEY salt"), ("'SECURE_AUTH_KEY'", "WordPress SECURE_AUTH_KEY salt")])
+
+p = pw()
+case("ansible-vars-plain", "generic", "ansible", "ansible/group_vars/db_servers.yml", f"""---
+postgresql_version: 16
+postgresql_listen_addresses: "*"
+postgresql_users:
+  - name: replicator
+    password: "{p}"
+    role_attr_flags: REPLICATION
+  - name: app
+    password: "{{{{ vault_pg_app_password }}}}"
+postgresql_hba_entries:
+  - {{ type: hostssl, database: replication, user: replicator, address: 10.20.0.0/16, auth_method: scram-sha-256 }}
+""", [(p, "replication user password")])
+
+p = pw()
+case("helm-values-prod", "generic", "helm", "charts/keycloak/values-prod.yaml", f"""replicas: 2
+auth:
+  adminUser: admin
+  adminPassword: "{p}"
+postgresql:
+  enabled: false
+externalDatabase:
+  host: keycloak-db.internal.acme-corp.io
+  user: keycloak
+  existingSecret: keycloak-db
+  existingSecretPasswordKey: password
+ingress:
+  enabled: true
+  hostname: sso.acme-corp.io
+""", [(p, "Keycloak admin password")])
+
+p = pw()
+case("tf-rds", "generic", "terraform", "infra/aws/rds.tf", f"""resource "aws_db_instance" "reporting" {{
+  identifier              = "reporting-prod"
+  engine                  = "postgres"
+  engine_version          = "16.3"
+  instance_class          = "db.r6g.large"
+  allocated_storage       = 200
+  username                = "reporting_admin"
+  password                = "{p}"
+  db_subnet_group_name    = aws_db_subnet_group.private.name
+  vpc_security_group_ids  = [aws_security_group.db.id]
+  backup_retention_period = 14
+  deletion_protection     = true
+  skip_final_snapshot     = false
+}}
+""", [(p, "RDS master password")])
+
+p = pw()
+case("gitlab-ci-vars", "generic", "gitlab-ci", "services/search/.gitlab-ci.yml", f"""include:
+  - project: platform/ci-templates
+    file: /docker.yml
+
+variables:
+  OPENSEARCH_URL: https://search.internal.acme-corp.io:9200
+  OPENSEARCH_USER: ci-indexer
+  OPENSEARCH_PASSWORD: "{p}"
+
+reindex:
+  stage: deploy
+  image: curlimages/curl:8.8.0
+  script:
+    - curl -fsS -u "$OPENSEARCH_USER:$OPENSEARCH_PASSWORD" -X POST "$OPENSEARCH_URL/_reindex" -H 'Content-Type: application/json' -d @reindex.json
+  when: manual
+""", [(p, "OpenSearch password in CI variables")])
+
+p = pw()
+case("ruby-database-yml", "generic", "yaml", "config/database.yml", f"""default: &default
+  adapter: postgresql
+  encoding: unicode
+  pool: <%= ENV.fetch("RAILS_MAX_THREADS") {{ 5 }} %>
+
+development:
+  <<: *default
+  database: shop_development
+
+test:
+  <<: *default
+  database: shop_test
+
+production:
+  <<: *default
+  host: shop-db.internal.acme-corp.io
+  database: shop_production
+  username: shop
+  password: {p}
+""", [(p, "production database password")])
+
+s = rs(32, ALNUM)
+case("toml-app", "generic", "toml", "services/gateway/config/prod.toml", f"""[server]
+listen = "0.0.0.0:8443"
+read_timeout = "15s"
+
+[auth]
+issuer = "https://auth.acme-corp.io"
+audience = "gateway"
+hmac_secret = "{s}"
+
+[upstreams.orders]
+url = "http://orders.orders.svc.cluster.local:8080"
+retries = 2
+""", [(s, "HMAC secret")])
+
+p = pw()
+case("rust-const", "generic", "rust", "crates/ldap-sync/src/main.rs", f"""use ldap3::{{LdapConnAsync, Scope, SearchEntry}};
+
+const LDAP_URL: &str = "ldaps://ldap.corp.acme-corp.io:636";
+const BIND_DN: &str = "cn=svc-sync,ou=services,dc=acme,dc=corp";
+const BIND_PASSWORD: &str = "{p}";
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {{
+    let (conn, mut ldap) = LdapConnAsync::new(LDAP_URL).await?;
+    ldap3::drive!(conn);
+    ldap.simple_bind(BIND_DN, BIND_PASSWORD).await?.success()?;
+    let (rs, _) = ldap
+        .search("ou=people,dc=acme,dc=corp", Scope::Subtree, "(objectClass=person)", vec!["uid", "mail"])
+        .await?
+        .success()?;
+    for e in rs {{
+        println!("{{:?}}", SearchEntry::construct(e).attrs);
+    }}
+    Ok(ldap.unbind().await?)
+}}
+""", [(p, "LDAP bind password")])
+
+p = pw()
+case("kotlin-android-props", "generic", "properties", "android/keystore.properties", f"""storeFile=../keys/release.jks
+storePassword={p}
+keyAlias=release
+keyPassword={p}
+""", [(p, "Android keystore/key password")])
+
+cs = rs(40, ALNUM)
+case("swift-oauth", "generic", "swift", "ios/AcmeApp/Config/OAuthConfig.swift", f"""import Foundation
+
+enum OAuthConfig {{
+    static let authorizeURL = URL(string: "https://auth.acme-corp.io/oauth2/authorize")!
+    static let tokenURL = URL(string: "https://auth.acme-corp.io/oauth2/token")!
+    static let clientID = "ios-app"
+    static let clientSecret = "{cs}"
+    static let redirectURI = "io.acme.app://oauth/callback"
+    static let scopes = ["openid", "profile", "orders"]
+}}
+""", [(cs, "OAuth client secret in mobile app")])
+
+p = pw()
+case("xml-tomcat-users", "generic", "xml", "deploy/tomcat/conf/tomcat-users.xml", f"""<?xml version="1.0" encoding="UTF-8"?>
+<tomcat-users xmlns="http://tomcat.apache.org/xml"
+              xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
+              xsi:schemaLocation="http://tomcat.apache.org/xml tomcat-users.xsd"
+              version="1.0">
+  <role rolename="manager-gui"/>
+  <role rolename="manager-script"/>
+  <user username="deployer" password="{p}" roles="manager-script"/>
+</tomcat-users>
+""", [(p, "Tomcat manager password")])
+
+p = pw()
+case("elixir-runtime", "generic", "elixir", "config/runtime.exs", f"""import Config
+
+if config_env() == :prod do
+  config :chat, Chat.Repo,
+    username: "chat",
+    password: "{p}",
+    hostname: "chat-db.internal.acme-corp.io",
+    database: "chat_prod",
+    pool_size: 15
+
+  config :chat, ChatWeb.Endpoint,
+    url: [host: "chat.acme-corp.io", port: 443, scheme: "https"],
+    secret_key_base: System.fetch_env!("SECRET_KEY_BASE")
+end
+""", [(p, "database password")])
+
+p = pw()
+case("lua-redis", "generic", "lua", "openresty/lua/ratelimit.lua", f"""local redis = require "resty.redis"
+
+local _M = {{}}
+
+local REDIS_HOST = "10.20.4.11"
+local REDIS_PASSWORD = "{p}"
+
+function _M.incr(key, window)
+  local red = redis:new()
+  red:set_timeouts(100, 100, 100)
+  local ok, err = red:connect(REDIS_HOST, 6379)
+  if not ok then return nil, err end
+  local res, aerr = red:auth(REDIS_PASSWORD)
+  if not res then return nil, aerr end
+  local n = red:incr(key)
+  if n == 1 then red:expire(key, window) end
+  red:set_keepalive(10000, 50)
+  return n
+end
+
+return _M
+""", [(p, "Redis password")])
+
+p = pw()
+case("sql-create-user", "generic", "sql", "db/migrations/V42__reporting_user.sql", f"""-- reporting read-only account for the BI tool
+CREATE ROLE reporting_ro WITH LOGIN PASSWORD '{p}';
+GRANT CONNECT ON DATABASE orders TO reporting_ro;
+GRANT USAGE ON SCHEMA public TO reporting_ro;
+GRANT SELECT ON ALL TABLES IN SCHEMA public TO reporting_ro;
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO reporting_ro;
+""", [(p, "database role password")])
+
+p = pw()
+case("perl-dbi", "generic", "perl", "scripts/legacy/nightly_report.pl", f"""#!/usr/bin/perl
+use strict;
+use warnings;
+use DBI;
+
+my $dsn  = "DBI:mysql:database=crm;host=crm-db.internal;port=3306";
+my $user = "crm_report";
+my $pass = "{p}";
+
+my $dbh = DBI->connect($dsn, $user, $pass, {{ RaiseError => 1, AutoCommit => 1 }});
+my $sth = $dbh->prepare("SELECT id, email, created_at FROM customers WHERE created_at > NOW() - INTERVAL 1 DAY");
+$sth->execute();
+while (my $row = $sth->fetchrow_hashref) {{
+    print join(",", $row->{{id}}, $row->{{email}}, $row->{{created_at}}), "\\n";
+}}
+$dbh->disconnect;
+""", [(p, "MySQL password")])
+
+# generic hard negatives
+case("neg-ansible-vault", "generic", "ansible", "ansible/group_vars/web/vault.yml", "vault_db_password: !vault |\n          $ANSIBLE_VAULT;1.1;AES256\n"
+     + "\n".join("          " + hx(80) for _ in range(5)) + "\nvault_smtp_user: noreply@acme-corp.io\n")
+
+case("neg-gha-secret-ref", "generic", "github-actions", ".github/workflows/integration.yml", """name: integration
+on: [pull_request]
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    services:
+      postgres:
+        image: postgres:16
+        env:
+          POSTGRES_PASSWORD: postgres
+        ports: ["5432:5432"]
+    env:
+      DATABASE_URL: postgres://postgres:postgres@localhost:5432/postgres
+      API_SECRET: ${{ secrets.STAGING_API_SECRET }}
+      JWT_SIGNING_KEY: ${{ secrets.JWT_SIGNING_KEY }}
+    steps:
+      - uses: actions/checkout@v4
+      - run: go test ./... -tags integration
+""")
+
+case("neg-password-field-names", "generic", "typescript", "apps/web/src/forms/signup.ts", """import { z } from "zod";
+
+export const PASSWORD_FIELD = "password";
+export const CONFIRM_FIELD = "passwordConfirm";
+export const MIN_PASSWORD_LENGTH = 12;
+
+export const signupSchema = z
+  .object({
+    email: z.string().email(),
+    [PASSWORD_FIELD]: z.string().min(MIN_PASSWORD_LENGTH),
+    [CONFIRM_FIELD]: z.string(),
+  })
+  .refine((v) => v.password === v.passwordConfirm, { message: "Passwords do not match" });
+
+export const labels = { password: "Password", token: "One-time code", secret: "Recovery secret" };
+""")
+
+case("neg-helm-template-secret", "generic", "helm", "charts/orders/templates/secret.yaml", """apiVersion: v1
+kind: Secret
+metadata:
+  name: {{ include "orders.fullname" . }}
+  labels:
+    {{- include "orders.labels" . | nindent 4 }}
+type: Opaque
+data:
+  DB_PASSWORD: {{ .Values.db.password | b64enc | quote }}
+  API_KEY: {{ required "apiKey is required" .Values.apiKey | b64enc | quote }}
+""")
+
+case("neg-external-secret", "generic", "kubernetes", "k8s/base/orders-externalsecret.yaml", """apiVersion: external-secrets.io/v1beta1
+kind: ExternalSecret
+metadata:
+  name: orders-config
+  namespace: orders
+spec:
+  refreshInterval: 1h
+  secretStoreRef:
+    kind: ClusterSecretStore
+    name: aws-secrets-manager
+  target:
+    name: orders-config
+  data:
+    - secretKey: DB_PASSWORD
+      remoteRef:
+        key: prod/orders/db
+        property: password
+""")
+
+case("neg-env-example", "generic", "dotenv", "backend/.env.example", """APP_NAME=AcmeShop
+APP_ENV=local
+APP_KEY=
+APP_DEBUG=true
+DB_HOST=127.0.0.1
+DB_DATABASE=shop
+DB_USERNAME=root
+DB_PASSWORD=
+MAIL_PASSWORD=null
+STRIPE_SECRET=your-stripe-secret-here
+JWT_SECRET=changeme
+""")
