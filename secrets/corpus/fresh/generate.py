@@ -2761,3 +2761,333 @@ MAIL_PASSWORD=null
 STRIPE_SECRET=your-stripe-secret-here
 JWT_SECRET=changeme
 """)
+
+
+# ================================================================ key-material-files
+def jks_bytes(n=2200):
+    return bytes.fromhex("feedfeed0000000200000001000000010007") + b"release" + rbytes(n)
+
+
+def p12_bytes(n=2500):
+    return bytes.fromhex("308209") + bytes([R.randint(0x80, 0xff)]) + bytes.fromhex("020103308209") + rbytes(n)
+
+
+case("jks-release", "key-material-files", "jks", "android/app/release.jks", None, [(0, "Java keystore with release signing key")], binary=jks_bytes())
+case("p12-client", "key-material-files", "pkcs12", "deploy/mtls/partner-client.p12", None, [(0, "PKCS#12 client certificate + key")], binary=p12_bytes())
+case("pfx-codesign", "key-material-files", "pkcs12", "build/signing/codesign.pfx", None, [(0, "PKCS#12 code signing bundle")], binary=p12_bytes(3100))
+case("keystore-tomcat", "key-material-files", "jks", "deploy/tomcat/conf/.keystore", None, [(0, "Tomcat JKS keystore")], binary=jks_bytes(1800))
+
+k = openssh_key()
+case("id-ed25519-file", "key-material-files", "openssh-key", "ops/ansible/files/id_deploy", k + "\n",
+     [(first_body(k), "OpenSSH private key file", -1)])
+
+ckd = base64.b64encode((ec_key() + "\n").encode()).decode()
+case("kubeconfig-client-key", "key-material-files", "kubeconfig", "ops/kube/admin-prod.kubeconfig", f"""apiVersion: v1
+kind: Config
+clusters:
+- cluster:
+    certificate-authority-data: {base64.b64encode((cert() + chr(10)).encode()).decode()}
+    server: https://k8s-prod.internal.acme-corp.io:6443
+  name: prod
+contexts:
+- context:
+    cluster: prod
+    user: admin-prod
+  name: admin@prod
+current-context: admin@prod
+users:
+- name: admin-prod
+  user:
+    client-certificate-data: {base64.b64encode((cert() + chr(10)).encode()).decode()}
+    client-key-data: {ckd}
+""", [(ckd, "kubeconfig client private key (base64 PEM)")])
+
+mk = hx(32)
+case("rails-master-key", "key-material-files", "text", "config/master.key", mk + "\n", [(mk, "Rails master key")])
+
+wk = base64.b64encode(rbytes(32)).decode()
+case("wireguard-conf", "key-material-files", "ini", "ops/vpn/wg0.conf", f"""[Interface]
+Address = 10.66.0.1/24
+ListenPort = 51820
+PrivateKey = {wk}
+
+[Peer]
+# laptop-jdoe
+PublicKey = {base64.b64encode(rbytes(32)).decode()}
+AllowedIPs = 10.66.0.2/32
+
+[Peer]
+# ci-runner
+PublicKey = {base64.b64encode(rbytes(32)).decode()}
+AllowedIPs = 10.66.0.3/32
+""", [(wk, "WireGuard interface private key")])
+
+k = rsa_key()
+case("chart-files-key", "key-material-files", "pem", "charts/webhook/files/tls.key", k + "\n",
+     [(first_body(k), "RSA private key shipped in chart", -1)])
+
+# key-material-files hard negatives
+case("neg-pub-file", "key-material-files", "openssh-pub", "ops/ansible/files/id_deploy.pub", ssh_ed_pub("deploy@acme-ci") + "\n")
+case("neg-crt-file", "key-material-files", "pem", "deploy/mtls/partner-ca.crt", cert() + "\n")
+csr = pem("CERTIFICATE REQUEST", bytes.fromhex("308202"), 650)
+case("neg-csr-file", "key-material-files", "pem", "deploy/certs/api.acme-corp.io.csr", csr + "\n")
+case("neg-kubeconfig-exec", "key-material-files", "kubeconfig", "ops/kube/eks-prod.kubeconfig", f"""apiVersion: v1
+kind: Config
+clusters:
+- cluster:
+    certificate-authority-data: {base64.b64encode((cert() + chr(10)).encode()).decode()}
+    server: https://{hx(32).upper()}.gr7.eu-central-1.eks.amazonaws.com
+  name: eks-prod
+contexts:
+- context:
+    cluster: eks-prod
+    user: eks-prod
+  name: eks-prod
+current-context: eks-prod
+users:
+- name: eks-prod
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      command: aws
+      args: [eks, get-token, --cluster-name, orders-prod, --region, eu-central-1]
+""")
+case("neg-keys-readme", "key-material-files", "markdown", "android/keys/README.md", """# Signing keys
+
+The release keystore is **not** in the repository. CI downloads it from
+the secure files store (`release.jks`) and reads the passwords from
+`ANDROID_KEYSTORE_PASSWORD` / `ANDROID_KEY_PASSWORD`.
+
+For local builds a debug keystore is generated automatically by Gradle in
+`~/.android/debug.keystore` (password `android`).
+""")
+
+
+# ================================================================ public-material (all negatives)
+case("pub-ca-bundle", "public-material", "pem", "deploy/certs/ca-bundle.pem", cert() + "\n" + cert() + "\n")
+case("pub-pubkey-pem", "public-material", "pem", "auth/keys/jwt-verify.pub.pem", pubkey() + "\n")
+case("pub-authorized-keys", "public-material", "authorized_keys", "ops/ansible/files/authorized_keys",
+     "\n".join([ssh_ed_pub("jdoe@laptop"), ssh_pub("ci@jenkins"), 'from="10.20.0.0/16",no-pty ' + ssh_ed_pub("backup@nas")]) + "\n")
+case("pub-known-hosts", "public-material", "known_hosts", "ops/ssh/known_hosts",
+     "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n"
+     + "gitlab.acme-corp.io " + ssh_ed_pub("").strip() + "\n"
+     + "|1|" + b64(20) + "|" + b64(20) + " " + ssh_ed_pub("").strip() + "\n")
+_pgb = wrap(base64.b64encode(b'\x99\x01\x0d\x04' + rbytes(900)).decode())
+pgpub = f"-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n{_pgb}\n={rs(4, B64A)}\n-----END PGP PUBLIC KEY BLOCK-----"
+case("pub-pgp", "public-material", "asc", "release/signing/KEYS.asc", "pub   rsa4096 2024-01-10 [SC] [expires: 2027-01-09]\n      " + hx(40).upper() + "\nuid           Acme Release Signing <release@acme-corp.io>\n\n" + pgpub + "\n")
+case("pub-age-recipients", "public-material", "yaml", ".sops.yaml", f"""creation_rules:
+  - path_regex: k8s/overlays/prod/.*\\.enc\\.yaml$
+    encrypted_regex: ^(data|stringData)$
+    age: >-
+      {age_pair()[1]},
+      {age_pair()[1]}
+  - path_regex: k8s/overlays/staging/.*\\.enc\\.yaml$
+    age: {age_pair()[1]}
+""")
+n = base64.urlsafe_b64encode(rbytes(256)).rstrip(b"=").decode()
+case("pub-jwks", "public-material", "json", "auth/static/.well-known/jwks.json", json.dumps({"keys": [
+    {"kty": "RSA", "use": "sig", "alg": "RS256", "kid": "2024-10", "n": n, "e": "AQAB"},
+    {"kty": "EC", "use": "sig", "alg": "ES256", "kid": "2024-10-ec", "crv": "P-256",
+     "x": base64.urlsafe_b64encode(rbytes(32)).rstrip(b"=").decode(), "y": base64.urlsafe_b64encode(rbytes(32)).rstrip(b"=").decode()}]}, indent=2) + "\n")
+certb = "".join(cert().split("\n")[1:-1])
+case("pub-saml-metadata", "public-material", "xml", "sso/idp-metadata.xml", f"""<?xml version="1.0" encoding="UTF-8"?>
+<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="http://www.okta.com/exk{rs(17)}">
+  <md:IDPSSODescriptor WantAuthnRequestsSigned="false" protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+    <md:KeyDescriptor use="signing">
+      <ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#">
+        <ds:X509Data>
+          <ds:X509Certificate>{certb}</ds:X509Certificate>
+        </ds:X509Data>
+      </ds:KeyInfo>
+    </md:KeyDescriptor>
+    <md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress</md:NameIDFormat>
+    <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://acme.okta.com/app/acme_portal/exk{rs(17)}/sso/saml"/>
+  </md:IDPSSODescriptor>
+</md:EntityDescriptor>
+""")
+case("pub-firebase-config", "public-material", "typescript", "apps/mobile-web/src/firebase.ts", f"""import {{ initializeApp }} from "firebase/app";
+import {{ getAuth }} from "firebase/auth";
+
+// Firebase web config is public by design; access is governed by security rules.
+const firebaseConfig = {{
+  apiKey: "AIzaSy{rs(33, B64U)}",
+  authDomain: "acme-mobile-prod.firebaseapp.com",
+  projectId: "acme-mobile-prod",
+  storageBucket: "acme-mobile-prod.appspot.com",
+  messagingSenderId: "{digits(12)}",
+  appId: "1:{digits(12)}:web:{hx(22)}",
+  measurementId: "G-{rs(10, UPPER_AN)}",
+}};
+
+export const app = initializeApp(firebaseConfig);
+export const auth = getAuth(app);
+""")
+case("pub-mapbox", "public-material", "javascript", "apps/web/src/map/init.js", f"""import mapboxgl from "mapbox-gl";
+
+mapboxgl.accessToken =
+  "pk.eyJ1IjoiYWNtZS1jb3JwIiwiYSI6Ij{rs(20)}In0.{rs(22, B64U)}";
+
+export function createMap(container) {{
+  return new mapboxgl.Map({{
+    container,
+    style: "mapbox://styles/mapbox/streets-v12",
+    center: [13.405, 52.52],
+    zoom: 11,
+  }});
+}}
+""")
+case("pub-stripe-pk", "public-material", "dotenv", "apps/web/.env.production", f"""NEXT_PUBLIC_API_URL=https://api.acme-corp.io
+NEXT_PUBLIC_STRIPE_PUBLISHABLE_KEY=pk_live_{rs(99)}
+NEXT_PUBLIC_SENTRY_DSN=https://{hx(32)}@o{digits(6)}.ingest.sentry.io/{digits(7)}
+NEXT_PUBLIC_POSTHOG_KEY=phc_{rs(43)}
+NEXT_PUBLIC_RECAPTCHA_SITE_KEY=6L{rs(38, B64U)}
+""")
+case("pub-algolia", "public-material", "javascript", "apps/docs/src/search.js", f"""import algoliasearch from "algoliasearch/lite";
+import instantsearch from "instantsearch.js";
+
+// search-only key (safe to expose); the admin key lives in CI only
+const searchClient = algoliasearch("{rs(10, UPPER_AN)}", "{hx(32)}");
+
+export const search = instantsearch({{
+  indexName: "docs_prod",
+  searchClient,
+}});
+""")
+case("pub-sentry-dsn-py", "public-material", "python", "backend/acme/sentry.py", f"""import sentry_sdk
+from sentry_sdk.integrations.django import DjangoIntegration
+
+sentry_sdk.init(
+    dsn="https://{hx(32)}@o{digits(6)}.ingest.us.sentry.io/{digits(7)}",
+    integrations=[DjangoIntegration()],
+    traces_sample_rate=0.05,
+    send_default_pii=False,
+    environment="production",
+)
+""")
+case("pub-cosign", "public-material", "pem", "release/cosign.pub", pem("PUBLIC KEY", bytes.fromhex("3059301306072a8648ce3d020106082a8648ce3d030107034200"), 65) + "\n")
+case("pub-minisign", "public-material", "text", "release/minisign.pub", f"untrusted comment: minisign public key {hx(16).upper()}\nRWQ{rs(53, B64A)}\n")
+case("pub-ssh-ca", "public-material", "text", "ops/ssh/trusted_user_ca_keys.pem", ssh_ed_pub("acme-user-ca-2024") + "\n" + ssh_ed_pub("acme-user-ca-2025") + "\n")
+case("pub-apt-gpg", "public-material", "dockerfile", "images/base/Dockerfile", f"""FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl gnupg \\
+ && install -m 0755 -d /etc/apt/keyrings \\
+ && curl -fsSL https://download.docker.com/linux/debian/gpg | gpg --dearmor -o /etc/apt/keyrings/docker.gpg \\
+ && gpg --show-keys --with-fingerprint /etc/apt/keyrings/docker.gpg | grep -q "9DC8 5822 9FC7 DD38 854A  E2D8 8D81 803C 0EBF CD88" \\
+ && echo "deb [arch=amd64 signed-by=/etc/apt/keyrings/docker.gpg] https://download.docker.com/linux/debian bookworm stable" > /etc/apt/sources.list.d/docker.list \\
+ && apt-get update && apt-get install -y docker-ce-cli \\
+ && rm -rf /var/lib/apt/lists/*
+ENV NODE_KEYS="{hx(40).upper()} {hx(40).upper()}"
+""")
+case("pub-android-pins", "public-material", "xml", "android/app/src/main/res/xml/network_security_config.xml", f"""<?xml version="1.0" encoding="utf-8"?>
+<network-security-config>
+    <domain-config cleartextTrafficPermitted="false">
+        <domain includeSubdomains="true">api.acme-corp.io</domain>
+        <pin-set expiration="2026-06-30">
+            <pin digest="SHA-256">{b64(32)}</pin>
+            <pin digest="SHA-256">{b64(32)}</pin>
+        </pin-set>
+    </domain-config>
+</network-security-config>
+""")
+case("pub-dkim-zone", "public-material", "dns-zone", "dns/zones/acme-corp.io.zone", f"""$ORIGIN acme-corp.io.
+$TTL 3600
+@       IN SOA ns1.acme-corp.io. hostmaster.acme-corp.io. ( 2024100201 7200 3600 1209600 3600 )
+@       IN NS  ns1.acme-corp.io.
+@       IN NS  ns2.acme-corp.io.
+@       IN MX  10 mx1.acme-corp.io.
+@       IN TXT "v=spf1 include:_spf.google.com include:sendgrid.net -all"
+google._domainkey IN TXT ( "v=DKIM1; k=rsa; p={b64(200)[:180]}"
+                           "{b64(90)}" )
+_dmarc  IN TXT "v=DMARC1; p=quarantine; rua=mailto:dmarc@acme-corp.io"
+bastion IN SSHFP 4 2 {hx(64)}
+""")
+case("pub-wg-peer", "public-material", "ini", "ops/vpn/client-template.conf", f"""[Interface]
+Address = 10.66.0.{R.randint(10, 200)}/32
+DNS = 10.66.0.1
+PostUp = wg set %i private-key /etc/wireguard/client.key
+
+[Peer]
+PublicKey = {base64.b64encode(rbytes(32)).decode()}
+PresharedKey = 
+Endpoint = vpn.acme-corp.io:51820
+AllowedIPs = 10.0.0.0/8
+PersistentKeepalive = 25
+""")
+case("pub-tuf-root", "public-material", "json", "release/tuf/root.json", json.dumps({
+    "signed": {"_type": "root", "spec_version": "1.0.31", "version": 3, "expires": "2026-01-01T00:00:00Z",
+               "keys": {hx(64): {"keytype": "ed25519", "scheme": "ed25519", "keyval": {"public": hx(64)}},
+                        hx(64): {"keytype": "ed25519", "scheme": "ed25519", "keyval": {"public": hx(64)}}},
+               "roles": {"root": {"keyids": [], "threshold": 1}}, "consistent_snapshot": True},
+    "signatures": [{"keyid": hx(64), "sig": hx(128)}]}, indent=2) + "\n")
+case("pub-pusher", "public-material", "javascript", "apps/web/src/realtime.js", f"""import Pusher from "pusher-js";
+
+export const pusher = new Pusher("{hx(20)}", {{
+  cluster: "eu",
+  channelAuthorization: {{ endpoint: "/api/pusher/auth" }},
+}});
+""")
+case("pub-helm-ca", "public-material", "helm", "charts/gateway/values-ca.yaml", "trustedCA:\n  enabled: true\n  bundle: |\n" + "\n".join("    " + l for l in cert().split("\n")) + "\n")
+case("pub-gpg-fingerprints", "public-material", "markdown", "SECURITY.md", f"""# Security policy
+
+Report vulnerabilities to security@acme-corp.io. Encrypt with our key:
+
+- Key ID: `0x{hx(16).upper()}`
+- Fingerprint: `{' '.join(hx(4).upper() for _ in range(10))}`
+
+Release artifacts are signed with cosign; verify with `release/cosign.pub`.
+""")
+case("pub-eth-addresses", "public-material", "json", "contracts/deployments/mainnet.json", json.dumps({
+    "chainId": 1, "deployer": "0x" + hx(40), "contracts": {"Treasury": "0x" + hx(40), "Vesting": "0x" + hx(40)},
+    "txHashes": {"Treasury": "0x" + hx(64), "Vesting": "0x" + hx(64)}}, indent=2) + "\n")
+case("pub-cert-go-test", "public-material", "go", "pkg/tlsutil/testdata_test.go", "package tlsutil\n\n// leaf certificate for parser tests (public)\nconst testLeafPEM = `" + cert() + "`\n")
+case("pub-nostr-npub", "public-material", "toml", "community/relays.toml", f"""[identity]
+npub = "{bech32('npub', rbytes(32))}"
+display_name = "Acme Engineering"
+
+[[relays]]
+url = "wss://relay.damus.io"
+
+[[relays]]
+url = "wss://nos.lol"
+""")
+case("pub-k8s-ca-configmap", "public-material", "kubernetes", "k8s/base/ca-configmap.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: internal-ca\n  namespace: orders\ndata:\n  ca.crt: |\n" + "\n".join("    " + l for l in cert().split("\n")) + "\n")
+case("pub-ssh-cert", "public-material", "text", "ops/ssh/host_ed25519_key-cert.pub",
+     "ssh-ed25519-cert-v01@openssh.com " + base64.b64encode(b"\x00\x00\x00\x1cssh-ed25519-cert-v01@openssh.com" + rbytes(300)).decode() + " bastion\n")
+case("pub-gha-oidc-trust", "public-material", "json", "infra/aws/policies/github-oidc-trust.json", json.dumps({
+    "Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Federated": "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
+                      "StringLike": {"token.actions.githubusercontent.com:sub": "repo:acme-corp/orders-api:*"}}}]}, indent=2) + "\n")
+case("pub-maps-html", "public-material", "html", "apps/store-locator/index.html", f"""<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>Store locator</title>
+  <link rel="stylesheet" href="/static/app.css" integrity="sha384-{b64(48)}" crossorigin="anonymous">
+</head>
+<body>
+  <div id="map" style="height: 480px"></div>
+  <script src="/static/locator.js" defer></script>
+  <script>window.PLAUSIBLE_DOMAIN = "acme-corp.io";</script>
+</body>
+</html>
+""")
+case("pub-xcode-entitlements", "public-material", "plist", "ios/AcmeApp/AcmeApp.entitlements", f"""<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<plist version="1.0">
+<dict>
+	<key>aps-environment</key>
+	<string>production</string>
+	<key>com.apple.developer.associated-domains</key>
+	<array>
+		<string>applinks:app.acme-corp.io</string>
+	</array>
+	<key>com.apple.developer.team-identifier</key>
+	<string>J8ZT3Q5R2A</string>
+	<key>keychain-access-groups</key>
+	<array>
+		<string>$(AppIdentifierPrefix)io.acme.app</string>
+	</array>
+</dict>
+</plist>
+""")
