@@ -3091,3 +3091,384 @@ case("pub-xcode-entitlements", "public-material", "plist", "ios/AcmeApp/AcmeApp.
 </dict>
 </plist>
 """)
+
+
+# ================================================================ non-secrets (all negatives)
+case("ns-placeholders-yaml", "non-secrets", "yaml", "config/integrations.example.yaml", """slack:
+  bot_token: xoxb-your-bot-token
+  signing_secret: <SLACK_SIGNING_SECRET>
+github:
+  token: ghp_XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX
+stripe:
+  secret_key: sk_test_REPLACE_ME
+openai:
+  api_key: "sk-..."
+database:
+  password: "********"
+""")
+case("ns-env-refs-py", "non-secrets", "python", "services/notify/settings.py", """import os
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NOTIFY_", env_file=".env")
+
+    twilio_account_sid: str
+    twilio_auth_token: str
+    sendgrid_api_key: str
+    slack_webhook_url: str | None = None
+    db_password: str = os.environ.get("PGPASSWORD", "")
+
+
+settings = Settings()
+""")
+case("ns-vault-refs", "non-secrets", "yaml", "deploy/nomad/orders.vars.yaml", """env:
+  DB_PASSWORD: vault:secret/data/orders/db#password
+  STRIPE_SECRET_KEY: vault:secret/data/orders/stripe#secret_key
+  JWT_SIGNING_KEY: "{{ with secret \\"secret/data/orders/jwt\\" }}{{ .Data.data.key }}{{ end }}"
+  API_TOKEN: ref+awssecrets://prod/orders/api#token
+  REDIS_PASSWORD: ${file::/run/secrets/redis_password}
+""")
+case("ns-keyvault-ref", "non-secrets", "json", "infra/azure/appservice-settings.json", json.dumps([
+    {"name": "ConnectionStrings__Default", "value": "@Microsoft.KeyVault(SecretUri=https://kv-orders-prod.vault.azure.net/secrets/db-conn/)", "slotSetting": False},
+    {"name": "Stripe__SecretKey", "value": "@Microsoft.KeyVault(VaultName=kv-orders-prod;SecretName=stripe-secret)", "slotSetting": False},
+    {"name": "ASPNETCORE_ENVIRONMENT", "value": "Production", "slotSetting": True}], indent=2) + "\n")
+case("ns-sm-arn-tf", "non-secrets", "terraform", "infra/aws/ecs-task.tf", """resource "aws_ecs_task_definition" "api" {
+  family                   = "orders-api"
+  requires_compatibilities = ["FARGATE"]
+  cpu                      = 512
+  memory                   = 1024
+  network_mode             = "awsvpc"
+  execution_role_arn       = aws_iam_role.exec.arn
+  container_definitions = jsonencode([{
+    name  = "api"
+    image = "123456789012.dkr.ecr.eu-central-1.amazonaws.com/orders-api:1.42.0"
+    secrets = [
+      { name = "DB_PASSWORD", valueFrom = "arn:aws:secretsmanager:eu-central-1:123456789012:secret:prod/orders/db-AbCdEf:password::" },
+      { name = "STRIPE_KEY", valueFrom = "arn:aws:ssm:eu-central-1:123456789012:parameter/prod/orders/stripe_key" }
+    ]
+  }])
+}
+
+resource "random_password" "db" {
+  length  = 32
+  special = true
+}
+""")
+case("ns-sealed-secret", "non-secrets", "kubernetes", "k8s/overlays/prod/sealed-orders.yaml", f"""apiVersion: bitnami.com/v1alpha1
+kind: SealedSecret
+metadata:
+  name: orders-config
+  namespace: orders
+spec:
+  encryptedData:
+    DB_PASSWORD: Ag{rs(700, B64A)}
+    API_KEY: Ag{rs(380, B64A)}
+  template:
+    metadata:
+      name: orders-config
+      namespace: orders
+    type: Opaque
+""")
+case("ns-sops-json", "non-secrets", "json", "config/secrets.prod.enc.json", json.dumps({
+    "db_password": f"ENC[AES256_GCM,data:{b64(18)},iv:{b64(32)},tag:{b64(16)},type:str]",
+    "api_token": f"ENC[AES256_GCM,data:{b64(30)},iv:{b64(32)},tag:{b64(16)},type:str]",
+    "sops": {"kms": [{"arn": "arn:aws:kms:eu-central-1:123456789012:key/" + uuid4(), "created_at": "2024-09-01T10:00:00Z",
+                      "enc": "AQICAH" + rs(180, B64A), "aws_profile": ""}],
+             "lastmodified": "2024-09-01T10:00:01Z", "mac": f"ENC[AES256_GCM,data:{b64(32)},iv:{b64(32)},tag:{b64(16)},type:str]",
+             "version": "3.8.1"}}, indent=2) + "\n")
+case("ns-jasypt", "non-secrets", "properties", "legacy/src/main/resources/application.properties", f"""spring.datasource.url=jdbc:mysql://crm-db:3306/crm
+spring.datasource.username=crm
+spring.datasource.password=ENC({b64(48)})
+jasypt.encryptor.algorithm=PBEWITHHMACSHA512ANDAES_256
+jasypt.encryptor.password=${{JASYPT_PASSWORD}}
+mail.smtp.password=ENC({b64(32)})
+""")
+case("ns-rails-enc", "non-secrets", "text", "config/credentials/production.yml.enc", rs(620, B64A) + "--" + rs(16, B64A) + "--" + rs(22, B64A) + "==\n")
+case("ns-bcrypt-seed", "non-secrets", "sql", "db/seeds/001_users.sql", "INSERT INTO users (id, email, password_hash, role) VALUES\n" + ",\n".join(
+    f"  ('{uuid4()}', '{u}@acme-corp.test', '$2b$12${rs(53, ALNUM + './')}', '{r}')" for u, r in [("admin", "admin"), ("support", "support"), ("viewer", "viewer")]) + ";\n")
+case("ns-docker-digests", "non-secrets", "dockerfile", "services/orders/Dockerfile", f"""# syntax=docker/dockerfile:1.7
+FROM golang:1.23@sha256:{hx(64)} AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/orders ./cmd/orders
+
+FROM gcr.io/distroless/static-debian12@sha256:{hx(64)}
+COPY --from=build /out/orders /orders
+USER nonroot:nonroot
+ENTRYPOINT ["/orders"]
+""")
+case("ns-package-lock", "non-secrets", "json", "apps/web/package-lock.json", json.dumps({
+    "name": "web", "version": "3.2.0", "lockfileVersion": 3, "requires": True,
+    "packages": {"": {"name": "web", "version": "3.2.0", "dependencies": {"react": "^18.3.1"}},
+                 "node_modules/react": {"version": "18.3.1", "resolved": "https://registry.npmjs.org/react/-/react-18.3.1.tgz",
+                                        "integrity": "sha512-" + b64(64), "dependencies": {"loose-envify": "^1.1.0"}},
+                 "node_modules/loose-envify": {"version": "1.4.0", "resolved": "https://registry.npmjs.org/loose-envify/-/loose-envify-1.4.0.tgz",
+                                               "integrity": "sha512-" + b64(64)},
+                 "node_modules/js-tokens": {"version": "4.0.0", "resolved": "https://registry.npmjs.org/js-tokens/-/js-tokens-4.0.0.tgz",
+                                            "integrity": "sha512-" + b64(64)}}}, indent=2) + "\n")
+case("ns-go-sum", "non-secrets", "go-sum", "go.sum", "".join(
+    f"{m} {v} h1:{b64(32)}\n{m} {v}/go.mod h1:{b64(32)}\n" for m, v in [
+        ("github.com/go-sql-driver/mysql", "v1.8.1"), ("github.com/google/go-github/v62", "v62.0.0"),
+        ("github.com/google/uuid", "v1.6.0"), ("golang.org/x/crypto", "v0.27.0"), ("golang.org/x/sync", "v0.8.0")]))
+case("ns-uuids", "non-secrets", "json", "config/tenants.json", json.dumps({"tenants": [
+    {"id": uuid4(), "name": n, "region": r, "feature_flags": {"new_checkout": R.random() < 0.5}, "correlation_seed": uuid4()}
+    for n, r in [("acme-eu", "eu-central-1"), ("acme-us", "us-east-1"), ("globex", "eu-west-1")]]}, indent=2) + "\n")
+case("ns-hmac-test-vectors", "non-secrets", "python", "libs/crypto/tests/test_hmac.py", '''"""RFC 4231 HMAC-SHA256 test cases."""
+import hmac
+import hashlib
+
+import pytest
+
+VECTORS = [
+    # (key, data, expected)
+    (bytes.fromhex("0b" * 20), b"Hi There",
+     "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"),
+    (b"Jefe", b"what do ya want for nothing?",
+     "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"),
+    (bytes.fromhex("aa" * 20), bytes.fromhex("dd" * 50),
+     "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe"),
+]
+
+
+@pytest.mark.parametrize("key,data,expected", VECTORS)
+def test_rfc4231(key, data, expected):
+    assert hmac.new(key, data, hashlib.sha256).hexdigest() == expected
+''')
+case("ns-fake-test-creds", "non-secrets", "java", "accounts/src/test/java/io/acme/accounts/LoginServiceTest.java", """package io.acme.accounts;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+
+class LoginServiceTest {
+
+    private final InMemoryUsers users = new InMemoryUsers();
+    private final LoginService service = new LoginService(users);
+
+    @Test
+    void rejectsWrongPassword() {
+        users.add("alice", "correct-password");
+        assertThat(service.login("alice", "wrong-password")).isEmpty();
+    }
+
+    @Test
+    void acceptsRightPassword() {
+        users.add("bob", "hunter2");
+        assertThat(service.login("bob", "hunter2")).isPresent();
+    }
+}
+""")
+case("ns-cypress-fixture", "non-secrets", "json", "apps/web/cypress/fixtures/users.json", json.dumps({
+    "admin": {"email": "admin@example.com", "password": "Password123!"},
+    "customer": {"email": "customer@example.com", "password": "test1234"},
+    "locked": {"email": "locked@example.com", "password": "irrelevant"}}, indent=2) + "\n")
+case("ns-i18n", "non-secrets", "json", "apps/web/src/locales/en/auth.json", json.dumps({
+    "password": "Password", "password_hint": "At least 12 characters", "forgot_password": "Forgot your password?",
+    "api_key_label": "API key", "api_key_help": "Create an API key under Settings → Developer.",
+    "token_expired": "Your session token has expired. Please sign in again.",
+    "secret_copied": "Secret copied to clipboard"}, indent=2, ensure_ascii=False) + "\n")
+case("ns-openapi", "non-secrets", "yaml", "api/openapi.yaml", """openapi: 3.1.0
+info:
+  title: Orders API
+  version: 2.4.0
+servers:
+  - url: https://api.acme-corp.io/v2
+components:
+  securitySchemes:
+    bearerAuth:
+      type: http
+      scheme: bearer
+      bearerFormat: JWT
+    apiKey:
+      type: apiKey
+      in: header
+      name: X-API-Key
+  schemas:
+    Credentials:
+      type: object
+      required: [client_id, client_secret]
+      properties:
+        client_id: { type: string, example: "my-client" }
+        client_secret: { type: string, format: password, example: "<client-secret>" }
+security:
+  - bearerAuth: []
+paths: {}
+""")
+case("ns-git-shas", "non-secrets", "text", "release/MANIFEST.txt", "component\tcommit\tbuilt\n" + "".join(
+    f"{c}\t{hx(40)}\t2024-10-0{R.randint(1, 9)}T{R.randint(10, 23)}:{R.randint(10, 59)}:00Z\n" for c in ["orders-api", "orders-worker", "web", "gateway", "search"]))
+case("ns-sha256sums", "non-secrets", "text", "release/v1.42.0/SHA256SUMS", "".join(
+    f"{hx(64)}  orders_{v}\n" for v in ["1.42.0_linux_amd64.tar.gz", "1.42.0_linux_arm64.tar.gz", "1.42.0_darwin_arm64.tar.gz", "1.42.0_windows_amd64.zip"]))
+case("ns-data-uri", "non-secrets", "css", "apps/web/src/styles/icons.css", f""".icon-check {{
+  width: 16px;
+  height: 16px;
+  background-image: url("data:image/png;base64,{b64(210)}");
+}}
+
+.icon-warn {{
+  width: 16px;
+  height: 16px;
+  background-image: url("data:image/png;base64,{b64(180)}");
+}}
+""")
+case("ns-kms-ciphertext", "non-secrets", "terraform", "infra/aws/kms-secrets.tf", f"""data "aws_kms_secrets" "app" {{
+  secret {{
+    name    = "db_password"
+    payload = "AQICAHh{rs(220, B64A)}"
+  }}
+}}
+
+resource "aws_db_instance" "app" {{
+  identifier = "app"
+  engine     = "postgres"
+  username   = "app"
+  password   = data.aws_kms_secrets.app.plaintext["db_password"]
+}}
+""")
+case("ns-go-test-example-keys", "non-secrets", "go", "internal/awsutil/creds_test.go", """package awsutil
+
+import "testing"
+
+func TestStaticProvider(t *testing.T) {
+	// Example credentials from the AWS documentation.
+	p := Static("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "")
+	creds, err := p.Retrieve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if creds.AccessKeyID != "AKIAIOSFODNN7EXAMPLE" {
+		t.Fatalf("unexpected key id %q", creds.AccessKeyID)
+	}
+}
+""")
+case("ns-hashed-apikeys", "non-secrets", "yaml", "services/gateway/config/clients.yaml", "clients:\n" + "".join(
+    f"  - name: {n}\n    key_sha256: {hx(64)}\n    scopes: [{s}]\n" for n, s in [("partner-shipfast", "shipments:read"), ("bi-export", "orders:read"), ("mobile-app", "orders:read, orders:write")]))
+case("ns-compose-secrets", "non-secrets", "docker-compose", "deploy/compose/docker-compose.swarm.yml", """services:
+  api:
+    image: ghcr.io/acme-corp/orders-api:1.42.0
+    environment:
+      DB_PASSWORD_FILE: /run/secrets/db_password
+      STRIPE_SECRET_KEY_FILE: /run/secrets/stripe_key
+    secrets: [db_password, stripe_key]
+secrets:
+  db_password:
+    external: true
+  stripe_key:
+    external: true
+""")
+case("ns-jenkins-credentials", "non-secrets", "jenkinsfile", "Jenkinsfile", """pipeline {
+    agent any
+    environment {
+        REGISTRY_CREDS = credentials('registry-ci-bot')
+        SONAR_TOKEN    = credentials('sonar-token')
+    }
+    stages {
+        stage('Test') { steps { sh './gradlew test' } }
+        stage('Image') {
+            steps {
+                sh 'echo $REGISTRY_CREDS_PSW | docker login registry.acme-corp.io -u $REGISTRY_CREDS_USR --password-stdin'
+                sh './gradlew jib'
+            }
+        }
+        stage('Sonar') {
+            steps { withCredentials([string(credentialsId: 'sonar-token', variable: 'TOKEN')]) { sh './gradlew sonar -Dsonar.token=$TOKEN' } }
+        }
+    }
+}
+""")
+case("ns-ansible-lookup", "non-secrets", "ansible", "ansible/roles/app/tasks/main.yml", """---
+- name: render app config
+  ansible.builtin.template:
+    src: app.env.j2
+    dest: /etc/acme/app.env
+    mode: "0600"
+  vars:
+    db_password: "{{ lookup('community.hashi_vault.hashi_vault', 'secret=secret/data/app/db:password') }}"
+    api_token: "{{ lookup('amazon.aws.aws_secret', 'prod/app/api_token') }}"
+
+- name: restart app
+  ansible.builtin.systemd:
+    name: acme-app
+    state: restarted
+""")
+case("ns-gitlab-masked", "non-secrets", "gitlab-ci", "services/billing/.gitlab-ci.yml", """deploy:
+  stage: deploy
+  image: bitnami/kubectl:1.30
+  id_tokens:
+    VAULT_ID_TOKEN:
+      aud: https://vault.internal.acme-corp.io
+  secrets:
+    DB_PASSWORD:
+      vault: billing/db/password@kv
+      file: false
+  script:
+    - kubectl -n billing set env deploy/billing DB_PASSWORD="$DB_PASSWORD" --dry-run=client -o yaml | kubectl apply -f -
+  environment: production
+""")
+case("ns-ps-securestring-enc", "non-secrets", "powershell", "scripts/Get-ServiceCred.ps1", f"""# The encrypted string below is DPAPI-protected for the build agent account only.
+$encrypted = "01000000d08c9ddf0115d1118c7a00c04fc297eb01000000{hx(180)}"
+$secure = ConvertTo-SecureString -String $encrypted
+$cred = [pscredential]::new("CORP\\svc-build", $secure)
+$cred
+""")
+case("ns-toml-defaults", "non-secrets", "toml", "services/gateway/config/dev.toml", """[server]
+listen = "127.0.0.1:8080"
+
+[auth]
+issuer = "http://localhost:9000"
+audience = "gateway-dev"
+hmac_secret = "dev-only-not-a-secret"
+
+[database]
+url = "postgres://gateway:gateway@localhost:5432/gateway_dev"
+""")
+case("ns-rust-test-key", "non-secrets", "rust", "crates/crypto/src/aead/tests.rs", """#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // NIST SP 800-38D test case 2 (AES-128-GCM): all-zero key and IV
+    const KEY: [u8; 16] = [0u8; 16];
+    const NONCE: [u8; 12] = [0u8; 12];
+    const EXPECTED_TAG: &str = "ab6e47d42cec13bdf53a67b21257bddf";
+
+    #[test]
+    fn gcm_zero_vector() {
+        let tag = seal_tag(&KEY, &NONCE, &[0u8; 16]);
+        assert_eq!(hex::encode(tag), EXPECTED_TAG);
+    }
+}
+""")
+case("ns-csv-export", "non-secrets", "csv", "analytics/exports/api_clients.csv", "client_id,created_at,owner,last_rotated,key_fingerprint\n" + "".join(
+    f"{uuid4()},2024-0{R.randint(1, 9)}-1{R.randint(0, 9)},{o},2024-09-30,SHA256:{rs(43, B64A)}\n" for o in ["data", "mobile", "partners", "support", "web"]))
+case("ns-log-masked", "non-secrets", "log", "qa/logs/auth-service.log", "".join(
+    f"2024-10-02T09:1{i}:0{i}.{R.randint(100, 999)}Z INFO  auth.login user_id={uuid4()} ip=10.20.{R.randint(0, 9)}.{R.randint(2, 250)} token=eyJ***redacted*** password=[FILTERED] request_id={hx(16)}\n" for i in range(8)))
+case("ns-php-env", "non-secrets", "php", "config/services.php", """<?php
+
+return [
+    'mailgun' => [
+        'domain' => env('MAILGUN_DOMAIN'),
+        'secret' => env('MAILGUN_SECRET'),
+        'endpoint' => env('MAILGUN_ENDPOINT', 'api.eu.mailgun.net'),
+    ],
+    'stripe' => [
+        'key' => env('STRIPE_KEY'),
+        'secret' => env('STRIPE_SECRET'),
+        'webhook' => ['secret' => env('STRIPE_WEBHOOK_SECRET'), 'tolerance' => 300],
+    ],
+];
+""")
+case("ns-k8s-secret-empty", "non-secrets", "kubernetes", "k8s/base/placeholder-secret.yaml", """apiVersion: v1
+kind: Secret
+metadata:
+  name: partner-api
+  namespace: orders
+  annotations:
+    argocd.argoproj.io/compare-options: IgnoreExtraneous
+type: Opaque
+stringData:
+  API_KEY: "<set-by-external-secrets>"
+  API_SECRET: ""
+""")
