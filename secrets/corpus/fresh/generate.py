@@ -233,8 +233,13 @@ def jwt(payload):
 
 def pw(n=None):
     n = n or R.randint(14, 22)
-    s = rs(n, ALNUM + "!#%^*-_+=.")
-    return s
+    return rs(1) + rs(n - 1, ALNUM + "!#^*-_+=.")
+
+
+def pw_safe(n=None):
+    """For URLs, unquoted shell words, crontab and batch files."""
+    n = n or R.randint(14, 22)
+    return rs(1) + rs(n - 1, ALNUM + "-_.")
 
 
 def wrap(s, w=64):
@@ -1484,7 +1489,7 @@ history | grep restart
 exit
 """, [(p1, "MySQL root password on command line"), (t, "GitHub PAT piped to docker login"), (p2, "sshpass password")])
 
-p = pw()
+p = pw_safe()
 case("makefile-psql", "command-line", "makefile", "db/Makefile", f""".PHONY: migrate seed dump shell
 
 DB_HOST ?= db-orders-staging.internal.acme-corp.io
@@ -1503,7 +1508,7 @@ shell:
 \tpsql "$(DATABASE_URL)"
 """, [(p, "PostgreSQL password in migrate command")])
 
-p = pw()
+p = pw_safe()
 case("dockerfile-buildarg", "command-line", "dockerfile", "services/legacy-importer/Dockerfile", f"""FROM eclipse-temurin:17-jdk AS build
 WORKDIR /src
 COPY . .
@@ -1558,7 +1563,7 @@ kubectl -n search rollout restart deploy/search-api
 `make reindex INDEX=products-v7`
 """, [(p, "OpenSearch admin password in kubectl command")])
 
-p = pw()
+p = pw_safe()
 case("curl-basic-cron", "command-line", "crontab", "ops/cron/metrics.crontab", f"""SHELL=/bin/bash
 MAILTO=ops-alerts@acme-corp.io
 # m h dom mon dow command
@@ -1566,7 +1571,7 @@ MAILTO=ops-alerts@acme-corp.io
 0 3 * * * /opt/backup/run.sh >> /var/log/backup.log 2>&1
 """, [(p, "pushgateway basic auth password in curl -u")])
 
-p = pw()
+p = pw_safe()
 case("bat-netuse", "command-line", "batch", "tools/win/map-drives.bat", f"""@echo off
 REM Map the shared build drives for the Windows build agents
 net use Z: \\\\fs01.corp.acme-corp.io\\builds /user:CORP\\svc-build {p} /persistent:yes
@@ -1631,7 +1636,7 @@ curl -fsS -u "metrics:${PUSHGW_PASSWORD}" https://pushgateway.internal.acme-corp
 
 
 # ================================================================ connection-strings
-p = pw(18)
+p = pw_safe(18)
 case("env-database-url", "connection-strings", "dotenv", "services/orders/.env.production", f"""APP_ENV=production
 PORT=8080
 DATABASE_URL=postgresql://orders_app:{p}@db-orders-prod.cluster-c7x2.eu-central-1.rds.amazonaws.com:5432/orders?sslmode=verify-full
@@ -1658,7 +1663,7 @@ async function getDb() {{
 module.exports = {{ getDb }};
 """, [(p, "MongoDB Atlas password in URI")])
 
-p = pw()
+p = pw_safe()
 case("spring-jdbc", "connection-strings", "properties", "inventory/src/main/resources/application-prod.properties", f"""spring.application.name=inventory
 server.port=8080
 spring.datasource.url=jdbc:sqlserver://sql-prod-01.corp.acme-corp.io:1433;databaseName=Inventory;encrypt=true;trustServerCertificate=false;user=inventory_app;password={p}
@@ -1675,7 +1680,7 @@ case("cs-azure-storage", "connection-strings", "json", "src/Acme.Functions/local
                "ServiceBus": f"Endpoint=sb://acme-orders.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey={b64(32)}"}},
     indent=2) + "\n", [(k, "Azure Storage account key"), ("SharedAccessKey=", "Service Bus SAS key")])
 
-p = pw()
+p = pw_safe()
 case("go-mysql-dsn", "connection-strings", "go", "internal/store/mysql.go", f"""package store
 
 import (
@@ -1698,7 +1703,7 @@ func Open() (*sql.DB, error) {{
 }}
 """, [(p, "MySQL password in Go DSN")])
 
-p = pw()
+p = pw_safe()
 case("amqp-yaml", "connection-strings", "yaml", "config/worker.prod.yaml", f"""worker:
   concurrency: 16
   queues: [emails, webhooks, exports]
@@ -1709,7 +1714,7 @@ results:
   backend: redis://redis.internal.acme-corp.io:6379/2
 """, [(p, "RabbitMQ password in AMQP URL")])
 
-p = pw()
+p = pw_safe()
 case("sqlalchemy-alembic", "connection-strings", "ini", "migrations/alembic.ini", f"""[alembic]
 script_location = migrations
 prepend_sys_path = .
@@ -1723,7 +1728,7 @@ level = WARN
 handlers = console
 """, [(p, "PostgreSQL password in SQLAlchemy URL")])
 
-p = pw()
+p = pw_safe()
 case("cs-sqlserver-webconfig", "connection-strings", "xml", "LegacyPortal/Web.config", f"""<?xml version="1.0" encoding="utf-8"?>
 <configuration>
   <connectionStrings>
@@ -1741,7 +1746,7 @@ case("cs-sqlserver-webconfig", "connection-strings", "xml", "LegacyPortal/Web.co
 </configuration>
 """, [(p, "SQL Server password in connection string")])
 
-p = pw()
+p = pw_safe()
 case("elastic-rust", "connection-strings", "rust", "crates/indexer/src/config.rs", f"""use std::time::Duration;
 
 pub struct Config {{
@@ -3472,3 +3477,107 @@ stringData:
   API_KEY: "<set-by-external-secrets>"
   API_SECRET: ""
 """)
+
+
+# ================================================================ emit + self-check
+import re  # noqa: E402
+
+KEYSTORE_EXT = (".p12", ".pfx", ".jks", ".keystore")
+JSON_FORMATS = {"json", "har", "postman", "jupyter"}
+TOKEN_RX = re.compile(r"\b(gh[pousr]_[A-Za-z0-9]{36}|npm_[A-Za-z0-9]{36})\b")
+AGE_RX = re.compile(r"\b(AGE-SECRET-KEY-1[0-9A-Z]+|age1[0-9a-z]{58})\b")
+
+
+def resolve(c):
+    """Turn (needle, what[, offset]) specs into sorted {line, what} labels."""
+    if c["binary"] is not None:
+        return [{"line": 0, "what": w} for (_, w, *rest) in c["secrets"]]
+    lines = c["text"].split("\n")
+    out = {}
+    for spec in c["secrets"]:
+        needle, what = spec[0], spec[1]
+        off = spec[2] if len(spec) > 2 else 0
+        hits = [i + 1 + off for i, l in enumerate(lines) if needle in l]
+        if not hits:
+            raise SystemExit(f"{c['short']}: needle not found: {needle[:40]!r}")
+        for h in hits:
+            out.setdefault(h, what)
+    return [{"line": k, "what": v} for k, v in sorted(out.items())]
+
+
+def check(c, labels, data):
+    errs = []
+    if c["binary"] is not None:
+        if not c["path"].endswith(KEYSTORE_EXT):
+            errs.append("binary file without keystore extension")
+        return errs
+    lines = c["text"].split("\n")
+    for lab in labels:
+        if lab["line"] == 0:
+            errs.append("line-0 label on a text file")
+        elif lab["line"] > len(lines) or not lines[lab["line"] - 1].strip():
+            errs.append(f"label on missing/blank line {lab['line']}")
+    if c["format"] in JSON_FORMATS or c["path"].endswith((".json", ".har", ".ipynb")):
+        try:
+            json.loads(c["text"])
+        except ValueError as e:
+            errs.append(f"JSON does not parse: {e}")
+    labelled = {lab["line"] for lab in labels}
+    for i, l in enumerate(lines, 1):
+        for m in TOKEN_RX.finditer(l):
+            tok = m.group(1)
+            ok = gh_checksum_ok(tok)
+            if not ok and (i in labelled or len(set(tok[4:])) > 2):
+                errs.append(f"bad GitHub/npm checksum on line {i}")
+        for m in AGE_RX.finditer(l):
+            if not bech32_ok(m.group(1)):
+                errs.append(f"bad bech32 on line {i}")
+    return errs
+
+
+def main():
+    order = list(range(len(CASES)))
+    random.Random(SEED + 1).shuffle(order)
+    out, errors = [], []
+    seen = set()
+    for n, idx in enumerate(order, 1):
+        c = CASES[idx]
+        labels = resolve(c)
+        data = c["binary"] if c["binary"] is not None else c["text"].encode()
+        errors += [f"{c['short']}: {e}" for e in check(c, labels, data)]
+        if c["short"] in seen:
+            errors.append(f"duplicate short id {c['short']}")
+        seen.add(c["short"])
+        if c["family"] in ("public-material", "non-secrets") and labels:
+            errors.append(f"{c['short']}: labelled file in all-negative family")
+        out.append({"id": f"r{n:04d}-{c['short']}", "family": c["family"], "format": c["format"],
+                    "path": c["path"], "text_b64": base64.b64encode(data).decode(), "secrets": labels})
+    fams = {}
+    for o in out:
+        f = fams.setdefault(o["family"], [0, 0])
+        f[0 if o["secrets"] else 1] += 1
+    for fam, (pos, neg) in fams.items():
+        if fam in ("public-material", "non-secrets"):
+            if neg < 30:
+                errors.append(f"{fam}: only {neg} negatives")
+        elif pos < 6 or neg < 4:
+            errors.append(f"{fam}: {pos} positives / {neg} negatives")
+    if errors:
+        sys.stderr.write("\n".join(errors) + "\n")
+        raise SystemExit(1)
+    for o in out:
+        print(json.dumps(o, separators=(",", ":")))
+    if "--stats" in sys.argv:
+        fmts = {o["format"] for o in out}
+        sys.stderr.write(f"files={len(out)} positives={sum(1 for o in out if o['secrets'])} "
+                         f"labels={sum(len(o['secrets']) for o in out)} formats={len(fmts)}\n")
+        for fam, (pos, neg) in sorted(fams.items()):
+            sys.stderr.write(f"  {fam:20s} pos={pos:3d} neg={neg:3d}\n")
+        sys.stderr.write("  formats: " + ", ".join(sorted(fmts)) + "\n")
+        nl = sorted(len(base64.b64decode(o["text_b64"]).split(b"\n")) for o in out if o["secrets"] != [{"line": 0}] )
+        sys.stderr.write(f"  line counts: min={nl[0]} median={nl[len(nl)//2]} max={nl[-1]} "
+                         f"under10={sum(1 for x in nl if x < 10)} over80={sum(1 for x in nl if x > 80)}\n")
+
+
+if __name__ == "__main__":
+    main()
