@@ -44,6 +44,7 @@ LINE_LABELLED = {
     "blind": "secrets/corpus/blind/blind.jsonl",
     "final": "secrets/corpus/final/final.jsonl",
     "unseen": "secrets/corpus/unseen/unseen.jsonl",
+    "fresh": "secrets/corpus/fresh/fresh.jsonl",
 }
 
 
