@@ -21,6 +21,9 @@ use regex_automata::Input;
 use sha2::{Digest, Sha256};
 
 use crate::rule::{Allowlist, Condition, RegexTarget, Rule, RuleSet, Validation};
+
+mod added;
+pub use added::AddedScanner;
 use crate::validate;
 use crate::{ConfigError, Finding};
 
@@ -89,6 +92,10 @@ pub struct Scanner {
     unicode_rules: Vec<usize>,
     /// Keys the findings' fingerprints (see [`crate::fingerprint`]).
     fingerprint_key: Option<crate::FingerprintKey>,
+    /// Keywords of the rules that may match across many lines (see [`AddedScanner`]).
+    whole_file_keywords: Vec<String>,
+    /// One such rule has no keywords.
+    whole_file_always: bool,
 }
 
 fn syntax_config() -> syntax::Config {
@@ -381,9 +388,15 @@ impl Scanner {
             std::collections::HashMap::new();
         let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
         let mut always = Vec::new();
+        let mut whole_file_keywords: Vec<String> = Vec::new();
+        let mut whole_file_always = false;
         for (idx, r) in rules.rules.iter().enumerate() {
             if r.regex.is_none() {
                 continue;
+            }
+            if compiled[idx].reach > LONG_REACH {
+                whole_file_always |= r.keywords.iter().all(|k| k.is_empty());
+                whole_file_keywords.extend(r.keywords.iter().filter(|k| !k.is_empty()).cloned());
             }
             let kws: Vec<String> = r
                 .keywords
@@ -450,6 +463,8 @@ impl Scanner {
             global,
             unicode_rules,
             fingerprint_key: None,
+            whole_file_keywords,
+            whole_file_always,
         })
     }
 
