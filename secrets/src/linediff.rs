@@ -16,21 +16,42 @@
 //! let d = linediff::diff(old, new);
 //! // 0-based line indices of the new version: `b = 22` and `d = 4`.
 //! assert_eq!(d.added, vec![1..2, 3..4]);
-//! // `b = 2` is gone from the file.
-//! assert_eq!(d.removed, vec![linediff::line_hash(b"b = 2")]);
+//! // line 1 of the old version, `b = 2`, is gone from the file.
+//! assert_eq!(d.removed, vec![1..2]);
 //! ```
 
 use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
+
+/// The hasher of sets of [`line_hash`]es: they are well mixed already.
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type LineSet = HashSet<u64, BuildHasherDefault<PassThrough>>;
 
 /// What a new version of a file changes against the old one.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LineDiff {
     /// Added lines of the new version: 0-based line index ranges, ascending, not adjacent.
     pub added: Vec<Range<u32>>,
-    /// [`line_hash`] of each line of the old version whose content the new one no longer has
-    /// (each distinct content once).
-    pub removed: Vec<u64>,
+    /// Removed lines of the old version (its lines whose content the new one no longer has):
+    /// 0-based line index ranges, ascending, not adjacent.
+    pub removed: Vec<Range<u32>>,
 }
 
 /// A 64-bit hash of one line's bytes (without its `\n`; a trailing `\r` is part of the line).
@@ -100,7 +121,8 @@ fn common_suffix_lines(a: &[u8], b: &[u8], limit: usize) -> usize {
     let n = a.len().min(b.len()).min(limit);
     let mut i = 0;
     const CHUNK: usize = 256;
-    while i + CHUNK <= n && a[a.len() - i - CHUNK..a.len() - i] == b[b.len() - i - CHUNK..b.len() - i]
+    while i + CHUNK <= n
+        && a[a.len() - i - CHUNK..a.len() - i] == b[b.len() - i - CHUNK..b.len() - i]
     {
         i += CHUNK;
     }
@@ -127,31 +149,38 @@ pub fn diff(old: &[u8], new: &[u8]) -> LineDiff {
     if new_mid.is_empty() && old_mid.is_empty() {
         return out;
     }
-    let old_set: HashSet<u64> = lines(old_mid).map(line_hash).collect();
-    let mut new_set: HashSet<u64> = HashSet::new();
+    let old_hashes: Vec<u64> = lines(old_mid).map(line_hash).collect();
+    let old_set: LineSet = old_hashes.iter().copied().collect();
+    let mut new_set = LineSet::default();
     for (i, line) in lines(new_mid).enumerate() {
         let h = line_hash(line);
         new_set.insert(h);
-        if old_set.contains(&h) {
-            continue;
-        }
-        let at = first.saturating_add(u32::try_from(i).unwrap_or(u32::MAX));
-        match out.added.last_mut() {
-            Some(r) if r.end == at => r.end = at + 1,
-            _ => out.added.push(at..at.saturating_add(1)),
+        if !old_set.contains(&h) {
+            push_line(&mut out.added, first, i);
         }
     }
-    let mut removed: Vec<u64> = old_set.difference(&new_set).copied().collect();
-    removed.sort_unstable();
-    out.removed = removed;
+    for (i, h) in old_hashes.iter().enumerate() {
+        if !new_set.contains(h) {
+            push_line(&mut out.removed, first, i);
+        }
+    }
     out
+}
+
+/// Add line `first + i` to ascending ranges.
+fn push_line(ranges: &mut Vec<Range<u32>>, first: u32, i: usize) {
+    let at = first.saturating_add(u32::try_from(i).unwrap_or(u32::MAX));
+    match ranges.last_mut() {
+        Some(r) if r.end == at => r.end = at.saturating_add(1),
+        _ => ranges.push(at..at.saturating_add(1)),
+    }
 }
 
 /// Every line of `text` as added (a new file).
 pub fn all_added(text: &[u8]) -> Vec<Range<u32>> {
     match line_count(text) {
         0 => Vec::new(),
-        n => vec![0..n],
+        n => std::iter::once(0..n).collect(),
     }
 }
 
@@ -198,7 +227,9 @@ mod tests {
     fn removals_name_the_lines_gone() {
         let d = diff(b"a\nsecret\nb\n", b"a\nb\n");
         assert!(d.added.is_empty());
-        assert_eq!(d.removed, vec![line_hash(b"secret")]);
+        assert_eq!(d.removed, vec![1..2]);
+        let d = diff(b"a\nb\nc\nd\n", b"a\nd\n");
+        assert_eq!(d.removed, vec![1..3]);
         // a line that the changed region still has is not gone
         let d = diff(b"a\nsecret\nb\nc\n", b"a\nc\nsecret\nb\n");
         assert!(d.removed.is_empty(), "{d:?}");

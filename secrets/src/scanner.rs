@@ -23,9 +23,9 @@ use sha2::{Digest, Sha256};
 use crate::rule::{Allowlist, Condition, RegexTarget, Rule, RuleSet, Validation};
 
 mod added;
-pub use added::AddedScanner;
 use crate::validate;
 use crate::{ConfigError, Finding};
+pub use added::AddedScanner;
 
 /// At most this many findings are reported per blob (memory stays bounded on hostile input).
 pub const MAX_FINDINGS_PER_BLOB: usize = 1000;

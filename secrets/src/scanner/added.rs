@@ -58,12 +58,34 @@ impl AddedScanner<'_> {
     /// own line numbers, sorted by position. Binary content yields nothing, as with
     /// [`Scanner::scan`].
     pub fn scan(&self, path: &str, content: &[u8], added: &[Range<u32>]) -> Vec<Finding> {
+        self.scan_with_hint(path, content, added, None).0
+    }
+
+    /// [`AddedScanner::scan`], told whether the lines of `content` that are *not* in `added`
+    /// may hold a keyword of the whole-file rules (`None`: not known). Keywords sit on one
+    /// line, so when neither those lines nor the added ones hold one, no whole-file rule can
+    /// match across them, and the whole file is not searched: a history scan knows this from
+    /// the other version of the file for most changes. Also returns whether `content` holds
+    /// such a keyword, when that is known (`Some(true)` may also mean "perhaps").
+    pub fn scan_with_hint(
+        &self,
+        path: &str,
+        content: &[u8],
+        added: &[Range<u32>],
+        others_may_have_keyword: Option<bool>,
+    ) -> (Vec<Finding>, Option<bool>) {
         let s = self.scanner;
-        if content.is_empty() || added.is_empty() || s.path_globally_allowed(path) {
-            return Vec::new();
+        if self.no_whole_rules && (content.is_empty() || added.is_empty()) {
+            return (Vec::new(), Some(false));
+        }
+        if content.is_empty() || s.path_globally_allowed(path) {
+            return (Vec::new(), None);
+        }
+        if added.is_empty() {
+            return (Vec::new(), others_may_have_keyword);
         }
         let Ok((text, _)) = crate::text::decode(content) else {
-            return Vec::new();
+            return (Vec::new(), None);
         };
         let text: &[u8] = &text;
         // Where each added range's lines start and end in `text`, found in one forward pass.
@@ -81,9 +103,11 @@ impl AddedScanner<'_> {
             .filter(|(a, b, _)| a < b)
             .collect();
         if spans.is_empty() {
-            return Vec::new();
+            return (Vec::new(), others_may_have_keyword);
         }
         let whole_file = spans.len() == 1 && (spans[0].0, spans[0].1) == (0, text.len());
+        // Does a line the scan does not see hold a keyword of the whole-file rules?
+        let mut has_keyword = None;
         let mut out = if whole_file {
             s.scan_text(path, text)
         } else {
@@ -113,12 +137,17 @@ impl AddedScanner<'_> {
                 f.line = to_file(f.line);
                 f.end_line = to_file(f.end_line);
             }
+            has_keyword = Some(match &self.whole {
+                _ if self.no_whole_rules => false,
+                None => true,
+                Some(ac) => {
+                    let maybe = others_may_have_keyword.unwrap_or(true) || ac.is_match(&joined[..]);
+                    maybe && ac.is_match(text)
+                }
+            });
             found
         };
-        let whole_needed = !whole_file
-            && !self.no_whole_rules
-            && self.whole.as_ref().is_none_or(|ac| ac.is_match(text));
-        if whole_needed {
+        if has_keyword == Some(true) {
             for f in s.scan_text(path, text) {
                 let dup = out.iter().any(|o| {
                     o.rule_id == f.rule_id && o.secret_sha256 == f.secret_sha256 && o.line == f.line
@@ -129,7 +158,7 @@ impl AddedScanner<'_> {
             }
             out.sort_by_key(|f| (f.line, f.column));
         }
-        out
+        (out, has_keyword)
     }
 }
 
@@ -148,9 +177,14 @@ mod tests {
     fn only_added_lines_are_scanned_with_the_files_line_numbers() {
         let s = scanner();
         let old = format!("a = 1\nDATABASE_URL={URL}\nb = 2\n");
-        let new = format!("a = 1\nDATABASE_URL={URL}\nb = 3\nc = 4\nOTHER_URL={}\n", URL.replace("app:", "ops:"));
+        let new = format!(
+            "a = 1\nDATABASE_URL={URL}\nb = 3\nc = 4\nOTHER_URL={}\n",
+            URL.replace("app:", "ops:")
+        );
         let d = linediff::diff(old.as_bytes(), new.as_bytes());
-        let found = s.added_lines().scan("deploy/app.env", new.as_bytes(), &d.added);
+        let found = s
+            .added_lines()
+            .scan("deploy/app.env", new.as_bytes(), &d.added);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].line, 5);
         assert_eq!(found[0].end_line, 5);
@@ -161,9 +195,11 @@ mod tests {
     fn a_new_file_is_scanned_whole() {
         let s = scanner();
         let new = format!("x\nDATABASE_URL={URL}\n");
-        let found = s
-            .added_lines()
-            .scan("a.env", new.as_bytes(), &linediff::all_added(new.as_bytes()));
+        let found = s.added_lines().scan(
+            "a.env",
+            new.as_bytes(),
+            &linediff::all_added(new.as_bytes()),
+        );
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].line, 2);
     }
@@ -175,7 +211,10 @@ mod tests {
         let new = format!("# comment\nDATABASE_URL={URL}\n");
         let d = linediff::diff(old.as_bytes(), new.as_bytes());
         assert_eq!(d.added, vec![0..1]);
-        assert!(s.added_lines().scan("a.env", new.as_bytes(), &d.added).is_empty());
+        assert!(s
+            .added_lines()
+            .scan("a.env", new.as_bytes(), &d.added)
+            .is_empty());
     }
 
     #[test]
