@@ -68,6 +68,18 @@ struct Extra {
 /// Run a scan.
 pub fn run(args: ScanArgs) -> Result<Status> {
     let loaded = Loaded::load(args.policy.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    // A policy given on the command line suppresses what it suppresses on a push (its
+    // `suppressions` and `baseline`).
+    let mut suppressions: Vec<rules::policy::Suppression> = Vec::new();
+    if args.policy.is_some() {
+        for ruleset in &loaded.policy.rulesets {
+            for rule in &ruleset.rules {
+                if let rules::policy::RuleSpec::SecretScanning(sc) = rule {
+                    suppressions.extend(sc.suppressions.iter().cloned());
+                }
+            }
+        }
+    }
     // The policy's rules if it scans for secrets; the built-in rules otherwise.
     let mut scanner = match loaded.scanner {
         Some(s) => s,
@@ -77,7 +89,7 @@ pub fn run(args: ScanArgs) -> Result<Status> {
     scanner.set_fingerprint_key(crate::fpkey::for_command(args.fingerprint_key.as_deref())?);
     let show_progress = args.progress && std::io::stderr().is_terminal();
     let mut bar = Progress::new(show_progress);
-    let baseline = match &args.baseline {
+    let mut baseline = match &args.baseline {
         Some(p) => {
             let text = std::fs::read_to_string(p)
                 .with_context(|| format!("cannot read the baseline {}", p.display()))?;
@@ -86,6 +98,7 @@ pub fn run(args: ScanArgs) -> Result<Status> {
         }
         None => Vec::new(),
     };
+    baseline.extend(suppressions);
     let (mut rows, extra) = match (&args.path, &args.git) {
         (Some(p), None) => {
             let (rows, skipped) = scan_dir(&scanner, p, args.max_file_size, &mut bar)?;
