@@ -33,6 +33,10 @@ pub const MAX_FINDINGS_PER_BLOB: usize = 1000;
 const MAX_MULTILINE_REACH: usize = 64 * 1024;
 /// Rules that can reach further than this past their first line run once per blob.
 const LONG_REACH: usize = 512;
+/// Rules that can reach this far past their first line (unbounded ones: key blocks, JSON
+/// documents) need the whole file when only some of its lines are scanned ([`AddedScanner`]);
+/// rules of a few lines (`generic-api-key` with Unicode classes reaches ~600 bytes) do not.
+const WHOLE_FILE_REACH: usize = 4096;
 /// Offset added to global allowlist indices in [`Finding::commit_allowlists`].
 const GLOBAL_ALLOWLIST_BASE: u32 = 1 << 20;
 
@@ -394,7 +398,7 @@ impl Scanner {
             if r.regex.is_none() {
                 continue;
             }
-            if compiled[idx].reach > LONG_REACH {
+            if compiled[idx].reach >= WHOLE_FILE_REACH {
                 whole_file_always |= r.keywords.iter().all(|k| k.is_empty());
                 whole_file_keywords.extend(r.keywords.iter().filter(|k| !k.is_empty()).cloned());
             }
