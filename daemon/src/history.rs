@@ -51,10 +51,15 @@ const WALKER_OBJECT_CACHE: usize = 0;
 /// recent part of the walk, so resident memory does not grow with the pack (496 MiB for
 /// git/git).
 const REOPEN_EVERY: u64 = 2048;
+/// Or after the workers read this many bytes of blobs (a history of large files maps its pack
+/// faster than it walks commits).
+const REOPEN_BYTES: u64 = 64 << 20;
 
 /// The object store the threads read from now, and its generation.
 struct Store {
     generation: std::sync::atomic::AtomicU64,
+    /// Bytes of blobs read since the store was opened.
+    read: std::sync::atomic::AtomicU64,
     reader: std::sync::Mutex<RepoReader>,
 }
 
@@ -237,6 +242,7 @@ pub fn scan(
     let mut events: Vec<Event> = Vec::new();
     let store = Store {
         generation: std::sync::atomic::AtomicU64::new(1),
+        read: std::sync::atomic::AtomicU64::new(0),
         reader: std::sync::Mutex::new(RepoReader::open_for_history(git_dir, 0, 0)?),
     };
     let store = &store;
@@ -309,7 +315,9 @@ fn walk(
     let mut batches: Vec<Vec<Part>> = (0..jobs.len()).map(|_| Vec::new()).collect();
     for line in std::io::BufReader::new(stdout).lines() {
         let line = line.context("reading git rev-list")?;
-        if seq > 0 && u64::from(seq) % REOPEN_EVERY == 0 {
+        let read = store.read.load(std::sync::atomic::Ordering::Relaxed);
+        if seq > 0 && (u64::from(seq) % REOPEN_EVERY == 0 || read > REOPEN_BYTES) {
+            store.read.store(0, std::sync::atomic::Ordering::Relaxed);
             let fresh = RepoReader::open_for_history(git_dir, 0, 0)?;
             if let Ok(mut r) = store.reader.lock() {
                 *r = fresh;
@@ -835,6 +843,9 @@ fn work(t: &Tools<'_>, jobs: Receiver<Job>, done: SyncSender<Done>) -> Result<()
                 );
             }
         }
+        t.store
+            .read
+            .fetch_add(out.bytes, std::sync::atomic::Ordering::Relaxed);
         if done.send(out).is_err() {
             break;
         }
