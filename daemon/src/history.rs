@@ -12,8 +12,9 @@
 //! merges); each blob id is scanned once, where it is first met. The findings are small events
 //! (added at commit C, path P; removed at commit D; file deleted at E), put in history order at
 //! the end: a secret is reported at its oldest introduction, with the later commits that removed
-//! it, and whether the scanned tips still have it. Memory stays bounded: the commits in flight,
-//! the set of blob ids met, and the events (findings and file deletions), never contents.
+//! it, and whether the scanned tips still have it. Memory stays bounded by the commits in
+//! flight, small caches, the set of blob ids met, and the events (findings, file deletions, blobs
+//! met again: a few dozen bytes each), never by contents.
 //!
 //! A missing or unreadable object (a partial or damaged clone) is a [`Problem`] naming the
 //! object, the commit and the path; the scan goes on and the report says it is incomplete. This
@@ -1166,6 +1167,81 @@ mod tests {
             id: &[],
             all: &[],
         }
+    }
+
+    fn finding(sha: &str, line: u32) -> Finding {
+        Finding {
+            rule_id: "github-pat".into(),
+            description: "token".into(),
+            line,
+            end_line: line,
+            column: 1,
+            end_column: 10,
+            secret_sha256: sha.into(),
+            fingerprint: format!("fp-{sha}"),
+            redacted: "ghp_…".into(),
+            redacted_match: "ghp_…".into(),
+            tags: Vec::new(),
+            entropy: None,
+            commit_allowlists: Vec::new(),
+        }
+    }
+
+    fn id(n: u8) -> ObjectId {
+        ObjectId::from_bytes_or_panic(&[n; 20])
+    }
+
+    /// Events come newest first (seq 0 is the newest commit); the report is in history order.
+    #[test]
+    fn tally_reports_the_oldest_introduction_and_later_removals() {
+        let added = |seq, c, path: &str, sha, line| Event::Added {
+            seq,
+            commit: id(c),
+            path: path.into(),
+            finding: Box::new(finding(sha, line)),
+            blob: Some(id(100 + c)),
+        };
+        let events = vec![
+            // newest: the file is deleted
+            Event::Deleted {
+                seq: 0,
+                commit: id(1),
+                path: "a.env".into(),
+            },
+            // the token removed from b.env
+            Event::Removed {
+                seq: 1,
+                commit: id(2),
+                path: "b.env".into(),
+                rule: "github-pat".into(),
+                sha: "s2".into(),
+            },
+            // a.env's token found again on an edited line: not a new row
+            added(2, 3, "a.env", "s1", 3),
+            added(3, 4, "b.env", "s2", 1),
+            // oldest: where a.env's token came in
+            added(5, 5, "a.env", "s1", 2),
+            // a blob met again, older still: the copy in c.env came first
+            Event::Again {
+                seq: 6,
+                commit: id(6),
+                path: "c.env".into(),
+                blob: id(104),
+            },
+        ];
+        let rows = tally(events);
+        let show: Vec<(String, ObjectId, Vec<ObjectId>, u32)> = rows
+            .into_iter()
+            .map(|r| (r.path, r.introduced, r.removed, r.finding.line))
+            .collect();
+        assert_eq!(
+            show,
+            vec![
+                ("c.env".to_string(), id(6), vec![], 1),
+                ("a.env".to_string(), id(5), vec![id(1)], 2),
+                ("b.env".to_string(), id(4), vec![id(2)], 1),
+            ]
+        );
     }
 
     #[test]
