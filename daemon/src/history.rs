@@ -1107,31 +1107,36 @@ fn present(git_dir: &Path, scanner: &Scanner, opts: &Options, report: &mut Repor
         .args(&opts.revs)
         .output()
         .context("cannot run git rev-parse")?;
-    let mut trees = Vec::new();
+    // The distinct trees of the tips (many refs share commits), as ids: one tree in memory at
+    // a time, however many refs there are.
+    let mut trees: Vec<ObjectId> = Vec::new();
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let Ok(id) = reader.parse_id(line.trim()) else {
             continue; // `^excluded`
         };
         if let Ok((commit, rules::facts::ObjectKind::Commit)) = reader.peel(id) {
-            if let Some(t) = reader
-                .repo
-                .find_commit(commit)
-                .ok()
-                .and_then(|c| c.tree().ok())
-            {
+            if let Ok(t) = tree_of(&reader, commit) {
                 trees.push(t);
             }
         }
     }
-    // blob -> its findings (and names), scanned once
+    trees.sort_unstable();
+    trees.dedup();
+    // (blob, path) -> its findings (and names), scanned once
     let mut scanned: HashMap<(ObjectId, String), Vec<(String, String)>> = HashMap::new();
+    // (path, tree) -> the blob there, looked up once
+    let mut at: HashMap<(String, ObjectId), Option<ObjectId>> = HashMap::new();
     for row in &mut report.secrets {
         let path = row.path.clone();
         row.present = trees.iter().any(|t| {
-            let Ok(Some(entry)) = t.lookup_entry_by_path(&path) else {
+            let blob = *at.entry((path.clone(), *t)).or_insert_with(|| {
+                let tree = reader.repo.find_tree(*t).ok()?;
+                let entry = tree.lookup_entry_by_path(&path).ok()??;
+                Some(entry.object_id())
+            });
+            let Some(blob) = blob else {
                 return false;
             };
-            let blob = entry.object_id();
             let found = scanned.entry((blob, path.clone())).or_insert_with(|| {
                 let mut found: Vec<(String, String)> = scanner
                     .scan_path(&path)
