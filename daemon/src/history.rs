@@ -621,22 +621,20 @@ impl TreeDiff<'_> {
         let b_data = self.load(new, path);
         let o_data: Vec<Vec<u8>> = others.iter().map(|o| self.load(Some(*o), path)).collect();
         // Byte-identical leading entries are skipped without parsing their names twice.
-        let same = a_data
-            .iter()
-            .zip(&b_data)
-            .position(|(x, y)| x != y)
-            .unwrap_or(a_data.len().min(b_data.len()));
+        // Byte-identical leading entries are skipped: the first differing byte is found by
+        // comparing blocks, the entries before it are parsed on one side only (their bounds are
+        // the same on both).
+        let same = common_prefix(&a_data, &b_data);
         let mut a = self.iter(&a_data);
-        let mut b = self.iter(&b_data);
         let mut skipped = 0;
-        while let (Some(x), Some(y)) = (a.peek(), b.peek()) {
-            if skipped + x.all.len() > same || x.all != y.all {
+        while let Some(x) = a.peek() {
+            if skipped + x.all.len() > same {
                 break;
             }
             skipped += x.all.len();
             a.next();
-            b.next();
         }
+        let mut b = self.iter(&b_data[skipped..]);
         let mut o: Vec<RawIter<'_>> = o_data.iter().map(|d| self.iter(d)).collect();
         let mut work: Vec<(Option<Raw<'_>>, Option<Raw<'_>>, Vec<ObjectId>)> = Vec::new();
         loop {
@@ -731,6 +729,20 @@ impl TreeDiff<'_> {
         }
         path.truncate(len);
     }
+}
+
+/// Length of the common prefix of `a` and `b`.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    const BLOCK: usize = 64;
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + BLOCK <= n && a[i..i + BLOCK] == b[i..i + BLOCK] {
+        i += BLOCK;
+    }
+    while i < n && a[i] == b[i] {
+        i += 1;
+    }
+    i
 }
 
 /// git's order of tree entries (a directory sorts as if its name ended in `/`); entries of
