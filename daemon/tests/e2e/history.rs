@@ -272,3 +272,42 @@ fn a_baseline_lets_the_old_history_in_and_still_rejects_new_secrets() {
     );
     drop(d);
 }
+
+#[test]
+fn a_merge_reports_only_what_it_adds_itself() {
+    let w = World::new();
+    let (_bare, c) = w.seed("app", "sha1");
+    let topic_secret = github_token();
+    c.git(&["checkout", "-q", "-b", "topic"]);
+    write(&c, "topic.env", &format!("TOKEN={topic_secret}\n"));
+    let on_topic = commit(&c, "Topic adds a token");
+    c.git(&["checkout", "-q", "main"]);
+    write(&c, "main.txt", "work on main\n");
+    commit(&c, "Main moves on");
+    // The merge brings the topic's token (reported at the topic's commit, not at the merge)
+    // and adds one of its own (an evil merge: reported at the merge).
+    c.git(&["merge", "-q", "--no-ff", "--no-commit", "topic"]);
+    let evil = github_token();
+    write(&c, "evil.env", &format!("TOKEN={evil}\n"));
+    let merge = commit(&c, "Merge topic");
+    let (code, found, err) = scan_json(&c.dir);
+    assert_eq!(code, 1, "{err}");
+    let pats: Vec<(&str, &str)> = found
+        .iter()
+        .filter(|f| f["RuleID"] == "github-pat")
+        .map(|f| {
+            (
+                f["File"].as_str().unwrap_or(""),
+                f["Commit"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        pats,
+        vec![
+            ("topic.env", on_topic.as_str()),
+            ("evil.env", merge.as_str())
+        ],
+        "{found:#?}"
+    );
+}
