@@ -396,6 +396,36 @@ impl RepoReader {
             .context("cannot hash object")
     }
 
+    /// A reader for one thread of a history scan (no quarantine): `pack_cache` bytes of delta
+    /// bases (in an LRU of many entries: a history reads long delta chains, file by file) and
+    /// `object_cache` bytes of whole objects (trees, read again as the parent's side of the next
+    /// commit's diff); 0 for none.
+    pub fn open_for_history(
+        git_dir: &Path,
+        pack_cache: usize,
+        object_cache: usize,
+    ) -> Result<RepoReader> {
+        let r = RepoReader::open(git_dir, &Quarantine::default())?;
+        Ok(r.fork_for_history(pack_cache, object_cache))
+    }
+
+    /// [`RepoReader::fork`] with the caches of [`RepoReader::open_for_history`]: the same
+    /// object store (one memory map of each pack for all threads).
+    pub fn fork_for_history(&self, pack_cache: usize, object_cache: usize) -> RepoReader {
+        let mut r = self.fork();
+        if pack_cache > 0 {
+            r.repo.objects.set_pack_cache(move || {
+                Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(
+                    pack_cache,
+                ))
+            });
+        } else {
+            r.repo.objects.unset_pack_cache();
+        }
+        r.repo.object_cache_size(object_cache);
+        r
+    }
+
     /// Another reader of the same objects, for another thread (gix repositories are not Sync).
     /// It shares this reader's overlay, so it must not outlive it.
     pub fn fork(&self) -> RepoReader {

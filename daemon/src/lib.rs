@@ -8,6 +8,7 @@ pub mod collect;
 pub mod doctor;
 pub mod fpkey;
 pub mod git;
+pub mod history;
 pub mod records;
 pub mod scan;
 pub mod scan_cmd;

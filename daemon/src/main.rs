@@ -37,7 +37,8 @@ enum Command {
     },
     /// Judge ref updates in-process, without the daemon: exit 0 allowed, 1 rejected, 2 error.
     Check(CheckArgs),
-    /// Scan a directory or a repository's history for secrets: exit 0 none, 1 found, 2 error.
+    /// Scan a directory or a repository's history for secrets: exit 0 none, 1 found, 2 error,
+    /// 3 incomplete (objects of the history could not be read; what was found is reported).
     Scan(ScanCli),
     /// Re-check the signatures of a repository's history without the daemon: exit 0 all good,
     /// 1 something is not, 2 error.
@@ -184,6 +185,13 @@ struct ScanCli {
     /// [default: <default state dir>/fingerprint.key when it exists; else unkeyed].
     #[arg(long, value_name = "FILE")]
     fingerprint_key: Option<PathBuf>,
+    /// Leave out the findings a suppressions file (e.g. one --write-baseline wrote) covers.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Write the findings as a suppressions file, for the policy's `secret_scanning.baseline`
+    /// (adopting pushguard on a repository whose history already holds secrets).
+    #[arg(long, value_name = "FILE")]
+    write_baseline: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -294,9 +302,12 @@ fn main() -> ExitCode {
             max_file_size: a.max_file_size,
             progress: !a.no_progress,
             fingerprint_key: a.fingerprint_key,
+            baseline: a.baseline,
+            write_baseline: a.write_baseline,
         }) {
-            Ok(true) => ExitCode::SUCCESS,
-            Ok(false) => ExitCode::from(1),
+            Ok(scan_cmd::Status::Clean) => ExitCode::SUCCESS,
+            Ok(scan_cmd::Status::Found) => ExitCode::from(1),
+            Ok(scan_cmd::Status::Incomplete) => ExitCode::from(3),
             Err(e) => {
                 eprintln!("pushguard: {e:#}");
                 ExitCode::from(2)

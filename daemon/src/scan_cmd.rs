@@ -1,8 +1,8 @@
 //! `pushguard scan`: the push path's secret detection, for audits and CI — a directory, or
 //! the history of a repository.
 
-use crate::git::{Quarantine, RepoReader};
-use crate::scan::{self, Limits};
+use crate::history;
+use crate::scan;
 use crate::state::Loaded;
 use anyhow::{bail, Context, Result};
 use std::io::{IsTerminal, Write};
@@ -28,6 +28,21 @@ pub struct ScanArgs {
     pub progress: bool,
     /// See [`crate::fpkey::for_command`].
     pub fingerprint_key: Option<PathBuf>,
+    /// Leave out the findings this suppressions file (a baseline) covers.
+    pub baseline: Option<PathBuf>,
+    /// Write the findings as a suppressions file (a baseline) here.
+    pub write_baseline: Option<PathBuf>,
+}
+
+/// How a scan ended, for the exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Nothing found (exit 0).
+    Clean,
+    /// Secrets found (exit 1).
+    Found,
+    /// Objects could not be read: the report is incomplete (exit 3), whatever it found.
+    Incomplete,
 }
 
 /// What one file gave: (its index in path order, a finding, or a skipped path).
@@ -37,12 +52,34 @@ type Hit = (usize, Option<Row>, Option<String>);
 struct Row {
     finding: secrets::Finding,
     path: String,
+    /// In a history scan: the commit that introduced it.
     commit: Option<String>,
+    /// In a history scan: the commits that removed it, and whether a scanned tip still has it.
+    fate: Option<(Vec<String>, bool)>,
 }
 
-/// Run a scan; `Ok(true)` when nothing that blocks was found (warn-severity findings are shown).
-pub fn run(args: ScanArgs) -> Result<bool> {
+/// What a scan gave besides its findings.
+#[derive(Default)]
+struct Extra {
+    skipped: Vec<String>,
+    problems: Vec<history::Problem>,
+}
+
+/// Run a scan (warn-severity findings are shown, never a failure).
+pub fn run(args: ScanArgs) -> Result<Status> {
     let loaded = Loaded::load(args.policy.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    // A policy given on the command line suppresses what it suppresses on a push (its
+    // `suppressions` and `baseline`).
+    let mut suppressions: Vec<rules::policy::Suppression> = Vec::new();
+    if args.policy.is_some() {
+        for ruleset in &loaded.policy.rulesets {
+            for rule in &ruleset.rules {
+                if let rules::policy::RuleSpec::SecretScanning(sc) = rule {
+                    suppressions.extend(sc.suppressions.iter().cloned());
+                }
+            }
+        }
+    }
     // The policy's rules if it scans for secrets; the built-in rules otherwise.
     let mut scanner = match loaded.scanner {
         Some(s) => s,
@@ -52,12 +89,47 @@ pub fn run(args: ScanArgs) -> Result<bool> {
     scanner.set_fingerprint_key(crate::fpkey::for_command(args.fingerprint_key.as_deref())?);
     let show_progress = args.progress && std::io::stderr().is_terminal();
     let mut bar = Progress::new(show_progress);
-    let (rows, skipped) = match (&args.path, &args.git) {
-        (Some(p), None) => scan_dir(&scanner, p, args.max_file_size, &mut bar)?,
+    let mut baseline = match &args.baseline {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read the baseline {}", p.display()))?;
+            rules::policy::parse_suppressions(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?
+        }
+        None => Vec::new(),
+    };
+    baseline.extend(suppressions);
+    let (mut rows, extra) = match (&args.path, &args.git) {
+        (Some(p), None) => {
+            let (rows, skipped) = scan_dir(&scanner, p, args.max_file_size, &mut bar)?;
+            (
+                rows,
+                Extra {
+                    skipped,
+                    ..Extra::default()
+                },
+            )
+        }
         (None, Some(repo)) => scan_git(&scanner, repo, &args, &mut bar)?,
         _ => bail!("give a directory, or --git REPO"),
     };
     bar.finish();
+    let skipped = extra.skipped;
+    if !baseline.is_empty() {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        rows.retain(|r| {
+            let f = &r.finding;
+            !baseline
+                .iter()
+                .any(|s| s.covers(&f.fingerprint, &f.rule_id, &f.secret_sha256, &r.path, now))
+        });
+    }
+    if let Some(out) = &args.write_baseline {
+        write_baseline(out, &rows, args.git.as_deref())?;
+    }
     let records: Vec<secrets::report::Record<'_>> = rows
         .iter()
         .map(|r| secrets::report::Record {
@@ -68,12 +140,14 @@ pub fn run(args: ScanArgs) -> Result<bool> {
         .collect();
     let mut out = std::io::stdout().lock();
     match args.format {
-        ScanFormat::Json => writeln!(out, "{}", secrets::report::gitleaks_json(&records))?,
-        ScanFormat::Sarif => writeln!(
-            out,
-            "{}",
-            secrets::report::sarif(&records, env!("CARGO_PKG_VERSION"))
-        )?,
+        ScanFormat::Json => {
+            let text = secrets::report::gitleaks_json(&records);
+            writeln!(out, "{}", with_fate_json(&text, &rows))?
+        }
+        ScanFormat::Sarif => {
+            let text = secrets::report::sarif(&records, env!("CARGO_PKG_VERSION"));
+            writeln!(out, "{}", with_fate_sarif(&text, &rows))?
+        }
         ScanFormat::Text => {
             for r in &rows {
                 let f = &r.finding;
@@ -82,11 +156,22 @@ pub fn run(args: ScanArgs) -> Result<bool> {
                 } else {
                     r.path.clone()
                 };
-                let commit = r
-                    .commit
-                    .as_deref()
-                    .map(|c| format!(" commit {}", &c[..c.len().min(10)]))
-                    .unwrap_or_default();
+                let short = |c: &str| c[..c.len().min(10)].to_string();
+                let commit = match (&r.commit, &r.fate) {
+                    (Some(c), Some((removed, present))) => {
+                        let mut s = format!(" introduced in {}", short(c));
+                        if !removed.is_empty() {
+                            let list: Vec<String> = removed.iter().map(|c| short(c)).collect();
+                            s.push_str(&format!(", removed in {}", list.join(", ")));
+                        }
+                        if *present {
+                            s.push_str(", still present");
+                        }
+                        s
+                    }
+                    (Some(c), None) => format!(" commit {}", short(c)),
+                    _ => String::new(),
+                };
                 let warn = if f.severity == secrets::Severity::Warn {
                     " [warn: not blocking]"
                 } else {
@@ -101,6 +186,9 @@ pub fn run(args: ScanArgs) -> Result<bool> {
             for s in &skipped {
                 writeln!(out, "skipped (over --max-file-size): {s}")?;
             }
+            for p in &extra.problems {
+                writeln!(out, "{}", problem_line(p))?;
+            }
             writeln!(
                 out,
                 "{} finding{}",
@@ -109,10 +197,129 @@ pub fn run(args: ScanArgs) -> Result<bool> {
             )?;
         }
     }
+    if !matches!(args.format, ScanFormat::Text) {
+        for p in &extra.problems {
+            eprintln!("pushguard: {}", problem_line(p));
+        }
+    }
+    if !extra.problems.is_empty() {
+        eprintln!(
+            "pushguard: the report is incomplete: {} object{} could not be read (exit status 3)",
+            extra.problems.len(),
+            if extra.problems.len() == 1 { "" } else { "s" }
+        );
+        return Ok(Status::Incomplete);
+    }
     // warn-severity findings are shown, never a failure
-    Ok(rows
+    let blocking = rows
         .iter()
-        .all(|r| r.finding.severity == secrets::Severity::Warn))
+        .any(|r| r.finding.severity != secrets::Severity::Warn);
+    Ok(if blocking {
+        Status::Found
+    } else {
+        Status::Clean
+    })
+}
+
+fn problem_line(p: &history::Problem) -> String {
+    let path = if p.path.is_empty() {
+        String::new()
+    } else {
+        format!(" at {}", p.path)
+    };
+    format!(
+        "incomplete: object {} (commit {}{path}) could not be read: {}",
+        p.object, p.commit, p.error
+    )
+}
+
+/// The gitleaks JSON with, per finding of a history scan, `RemovedIn` and `StillPresent`.
+fn with_fate_json(text: &str, rows: &[Row]) -> String {
+    let Ok(mut v) = serde_json::from_str::<serde_json::Value>(text) else {
+        return text.to_string();
+    };
+    if let Some(items) = v.as_array_mut() {
+        for (item, row) in items.iter_mut().zip(rows) {
+            if let Some((removed, present)) = &row.fate {
+                item["RemovedIn"] = serde_json::json!(removed);
+                item["StillPresent"] = serde_json::json!(present);
+            }
+        }
+    }
+    serde_json::to_string_pretty(&v).unwrap_or_else(|_| text.to_string())
+}
+
+/// The SARIF log with, per result of a history scan, `removedIn` and `stillPresent` properties.
+fn with_fate_sarif(text: &str, rows: &[Row]) -> String {
+    let Ok(mut v) = serde_json::from_str::<serde_json::Value>(text) else {
+        return text.to_string();
+    };
+    if let Some(results) = v["runs"][0]["results"].as_array_mut() {
+        for (item, row) in results.iter_mut().zip(rows) {
+            if let Some((removed, present)) = &row.fate {
+                item["properties"]["removedIn"] = serde_json::json!(removed);
+                item["properties"]["stillPresent"] = serde_json::json!(present);
+            }
+        }
+    }
+    serde_json::to_string_pretty(&v).unwrap_or_else(|_| text.to_string())
+}
+
+/// Glob metacharacters of a path escaped, so a suppression's `path` matches that path only.
+fn glob_literal(path: &str) -> String {
+    let mut s = String::with_capacity(path.len());
+    for c in path.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '{' | '}' | '\\') {
+            s.push('\\');
+        }
+        s.push(c);
+    }
+    s
+}
+
+/// Write `rows` as a suppressions file (see docs/policy-reference.md, `baseline`): one
+/// suppression per secret and path, by fingerprint, so the history that holds them passes while
+/// any other secret (or the same one in another file) does not.
+fn write_baseline(out: &Path, rows: &[Row], repo: Option<&Path>) -> Result<()> {
+    let mut text = String::from(
+        "# pushguard baseline: secrets already in the history, accepted when pushguard was adopted.\n",
+    );
+    if let Some(r) = repo {
+        text.push_str(&format!(
+            "# Written by `pushguard scan --git {} --write-baseline`; {} entr{}.\n",
+            r.display(),
+            rows.len(),
+            if rows.len() == 1 { "y" } else { "ies" }
+        ));
+    }
+    text.push_str("# Revoke these secrets all the same: the history still holds them.\n");
+    text.push_str("suppressions:\n");
+    if rows.is_empty() {
+        text.truncate(text.len() - 1);
+        text.push_str(" []\n");
+    }
+    let mut seen = std::collections::HashSet::new();
+    for r in rows {
+        let f = &r.finding;
+        if !seen.insert((f.fingerprint.clone(), r.path.clone())) {
+            continue;
+        }
+        let reason = match &r.commit {
+            Some(c) => format!(
+                "baseline: {} introduced in {}",
+                f.rule_id,
+                &c[..c.len().min(12)]
+            ),
+            None => format!("baseline: {}", f.rule_id),
+        };
+        text.push_str(&format!(
+            "  - fingerprint: {}\n    path: {}\n    reason: {}\n",
+            f.fingerprint,
+            serde_json::to_string(&glob_literal(&r.path)).unwrap_or_default(),
+            serde_json::to_string(&reason).unwrap_or_default(),
+        ));
+    }
+    std::fs::write(out, text).with_context(|| format!("cannot write {}", out.display()))
 }
 
 fn scan_dir(
@@ -168,6 +375,7 @@ fn scan_dir(
                             finding: f,
                             path: rel.clone(),
                             commit: None,
+                            fate: None,
                         }),
                         None,
                     ));
@@ -188,6 +396,7 @@ fn scan_dir(
                             finding: f,
                             path: rel.clone(),
                             commit: None,
+                            fate: None,
                         }),
                         None,
                     ));
@@ -220,34 +429,19 @@ fn scan_git(
     repo: &Path,
     args: &ScanArgs,
     bar: &mut Progress,
-) -> Result<(Vec<Row>, Vec<String>)> {
+) -> Result<(Vec<Row>, Extra)> {
     // Which commits: git's own revision syntax, so ranges mean what they mean to git.
-    let mut cmd = crate::git::git_command();
-    cmd.arg("-C")
-        .arg(repo)
-        .args(["rev-list", "--reverse", "--topo-order"]);
-    match (&args.range, args.all_history) {
+    let revs: Vec<String> = match (&args.range, args.all_history) {
         (Some(r), false) => {
             if r.starts_with('-') {
                 bail!("{r:?} is not a revision range");
             }
-            cmd.arg(r);
+            vec![r.clone()]
         }
-        (None, true) => {
-            cmd.arg("--all");
-        }
-        (None, false) => {
-            cmd.arg("HEAD");
-        }
+        (None, true) => vec!["--all".to_string()],
+        (None, false) => vec!["HEAD".to_string()],
         (Some(_), true) => bail!("give either --all-history or a revision range"),
-    }
-    let out = cmd.output().context("cannot run git rev-list")?;
-    if !out.status.success() {
-        bail!(
-            "git rev-list: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
+    };
     let git_dir = {
         let o = crate::git::git_command()
             .arg("-C")
@@ -260,35 +454,52 @@ fn scan_git(
         }
         PathBuf::from(String::from_utf8_lossy(&o.stdout).trim())
     };
-    let reader = RepoReader::open(&git_dir, &Quarantine::default())?;
-    let mut commits = Vec::new();
-    let no_refs: std::sync::Arc<[String]> = std::sync::Arc::new([]);
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
-        commits.push((no_refs.clone(), reader.parse_id(line.trim())?));
-    }
-    let limits = Limits {
-        max_blob_size: args.max_file_size,
-        scan_prefix: false,
-        deadline: Duration::MAX,
+    // The number of commits, for the progress bar's ETA (a quick walk of commits only).
+    let total = if bar.on {
+        let o = crate::git::git_command()
+            .arg("--git-dir")
+            .arg(&git_dir)
+            .args(["rev-list", "--count"])
+            .args(&revs)
+            .output()
+            .context("cannot run git rev-list")?;
+        String::from_utf8_lossy(&o.stdout)
+            .trim()
+            .parse()
+            .unwrap_or(0)
+    } else {
+        0
     };
-    let outcome = scan::scan_commits(&reader, scanner, &commits, limits, &mut |d, t, b| {
+    bar.unit = "commits";
+    let opts = history::Options {
+        revs,
+        max_file_size: args.max_file_size,
+    };
+    let report = history::scan(&git_dir, scanner, &opts, total, &mut |d, t, b| {
         bar.tick(d, t, b)
     })?;
-    let rows = outcome
-        .found
+    let rows = report
+        .secrets
         .into_iter()
-        .map(|f| Row {
-            commit: Some(f.commit.to_string()),
-            path: f.path,
-            finding: f.finding,
+        .map(|s| Row {
+            commit: Some(s.introduced.to_string()),
+            fate: Some((s.removed.iter().map(|c| c.to_string()).collect(), s.present)),
+            path: s.path,
+            finding: s.finding,
         })
         .collect();
-    let skipped = outcome
-        .oversized
+    let skipped = report
+        .skipped
         .into_iter()
         .map(|o| format!("{} ({} bytes) in commit {}", o.path, o.size, o.commit))
         .collect();
-    Ok((rows, skipped))
+    Ok((
+        rows,
+        Extra {
+            skipped,
+            problems: report.problems,
+        },
+    ))
 }
 
 /// A one-line progress display on a terminal (stderr), redrawn at most 10 times a second.
@@ -296,6 +507,8 @@ struct Progress {
     on: bool,
     last: Option<Instant>,
     started: Instant,
+    /// What is counted: files, or commits.
+    unit: &'static str,
 }
 
 impl Progress {
@@ -304,6 +517,7 @@ impl Progress {
             on,
             last: None,
             started: Instant::now(),
+            unit: "files",
         }
     }
 
@@ -323,10 +537,18 @@ impl Progress {
             .unwrap_or(width)
             .min(width);
         let secs = self.started.elapsed().as_secs_f64().max(0.001);
+        let rate = done as f64 / secs;
+        let eta = if total > done && rate > 0.0 {
+            let left = ((total - done) as f64 / rate) as u64;
+            format!(", ETA {}:{:02}", left / 60, left % 60)
+        } else {
+            String::new()
+        };
         eprint!(
-            "\r[{}{}] {done}/{total} files, {:.1} MB, {:.0} MB/s ",
+            "\r[{}{}] {done}/{total} {}, {rate:.0}/s, {:.1} MB, {:.0} MB/s{eta} ",
             "#".repeat(filled as usize),
             "-".repeat((width - filled) as usize),
+            self.unit,
             bytes as f64 / 1e6,
             bytes as f64 / 1e6 / secs
         );

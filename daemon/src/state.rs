@@ -234,6 +234,8 @@ impl Loaded {
         } else {
             None
         };
+        let mut policy = policy;
+        load_baselines(&mut policy, &base, &file, &mut hasher)?;
         Ok(Loaded {
             policy,
             keyring,
@@ -264,7 +266,46 @@ pub fn referenced_files(policy: &Policy, policy_file: &Path) -> Vec<std::path::P
     out.extend(t.sigstore_tsa_roots.iter().map(|(p, _)| base.join(p)));
     out.extend(policy.allowed_signers.iter().map(|(p, _)| base.join(p)));
     out.extend(policy.secrets.gitleaks_config.iter().map(|p| base.join(p)));
+    for ruleset in &policy.rulesets {
+        for rule in &ruleset.rules {
+            if let rules::policy::RuleSpec::SecretScanning(sc) = rule {
+                out.extend(sc.baseline.iter().map(|(p, _)| base.join(p)));
+            }
+        }
+    }
     out
+}
+
+/// The `secret_scanning.baseline` files, read into their rules' suppressions.
+fn load_baselines(
+    policy: &mut Policy,
+    base: &Path,
+    file: &str,
+    hasher: &mut Sha256,
+) -> Result<(), LoadError> {
+    for ruleset in &mut policy.rulesets {
+        for rule in &mut ruleset.rules {
+            let rules::policy::RuleSpec::SecretScanning(sc) = rule else {
+                continue;
+            };
+            let Some((p, at)) = sc.baseline.clone() else {
+                continue;
+            };
+            let full = base.join(&p);
+            let err = |message: String| LoadError {
+                file: file.to_string(),
+                at: Some(at),
+                message,
+            };
+            let text = std::fs::read_to_string(&full)
+                .map_err(|e| err(format!("cannot read the baseline {}: {e}", full.display())))?;
+            hasher.update(text.as_bytes());
+            let suppressions = rules::policy::parse_suppressions(&text)
+                .map_err(|e| err(format!("{}: {e}", full.display())))?;
+            sc.suppressions.extend(suppressions);
+        }
+    }
+    Ok(())
 }
 
 /// Who a certificate or allowed_signers principal names: an identity by its name, one of its

@@ -34,6 +34,7 @@
 
 mod builtin;
 mod gitleaks;
+pub mod linediff;
 pub mod report;
 mod rule;
 mod scanner;
@@ -43,7 +44,7 @@ pub mod validate;
 pub use rule::{
     Allowlist, Condition, Confidence, RegexTarget, Required, Rule, RuleSet, Severity, Validation,
 };
-pub use scanner::{Scanner, MAX_FINDINGS_PER_BLOB};
+pub use scanner::{AddedScanner, Scanner, MAX_FINDINGS_PER_BLOB};
 pub use validate::shannon_entropy;
 
 /// One detected secret. It holds no secret bytes: only a hash, a redaction and positions.

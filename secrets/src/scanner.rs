@@ -23,8 +23,11 @@ use sha2::{Digest, Sha256};
 use crate::rule::{
     Allowlist, Condition, Confidence, RegexTarget, Rule, RuleSet, Severity, Validation,
 };
+
+mod added;
 use crate::validate;
 use crate::{ConfigError, Finding};
+pub use added::AddedScanner;
 
 /// At most this many findings are reported per blob (memory stays bounded on hostile input).
 pub const MAX_FINDINGS_PER_BLOB: usize = 1000;
@@ -32,6 +35,10 @@ pub const MAX_FINDINGS_PER_BLOB: usize = 1000;
 const MAX_MULTILINE_REACH: usize = 64 * 1024;
 /// Rules that can reach further than this past their first line run once per blob.
 const LONG_REACH: usize = 512;
+/// Rules that can reach this far past their first line (unbounded ones: key blocks, JSON
+/// documents) need the whole file when only some of its lines are scanned ([`AddedScanner`]);
+/// rules of a few lines (`generic-api-key` with Unicode classes reaches ~600 bytes) do not.
+const WHOLE_FILE_REACH: usize = 4096;
 /// Offset added to global allowlist indices in [`Finding::commit_allowlists`].
 const GLOBAL_ALLOWLIST_BASE: u32 = 1 << 20;
 
@@ -91,9 +98,13 @@ pub struct Scanner {
     /// Rules that need Unicode (not ASCII-compilable): run separately, slowly.
     unicode_rules: Vec<usize>,
     /// Path-scoped rules without keywords: whole files whose path matches.
-    whole_file: Vec<usize>,
+    path_whole: Vec<usize>,
     /// Keys the findings' fingerprints (see [`crate::fingerprint`]).
     fingerprint_key: Option<crate::FingerprintKey>,
+    /// Keywords of the rules that may match across many lines (see [`AddedScanner`]).
+    whole_file_keywords: Vec<String>,
+    /// One such rule has no keywords.
+    whole_file_always: bool,
 }
 
 fn syntax_config() -> syntax::Config {
@@ -386,9 +397,15 @@ impl Scanner {
             std::collections::HashMap::new();
         let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
         let mut always = Vec::new();
+        let mut whole_file_keywords: Vec<String> = Vec::new();
+        let mut whole_file_always = false;
         for (idx, r) in rules.rules.iter().enumerate() {
             if r.regex.is_none() {
                 continue;
+            }
+            if compiled[idx].reach >= WHOLE_FILE_REACH {
+                whole_file_always |= r.keywords.iter().all(|k| k.is_empty());
+                whole_file_keywords.extend(r.keywords.iter().filter(|k| !k.is_empty()).cloned());
             }
             let kws: Vec<String> = r
                 .keywords
@@ -443,7 +460,7 @@ impl Scanner {
                 a,
             )?);
         }
-        let whole_file = rules
+        let path_whole = rules
             .rules
             .iter()
             .enumerate()
@@ -452,7 +469,7 @@ impl Scanner {
             .filter(|i| !unicode_rules.contains(i))
             .collect();
         Ok(Scanner {
-            whole_file,
+            path_whole,
             rules: compiled,
             content,
             combined,
@@ -464,6 +481,8 @@ impl Scanner {
             global,
             unicode_rules,
             fingerprint_key: None,
+            whole_file_keywords,
+            whole_file_always,
         })
     }
 
@@ -641,7 +660,7 @@ impl Scanner {
             }
         }
         let mut next_hit = 0;
-        if self.unicode_rules.iter().any(|&r| on[r]) || self.whole_file.iter().any(|&r| on[r]) {
+        if self.unicode_rules.iter().any(|&r| on[r]) || self.path_whole.iter().any(|&r| on[r]) {
             // rare: rules that need Unicode run over the whole blob
             windows = vec![(0, content.len())];
         }

@@ -15,6 +15,9 @@ mod cli;
 mod doctor;
 /// Faults: the daemon killed, stopped or without its socket, a full disk, a deleted policy.
 mod faults;
+/// `pushguard scan --git` over histories: each secret once where it came in, removals, damaged
+/// clones, the adoption baseline (issue 17).
+mod history;
 /// The daemon down, fail-open repositories, concurrency, per-ref mode, reloads.
 mod operations;
 /// Force-push, deletion, linear history, commits parked on other branches.

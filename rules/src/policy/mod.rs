@@ -334,6 +334,10 @@ pub struct SecretScanning {
     pub suppressions: Vec<Suppression>,
     /// A suppressions file read from the default branch as it was before the push.
     pub suppressions_file: Option<String>,
+    /// A suppressions file on the server (relative to the policy file), e.g. the baseline
+    /// `pushguard scan --git --write-baseline` writes when pushguard is adopted: read with the
+    /// policy, its suppressions join `suppressions`.
+    pub baseline: Option<(String, Location)>,
 }
 
 impl Default for SecretScanning {
@@ -346,6 +350,7 @@ impl Default for SecretScanning {
             block_legacy: false,
             suppressions: Vec::new(),
             suppressions_file: None,
+            baseline: None,
         }
     }
 }
@@ -648,6 +653,15 @@ fn secret_scanning(r: &RawSecretScanning) -> Result<SecretScanning, PolicyError>
             ));
         }
         out.suppressions_file = Some(p.to_string());
+    }
+    if let Some(b) = &r.baseline {
+        if b.value.trim().is_empty() {
+            return Err(PolicyError::new(
+                b,
+                "baseline is a suppressions file (relative to the policy file)",
+            ));
+        }
+        out.baseline = Some((b.value.trim().to_string(), Location::from(b)));
     }
     Ok(out)
 }

@@ -106,6 +106,8 @@ pub(super) struct RawSecretScanning {
     pub suppressions: Vec<S<RawSuppression>>,
     #[serde(default)]
     pub suppressions_file: Option<S<String>>,
+    #[serde(default)]
+    pub baseline: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]
