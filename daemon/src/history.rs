@@ -1200,6 +1200,8 @@ mod tests {
             redacted_match: "ghp_…".into(),
             tags: Vec::new(),
             entropy: None,
+            severity: secrets::Severity::Block,
+            confidence: secrets::Confidence::Medium,
             commit_allowlists: Vec::new(),
         }
     }
