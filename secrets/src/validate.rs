@@ -996,6 +996,65 @@ mod tests {
     }
 
     #[test]
+    fn key_names_are_judged_by_whole_words() {
+        // regression: substring matching dropped these ("sha", "uri", "page")
+        for key in [
+            &b"SHARED_SECRET="[..],
+            b"SECURITY_TOKEN: ",
+            b"STATUSPAGE_API_TOKEN=\"",
+        ] {
+            assert!(!non_secret_key(key), "{}", String::from_utf8_lossy(key));
+        }
+        for key in [
+            &b"next_page_token = '"[..],
+            b"client_id: ",
+            b"publicKey = \"",
+            b"sha256: ",
+            b"signingkey = ",
+            b"ALGOLIA_SEARCH_KEY=",
+        ] {
+            assert!(non_secret_key(key), "{}", String::from_utf8_lossy(key));
+        }
+    }
+
+    #[test]
+    fn defaults_encodings_and_hashes_are_not_secrets() {
+        // base64 of "changeme" is judged as "changeme"
+        assert!(!generic(b"Y2hhbmdlbWU=", b"password: "));
+        // user name repeated as password, in a URL and in a .pgpass line
+        assert!(!url_password(b"postgres", b"postgres://postgres:"));
+        assert!(url_password(b"Xk29vLq8Rt", b"postgres://app:"));
+        assert!(!url_password(
+            b"keycloak",
+            b"localhost:5434:keycloak:keycloak:"
+        ));
+        assert!(password(b"p^ss|w0rd!"), "^ and | are password characters");
+        assert!(is_placeholder(b"pbkdf2_sha256$600000$abc$def"));
+        assert!(is_placeholder(b"md53175bce1d3201d16594cebf9d7eb3f9d"));
+        assert!(is_placeholder(b"*ptr_value"));
+        assert!(is_placeholder(b"YOUR_PASSWORD"));
+    }
+
+    #[test]
+    fn basic_auth_and_discord_structure() {
+        // "deploy:Xk29#vLq8Rt"
+        assert!(basic_auth(b"ZGVwbG95OlhrMjkjdkxxOFJ0"));
+        // "user:password" is a placeholder, "no colon" is no credential
+        assert!(!basic_auth(b"dXNlcjpwYXNzd29yZA=="));
+        assert!(!basic_auth(b"bm8gY29sb24="));
+        // base64("112233445566778899") . ts . hmac
+        assert!(discord_bot_token(b"MTEyMjMzNDQ1NTY2Nzc4ODk5.AbCdEf.x"));
+        assert!(!discord_bot_token(b"MTAabcdefghijklmnopqrstu.AbCdEf.x"));
+    }
+
+    #[test]
+    fn quoted_passwords_without_digits_count_but_identifiers_do_not() {
+        assert!(generic_password(b"RAkPSvwWqjmHfswk_Mh", b"password = \""));
+        assert!(!generic_password(b"passwordField", b"password = \""));
+        assert!(!generic_password(b"RAkPSvwWqjmHfswk_Mh", b"password = "));
+    }
+
+    #[test]
     fn entropy_bounds() {
         assert_eq!(shannon_entropy(b"aaaa"), 0.0);
         assert!((shannon_entropy(b"abcd") - 2.0).abs() < 1e-6);
