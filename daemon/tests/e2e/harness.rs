@@ -574,6 +574,22 @@ fn pushed(out: Output) -> Pushed {
 }
 
 /// Does `bare` have object `id`?
+/// Write `text` to `path` in the client's work tree (making directories) and `git add` it.
+pub fn write(c: &Client, path: &str, text: &str) {
+    let p = c.dir.join(path);
+    if let Some(d) = p.parent() {
+        std::fs::create_dir_all(d).expect("mkdir");
+    }
+    std::fs::write(p, text).expect("write");
+    c.git(&["add", path]);
+}
+
+/// Commit what is staged, unsigned; the new commit's id.
+pub fn commit(c: &Client, msg: &str) -> String {
+    c.git(&["commit", "-q", "--no-gpg-sign", "-m", msg]);
+    c.git(&["rev-parse", "HEAD"])
+}
+
 pub fn has_object(bare: &Path, id: &str) -> bool {
     Command::new("git")
         .args([

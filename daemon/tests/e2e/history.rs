@@ -18,20 +18,6 @@ fn pushguard(args: &[&str]) -> (i32, String, String) {
     )
 }
 
-fn write(c: &Client, path: &str, text: &str) {
-    let p = c.dir.join(path);
-    if let Some(d) = p.parent() {
-        std::fs::create_dir_all(d).expect("mkdir");
-    }
-    std::fs::write(p, text).expect("write");
-    c.git(&["add", path]);
-}
-
-fn commit(c: &Client, msg: &str) -> String {
-    c.git(&["commit", "-q", "--no-gpg-sign", "-m", msg]);
-    c.git(&["rev-parse", "HEAD"])
-}
-
 /// `scan --git DIR --all-history --format json`: (exit code, findings, stderr).
 fn scan_json(dir: &Path) -> (i32, Vec<serde_json::Value>, String) {
     let dir = dir.display().to_string();

@@ -28,20 +28,6 @@ fn setup() -> Setup {
     setup_with("")
 }
 
-fn write(c: &Client, path: &str, text: &str) {
-    let p = c.dir.join(path);
-    if let Some(d) = p.parent() {
-        std::fs::create_dir_all(d).expect("mkdir");
-    }
-    std::fs::write(p, text).expect("write");
-    c.git(&["add", path]);
-}
-
-fn commit(c: &Client, msg: &str) -> String {
-    c.git(&["commit", "-q", "--no-gpg-sign", "-m", msg]);
-    c.git(&["rev-parse", "HEAD"])
-}
-
 /// Nothing anywhere may show the secret.
 fn assert_never_shown(s: &Setup, secret: &str, outputs: &[&Pushed]) {
     for p in outputs {
