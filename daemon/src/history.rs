@@ -20,7 +20,7 @@
 //! object, the commit and the path; the scan goes on and the report says it is incomplete. This
 //! is for audits only: the push path ([`crate::scan`]) fails closed instead.
 
-use crate::git::RepoReader;
+use crate::git::{GitRead, RepoReader};
 use anyhow::{bail, Context, Result};
 use gix::objs::FindExt;
 use gix::ObjectId;

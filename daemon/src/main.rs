@@ -2,12 +2,13 @@
 //! the hooks); the installed hooks run `pushguard hook ...`; `check` and `policy check` judge
 //! and validate without the daemon.
 
-use pushguard::{doctor, scan_cmd, server, state, verify};
+use pushguard::git::{GitRead, Quarantine, RepoReader};
+use pushguard::{collect, doctor, scan_cmd, server, state, verify};
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use hooks::install::{self, InstallOptions, Installed};
-use hooks::wire::{HookKind, HookRequest, PROTOCOL_VERSION};
+use hooks::wire::HookKind;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -540,19 +541,15 @@ fn check(args: CheckArgs) -> Result<bool> {
             env.insert(first.clone(), p);
         }
     }
+    // The same collector as a push, without a quarantine: the objects are in the repository.
+    let reader = RepoReader::open(&git_dir, &Quarantine::default())?;
     let updates = args
         .updates
         .chunks(3)
-        .map(|c| hooks::wire::WireUpdate {
-            old: c[0].clone(),
-            new: c[1].clone(),
-            name: c[2].clone(),
-        })
-        .collect();
-    let req = HookRequest {
-        version: PROTOCOL_VERSION,
-        hook: HookKind::PreReceive,
-        git_dir: git_dir.to_string_lossy().into_owned(),
+        .map(|c| collect::Update::parse(reader.hash_kind(), &c[0], &c[1], &c[2]))
+        .collect::<Result<_>>()?;
+    let push = collect::Push {
+        repo: git_dir.to_string_lossy().into_owned(),
         updates,
         env,
     };
@@ -560,8 +557,9 @@ fn check(args: CheckArgs) -> Result<bool> {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
-    let (_change, report) =
-        server::judge(&loaded, &req, now, &pushguard::budget::Budget::unlimited())?;
+    let budget = pushguard::budget::Budget::unlimited();
+    let change = collect::push_change(&reader, &collect::Inputs::of(&loaded, now, &budget), &push)?;
+    let report = rules::evaluate(&loaded.policy, &change);
     let mut out = std::io::stdout().lock();
     match args.format {
         Format::Json => writeln!(out, "{}", rules::render::json(&report))?,

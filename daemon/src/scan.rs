@@ -11,12 +11,9 @@
 //! tags) bring every file of it.
 
 use crate::budget::Budget;
-use crate::git::RepoReader;
+use crate::git::{GitRead, ObjectId};
 use anyhow::{Context, Result};
-use gix::ObjectId;
-use rules::facts::{
-    ObjectKind, OversizedBlob, RefUpdate, SecretFinding, SecretScan, UnscannedBlob,
-};
+use rules::facts::{ObjectKind, OversizedBlob, SecretFinding, SecretScan, UnscannedBlob};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -63,13 +60,26 @@ pub struct Outcome {
     pub bytes_scanned: u64,
 }
 
-/// Scan what `updates` bring into the repository. `before` are the tips of every ref as it was
-/// before the push (what the repository already held).
+/// What one ref update brings, as the collector read it.
+pub struct Pushed<'a> {
+    /// The ref's name.
+    pub name: &'a str,
+    /// The object the new value peels to, and its kind.
+    pub tip: ObjectId,
+    pub kind: ObjectKind,
+    /// The commits new to this ref (the collector's list).
+    pub commits: &'a [ObjectId],
+}
+
+/// Scan what `pushed` brings into the repository. `before` are the tips of every ref as it was
+/// before the push (what the repository already held); `trees` the tree and parents of every
+/// commit the collector already read (others are read here).
 pub fn scan_push(
-    reader: &RepoReader,
+    git: &dyn GitRead,
     scanner: &secrets::Scanner,
-    updates: &[RefUpdate],
+    pushed: &[Pushed<'_>],
     before: &[ObjectId],
+    trees: &HashMap<ObjectId, Shape>,
     limits: Limits,
     budget: &Budget,
 ) -> Result<SecretScan> {
@@ -78,32 +88,26 @@ pub fn scan_push(
     let mut refs_of: HashMap<ObjectId, Vec<String>> = HashMap::new();
     let mut commit_tips = Vec::new();
     let mut other_tips: Vec<(String, ObjectId, ObjectKind)> = Vec::new();
-    for u in updates {
-        let Some(new) = &u.new else { continue };
-        let (tip, kind) = reader.peel(reader.parse_id(new)?)?;
-        match kind {
+    for u in pushed {
+        match u.kind {
             ObjectKind::Commit => {
-                commit_tips.push(tip);
-                for c in &u.commits {
-                    let refs = refs_of.entry(reader.parse_id(&c.id)?).or_default();
-                    if !refs.contains(&u.name) {
-                        refs.push(u.name.clone());
+                commit_tips.push(u.tip);
+                for c in u.commits {
+                    let refs = refs_of.entry(*c).or_default();
+                    if !refs.iter().any(|r| r == u.name) {
+                        refs.push(u.name.to_string());
                     }
                 }
             }
-            ObjectKind::Tree | ObjectKind::Blob if !before.contains(&tip) => {
-                other_tips.push((u.name.clone(), tip, kind))
+            ObjectKind::Tree | ObjectKind::Blob if !before.contains(&u.tip) => {
+                other_tips.push((u.name.to_string(), u.tip, u.kind))
             }
             _ => {}
         }
     }
-    let mut new = reader.new_commits_from(&commit_tips, before, budget, usize::MAX)?;
+    let mut new = git.new_commits(&commit_tips, before, budget, usize::MAX)?;
     new.reverse(); // oldest first: a blob is attributed to the commit that introduced it
-    let fallback: Arc<[String]> = updates
-        .iter()
-        .filter(|u| u.new.is_some())
-        .map(|u| u.name.clone())
-        .collect();
+    let fallback: Arc<[String]> = pushed.iter().map(|u| u.name.to_string()).collect();
     let mut interned: HashMap<Vec<String>, Arc<[String]>> = HashMap::new();
     let commits: Vec<(Arc<[String]>, ObjectId)> = new
         .into_iter()
@@ -119,13 +123,13 @@ pub fn scan_push(
         })
         .collect();
     let mut out = Outcome::default();
-    let mut intro = commit_blobs(reader, scanner, &commits, &mut out, budget)?;
+    let mut intro = commit_blobs(git, scanner, &commits, trees, &mut out, budget)?;
     // Trees and blobs pushed as ref tips (or behind tags) bring every file they hold.
     let mut seen: HashSet<ObjectId> = intro.iter().map(|(b, _)| *b).collect();
     for (name, tip, kind) in other_tips {
         let refs: Arc<[String]> = Arc::from(vec![name.clone()]);
         let files = match kind {
-            ObjectKind::Tree => reader.files(tip)?,
+            ObjectKind::Tree => git.files(tip)?,
             _ => vec![(name.clone(), tip)],
         };
         for (path, blob) in files {
@@ -151,7 +155,7 @@ pub fn scan_push(
             }
         }
     }
-    scan_blobs(reader, scanner, intro, limits, &mut out, &mut |_, _, _| {})?;
+    scan_blobs(git, scanner, intro, limits, &mut out, &mut |_, _, _| {})?;
     Ok(SecretScan {
         findings: out.found.iter().map(finding).collect(),
         oversized: out.oversized,
@@ -163,56 +167,63 @@ pub fn scan_push(
     })
 }
 
-/// Scan the blobs that `commits` (oldest first, each with the refs it is labelled with) add:
-/// each distinct blob once, attributed to the first commit and path that add it. `progress` is
-/// called with (blobs done, blobs in all, bytes read).
-pub fn scan_commits(
-    reader: &RepoReader,
-    scanner: &secrets::Scanner,
-    commits: &[(Arc<[String]>, ObjectId)],
-    limits: Limits,
-    progress: &mut dyn FnMut(u64, u64, u64),
-) -> Result<Outcome> {
-    let mut out = Outcome::default();
-    let intro = commit_blobs(reader, scanner, commits, &mut out, &Budget::unlimited())?;
-    scan_blobs(reader, scanner, intro, limits, &mut out, progress)?;
-    Ok(out)
+/// A commit's tree and parents: what the scan needs of a commit.
+#[derive(Debug, Clone)]
+pub struct Shape {
+    pub tree: ObjectId,
+    pub parents: Vec<ObjectId>,
 }
 
 /// The blobs each commit introduces (see the module docs), each distinct blob once; file-name
 /// findings for the paths they add go straight into `out`.
 fn commit_blobs(
-    reader: &RepoReader,
+    git: &dyn GitRead,
     scanner: &secrets::Scanner,
     commits: &[(Arc<[String]>, ObjectId)],
+    trees: &HashMap<ObjectId, Shape>,
     out: &mut Outcome,
     budget: &Budget,
 ) -> Result<Vec<(ObjectId, Intro)>> {
+    let shape = |id: ObjectId| -> Result<Shape> {
+        match trees.get(&id) {
+            Some(s) => Ok(s.clone()),
+            None => {
+                let c = git.commit(id)?;
+                Ok(Shape {
+                    tree: c.tree,
+                    parents: c.parents,
+                })
+            }
+        }
+    };
     let mut intro: Vec<(ObjectId, Intro)> = Vec::new();
     let mut seen_blobs = HashSet::new();
     for (i, (refs, commit)) in commits.iter().enumerate() {
         if i % 64 == 0 {
             budget.check()?;
         }
-        let raw = reader.commit(*commit)?;
-        let tree = reader.parse_id(&raw.tree)?;
-        let mut parent_trees = Vec::with_capacity(raw.parents.len());
-        for p in &raw.parents {
-            let parent = reader.commit(reader.parse_id(p)?)?;
-            parent_trees.push(reader.parse_id(&parent.tree)?);
+        let Shape { tree, parents } = shape(*commit)?;
+        let mut parent_trees = Vec::with_capacity(parents.len());
+        for p in parents {
+            parent_trees.push(shape(p)?.tree);
         }
-        let mut changed = reader.changed_files(parent_trees.first().copied(), tree)?;
+        let mut changed = git.changed_files(parent_trees.first().copied(), tree)?;
         // A merge brings a file new only if no parent has it as it is: what one parent
         // already has was added by that parent's history (scanned, or held by a ref).
         for other in parent_trees.iter().skip(1) {
-            let differs: HashSet<(String, ObjectId)> = reader
+            let differs: HashSet<(String, ObjectId)> = git
                 .changed_files(Some(*other), tree)?
                 .into_iter()
-                .map(|(path, blob, _)| (path, blob))
+                .map(|c| (c.path, c.blob))
                 .collect();
-            changed.retain(|(path, blob, _)| differs.contains(&(path.clone(), *blob)));
+            changed.retain(|c| differs.contains(&(c.path.clone(), c.blob)));
         }
-        for (path, blob, previous) in changed {
+        for crate::git::ChangedFile {
+            path,
+            blob,
+            previous,
+        } in changed
+        {
             if previous.is_none() {
                 for f in scanner.scan_path(&path) {
                     out.found.push(Found {
@@ -243,7 +254,7 @@ fn commit_blobs(
 
 /// Read and scan every blob of `intro`: on every core when there are many.
 fn scan_blobs(
-    reader: &RepoReader,
+    git: &dyn GitRead,
     scanner: &secrets::Scanner,
     intro: Vec<(ObjectId, Intro)>,
     limits: Limits,
@@ -264,7 +275,7 @@ fn scan_blobs(
     let done = AtomicU64::new(0);
     let bytes = AtomicU64::new(0);
     let expired = AtomicBool::new(false);
-    let work = |reader: &RepoReader| -> Result<Vec<(usize, Blob)>> {
+    let work = |reader: &dyn GitRead| -> Result<Vec<(usize, Blob)>> {
         let mut results = Vec::new();
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
@@ -285,12 +296,12 @@ fn scan_blobs(
         Ok(results)
     };
     let mut results: Vec<(usize, Blob)> = if workers <= 1 {
-        work(reader)?
+        work(git)?
     } else {
-        let readers: Vec<RepoReader> = (0..workers).map(|_| reader.fork()).collect();
+        let readers: Vec<Box<dyn GitRead + Send + '_>> = (0..workers).map(|_| git.fork()).collect();
         on_workers(
             readers,
-            |own| work(&own),
+            |own| work(own.as_ref()),
             || {
                 progress(
                     done.load(Ordering::Relaxed),
@@ -372,7 +383,7 @@ enum Blob {
 }
 
 fn scan_blob(
-    reader: &RepoReader,
+    reader: &dyn GitRead,
     scanner: &secrets::Scanner,
     blob: ObjectId,
     at: &Intro,

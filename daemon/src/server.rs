@@ -449,7 +449,7 @@ pub fn judge(
     now: i64,
     budget: &Budget,
 ) -> Result<(rules::Change, rules::Report)> {
-    let change = collect::push_change(loaded, req, now, budget)?;
+    let change = collect::from_hook(loaded, req, now, budget)?;
     let mut report = rules::evaluate(&loaded.policy, &change);
     if req.hook == HookKind::Update {
         if let Some(u) = req.updates.first() {

@@ -23,19 +23,20 @@
 //! algorithm), N none; see `crypto::git_letter`), and the summary counts the commits' letters, so the output can be held
 //! next to git's. The verdict is the policy's; the letter is the signature's class.
 
-use crate::git::{Quarantine, RepoReader, SignaturePart};
+use crate::budget::Budget;
+use crate::collect;
+use crate::git::{GitRead, ObjectId, Quarantine, RepoReader, SignaturePart};
 use crate::records::{Record, RecordStore};
 use crate::state::Loaded;
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 use crypto::git_letter;
-use gix::ObjectId;
 use rules::facts::{KeyVerdict, SignatureCheck};
-use rules::policy::{IdentityBinding, RuleSpec};
+use rules::policy::IdentityBinding;
 use rules::Policy;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -196,9 +197,6 @@ struct Line {
     /// With `--ref`: the rule of that ref's rulesets that failed, `rule (ruleset)`.
     #[serde(skip_serializing_if = "Option::is_none")]
     rule: Option<String>,
-    /// With `--ref`: the commit's facts, for the policy engine.
-    #[serde(skip)]
-    facts: Option<Box<rules::facts::Commit>>,
 }
 
 impl Line {
@@ -220,7 +218,6 @@ impl Line {
             ref_name: None,
             merged_in: None,
             rule: None,
-            facts: None,
         }
     }
 
@@ -311,7 +308,8 @@ pub fn run(args: VerifyArgs) -> Result<bool> {
         Some(dir) => RecordStore::open_existing(dir)?,
         None => None,
     };
-    let items = list_objects(&repo, args.all, &args.revisions)?;
+    let reader = RepoReader::open(&git_dir, &Quarantine::default())?;
+    let items = list_objects(&reader, args.all, &args.revisions)?;
     // The daemon names repositories by their canonical git directory.
     let repo_key = git_dir.to_string_lossy().into_owned();
     let mut records: HashMap<ObjectId, Record> = HashMap::new();
@@ -326,28 +324,15 @@ pub fn run(args: VerifyArgs) -> Result<bool> {
             }
         }
     }
-    let clean_merge = args.ref_name.as_deref().is_some_and(|r| {
-        let default_branch = RepoReader::open(&git_dir, &Quarantine::default())
-            .ok()
-            .and_then(|reader| reader.default_branch());
-        let any = loaded
-            .policy
-            .rulesets_for(r, default_branch.as_deref())
-            .flat_map(|rs| rs.rules.iter())
-            .any(|rule| matches!(rule, RuleSpec::FullAttestation(a) if a.clean_merge));
-        any
-    });
     let ctx = Ctx {
         loaded: &loaded,
         records: &records,
         now: now(),
         identity: args.identity,
-        facts: args.ref_name.is_some(),
-        clean_merge,
     };
-    let mut lines = check_all(&ctx, &git_dir, &items, args.jobs)?;
+    let mut lines = check_all(&ctx, &reader, &items, args.jobs)?;
     if let Some(r) = &args.ref_name {
-        judge_under_ref(&loaded.policy, &git_dir, r, ctx.now, &mut lines)?;
+        judge_under_ref(&ctx, &reader, &repo_key, r, &mut lines)?;
     }
     // One write per line would be a syscall per object: buffer the whole output.
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -357,68 +342,35 @@ pub fn run(args: VerifyArgs) -> Result<bool> {
 }
 
 /// The commits of the range (rev-list order) and the annotated tags on them.
-fn list_objects(repo: &Path, all: bool, revisions: &[String]) -> Result<Vec<Item>> {
-    let git = |args: &[&str]| -> Result<String> {
-        let out = crate::git::git_command()
-            .arg("-C")
-            .arg(repo)
-            .args(args)
-            .output()
-            .context("cannot run git")?;
-        if !out.status.success() {
-            bail!(
-                "git {} failed: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-        }
-        String::from_utf8(out.stdout).context("git printed something that is not UTF-8")
-    };
-    let mut rev_args: Vec<&str> = vec!["rev-list"];
-    if all {
-        rev_args.push("--all");
+fn list_objects(git: &dyn GitRead, all: bool, revisions: &[String]) -> Result<Vec<Item>> {
+    let revisions: Vec<String> = if all {
+        vec!["--all".to_string()]
     } else if revisions.is_empty() {
         // An empty repository (unborn HEAD) has nothing to verify.
-        if git(&["rev-parse", "--verify", "-q", "HEAD^{commit}"]).is_err() {
+        let refs = git.refs()?;
+        let unborn = git
+            .default_branch()
+            .is_some_and(|b| !refs.iter().any(|(n, _)| *n == format!("refs/heads/{b}")));
+        if unborn {
             return Ok(Vec::new());
         }
-        rev_args.push("HEAD");
+        vec!["HEAD".to_string()]
     } else {
-        for r in revisions {
-            if r.starts_with('-') {
-                bail!("{r:?} is not a revision (options go before the range)");
-            }
-            rev_args.push(r);
-        }
-    }
-    rev_args.push("--");
+        revisions.to_vec()
+    };
     let mut items = Vec::new();
     let mut commits = HashSet::new();
-    for line in git(&rev_args)?.lines() {
-        let id = ObjectId::from_hex(line.trim().as_bytes())
-            .with_context(|| format!("git rev-list printed {line:?}"))?;
+    for id in git.rev_list(&revisions)? {
         commits.insert(id);
         items.push(Item::Commit(id));
     }
     // Annotated tags: every one with --all, else those on the range's commits.
-    let reader = RepoReader::open(&git_dir_of(repo), &Quarantine::default())?;
     let mut seen = HashSet::new();
-    for line in git(&[
-        "for-each-ref",
-        "--format=%(objectname) %(objecttype) %(refname)",
-        "refs/tags",
-    ])?
-    .lines()
-    {
-        let mut parts = line.splitn(3, ' ');
-        let (Some(id), Some("tag"), Some(name)) = (parts.next(), parts.next(), parts.next()) else {
-            continue;
-        };
-        let id = reader.parse_id(id)?;
-        if !seen.insert(id) {
+    for (name, id) in git.ref_targets("refs/tags/")? {
+        if git.kind(id)? != rules::facts::ObjectKind::Tag || !seen.insert(id) {
             continue;
         }
-        let (target, _) = reader.peel(id)?;
+        let (target, _) = git.peel(id)?;
         if all || commits.contains(&target) {
             items.push(Item::Tag {
                 id,
@@ -427,14 +379,6 @@ fn list_objects(repo: &Path, all: bool, revisions: &[String]) -> Result<Vec<Item
         }
     }
     Ok(items)
-}
-
-fn git_dir_of(repo: &Path) -> PathBuf {
-    if repo.join(".git").is_dir() {
-        repo.join(".git")
-    } else {
-        repo.to_path_buf()
-    }
 }
 
 /// Check every item on `jobs` threads (each with its own repository handle; the keyring is
@@ -446,10 +390,6 @@ struct Ctx<'a> {
     /// The time of the check.
     now: i64,
     identity: IdentityBinding,
-    /// Keep each commit's facts (for `--ref`).
-    facts: bool,
-    /// Recompute merges (a `full_attestation` with `clean_merge` governs the `--ref`).
-    clean_merge: bool,
 }
 
 /// `--ref`: run the policy engine over the range as if it were pushed to `ref_name` (created:
@@ -457,40 +397,34 @@ struct Ctx<'a> {
 /// which a `required_signatures` or `full_attestation` rule of that ref refuses (a signer or
 /// merger not allowed, an octopus or unclean merge, the rule's own identity binding).
 fn judge_under_ref(
-    policy: &Policy,
-    git_dir: &Path,
+    ctx: &Ctx<'_>,
+    git: &dyn GitRead,
+    repo: &str,
     ref_name: &str,
-    now: i64,
     lines: &mut [Line],
 ) -> Result<()> {
-    let commits: Vec<std::sync::Arc<rules::facts::Commit>> = lines
-        .iter()
-        .filter_map(|l| l.facts.as_deref().cloned().map(std::sync::Arc::new))
-        .collect();
-    let Some(tip) = commits.first().map(|c| c.id.clone()) else {
+    // The engine sees the signatures as verify judged them (at the signature time, or as
+    // recorded), not judged again at the current time.
+    let mut known = HashMap::new();
+    let mut commits = Vec::new();
+    for l in lines.iter() {
+        let id = git.parse_id(l.id())?;
+        known.insert(id, l.signature());
+        if l.commit.is_some() {
+            commits.push(id);
+        }
+    }
+    if commits.is_empty() {
         return Ok(());
+    }
+    let budget = Budget::unlimited();
+    let inputs = collect::Inputs {
+        known: Some(&known),
+        scanner: None,
+        ..collect::Inputs::of(ctx.loaded, ctx.now, &budget)
     };
-    let reader = RepoReader::open(git_dir, &Quarantine::default())?;
-    let change = rules::facts::Change {
-        repo: git_dir.display().to_string(),
-        now,
-        pusher: None,
-        default_branch: reader.default_branch(),
-        push_options: Vec::new(),
-        updates: vec![rules::facts::RefUpdate {
-            name: ref_name.to_string(),
-            old: None,
-            new: Some(tip),
-            fast_forward: true,
-            new_kind: rules::facts::ObjectKind::Commit,
-            tag: None,
-            resolves_to: Vec::new(),
-            commits,
-        }],
-        secrets: None,
-        base_suppressions: Vec::new(),
-        push_certificate: None,
-    };
+    let change = collect::range_change(git, &inputs, repo, ref_name, &commits)?;
+    let policy = &ctx.loaded.policy;
     let report = rules::evaluate(policy, &change);
     for v in &report.violations {
         if v.ref_name != ref_name
@@ -514,18 +448,19 @@ fn judge_under_ref(
     Ok(())
 }
 
-fn check_all(ctx: &Ctx<'_>, git_dir: &Path, items: &[Item], jobs: usize) -> Result<Vec<Line>> {
+fn check_all(ctx: &Ctx<'_>, git: &dyn GitRead, items: &[Item], jobs: usize) -> Result<Vec<Line>> {
     const CHUNK: usize = 64;
     let chunks = items.len().div_ceil(CHUNK);
     let jobs = jobs.clamp(1, chunks.max(1));
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<(usize, Vec<Line>)>> = Mutex::new(Vec::new());
     let first_error: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+    let readers: Vec<Box<dyn GitRead + Send + '_>> = (0..jobs).map(|_| git.fork()).collect();
     std::thread::scope(|s| {
-        for _ in 0..jobs {
-            s.spawn(|| {
+        for reader in readers {
+            let (next, results, first_error) = (&next, &results, &first_error);
+            s.spawn(move || {
                 let work = || -> Result<()> {
-                    let reader = RepoReader::open(git_dir, &Quarantine::default())?;
                     loop {
                         let chunk = next.fetch_add(1, Ordering::Relaxed);
                         if chunk >= chunks {
@@ -535,7 +470,7 @@ fn check_all(ctx: &Ctx<'_>, git_dir: &Path, items: &[Item], jobs: usize) -> Resu
                         let end = (start + CHUNK).min(items.len());
                         let mut lines = Vec::with_capacity(end - start);
                         for item in &items[start..end] {
-                            lines.extend(check_one(ctx, &reader, item)?);
+                            lines.extend(check_one(ctx, reader.as_ref(), item)?);
                         }
                         results
                             .lock()
@@ -568,38 +503,16 @@ fn check_all(ctx: &Ctx<'_>, git_dir: &Path, items: &[Item], jobs: usize) -> Resu
 
 /// The verdict for one object, followed by those of the signed tags a merge commit embeds
 /// (`mergetag`; never recorded by the server, so always judged on their own).
-fn check_one(ctx: &Ctx<'_>, reader: &RepoReader, item: &Item) -> Result<Vec<Line>> {
+fn check_one(ctx: &Ctx<'_>, reader: &dyn GitRead, item: &Item) -> Result<Vec<Line>> {
     let (loaded, records) = (ctx.loaded, ctx.records);
     let policy = &loaded.policy;
     let mut out = Vec::with_capacity(1);
-    let mut facts = None;
     let (part, committer, author) = match item {
         Item::Commit(id) => {
             let c = reader.commit(*id)?;
-            if ctx.facts {
-                let clean_merge = if ctx.clean_merge && c.parents.len() == 2 {
-                    Some(reader.is_clean_merge(
-                        reader.parse_id(&c.tree)?,
-                        reader.parse_id(&c.parents[0])?,
-                        reader.parse_id(&c.parents[1])?,
-                    )?)
-                } else {
-                    None
-                };
-                facts = Some(Box::new(rules::facts::Commit {
-                    id: id.to_string(),
-                    parents: c.parents.clone(),
-                    author: c.author.clone(),
-                    committer: c.committer.clone(),
-                    subject: c.subject.clone(),
-                    signature: SignatureCheck::default(),
-                    mergetags: Vec::new(),
-                    clean_merge,
-                }));
-            }
             for text in &c.mergetags {
                 // `parse_commit` gives the tag object's full text (final newline included).
-                let t = crate::git::parse_tag(text)
+                let t = crate::git::parse_tag(text, reader.hash_kind())
                     .with_context(|| format!("a mergetag in commit {id} cannot be parsed"))?;
                 let tagger = t
                     .tagger
@@ -608,19 +521,10 @@ fn check_one(ctx: &Ctx<'_>, reader: &RepoReader, item: &Item) -> Result<Vec<Line
                     .unwrap_or_default();
                 let (email, role) = bound_email(ctx.identity, &tagger, &tagger, true);
                 let mut line = Line::new(policy, email.unwrap_or(&tagger));
-                line.tag = Some(reader.hash_tag(text)?.to_string());
+                line.tag = Some(crate::git::tag_id(reader.hash_kind(), text)?.to_string());
                 line.name = Some(t.name);
                 line.merged_in = Some(id.to_string());
                 judge_fresh(ctx, &t.signature, email, role, &mut line);
-                if let Some(f) = facts.as_mut() {
-                    f.mergetags.push(rules::facts::Tag {
-                        id: line.tag.clone().unwrap_or_default(),
-                        name: line.name.clone().unwrap_or_default(),
-                        target: t.target.clone(),
-                        tagger: t.tagger.clone(),
-                        signature: line.signature(),
-                    });
-                }
                 out.push(line);
             }
             (c.signature, c.committer.email, c.author.email)
@@ -672,10 +576,6 @@ fn check_one(ctx: &Ctx<'_>, reader: &RepoReader, item: &Item) -> Result<Vec<Line
         }
     } else {
         judge_fresh(ctx, &part, email, role, &mut line);
-    }
-    if let Some(mut f) = facts {
-        f.signature = line.signature();
-        line.facts = Some(f);
     }
     out.insert(0, line);
     Ok(out)
@@ -943,7 +843,6 @@ mod tests {
             ref_name: Some("refs/heads/main".into()),
             merged_in: None,
             rule: None,
-            facts: None,
         };
         let bad = Line {
             commit: None,
@@ -961,7 +860,6 @@ mod tests {
             ref_name: None,
             merged_in: None,
             rule: None,
-            facts: None,
         };
         let mut out = Vec::new();
         let ok = render(&mut out, &[good.clone(), bad.clone()], VerifyFormat::Text).expect("text");

@@ -3,7 +3,8 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = pushguard::git::parse_commit(data, false);
-    let _ = pushguard::git::parse_commit(data, true);
-    let _ = pushguard::git::parse_tag(data);
+    let _ = pushguard::git::parse_commit(data, pushguard::git::HashKind::Sha1);
+    let _ = pushguard::git::parse_commit(data, pushguard::git::HashKind::Sha256);
+    let _ = pushguard::git::parse_tag(data, pushguard::git::HashKind::Sha1);
+    let _ = pushguard::git::parse_tag(data, pushguard::git::HashKind::Sha256);
 });
