@@ -474,3 +474,250 @@ fn finding(f: &Found) -> SecretFinding {
         warn_by_default: f.finding.severity == secrets::Severity::Warn,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The push scan against the in-memory repository: which blobs are new, where each
+    //! finding is attributed, and the limits.
+
+    use super::*;
+    use crate::git::fake::FakeRepo;
+    use crate::git::HashKind;
+
+    const WHO: &str = "A <a@example.org>";
+    /// A line with a GitHub token the built-in rules find (its CRC32 checksum is valid).
+    fn token_line() -> Vec<u8> {
+        let token = secrets::validate::with_crc32_base62("ghp_", "R5bVnqKxJ3mT8wLp2YcZ6dHs9fGa");
+        format!("token = \"{token}\"\n").into_bytes()
+    }
+
+    fn scanner() -> secrets::Scanner {
+        secrets::Scanner::new(&secrets::RuleSet::builtin()).expect("built-in rules compile")
+    }
+
+    fn limits() -> Limits {
+        Limits {
+            max_blob_size: 1 << 20,
+            scan_prefix: false,
+            deadline: Duration::from_secs(60),
+        }
+    }
+
+    fn run(git: &FakeRepo, pushed: &[Pushed<'_>], before: &[ObjectId], l: Limits) -> SecretScan {
+        scan_push(
+            git,
+            &scanner(),
+            pushed,
+            before,
+            &HashMap::new(),
+            l,
+            &Budget::unlimited(),
+        )
+        .expect("scans")
+    }
+
+    fn branch<'a>(name: &'a str, tip: ObjectId, commits: &'a [ObjectId]) -> Pushed<'a> {
+        Pushed {
+            name,
+            tip,
+            kind: ObjectKind::Commit,
+            commits,
+        }
+    }
+
+    #[test]
+    fn a_secret_is_attributed_to_the_commit_that_adds_it_and_every_ref_that_brings_it() {
+        let mut git = FakeRepo::new(HashKind::Sha1);
+        let readme = git.add_blob(b"hello\n");
+        let t0 = git.add_tree(&[("README", readme)]);
+        let base = git.add_commit(t0, &[], WHO, "base");
+        let secret = git.add_blob(&token_line());
+        let t1 = git.add_tree(&[("README", readme), ("app/config.py", secret)]);
+        let adds = git.add_commit(t1, &[base], WHO, "adds the token");
+        let t2 = git.add_tree(&[("README", readme)]);
+        let removes = git.add_commit(t2, &[adds], WHO, "removes it again");
+        let commits = [removes, adds];
+        let scan = run(
+            &git,
+            &[
+                branch("refs/heads/main", removes, &commits),
+                branch("refs/heads/mirror", removes, &commits),
+            ],
+            &[base],
+            limits(),
+        );
+        assert_eq!(
+            scan.blobs_scanned, 1,
+            "README was there before; only the token blob is new"
+        );
+        let f = scan
+            .findings
+            .first()
+            .expect("the token is found though deleted later");
+        assert_eq!(f.commit, adds.to_string());
+        assert_eq!(f.path, "app/config.py");
+        assert_eq!(f.line, 1);
+        assert_eq!(f.refs, ["refs/heads/main", "refs/heads/mirror"]);
+        assert!(!f.legacy);
+        assert!(
+            !f.redacted.contains("R5bVnqKxJ3mT8wLp2YcZ6dHs9fGa"),
+            "never the value"
+        );
+    }
+
+    #[test]
+    fn an_unchanged_file_is_not_new_a_copy_is_and_a_kept_secret_is_legacy() {
+        let mut git = FakeRepo::new(HashKind::Sha256);
+        let secret = git.add_blob(&token_line());
+        let t0 = git.add_tree(&[("config.py", secret)]);
+        let base = git.add_commit(t0, &[], WHO, "legacy token");
+        // A commit that leaves the file as it is does not bring it again.
+        let notes = git.add_blob(b"notes\n");
+        let t1 = git.add_tree(&[("config.py", secret), ("notes.txt", notes)]);
+        let other = git.add_commit(t1, &[base], WHO, "notes");
+        let scan = run(
+            &git,
+            &[branch("refs/heads/main", other, &[other])],
+            &[base],
+            limits(),
+        );
+        assert!(scan.findings.is_empty(), "{scan:?}");
+        assert_eq!(scan.blobs_scanned, 1, "notes.txt only");
+        // The same blob at a new path is a new place for the secret: found (not legacy).
+        let t2 = git.add_tree(&[("config.py", secret), ("copy.py", secret)]);
+        let copy = git.add_commit(t2, &[base], WHO, "copy");
+        let scan = run(
+            &git,
+            &[branch("refs/heads/main", copy, &[copy])],
+            &[base],
+            limits(),
+        );
+        assert_eq!(scan.findings.len(), 1, "{scan:?}");
+        assert_eq!(scan.findings[0].path, "copy.py");
+        assert!(!scan.findings[0].legacy);
+        // An edit of the file that keeps the secret: found, and marked legacy.
+        let edited = git.add_blob(&[token_line().as_slice(), b"debug = True\n"].concat());
+        let t3 = git.add_tree(&[("config.py", edited)]);
+        let edit = git.add_commit(t3, &[base], WHO, "edit");
+        let scan = run(
+            &git,
+            &[branch("refs/heads/main", edit, &[edit])],
+            &[base],
+            limits(),
+        );
+        assert_eq!(scan.findings.len(), 1, "{scan:?}");
+        assert!(scan.findings[0].legacy);
+    }
+
+    #[test]
+    fn a_merge_brings_only_what_no_parent_has() {
+        let mut git = FakeRepo::new(HashKind::Sha1);
+        let readme = git.add_blob(b"hello\n");
+        let t0 = git.add_tree(&[("README", readme)]);
+        let base = git.add_commit(t0, &[], WHO, "base");
+        let secret = git.add_blob(&token_line());
+        let side_tree = git.add_tree(&[("README", readme), ("side.py", secret)]);
+        let side = git.add_commit(side_tree, &[base], WHO, "side adds the token");
+        // A merge of a side branch a ref already holds: its token is not this push's.
+        let evil = git.add_blob(b"password = \"hunter2-but-much-longer-Zq8\"\n");
+        let merged = git.add_tree(&[("README", readme), ("side.py", secret), ("x.py", evil)]);
+        let merge = git.add_commit(merged, &[base, side], WHO, "merge");
+        let scan = run(
+            &git,
+            &[branch("refs/heads/main", merge, &[merge])],
+            &[base, side],
+            limits(),
+        );
+        assert!(
+            scan.findings.iter().all(|f| f.path != "side.py"),
+            "the side branch's blob was held by a ref: {scan:?}"
+        );
+        assert_eq!(
+            scan.blobs_scanned, 1,
+            "only x.py, which the merge itself adds"
+        );
+    }
+
+    #[test]
+    fn a_tree_pushed_as_a_ref_brings_every_file() {
+        let mut git = FakeRepo::new(HashKind::Sha1);
+        let secret = git.add_blob(&token_line());
+        let tree = git.add_tree(&[("deep/dir/creds.txt", secret)]);
+        let pushed = [Pushed {
+            name: "refs/trees/t",
+            tip: tree,
+            kind: ObjectKind::Tree,
+            commits: &[],
+        }];
+        let scan = run(&git, &pushed, &[], limits());
+        assert_eq!(scan.findings.len(), 1);
+        assert_eq!(scan.findings[0].path, "deep/dir/creds.txt");
+        assert_eq!(scan.findings[0].commit, tree.to_string());
+    }
+
+    #[test]
+    fn large_and_binary_blobs_are_reported_not_skipped_silently() {
+        let mut git = FakeRepo::new(HashKind::Sha1);
+        let big = git.add_blob(&[token_line().as_slice(), &vec![b'a'; 4096]].concat());
+        let binary = git.add_blob(&[0u8, 159, 146, 150, 0, 1, 2, 3, 0, 0, 0, 7]);
+        let tree = git.add_tree(&[("big.txt", big), ("image.bin", binary)]);
+        let c = git.add_commit(tree, &[], WHO, "assets");
+        let small = Limits {
+            max_blob_size: 1024,
+            ..limits()
+        };
+        let scan = run(&git, &[branch("refs/heads/main", c, &[c])], &[], small);
+        assert_eq!(scan.oversized.len(), 1);
+        assert_eq!(scan.oversized[0].path, "big.txt");
+        assert_eq!(
+            scan.oversized[0].scanned_bytes, 0,
+            "not read without scan_prefix"
+        );
+        assert_eq!(scan.unscanned.len(), 1);
+        assert_eq!(scan.unscanned[0].path, "image.bin");
+        // With scan_prefix, the first bytes are read and the token in them is found.
+        let prefix = Limits {
+            scan_prefix: true,
+            ..small
+        };
+        let scan = run(&git, &[branch("refs/heads/main", c, &[c])], &[], prefix);
+        assert_eq!(scan.oversized[0].scanned_bytes, 1024);
+        assert_eq!(scan.findings.len(), 1, "{scan:?}");
+    }
+
+    #[test]
+    fn an_expired_deadline_is_reported() {
+        let mut git = FakeRepo::new(HashKind::Sha1);
+        let secret = git.add_blob(&token_line());
+        let tree = git.add_tree(&[("a.py", secret)]);
+        let c = git.add_commit(tree, &[], WHO, "a");
+        let none = Limits {
+            deadline: Duration::ZERO,
+            ..limits()
+        };
+        let scan = run(&git, &[branch("refs/heads/main", c, &[c])], &[], none);
+        assert!(scan.deadline_expired);
+        assert_eq!(scan.blobs_scanned, 0);
+    }
+
+    #[test]
+    fn many_blobs_are_scanned_on_workers_with_the_same_result() {
+        let mut git = FakeRepo::new(HashKind::Sha1);
+        let mut files = Vec::new();
+        for i in 0..(PARALLEL_FROM + 10) {
+            let blob = if i == 40 {
+                git.add_blob(&token_line())
+            } else {
+                git.add_blob(format!("line {i}\n").as_bytes())
+            };
+            files.push((format!("f{i:03}.txt"), blob));
+        }
+        let named: Vec<(&str, ObjectId)> = files.iter().map(|(p, b)| (p.as_str(), *b)).collect();
+        let tree = git.add_tree(&named);
+        let c = git.add_commit(tree, &[], WHO, "many");
+        let scan = run(&git, &[branch("refs/heads/main", c, &[c])], &[], limits());
+        assert_eq!(scan.blobs_scanned, files.len() as u64);
+        assert_eq!(scan.findings.len(), 1);
+        assert_eq!(scan.findings[0].path, "f040.txt");
+    }
+}

@@ -384,3 +384,122 @@ fn load_scanner(
     }
     secrets::Scanner::new(&rules).map_err(|e| err(None, format!("secret rules: {e}")))
 }
+
+#[cfg(test)]
+mod tests {
+    //! Loading the policy bundle from real files: errors name the file, line and column of
+    //! what is wrong; every file the policy names counts in its hash.
+
+    use super::*;
+    use std::process::Command;
+
+    /// A real ed25519 public key, made by ssh-keygen.
+    fn ssh_key(dir: &Path, name: &str) -> String {
+        let path = dir.join(name);
+        let out = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"])
+            .arg(&path)
+            .output()
+            .expect("ssh-keygen runs");
+        assert!(out.status.success(), "{out:?}");
+        std::fs::read_to_string(path.with_extension("pub"))
+            .expect("public key")
+            .trim()
+            .to_string()
+    }
+
+    fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, text).expect("write");
+        p
+    }
+
+    fn load_err(path: &Path) -> String {
+        match Loaded::load(Some(path)) {
+            Ok(_) => panic!("{} should not load", path.display()),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn the_embedded_default_loads_with_its_secret_scanner() {
+        let l = Loaded::load(None).expect("the default policy loads");
+        assert!(l.scanner.is_some(), "the default policy scans for secrets");
+        assert_eq!(l.keyring.len(), 0);
+        assert_eq!(l.hash.len(), 64);
+    }
+
+    #[test]
+    fn keys_load_and_errors_point_at_the_line() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let key = ssh_key(dir.path(), "alice");
+        let good = write(
+            dir.path(),
+            "policy.yaml",
+            &format!("version: 1\nidentities:\n  alice:\n    emails: [alice@example.org]\n    keys:\n      - ssh: \"{key}\"\nrulesets: []\n"),
+        );
+        let l = Loaded::load(Some(&good)).expect("loads");
+        assert_eq!(l.keyring.len(), 1);
+        let bad_key = write(
+            dir.path(),
+            "bad-key.yaml",
+            "version: 1\nidentities:\n  alice:\n    emails: [alice@example.org]\n    keys:\n      - ssh: \"ssh-ed25519 AAAAnot-base64\"\nrulesets: []\n",
+        );
+        let e = load_err(&bad_key);
+        assert!(e.starts_with(&format!("{}:6:", bad_key.display())), "{e}");
+        let missing = write(
+            dir.path(),
+            "missing.yaml",
+            "version: 1\nidentities:\n  alice:\n    emails: [alice@example.org]\n    keys:\n      - openpgp: keys/none.asc\nrulesets: []\n",
+        );
+        let e = load_err(&missing);
+        assert!(e.starts_with(&format!("{}:6:", missing.display())), "{e}");
+        assert!(e.contains("none.asc"), "{e}");
+        let broken = write(dir.path(), "broken.yaml", "version: 1\nrulesets: [\n");
+        let e = load_err(&broken);
+        assert!(e.starts_with(&format!("{}:", broken.display())), "{e}");
+    }
+
+    #[test]
+    fn an_unknown_rule_in_secrets_severity_is_an_error_at_its_line() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let p = write(
+            dir.path(),
+            "policy.yaml",
+            "version: 1\nsecrets:\n  severity:\n    no-such-rule: warn\nrulesets:\n  - name: s\n    target: push\n    rules:\n      secret_scanning: {}\n",
+        );
+        let e = load_err(&p);
+        assert!(e.starts_with(&format!("{}:4:", p.display())), "{e}");
+        assert!(e.contains("no-such-rule"), "{e}");
+    }
+
+    #[test]
+    fn a_named_file_counts_in_the_hash_and_in_the_files_to_watch() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let key = ssh_key(dir.path(), "bob");
+        let signers = write(
+            dir.path(),
+            "allowed_signers",
+            &format!("bob@example.org {key}\n"),
+        );
+        let p = write(
+            dir.path(),
+            "policy.yaml",
+            "version: 1\nallowed_signers: allowed_signers\nidentities:\n  bob: {emails: [bob@example.org]}\nrulesets: []\n",
+        );
+        let first = Loaded::load(Some(&p)).expect("loads");
+        assert_eq!(first.keyring.len(), 1);
+        let other = ssh_key(dir.path(), "bob2");
+        std::fs::write(&signers, format!("bob@example.org {other}\n")).expect("write");
+        let second = Loaded::load(Some(&p)).expect("loads");
+        assert_ne!(
+            first.hash, second.hash,
+            "a changed key file is a changed policy"
+        );
+        let watched = referenced_files(&second.policy, &p);
+        assert!(
+            watched.contains(&p) && watched.contains(&signers),
+            "{watched:?}"
+        );
+    }
+}

@@ -325,7 +325,8 @@ pub fn run(args: VerifyArgs) -> Result<bool> {
         }
     }
     let ctx = Ctx {
-        loaded: &loaded,
+        policy: &loaded.policy,
+        verifier: &loaded.keyring,
         records: &records,
         now: now(),
         identity: args.identity,
@@ -385,7 +386,8 @@ fn list_objects(git: &dyn GitRead, all: bool, revisions: &[String]) -> Result<Ve
 /// shared), keeping the input order.
 /// What every worker reads.
 struct Ctx<'a> {
-    loaded: &'a Loaded,
+    policy: &'a Policy,
+    verifier: &'a dyn crypto::SignatureVerifier,
     records: &'a HashMap<ObjectId, Record>,
     /// The time of the check.
     now: i64,
@@ -419,12 +421,15 @@ fn judge_under_ref(
     }
     let budget = Budget::unlimited();
     let inputs = collect::Inputs {
-        known: Some(&known),
+        policy: ctx.policy,
+        verifier: ctx.verifier,
         scanner: None,
-        ..collect::Inputs::of(ctx.loaded, ctx.now, &budget)
+        now: ctx.now,
+        budget: &budget,
+        known: Some(&known),
     };
     let change = collect::range_change(git, &inputs, repo, ref_name, &commits)?;
-    let policy = &ctx.loaded.policy;
+    let policy = ctx.policy;
     let report = rules::evaluate(policy, &change);
     for v in &report.violations {
         if v.ref_name != ref_name
@@ -504,8 +509,7 @@ fn check_all(ctx: &Ctx<'_>, git: &dyn GitRead, items: &[Item], jobs: usize) -> R
 /// The verdict for one object, followed by those of the signed tags a merge commit embeds
 /// (`mergetag`; never recorded by the server, so always judged on their own).
 fn check_one(ctx: &Ctx<'_>, reader: &dyn GitRead, item: &Item) -> Result<Vec<Line>> {
-    let (loaded, records) = (ctx.loaded, ctx.records);
-    let policy = &loaded.policy;
+    let (policy, records) = (ctx.policy, ctx.records);
     let mut out = Vec::with_capacity(1);
     let (part, committer, author) = match item {
         Item::Commit(id) => {
@@ -557,12 +561,12 @@ fn check_one(ctx: &Ctx<'_>, reader: &dyn GitRead, item: &Item) -> Result<Vec<Lin
         // key revoked as of the receive time (a hard revocation counts always). Good today
         // means not revoked then either (revocations only ever start), so the second check is
         // needed only when today's is not good.
-        let today = part.check(&loaded.keyring, ctx.now);
+        let today = part.check(ctx.verifier, ctx.now);
         line.git = git_letter(&today);
         line.signed_at = today.signed_at;
         if rec.verdict == "good" && today.verdict != KeyVerdict::Good {
             if let SignaturePart::Signed { signature, payload } = &part {
-                let again = loaded.keyring.verify(signature, payload, rec.received_at);
+                let again = ctx.verifier.verify(signature, payload, rec.received_at);
                 line.signed_at = again.signed_at;
                 if again.verdict == KeyVerdict::RevokedKey {
                     line.verdict = "revoked_key".to_string();
@@ -590,7 +594,7 @@ fn judge_fresh(
     role: &str,
     line: &mut Line,
 ) {
-    let (keyring, now) = (&ctx.loaded.keyring, ctx.now);
+    let (keyring, now) = (ctx.verifier, ctx.now);
     let first = part.check(keyring, now);
     line.git = git_letter(&first);
     let sig = match part {
@@ -618,7 +622,7 @@ fn judge_fresh(
     line.signed_at = sig.signed_at;
     line.signer = sig.identity.clone();
     line.key = sig.key.clone();
-    let v = binding(&ctx.loaded.policy, &sig, email, role);
+    let v = binding(ctx.policy, &sig, email, role);
     line.verdict = v.code.to_string();
     if v.code != "good" {
         line.reason = v.reason;
@@ -889,5 +893,190 @@ mod tests {
         assert_eq!(lines[1]["summary"]["verdicts"]["good"], 1);
         assert_eq!(lines[1]["summary"]["git"]["G"], 1);
         assert_eq!(lines[1]["summary"]["ok"], true);
+    }
+
+    /// A repository where alice signs her own commit and bob's, mallory signs nothing, and
+    /// two signed tags sit inside and outside the range.
+    mod on_a_fake_repository {
+        use super::*;
+        use crate::git::fake::{Extra, FakeRepo};
+        use crate::git::HashKind;
+        use crypto::FakeVerifier;
+        use rules::facts::ObjectKind;
+
+        const SIG: &[u8] = b"-----BEGIN SSH SIGNATURE-----\nalice\n-----END SSH SIGNATURE-----\n";
+
+        struct Repo {
+            git: FakeRepo,
+            base: ObjectId,
+            bobs: ObjectId,
+            unsigned: ObjectId,
+            v0: ObjectId,
+            v1: ObjectId,
+        }
+
+        fn repo() -> Repo {
+            let mut git = FakeRepo::new(HashKind::Sha1);
+            let tree = git.add_tree(&[]);
+            let signed = || Extra {
+                signature: Some(SIG.to_vec()),
+                ..Extra::default()
+            };
+            let base =
+                git.add_commit_with(tree, &[], "Alice <alice@example.org>", "base", signed());
+            let bobs =
+                git.add_commit_with(tree, &[base], "Bob <bob@example.org>", "bob's", signed());
+            let unsigned = git.add_commit(tree, &[bobs], "Mallory <m@example.org>", "unsigned");
+            let v0 = git.add_tag(
+                base,
+                ObjectKind::Commit,
+                "v0",
+                "Alice <alice@example.org>",
+                Some(SIG),
+            );
+            let v1 = git.add_tag(
+                unsigned,
+                ObjectKind::Commit,
+                "v1",
+                "Alice <alice@example.org>",
+                Some(SIG),
+            );
+            git.set_ref("refs/heads/main", unsigned);
+            git.set_ref("refs/tags/v0", v0);
+            git.set_ref("refs/tags/v1", v1);
+            git.set_ref("refs/tags/light", base);
+            Repo {
+                git,
+                base,
+                bobs,
+                unsigned,
+                v0,
+                v1,
+            }
+        }
+
+        fn verifier() -> FakeVerifier {
+            FakeVerifier::new().answer(SIG, good_by("alice"))
+        }
+
+        #[test]
+        fn a_range_lists_its_commits_and_the_tags_on_them() {
+            let r = repo();
+            let range = format!("{}..main", r.base);
+            let items = list_objects(&r.git, false, &[range]).expect("lists");
+            let ids: Vec<ObjectId> = items.iter().map(Item::id).collect();
+            assert_eq!(ids, [r.unsigned, r.bobs, r.v1]);
+            let all = list_objects(&r.git, true, &[]).expect("lists");
+            let ids: Vec<ObjectId> = all.iter().map(Item::id).collect();
+            assert_eq!(
+                ids,
+                [r.unsigned, r.bobs, r.base, r.v0, r.v1],
+                "no lightweight tag"
+            );
+            let mut empty = FakeRepo::new(HashKind::Sha1);
+            empty.set_head(Some("main"));
+            assert!(list_objects(&empty, false, &[]).expect("lists").is_empty());
+        }
+
+        #[test]
+        fn verdicts_per_object_on_several_threads() {
+            let r = repo();
+            let (p, v, records) = (policy(), verifier(), HashMap::new());
+            let ctx = Ctx {
+                policy: &p,
+                verifier: &v,
+                records: &records,
+                now: 1_800_000_000,
+                identity: IdentityBinding::Committer,
+            };
+            let items = list_objects(&r.git, true, &[]).expect("lists");
+            for jobs in [1, 2] {
+                let lines = check_all(&ctx, &r.git, &items, jobs).expect("checks");
+                let got: Vec<(&str, &str, char)> = lines
+                    .iter()
+                    .map(|l| (l.id(), l.verdict.as_str(), l.git))
+                    .collect();
+                let (u, b, a, t0, t1) = (
+                    r.unsigned.to_string(),
+                    r.bobs.to_string(),
+                    r.base.to_string(),
+                    r.v0.to_string(),
+                    r.v1.to_string(),
+                );
+                assert_eq!(
+                    got,
+                    [
+                        (u.as_str(), "no_signature", 'N'),
+                        (b.as_str(), "identity_mismatch", 'G'),
+                        (a.as_str(), "good", 'G'),
+                        (t0.as_str(), "good", 'G'),
+                        (t1.as_str(), "good", 'G'),
+                    ],
+                    "jobs={jobs}"
+                );
+                assert_eq!(lines[1].signer.as_deref(), Some("alice"));
+                assert_eq!(lines[1].identity.as_deref(), Some("bob"));
+                assert_eq!(lines[4].name.as_deref(), Some("v1"));
+            }
+        }
+
+        #[test]
+        fn a_record_of_the_server_stands_for_the_object() {
+            let r = repo();
+            let (p, v) = (policy(), verifier());
+            let rec = Record {
+                object_id: r.unsigned.to_string(),
+                object_type: crate::records::ObjectType::Commit,
+                repo: "r".into(),
+                ref_name: "refs/heads/main".into(),
+                verdict: "no_signature".into(),
+                signer: None,
+                key: None,
+                reason: Some("pushed by an admin bypass".into()),
+                policy_hash: "h".into(),
+                received_at: 1_700_000_000,
+            };
+            let records: HashMap<ObjectId, Record> = [(r.unsigned, rec)].into_iter().collect();
+            let ctx = Ctx {
+                policy: &p,
+                verifier: &v,
+                records: &records,
+                now: 1_800_000_000,
+                identity: IdentityBinding::Committer,
+            };
+            let lines = check_one(&ctx, &r.git, &Item::Commit(r.unsigned)).expect("checks");
+            assert_eq!(lines[0].basis, Basis::Recorded);
+            assert_eq!(
+                lines[0].reason.as_deref(),
+                Some("pushed by an admin bypass")
+            );
+            assert_eq!(lines[0].ref_name.as_deref(), Some("refs/heads/main"));
+        }
+
+        #[test]
+        fn under_a_ref_the_rulesets_of_that_ref_judge_the_good_lines() {
+            let r = repo();
+            let p = Policy::from_yaml(
+                "version: 1\nidentities:\n  alice:\n    emails: [alice@example.org]\n  bob:\n    emails: [bob@example.org]\nrulesets:\n  - name: bob-signs\n    target: branch\n    include: [main]\n    rules:\n      required_signatures: {signers: [bob]}\n",
+            )
+            .expect("policy");
+            let (v, records) = (verifier(), HashMap::new());
+            let ctx = Ctx {
+                policy: &p,
+                verifier: &v,
+                records: &records,
+                now: 1_800_000_000,
+                identity: IdentityBinding::Committer,
+            };
+            let items = vec![Item::Commit(r.base)];
+            let mut lines = check_all(&ctx, &r.git, &items, 1).expect("checks");
+            assert_eq!(lines[0].verdict, "good");
+            judge_under_ref(&ctx, &r.git, "r", "refs/heads/main", &mut lines).expect("judges");
+            assert_ne!(lines[0].verdict, "good", "alice may not sign for main");
+            assert_eq!(
+                lines[0].rule.as_deref(),
+                Some("required_signatures (bob-signs)")
+            );
+        }
     }
 }

@@ -3,8 +3,8 @@
 //! Objects are real git objects: commits and tags are written as git writes them and read back
 //! with the same parser the real reader uses ([`super::parse_commit`]), trees are encoded in
 //! git's entry order, and every id is the object's real hash (SHA-1 or SHA-256), so ids agree
-//! with what `git hash-object` would print. What the fake simplifies: history walks are breadth
-//! first (git walks by date), and [`GitRead::is_clean_merge`] is a path-level three-way merge
+//! with what `git hash-object` would print. What the fake simplifies: history walks list commits
+//! newest committer date first (git's default order, without its finer tie-breaks), and [`GitRead::is_clean_merge`] is a path-level three-way merge
 //! (a file both sides changed differently is a conflict; git would merge its lines).
 //!
 //! ```
@@ -447,7 +447,13 @@ impl GitRead for FakeRepo {
             }
             queue.extend(self.commit(id)?.parents);
         }
-        Ok(out)
+        // git's default order: newest committer date first.
+        let mut dated = Vec::with_capacity(out.len());
+        for id in out {
+            dated.push((std::cmp::Reverse(self.commit(id)?.committer.time), id));
+        }
+        dated.sort_by_key(|(time, _)| *time); // stable: ties keep the walk's order
+        Ok(dated.into_iter().map(|(_, id)| id).collect())
     }
 
     fn commit(&self, id: ObjectId) -> Result<RawCommit> {
