@@ -217,16 +217,8 @@ pub fn scan(
     total: u64,
     progress: &mut ProgressFn<'_>,
 ) -> Result<Report> {
-    let mut child = crate::git::git_command()
-        .arg("--git-dir")
-        .arg(git_dir)
-        .args(["rev-list", "--topo-order", "--parents"])
-        .args(&opts.revs)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .context("cannot run git rev-list")?;
-    let stdout = child.stdout.take().context("git rev-list has no output")?;
+    let mut walk_git = crate::git::cli::TopoWalk::start(git_dir, &opts.revs)?;
+    let stdout = walk_git.lines()?;
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
@@ -284,15 +276,9 @@ pub fn scan(
         }
         walked
     });
-    let status = child.wait().context("git rev-list")?;
-    let mut err = String::new();
-    if let Some(mut e) = child.stderr.take() {
-        let _ = std::io::Read::read_to_string(&mut e, &mut err);
-    }
+    let finished = walk_git.finish();
     walked?;
-    if !status.success() {
-        bail!("git rev-list {}: {}", opts.revs.join(" "), err.trim());
-    }
+    finished?;
     report.secrets = tally(events);
     present(git_dir, scanner, opts, &mut report)?;
     Ok(report)
@@ -1112,20 +1098,11 @@ fn present(git_dir: &Path, scanner: &Scanner, opts: &Options, report: &mut Repor
         return Ok(());
     }
     let reader = RepoReader::open_for_history(git_dir, 0, 0)?;
-    let out = crate::git::git_command()
-        .arg("--git-dir")
-        .arg(git_dir)
-        .args(["rev-parse", "--revs-only"])
-        .args(&opts.revs)
-        .output()
-        .context("cannot run git rev-parse")?;
+    let tips = crate::git::cli::included_revisions(git_dir, reader.hash_kind(), &opts.revs)?;
     // The distinct trees of the tips (many refs share commits), as ids: one tree in memory at
     // a time, however many refs there are.
     let mut trees: Vec<ObjectId> = Vec::new();
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
-        let Ok(id) = reader.parse_id(line.trim()) else {
-            continue; // `^excluded`
-        };
+    for id in tips {
         if let Ok((commit, rules::facts::ObjectKind::Commit)) = reader.peel(id) {
             if let Ok(t) = tree_of(&reader, commit) {
                 trees.push(t);

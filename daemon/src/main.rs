@@ -235,8 +235,8 @@ struct VerifyCli {
     #[arg(long, value_enum, default_value_t = verify::VerifyFormat::Text)]
     format: verify::VerifyFormat,
     /// Whose email the signing key's identity must own, as a rule's `identity:` parameter.
-    #[arg(long, default_value = "committer", value_parser = ["committer", "author", "any"])]
-    identity: String,
+    #[arg(long, value_enum, default_value_t = IdentityArg::Committer)]
+    identity: IdentityArg,
     /// Also judge the range as the rulesets of this ref would (`refs/heads/main`, or a short
     /// branch name): who may sign (`signers`), who may merge and how (`full_attestation`).
     #[arg(long = "ref", value_name = "REF")]
@@ -244,6 +244,24 @@ struct VerifyCli {
     /// Worker threads [default: the number of CPUs].
     #[arg(long)]
     jobs: Option<usize>,
+}
+
+/// `verify --identity`: a rule's `identity:` parameter.
+#[derive(Clone, Copy, ValueEnum)]
+enum IdentityArg {
+    Committer,
+    Author,
+    Any,
+}
+
+impl From<IdentityArg> for rules::policy::IdentityBinding {
+    fn from(a: IdentityArg) -> Self {
+        match a {
+            IdentityArg::Committer => rules::policy::IdentityBinding::Committer,
+            IdentityArg::Author => rules::policy::IdentityBinding::Author,
+            IdentityArg::Any => rules::policy::IdentityBinding::Any,
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -347,11 +365,7 @@ fn main() -> ExitCode {
                     }
                 }),
                 format: a.format,
-                identity: match a.identity.as_str() {
-                    "author" => rules::policy::IdentityBinding::Author,
-                    "any" => rules::policy::IdentityBinding::Any,
-                    _ => rules::policy::IdentityBinding::Committer,
-                },
+                identity: a.identity.into(),
                 jobs,
             }) {
                 Ok(true) => ExitCode::SUCCESS,

@@ -442,31 +442,10 @@ fn scan_git(
         (None, false) => vec!["HEAD".to_string()],
         (Some(_), true) => bail!("give either --all-history or a revision range"),
     };
-    let git_dir = {
-        let o = crate::git::git_command()
-            .arg("-C")
-            .arg(repo)
-            .args(["rev-parse", "--absolute-git-dir"])
-            .output()
-            .context("cannot run git rev-parse")?;
-        if !o.status.success() {
-            bail!("{} is not a git repository", repo.display());
-        }
-        PathBuf::from(String::from_utf8_lossy(&o.stdout).trim())
-    };
+    let git_dir = crate::git::cli::absolute_git_dir(repo)?;
     // The number of commits, for the progress bar's ETA (a quick walk of commits only).
     let total = if bar.on {
-        let o = crate::git::git_command()
-            .arg("--git-dir")
-            .arg(&git_dir)
-            .args(["rev-list", "--count"])
-            .args(&revs)
-            .output()
-            .context("cannot run git rev-list")?;
-        String::from_utf8_lossy(&o.stdout)
-            .trim()
-            .parse()
-            .unwrap_or(0)
+        crate::git::cli::count_commits(&git_dir, &revs).unwrap_or(0)
     } else {
         0
     };

@@ -11,16 +11,18 @@
 //! Object ids are [`gix::ObjectId`] from the moment a hex string is parsed (at the wire edge,
 //! checked against the repository's hash) until facts are handed to the engine.
 
+pub mod cli;
 pub mod fake;
 mod objects;
 mod repo;
 
 use crate::budget::Budget;
 use anyhow::{Context, Result};
+pub use cli::git_command;
 pub use gix::hash::Kind as HashKind;
 pub use gix::ObjectId;
 pub use objects::{parse_commit, parse_person, parse_tag, signature_start};
-pub use repo::{git_command, Quarantine, RepoReader};
+pub use repo::{Quarantine, RepoReader};
 use rules::facts::ObjectKind;
 
 /// How deep a chain of tags may be before peeling gives up.

@@ -5,6 +5,7 @@
 //! (outside the quarantine, so git never migrates it) whose `info/alternates` lists the
 //! quarantine and the repository's own object directories.
 
+use super::cli::git_command;
 use super::{
     parse_commit, parse_tag, ChangedFile, GitRead, HashKind, RawCommit, RawTag, TooManyCommits,
 };
@@ -478,33 +479,7 @@ impl GitRead for RepoReader {
     fn rev_list(&self, revisions: &[String]) -> Result<Vec<ObjectId>> {
         // git's revision syntax (ranges, `^`, `@{u}`, `--all`) is git's: ask git, in the
         // repository's own directory (never the quarantine: nothing pushed is listed).
-        if let Some(r) = revisions
-            .iter()
-            .find(|r| r.starts_with('-') && r.as_str() != "--all")
-        {
-            bail!("{r:?} is not a revision (options go before the range)");
-        }
-        let out = git_command()
-            .arg("--git-dir")
-            .arg(self.repo.git_dir())
-            .arg("rev-list")
-            .args(revisions)
-            .arg("--")
-            .output()
-            .context("cannot run git rev-list")?;
-        if !out.status.success() {
-            bail!(
-                "git rev-list {} failed: {}",
-                revisions.join(" "),
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-        }
-        let text =
-            std::str::from_utf8(&out.stdout).context("git rev-list printed something not UTF-8")?;
-        text.lines()
-            .map(|l| self.parse_id(l.trim()))
-            .collect::<Result<_>>()
-            .context("git rev-list printed something that is not an object id")
+        super::cli::rev_list(self.repo.git_dir(), self.hash_kind(), revisions)
     }
 
     fn fork(&self) -> Box<dyn GitRead + Send + '_> {
@@ -525,41 +500,6 @@ fn write_alternates(objects: &Path, dirs: &[PathBuf]) -> Result<()> {
     std::fs::create_dir_all(objects.join("info"))?;
     std::fs::write(objects.join("info/alternates"), text)?;
     Ok(())
-}
-
-/// A `git` command that sees only what it is given: an empty environment but `PATH` (so no
-/// `GIT_DIR`, `GIT_CONFIG_PARAMETERS`, quarantine or namespace variables leak in from whoever
-/// started the daemon), no system or global configuration, no replace refs, no grafts, no
-/// hooks and no attributes files outside the repository. Every git subprocess of the daemon
-/// starts here.
-pub fn git_command() -> std::process::Command {
-    let mut cmd = std::process::Command::new("git");
-    cmd.env_clear();
-    if let Some(path) = std::env::var_os("PATH") {
-        cmd.env("PATH", path);
-    }
-    cmd.env("LC_ALL", "C")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_NO_REPLACE_OBJECTS", "1")
-        .env("GIT_GRAFT_FILE", "/dev/null")
-        .env("GIT_ATTR_NOSYSTEM", "1")
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env("GIT_OPTIONAL_LOCKS", "0")
-        .args([
-            "-c",
-            "core.hooksPath=/dev/null",
-            "-c",
-            "core.attributesFile=/dev/null",
-            "-c",
-            "core.fsmonitor=false",
-            // With no global configuration, an admin's `safe.directory` is gone too; what the
-            // check guards against (programs named by a repository's config) is switched off
-            // above instead.
-            "-c",
-            "safe.directory=*",
-        ]);
-    cmd
 }
 
 /// A per-request scratch directory, memory-backed when the system has one writable for us
