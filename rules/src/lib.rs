@@ -27,6 +27,7 @@
 
 pub mod engine;
 pub mod facts;
+pub mod identity;
 pub mod policy;
 pub mod render;
 pub mod report;

@@ -65,6 +65,13 @@ pub enum Code {
 }
 
 impl Code {
+    /// The code named by its snake_case spelling (as serialized); `None` for an unknown word.
+    pub fn parse(s: &str) -> Option<Code> {
+        use serde::de::IntoDeserializer;
+        Code::deserialize(IntoDeserializer::<serde::de::value::Error>::into_deserializer(s)).ok()
+    }
+
+    /// The snake_case spelling, as serialized.
     pub fn as_str(self) -> &'static str {
         match self {
             Code::NonFastForward => "non_fast_forward",
