@@ -790,7 +790,12 @@ rulesets:
             (v.path.as_deref(), v.line, v.commit.as_deref()),
             (Some("app.env"), Some(3), Some(B))
         );
-        assert_eq!(v.subject.as_deref(), Some("Change 2222"));
+        assert_eq!(
+            v.object,
+            Some(rules::Subject::Commit {
+                subject: Some("Change 2222".into())
+            })
+        );
         assert_eq!(
             v.secret.as_ref().map(|s| s.fingerprint.as_str()),
             Some("fp1")
@@ -1412,5 +1417,66 @@ rulesets:
             },
         );
         insta::assert_snapshot!(render::json(&r));
+    }
+}
+
+/// Issue 13: what a violation is about is typed (`Subject`), so renderers never parse text.
+mod typed_violations {
+    use super::*;
+    use rules::{Subject, Violation};
+
+    /// Regression: the renderer used to read a subject starting with "tag " as a tag name.
+    #[test]
+    fn a_commit_whose_subject_starts_with_tag_is_still_a_commit() {
+        let mut c = commit(B, "bob@example.org", SignatureCheck::unsigned());
+        c.subject = "tag v9 was wrong, fix it".into();
+        let r = judge(
+            Some("alice"),
+            vec![update("refs/heads/main", Some(A), Some(B), vec![c])],
+        );
+        let text = render::text(&r);
+        assert!(
+            text.contains("    commit 2222222222 \"tag v9 was wrong, fix it\"\n"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("tag v9 was wrong, fix it (2222222222)"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn each_subject_round_trips_through_json() {
+        let base = Violation::on_ref(
+            "required_signatures",
+            "rs",
+            "refs/heads/main",
+            Code::NoSignature,
+            "m".into(),
+            "f".into(),
+        );
+        let kinds = [
+            Subject::Commit {
+                subject: Some("Add x".into()),
+            },
+            Subject::Commit { subject: None },
+            Subject::Tag { tag: "v1".into() },
+            Subject::PushCertificate,
+            Subject::Other {
+                kind: ObjectKind::Tree,
+            },
+        ];
+        for kind in kinds {
+            let v = base.clone().about(B, kind);
+            let json = serde_json::to_value(&v).expect("serialize");
+            assert_eq!(json["commit"], B, "{json}");
+            let back: Violation = serde_json::from_value(json.clone()).expect("deserialize");
+            assert_eq!(back, v, "{json}");
+        }
+        // A violation about the ref as a whole has neither.
+        let json = serde_json::to_value(&base).expect("serialize");
+        assert!(json.get("commit").is_none() && json.get("object").is_none());
+        let back: Violation = serde_json::from_value(json).expect("deserialize");
+        assert_eq!(back.object, None);
     }
 }
