@@ -200,8 +200,8 @@ fn wrap(out: &mut String, first: &str, rest: &str, text: &str) {
     out.push('\n');
 }
 
-/// The report as JSON: `{"allowed": bool, "violations": [...]}` plus `bypassed` and
-/// `pusher_identity` when present.
+/// The report as JSON: `{"allowed": bool, "violations": [...]}` plus `bypassed`, `warnings`,
+/// `pusher_identity` and `refs_without_ruleset` when present.
 pub fn json(report: &Report) -> String {
     serde_json::to_string_pretty(report).expect("a report always serializes (plain data)")
 }

@@ -224,6 +224,11 @@ pub struct Report {
     /// Shown to the pusher, never blocking: legacy secrets, blobs not scanned.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<Violation>,
+    /// Refs of the change that no ruleset governs (under any name a symbolic ref resolves to):
+    /// nothing was checked on them, and nothing stops them. An outcome of its own, not an
+    /// empty list of violations: see docs/policy-reference.md.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refs_without_ruleset: Vec<String>,
 }
 
 impl Report {
@@ -243,6 +248,12 @@ impl Report {
             pusher_identity: self.pusher_identity.clone(),
             pusher_certified: self.pusher_certified,
             warnings: pick(&self.warnings),
+            refs_without_ruleset: self
+                .refs_without_ruleset
+                .iter()
+                .filter(|r| *r == ref_name)
+                .cloned()
+                .collect(),
         }
     }
 }

@@ -1480,3 +1480,52 @@ mod typed_violations {
         assert_eq!(back.object, None);
     }
 }
+
+/// Issue 13: "no ruleset applies" is an outcome of its own, not just an empty list.
+mod no_ruleset {
+    use super::*;
+
+    #[test]
+    fn refs_no_ruleset_governs_are_named_in_the_report() {
+        let mut link = update("refs/heads/trunk-link", Some(A), Some(B), vec![]);
+        link.resolves_to = vec!["refs/heads/main".into()];
+        let r = judge(
+            Some("alice"),
+            vec![
+                update("refs/notes/commits", Some(A), Some(B), vec![]),
+                update("refs/heads/main", Some(A), Some(B), vec![]),
+                link,
+                update("refs/tags/nightly", None, Some(B), vec![]),
+            ],
+        );
+        assert!(r.allowed, "{r:?}");
+        // The symbolic ref is governed through the ref it names; notes and a tag that no
+        // ruleset includes are not.
+        assert_eq!(
+            r.refs_without_ruleset,
+            ["refs/notes/commits", "refs/tags/nightly"]
+        );
+        assert_eq!(render::text(&r), "", "the pusher is told nothing");
+        let v: serde_json::Value = serde_json::from_str(&render::json(&r)).expect("JSON");
+        assert_eq!(
+            v["refs_without_ruleset"],
+            serde_json::json!(["refs/notes/commits", "refs/tags/nightly"])
+        );
+        assert_eq!(
+            r.for_ref("refs/tags/nightly").refs_without_ruleset,
+            ["refs/tags/nightly"]
+        );
+        assert!(r.for_ref("refs/heads/main").refs_without_ruleset.is_empty());
+    }
+
+    #[test]
+    fn a_change_every_ruleset_governs_has_no_such_refs() {
+        let r = judge(
+            Some("alice"),
+            vec![update("refs/heads/main", Some(A), Some(B), vec![])],
+        );
+        assert!(r.refs_without_ruleset.is_empty());
+        let v: serde_json::Value = serde_json::from_str(&render::json(&r)).expect("JSON");
+        assert!(v.get("refs_without_ruleset").is_none(), "{v}");
+    }
+}

@@ -77,6 +77,11 @@ pub fn evaluate(policy: &Policy, change: &Change) -> Report {
                 }
             }
         }
+        if governing.is_empty() {
+            // No ruleset applies: the ref is free, and the report says so.
+            report.refs_without_ruleset.push(update.name.clone());
+            continue;
+        }
         for (i, &(ruleset, via)) in governing.iter().enumerate() {
             let mut sinks = Sinks::default();
             let ctx = |rule| Ctx {
