@@ -19,10 +19,9 @@
 //! ```
 
 use crate::state::Loaded;
-use crate::verify::{binding, bound_email};
 use anyhow::{bail, Context, Result};
 use rules::facts::{Change, SignatureCheck};
-use rules::policy::{RuleSpec, Signatures};
+use rules::identity::{self, ObjectVerdict, LEGACY_VERDICTS};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -32,7 +31,7 @@ use std::time::Duration;
 pub const DB_FILE: &str = "pushguard.db";
 
 /// Bumped with every schema change; `open` migrates older databases forward.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 /// Version 1. One row per (repository, object, ref) the object was accepted into; the first
 /// acceptance is kept.
@@ -52,6 +51,11 @@ CREATE TABLE accepted_object (
 );
 CREATE INDEX accepted_object_by_id ON accepted_object (object_id);
 ";
+
+/// Version 2: `verdict` holds the engine's reason code (`rules::Code`), like reports and
+/// `pushguard verify`. Version 1 stored the verifier's word for some verdicts (`malformed` for
+/// `malformed_signature`); `migrate` rewrites them from `rules::identity::LEGACY_VERDICTS`.
+const MIGRATE_V2: &str = "UPDATE accepted_object SET verdict = ?2 WHERE verdict = ?1";
 
 /// Commit or annotated tag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,8 +82,8 @@ pub struct Record {
     pub repo: String,
     /// The ref the object was pushed to.
     pub ref_name: String,
-    /// The verdict code (`good`, `identity_mismatch`, or the key verdict, e.g. `no_signature`
-    /// for a commit a bypass actor pushed).
+    /// `good`, or the engine's reason code as serialized (`rules::identity::ObjectVerdict`):
+    /// `identity_mismatch`, `no_signature` for a commit a bypass actor pushed, ...
     pub verdict: String,
     /// The policy identity owning the signing key.
     pub signer: Option<String>,
@@ -243,7 +247,7 @@ impl RecordStore {
                     },
                     repo: r.get(2)?,
                     ref_name: r.get(3)?,
-                    verdict: r.get(4)?,
+                    verdict: current_spelling(r.get(4)?),
                     signer: r.get(5)?,
                     key: r.get(6)?,
                     reason: r.get(7)?,
@@ -276,7 +280,12 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     if version < 1 {
         tx.execute_batch(SCHEMA_V1)?;
     }
-    // Later versions: `if version < 2 { ALTER TABLE ... }`.
+    if version < 2 {
+        for (old, code) in LEGACY_VERDICTS {
+            tx.execute(MIGRATE_V2, params![old, code.as_str()])?;
+        }
+    }
+    // Later versions: `if version < 3 { ALTER TABLE ... }`.
     if version < SCHEMA_VERSION {
         tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
     }
@@ -284,23 +293,13 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     Ok(())
 }
 
-/// The signature rules (`required_signatures`, `full_attestation`) of the rulesets governing
-/// `ref_name`. Non-empty exactly when the collector verifies the ref's signatures
-/// (`RuleSpec::needs_signatures`, `collect.rs`): records are kept for those refs only.
-pub fn signature_rules<'a>(
-    policy: &'a rules::Policy,
-    ref_name: &'a str,
-    default_branch: Option<&'a str>,
-) -> Vec<&'a Signatures> {
-    policy
-        .rulesets_for(ref_name, default_branch)
-        .flat_map(|r| r.rules.iter())
-        .filter_map(|r| match r {
-            RuleSpec::RequiredSignatures(s) => Some(s),
-            RuleSpec::FullAttestation(a) => Some(&a.signatures),
-            _ => None,
-        })
-        .collect()
+/// A stored verdict in today's spelling: a database of an older version that the daemon has
+/// not migrated yet (`pushguard verify` opens it read-only) may hold an old one.
+fn current_spelling(stored: String) -> String {
+    match ObjectVerdict::parse(&stored) {
+        Some(v) => v.as_str().to_string(),
+        None => stored,
+    }
 }
 
 /// The records of an accepted push: every commit (and annotated tag) new to a ref whose
@@ -309,31 +308,24 @@ pub fn records_for_push(loaded: &Loaded, change: &Change) -> Vec<Record> {
     let policy = &loaded.policy;
     let mut out = Vec::new();
     for u in &change.updates {
-        let rules = signature_rules(policy, &u.name, change.default_branch.as_deref());
+        let rules = identity::signature_rules(policy, &u.name, change.default_branch.as_deref());
         if u.new.is_none() || rules.is_empty() {
             continue;
         }
         let mut push =
             |id: &str, object_type, sig: &SignatureCheck, committer: &str, author: &str| {
                 // Good only when every signature rule's identity binding holds.
-                let v = rules
-                    .iter()
-                    .map(|r| {
-                        let tag = object_type == ObjectType::Tag;
-                        let (email, role) = bound_email(r.identity, committer, author, tag);
-                        binding(policy, sig, email, role)
-                    })
-                    .find(|v| v.code != "good")
-                    .unwrap_or_else(|| binding(policy, sig, None, "signer"));
+                let tag = object_type == ObjectType::Tag;
+                let b = identity::bind_under_all(policy, &rules, sig, committer, author, tag);
                 out.push(Record {
                     object_id: id.to_string(),
                     object_type,
                     repo: change.repo.clone(),
                     ref_name: u.name.clone(),
-                    verdict: v.code.to_string(),
+                    verdict: b.verdict().to_string(),
                     signer: sig.identity.clone(),
                     key: sig.key.clone(),
-                    reason: v.reason,
+                    reason: b.reason(),
                     policy_hash: loaded.hash.clone(),
                     received_at: change.now,
                 });
@@ -473,6 +465,189 @@ mod tests {
         assert!(RecordStore::open_existing(dir.path())
             .expect("no error")
             .is_none());
+    }
+
+    /// A version 1 database, as pushguard before issue 13 left it: `malformed` where the
+    /// engine says `malformed_signature`.
+    fn version_1_database(dir: &Path) {
+        let conn = Connection::open(dir.join(DB_FILE)).expect("create");
+        conn.execute_batch(SCHEMA_V1).expect("schema v1");
+        for (id, verdict) in [("m1", "malformed"), ("g1", "good"), ("n1", "no_signature")] {
+            conn.execute(
+                "INSERT INTO accepted_object
+                   (object_id, object_type, repo, ref_name, verdict, signer, key_fingerprint,
+                    reason, policy_hash, received_at)
+                 VALUES (?1, 'commit', '/r.git', 'refs/heads/main', ?2, NULL, NULL, NULL, 'ph', 1)",
+                params![id, verdict],
+            )
+            .expect("insert");
+        }
+        conn.execute_batch("PRAGMA user_version = 1")
+            .expect("version 1");
+    }
+
+    fn stored_verdicts(dir: &Path) -> Vec<(String, String)> {
+        let conn = Connection::open(dir.join(DB_FILE)).expect("open");
+        let mut stmt = conn
+            .prepare("SELECT object_id, verdict FROM accepted_object ORDER BY object_id")
+            .expect("select");
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("query");
+        rows.collect::<Result<_, _>>().expect("rows")
+    }
+
+    #[test]
+    fn migrating_to_version_2_rewrites_old_verdict_spellings() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        version_1_database(dir.path());
+        let store = RecordStore::open(dir.path()).expect("open migrates");
+        let v: i64 = store
+            .conn()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .expect("version");
+        assert_eq!(v, 2);
+        drop(store);
+        let stored = stored_verdicts(dir.path());
+        assert_eq!(
+            stored,
+            [
+                ("g1".to_string(), "good".to_string()),
+                ("m1".to_string(), "malformed_signature".to_string()),
+                ("n1".to_string(), "no_signature".to_string()),
+            ]
+        );
+        // Every stored verdict is `good` or a code of the engine.
+        for (_, verdict) in &stored {
+            assert!(ObjectVerdict::parse(verdict).is_some(), "{verdict}");
+        }
+        // Migrating again changes nothing.
+        drop(RecordStore::open(dir.path()).expect("reopen"));
+        assert_eq!(stored_verdicts(dir.path()), stored);
+    }
+
+    /// `pushguard verify` opens the database read-only: one the daemon has not migrated yet
+    /// still reads in today's spelling.
+    #[test]
+    fn a_version_1_database_reads_in_todays_spelling() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        version_1_database(dir.path());
+        let ro = RecordStore::open_existing(dir.path())
+            .expect("open read-only")
+            .expect("exists");
+        let r = ro.lookup("m1", "/r.git").expect("lookup").expect("found");
+        assert_eq!(r.verdict, "malformed_signature");
+        assert_eq!(stored_verdicts(dir.path())[1].1, "malformed", "not written");
+    }
+
+    /// The records of a push judge every object with `rules::identity`, under every signature
+    /// rule of the ref, and store the engine's codes.
+    #[test]
+    fn records_store_the_engines_codes() {
+        use rules::facts::{Commit, KeyVerdict, Person, RefUpdate, Tag};
+        let policy = rules::Policy::from_yaml(
+            r#"version: 1
+identities:
+  alice: {emails: [alice@example.org]}
+  bob: {emails: [bob@example.org]}
+rulesets:
+  - name: signed
+    target: branch
+    include: [main]
+    rules:
+      required_signatures: {identity: any}
+      full_attestation: {identity: author, mergers: [alice]}
+  - name: tags
+    target: tag
+    include: ["**"]
+    rules:
+      required_signatures: {}
+"#,
+        )
+        .expect("policy");
+        let loaded = Loaded {
+            policy,
+            keyring: crypto::Keyring::new(),
+            scanner: None,
+            hash: "ph".to_string(),
+        };
+        let person = |email: &str| Person {
+            email: email.to_string(),
+            ..Person::default()
+        };
+        let sig = |verdict, identity: Option<&str>| SignatureCheck {
+            verdict,
+            key: Some("K".to_string()),
+            identity: identity.map(str::to_string),
+            ..SignatureCheck::default()
+        };
+        let commit = |id: &str, author: &str, s: SignatureCheck| {
+            std::sync::Arc::new(Commit {
+                id: id.to_string(),
+                author: person(author),
+                committer: person("alice@example.org"),
+                signature: s,
+                ..Commit::default()
+            })
+        };
+        let change = Change {
+            repo: "/r.git".to_string(),
+            now: 7,
+            updates: vec![
+                RefUpdate {
+                    name: "refs/heads/main".to_string(),
+                    old: Some("0".repeat(40)),
+                    new: Some("c1".to_string()),
+                    commits: vec![
+                        commit(
+                            "c1",
+                            "alice@example.org",
+                            sig(KeyVerdict::Good, Some("alice")),
+                        ),
+                        commit(
+                            "c2",
+                            "bob@example.org",
+                            sig(KeyVerdict::Good, Some("alice")),
+                        ),
+                        commit("c3", "alice@example.org", sig(KeyVerdict::Malformed, None)),
+                    ],
+                    ..RefUpdate::default()
+                },
+                RefUpdate {
+                    name: "refs/tags/v1".to_string(),
+                    new: Some("t1".to_string()),
+                    tag: Some(Tag {
+                        id: "t1".to_string(),
+                        name: "v1".to_string(),
+                        tagger: Some(person("bob@example.org")),
+                        signature: sig(KeyVerdict::Good, Some("alice")),
+                        ..Tag::default()
+                    }),
+                    ..RefUpdate::default()
+                },
+                RefUpdate {
+                    name: "refs/heads/free".to_string(),
+                    new: Some("c9".to_string()),
+                    commits: vec![commit("c9", "x@example.org", SignatureCheck::unsigned())],
+                    ..RefUpdate::default()
+                },
+            ],
+            ..Change::default()
+        };
+        let got: Vec<(String, String, Option<String>)> = records_for_push(&loaded, &change)
+            .into_iter()
+            .map(|r| (r.object_id, r.verdict, r.reason))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("c1".to_string(), "good".to_string(), None),
+                ("c2".to_string(), "identity_mismatch".to_string(), Some("signed with alice's key K, but the author email <bob@example.org> belongs to bob".to_string())),
+                ("c3".to_string(), "malformed_signature".to_string(), Some("malformed signature".to_string())),
+                ("t1".to_string(), "identity_mismatch".to_string(), Some("signed with alice's key K, but the tagger email <bob@example.org> belongs to bob".to_string())),
+            ],
+            "no records for a ref without signature rules"
+        );
     }
 
     /// The cost of one push's records: well under a millisecond per commit, off the hot path.

@@ -31,6 +31,7 @@ use crate::state::Loaded;
 use anyhow::{anyhow, Context, Result};
 use crypto::git_letter;
 use rules::facts::{KeyVerdict, SignatureCheck};
+use rules::identity::{bind, bound_email, Binding, Role};
 use rules::policy::IdentityBinding;
 use rules::Policy;
 use serde::Serialize;
@@ -64,80 +65,6 @@ pub struct VerifyArgs {
     pub identity: IdentityBinding,
     /// Worker threads.
     pub jobs: usize,
-}
-
-/// A verdict and, when it is not `good` (or good only at the signature time), why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Verdict {
-    pub code: &'static str,
-    pub reason: Option<String>,
-}
-
-/// The email a signature must be bound to under `mode`, and its role for messages; `None`:
-/// any identity of the policy will do.
-pub fn bound_email<'a>(
-    mode: IdentityBinding,
-    committer: &'a str,
-    author: &'a str,
-    tag: bool,
-) -> (Option<&'a str>, &'static str) {
-    match (mode, tag) {
-        (IdentityBinding::Any, _) => (None, "signer"),
-        (_, true) => (Some(committer), "tagger"),
-        (IdentityBinding::Committer, false) => (Some(committer), "committer"),
-        (IdentityBinding::Author, false) => (Some(author), "author"),
-    }
-}
-
-/// The push path's identity binding: a good signature counts only when the signing key's
-/// identity owns `email` (the committer's, author's or tagger's: `role`); with no email, when
-/// the key belongs to any identity.
-pub fn binding(policy: &Policy, sig: &SignatureCheck, email: Option<&str>, role: &str) -> Verdict {
-    let key = sig.key.as_deref().unwrap_or("?");
-    match sig.verdict {
-        KeyVerdict::Good => match sig.identity.as_deref().and_then(|n| policy.identity(n)) {
-            Some(_) if email.is_none() => Verdict {
-                code: "good",
-                reason: None,
-            },
-            Some(id) if email.is_some_and(|e| id.has_email(e)) => Verdict {
-                code: "good",
-                reason: None,
-            },
-            Some(id) => {
-                let email = email.unwrap_or_default();
-                let owner = match policy.identity_for_email(email) {
-                    Some(o) => format!("belongs to {}", o.name),
-                    None => "belongs to no identity".to_string(),
-                };
-                Verdict {
-                    code: "identity_mismatch",
-                    reason: Some(format!(
-                        "signed with {}'s key {key}, but the {role} email <{email}> {owner}",
-                        id.name
-                    )),
-                }
-            }
-            None => Verdict {
-                code: "unknown_key",
-                reason: Some(format!(
-                    "signed with key {key}, which no identity in the policy owns"
-                )),
-            },
-        },
-        KeyVerdict::NoSignature => Verdict {
-            code: "no_signature",
-            reason: Some("not signed".to_string()),
-        },
-        v => Verdict {
-            code: v.code(),
-            reason: Some(
-                sig.detail
-                    .clone()
-                    .unwrap_or_else(|| v.code().replace('_', " ")),
-            ),
-        },
-    }
 }
 
 /// git's `%G?` letters in the order the summary lists them.
@@ -591,7 +518,7 @@ fn judge_fresh(
     ctx: &Ctx<'_>,
     part: &SignaturePart,
     email: Option<&str>,
-    role: &str,
+    role: Role,
     line: &mut Line,
 ) {
     let (keyring, now) = (ctx.verifier, ctx.now);
@@ -622,10 +549,10 @@ fn judge_fresh(
     line.signed_at = sig.signed_at;
     line.signer = sig.identity.clone();
     line.key = sig.key.clone();
-    let v = binding(ctx.policy, &sig, email, role);
-    line.verdict = v.code.to_string();
-    if v.code != "good" {
-        line.reason = v.reason;
+    let b = bind(ctx.policy, &sig, email, role);
+    line.verdict = b.verdict().to_string();
+    if let Binding::Refused(r) = &b {
+        line.reason = Some(r.reason());
     }
 }
 
@@ -776,57 +703,6 @@ mod tests {
             key: Some("SHA256:k".to_string()),
             ..SignatureCheck::default()
         }
-    }
-
-    #[test]
-    fn binding_follows_the_committer_email() {
-        let p = policy();
-        assert_eq!(
-            binding(
-                &p,
-                &good_by("alice"),
-                Some("Alice@Example.org"),
-                "committer"
-            )
-            .code,
-            "good"
-        );
-        let v = binding(&p, &good_by("bob"), Some("alice@example.org"), "committer");
-        assert_eq!(v.code, "identity_mismatch");
-        assert_eq!(
-            v.reason.as_deref(),
-            Some("signed with bob's key SHA256:k, but the committer email <alice@example.org> belongs to alice")
-        );
-        assert_eq!(
-            binding(
-                &p,
-                &SignatureCheck::unsigned(),
-                Some("alice@example.org"),
-                "committer"
-            )
-            .code,
-            "no_signature"
-        );
-        let expired = SignatureCheck {
-            verdict: KeyVerdict::ExpiredKey,
-            detail: Some("key 0x1 expired on 2026-01-01".into()),
-            ..SignatureCheck::default()
-        };
-        let v = binding(&p, &expired, Some("alice@example.org"), "committer");
-        assert_eq!(
-            (v.code, v.reason.as_deref()),
-            ("expired_key", Some("key 0x1 expired on 2026-01-01"))
-        );
-        // identity: any — any identity's key will do.
-        assert_eq!(binding(&p, &good_by("bob"), None, "signer").code, "good");
-        assert_eq!(
-            bound_email(IdentityBinding::Author, "c@x", "a@x", false),
-            (Some("a@x"), "author")
-        );
-        assert_eq!(
-            bound_email(IdentityBinding::Author, "t@x", "t@x", true),
-            (Some("t@x"), "tagger")
-        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! (the hook daemon or the webhook listener). Plain data only; nothing here reads files, git,
 //! keys or the clock.
 
+use crate::report::Code;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -179,7 +180,28 @@ pub enum KeyVerdict {
 }
 
 impl KeyVerdict {
-    /// Stable snake_case code, as in JSON output.
+    /// The engine's reason code for a signature the verifier refused; `None` for a good one.
+    /// The one mapping from the verifier's verdicts to [`Code`]: wherever a verdict is stored
+    /// or printed as a machine code (reports, records, `pushguard verify`), it is this code.
+    pub fn refusal_code(self) -> Option<Code> {
+        Some(match self {
+            KeyVerdict::Good => return None,
+            KeyVerdict::NoSignature => Code::NoSignature,
+            KeyVerdict::BadSignature => Code::BadSignature,
+            KeyVerdict::UnknownKey => Code::UnknownKey,
+            KeyVerdict::ExpiredKey => Code::ExpiredKey,
+            KeyVerdict::RevokedKey => Code::RevokedKey,
+            KeyVerdict::KeyNotYetValid => Code::KeyNotYetValid,
+            KeyVerdict::NotSigningKey => Code::NotSigningKey,
+            KeyVerdict::WrongNamespace => Code::WrongNamespace,
+            KeyVerdict::UnsupportedFormat => Code::UnsupportedFormat,
+            KeyVerdict::Malformed => Code::MalformedSignature,
+        })
+    }
+
+    /// The verifier's own word for the verdict, as the crypto layer's tests and tables print
+    /// it (`malformed` where the engine says `malformed_signature`). Not a reason code: store
+    /// and print [`KeyVerdict::refusal_code`] (via `identity::ObjectVerdict`) instead.
     pub fn code(self) -> &'static str {
         match self {
             KeyVerdict::Good => "good",

@@ -27,6 +27,7 @@
 
 pub mod engine;
 pub mod facts;
+pub mod identity;
 pub mod policy;
 pub mod render;
 pub mod report;
@@ -34,4 +35,4 @@ pub mod report;
 pub use engine::evaluate;
 pub use facts::{Change, Commit, KeyVerdict, ObjectKind, Person, RefUpdate, SignatureCheck, Tag};
 pub use policy::{Policy, PolicyError};
-pub use report::{Code, Report, Violation};
+pub use report::{Code, Report, Subject, Violation};

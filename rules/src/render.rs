@@ -2,7 +2,8 @@
 //! JSON. Formatting only; no decisions.
 
 use crate::engine::{short, SECRET_BYPASS_OPTION, SECRET_BYPASS_REASONS};
-use crate::report::{Code, Report, Violation};
+use crate::facts::ObjectKind;
+use crate::report::{Code, Report, Subject, Violation};
 use std::fmt::Write;
 
 /// Width the pusher's text is wrapped to. git prefixes each line with `remote: ` (8 columns).
@@ -116,15 +117,20 @@ fn write_grouped(out: &mut String, violations: &[Violation]) {
 
 fn write_violation(out: &mut String, v: &Violation) {
     let _ = writeln!(out, "  x {} (ruleset {})", v.rule, v.ruleset);
-    if let Some(c) = &v.commit {
-        let mut what = format!("commit {}", short(c));
-        if let Some(s) = &v.subject {
-            if let Some(tag) = s.strip_prefix("tag ") {
-                what = format!("tag {tag} ({})", short(c));
-            } else {
-                what.push_str(&format!(" \"{}\"", clip(s, 50)));
+    if let Some(id) = &v.commit {
+        let id = short(id);
+        let what = match &v.object {
+            Some(Subject::Tag { tag }) => format!("tag {tag} ({id})"),
+            Some(Subject::Commit { subject: Some(s) }) => {
+                format!("commit {id} \"{}\"", clip(s, 50))
             }
-        }
+            Some(Subject::Other { kind }) => format!("{} {id}", object_word(*kind)),
+            // A push certificate has always been shown by its id on a `commit` line; kept so
+            // that the pusher's text does not change.
+            Some(Subject::Commit { subject: None } | Subject::PushCertificate) | None => {
+                format!("commit {id}")
+            }
+        };
         wrap(out, "    ", "    ", &what);
     }
     if let (Some(p), line) = (&v.path, v.line) {
@@ -150,6 +156,16 @@ fn write_violation(out: &mut String, v: &Violation) {
         wrap(out, "    ", "    ", &format!("bypass reason: {reason}"));
     }
     wrap(out, "    fix: ", "         ", &v.fix);
+}
+
+fn object_word(kind: ObjectKind) -> &'static str {
+    match kind {
+        ObjectKind::Commit => "commit",
+        ObjectKind::Tag => "tag",
+        ObjectKind::Tree => "tree",
+        ObjectKind::Blob => "blob",
+        ObjectKind::None => "object",
+    }
 }
 
 fn clip(s: &str, max: usize) -> String {
@@ -184,8 +200,8 @@ fn wrap(out: &mut String, first: &str, rest: &str, text: &str) {
     out.push('\n');
 }
 
-/// The report as JSON: `{"allowed": bool, "violations": [...]}` plus `bypassed` and
-/// `pusher_identity` when present.
+/// The report as JSON: `{"allowed": bool, "violations": [...]}` plus `bypassed`, `warnings`,
+/// `pusher_identity` and `refs_without_ruleset` when present.
 pub fn json(report: &Report) -> String {
     serde_json::to_string_pretty(report).expect("a report always serializes (plain data)")
 }

@@ -65,6 +65,13 @@ pub enum Code {
 }
 
 impl Code {
+    /// The code named by its snake_case spelling (as serialized); `None` for an unknown word.
+    pub fn parse(s: &str) -> Option<Code> {
+        use serde::de::IntoDeserializer;
+        Code::deserialize(IntoDeserializer::<serde::de::value::Error>::into_deserializer(s)).ok()
+    }
+
+    /// The snake_case spelling, as serialized.
     pub fn as_str(self) -> &'static str {
         match self {
             Code::NonFastForward => "non_fast_forward",
@@ -112,11 +119,14 @@ pub struct Violation {
     /// Full ref name.
     #[serde(rename = "ref")]
     pub ref_name: String,
+    /// The id of the object the violation is about: a commit, an annotated tag or a push
+    /// certificate, as `object` says. (Named `commit` in JSON since version 1.)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
-    /// Subject of the commit (or tag name) the violation is about.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subject: Option<String>,
+    /// What kind of object `commit` names, and how the pusher knows it (a commit's subject,
+    /// a tag's name). Set exactly when `commit` is.
+    #[serde(default, flatten, skip_serializing_if = "Option::is_none")]
+    pub object: Option<Subject>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -132,6 +142,59 @@ pub struct Violation {
     /// For an explicit, audited bypass: the reason given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bypass_reason: Option<String>,
+}
+
+impl Violation {
+    /// A violation of `rule` (of `ruleset`) on `ref_name`, about the ref as a whole.
+    pub fn on_ref(
+        rule: &str,
+        ruleset: &str,
+        ref_name: &str,
+        code: Code,
+        message: String,
+        fix: String,
+    ) -> Violation {
+        Violation {
+            rule: rule.to_string(),
+            ruleset: ruleset.to_string(),
+            ref_name: ref_name.to_string(),
+            commit: None,
+            object: None,
+            path: None,
+            line: None,
+            code,
+            message,
+            fix,
+            secret: None,
+            bypass_reason: None,
+        }
+    }
+
+    /// The same violation, about the object `id`.
+    pub fn about(mut self, id: &str, object: Subject) -> Violation {
+        self.commit = Some(id.to_string());
+        self.object = Some(object);
+        self
+    }
+}
+
+/// The kind of object a violation is about, with what the pusher recognises it by. In JSON:
+/// `"object": "commit" | "tag" | "push_certificate" | "other"` beside the violation's fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "object", rename_all = "snake_case")]
+pub enum Subject {
+    /// A commit, with the first line of its message when the change carries the commit.
+    Commit {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        subject: Option<String>,
+    },
+    /// An annotated tag object, by the name written in it.
+    Tag { tag: String },
+    /// The push certificate of a signed push (the blob git keeps it in).
+    PushCertificate,
+    /// What a ref names when it is neither a commit nor an annotated tag the change describes
+    /// (a lightweight tag on a tree or blob).
+    Other { kind: crate::facts::ObjectKind },
 }
 
 /// A secret named without its value.
@@ -161,6 +224,11 @@ pub struct Report {
     /// Shown to the pusher, never blocking: legacy secrets, blobs not scanned.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<Violation>,
+    /// Refs of the change that no ruleset governs (under any name a symbolic ref resolves to):
+    /// nothing was checked on them, and nothing stops them. An outcome of its own, not an
+    /// empty list of violations: see docs/policy-reference.md.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refs_without_ruleset: Vec<String>,
 }
 
 impl Report {
@@ -180,6 +248,12 @@ impl Report {
             pusher_identity: self.pusher_identity.clone(),
             pusher_certified: self.pusher_certified,
             warnings: pick(&self.warnings),
+            refs_without_ruleset: self
+                .refs_without_ruleset
+                .iter()
+                .filter(|r| *r == ref_name)
+                .cloned()
+                .collect(),
         }
     }
 }

@@ -790,7 +790,12 @@ rulesets:
             (v.path.as_deref(), v.line, v.commit.as_deref()),
             (Some("app.env"), Some(3), Some(B))
         );
-        assert_eq!(v.subject.as_deref(), Some("Change 2222"));
+        assert_eq!(
+            v.object,
+            Some(rules::Subject::Commit {
+                subject: Some("Change 2222".into())
+            })
+        );
         assert_eq!(
             v.secret.as_ref().map(|s| s.fingerprint.as_str()),
             Some("fp1")
@@ -1096,4 +1101,431 @@ fn a_push_certificate_of_another_push_certifies_nothing() {
             Code::PushCertificateMismatch
         )]
     );
+}
+
+/// The pusher's text for every kind of violation, pinned before the engine was split by rule
+/// family (issue 13): any change to a message, a fix or the layout shows as a snapshot diff.
+mod pusher_text {
+    use super::*;
+    use rules::facts::{PushCertificate, SecretScan, UnscannedBlob};
+
+    const ATTESTED: &str = r#"version: 1
+identities:
+  alice:
+    emails: [alice@example.org]
+    roles: [maintainer]
+  bob:
+    emails: [bob@example.org]
+  carol:
+    emails: [carol@example.org]
+rulesets:
+  - name: attested
+    target: branch
+    include: [main]
+    bypass: [carol]
+    rules:
+      full_attestation:
+        mergers: [role:maintainer]
+        clean_merge: true
+        signers: [alice, bob]
+  - name: notes
+    target: ref
+    include: ["refs/notes/**"]
+    rules:
+      required_signatures: {identity: author}
+  - name: signed-pushes
+    target: push
+    include: ["cert/*"]
+    rules:
+      required_push_certificate: {allow: [alice]}
+  - name: scanned
+    target: push
+    include: ["scan/*"]
+    rules:
+      secret_scanning: {max_blob_size: 10, on_large_blob: skip}
+  - name: release-tags
+    target: tag
+    include: ["v*"]
+    rules:
+      required_signatures: {}
+"#;
+
+    fn policy() -> Policy {
+        Policy::from_yaml(ATTESTED).expect("snapshot policy is valid")
+    }
+
+    fn judge_with(pusher: &str, change: Change) -> Report {
+        evaluate(
+            &policy(),
+            &Change {
+                pusher: Some(pusher.into()),
+                default_branch: Some("main".into()),
+                ..change
+            },
+        )
+    }
+
+    fn key(verdict: KeyVerdict, identity: Option<&str>) -> SignatureCheck {
+        SignatureCheck {
+            verdict,
+            key: Some("KEY1".into()),
+            identity: identity.map(str::to_string),
+            ..SignatureCheck::default()
+        }
+    }
+
+    /// Every key verdict without a verifier's detail (the engine's own words), on a commit and
+    /// on a tag, once with the signer known.
+    #[test]
+    fn every_key_verdict_on_commits_and_tags() {
+        let verdicts = [
+            KeyVerdict::NoSignature,
+            KeyVerdict::BadSignature,
+            KeyVerdict::UnknownKey,
+            KeyVerdict::ExpiredKey,
+            KeyVerdict::RevokedKey,
+            KeyVerdict::KeyNotYetValid,
+            KeyVerdict::NotSigningKey,
+            KeyVerdict::WrongNamespace,
+            KeyVerdict::UnsupportedFormat,
+            KeyVerdict::Malformed,
+        ];
+        let mut text = String::new();
+        for (i, v) in verdicts.into_iter().enumerate() {
+            let signer = (i % 2 == 1).then_some("alice");
+            let id = format!("{i:040}");
+            let mut c = commit(&id, "alice@example.org", key(v, signer));
+            c.subject = format!("{v:?}");
+            let mut u = update("refs/heads/main", Some(A), Some(&id), vec![c]);
+            u.commits.truncate(1);
+            let tag = Tag {
+                id: C.into(),
+                name: "v1.0".into(),
+                target: id.clone(),
+                tagger: Some(person("alice@example.org")),
+                signature: key(v, signer),
+            };
+            let mut t = update("refs/tags/v1.0", None, Some(C), vec![]);
+            t.new_kind = ObjectKind::Tag;
+            t.tag = Some(tag);
+            let r = judge_with(
+                "alice",
+                Change {
+                    updates: vec![u, t],
+                    ..Change::default()
+                },
+            );
+            text.push_str(&format!("== {v:?} ==\n{}", render::text(&r)));
+        }
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn identity_binding_mismatches() {
+        // A commit by alice signed with bob's key; a tag tagged by nobody the policy knows,
+        // signed by alice; a note whose author (identity: author) is bob, signed by alice; a
+        // good signature by a key whose identity the policy no longer has.
+        let c1 = commit(B, "alice@example.org", good("bob"));
+        let mut c2 = commit(C, "alice@example.org", good("alice"));
+        c2.author = person("bob@example.org");
+        let c3 = commit(A, "alice@example.org", good("mallory"));
+        let tag = Tag {
+            id: C.into(),
+            name: "v2.0".into(),
+            target: B.into(),
+            tagger: Some(person("stranger@example.org")),
+            signature: good("alice"),
+        };
+        let mut t = update("refs/tags/v2.0", None, Some(C), vec![]);
+        t.new_kind = ObjectKind::Tag;
+        t.tag = Some(tag);
+        let r = judge_with(
+            "alice",
+            Change {
+                updates: vec![
+                    update("refs/heads/main", Some(A), Some(B), vec![c1, c3]),
+                    t,
+                    update("refs/notes/commits", Some(A), Some(C), vec![c2]),
+                ],
+                ..Change::default()
+            },
+        );
+        insta::assert_snapshot!(render::text(&r));
+    }
+
+    #[test]
+    fn attestation_merges_and_merged_tags() {
+        let mut octopus = commit(C, "alice@example.org", good("alice"));
+        octopus.subject = "Merge three".into();
+        octopus.parents = vec![A.into(), B.into(), "4".repeat(40)];
+        octopus.clean_merge = Some(true);
+        let mut by_bob = commit(B, "bob@example.org", good("bob"));
+        by_bob.subject = "Merge topic".into();
+        by_bob.parents = vec![A.into(), C.into()];
+        by_bob.clean_merge = Some(false);
+        by_bob.mergetags = vec![Tag {
+            id: "5".repeat(40),
+            name: "topic-v1".into(),
+            target: C.into(),
+            tagger: Some(person("bob@example.org")),
+            signature: SignatureCheck::unsigned(),
+        }];
+        let mut unknown = commit(&"6".repeat(40), "alice@example.org", good("alice"));
+        unknown.parents = vec![A.into(), B.into()];
+        unknown.clean_merge = None;
+        let r = judge_with(
+            "bob",
+            Change {
+                updates: vec![update(
+                    "refs/heads/main",
+                    Some(A),
+                    Some(C),
+                    vec![octopus, by_bob, unknown],
+                )],
+                ..Change::default()
+            },
+        );
+        insta::assert_snapshot!(render::text(&r));
+    }
+
+    #[test]
+    fn push_certificates() {
+        let u = || update("refs/heads/cert/x", Some(A), Some(B), vec![]);
+        let missing = judge_with(
+            "alice",
+            Change {
+                updates: vec![u()],
+                ..Change::default()
+            },
+        );
+        let bad = judge_with(
+            "alice",
+            Change {
+                updates: vec![u()],
+                push_certificate: Some(PushCertificate {
+                    id: C.into(),
+                    nonce_status: "SLOP".into(),
+                    pusher: "bob <bob@example.org>".into(),
+                    matches_push: false,
+                    signature: good("bob"),
+                    text: String::new(),
+                }),
+                ..Change::default()
+            },
+        );
+        let unsigned = judge_with(
+            "alice",
+            Change {
+                updates: vec![u()],
+                push_certificate: Some(PushCertificate {
+                    id: C.into(),
+                    nonce_status: "OK".into(),
+                    pusher: "alice <alice@example.org>".into(),
+                    matches_push: true,
+                    signature: key(KeyVerdict::ExpiredKey, Some("alice")),
+                    text: String::new(),
+                }),
+                ..Change::default()
+            },
+        );
+        insta::assert_snapshot!(format!(
+            "{}\n{}\n{}",
+            render::text(&missing),
+            render::text(&bad),
+            render::text(&unsigned)
+        ));
+    }
+
+    #[test]
+    fn bypasses_warnings_tag_names_and_symbolic_refs() {
+        // carol bypasses `attested`; the push also carries a renamed tag, a symbolic ref to
+        // main and warnings of the secret scan.
+        let mut link = update(
+            "refs/heads/trunk",
+            Some(A),
+            Some(B),
+            vec![commit(B, "carol@example.org", SignatureCheck::unsigned())],
+        );
+        link.resolves_to = vec!["refs/heads/main".into()];
+        let tag = Tag {
+            id: C.into(),
+            name: "v0.9".into(),
+            target: B.into(),
+            tagger: Some(person("alice@example.org")),
+            signature: good("alice"),
+        };
+        let mut renamed = update("refs/tags/v2.0", None, Some(C), vec![]);
+        renamed.new_kind = ObjectKind::Tag;
+        renamed.tag = Some(tag);
+        let scan_ref = "refs/heads/scan/1";
+        let scan = SecretScan {
+            oversized: vec![rules::facts::OversizedBlob {
+                refs: vec![scan_ref.into()],
+                commit: B.into(),
+                path: "big.bin".into(),
+                size: 500,
+                scanned_bytes: 0,
+            }],
+            unscanned: vec![UnscannedBlob {
+                refs: vec![scan_ref.into()],
+                commit: B.into(),
+                path: "logo.png".into(),
+                reason: "binary".into(),
+            }],
+            ..SecretScan::default()
+        };
+        let r = judge_with(
+            "carol",
+            Change {
+                updates: vec![link, renamed, update(scan_ref, Some(A), Some(B), vec![])],
+                secrets: Some(scan),
+                ..Change::default()
+            },
+        );
+        insta::assert_snapshot!(render::text(&r));
+    }
+
+    /// The report as JSON, for every kind of object a violation can be about.
+    #[test]
+    fn json_of_commits_tags_and_certificates() {
+        let tag = Tag {
+            id: C.into(),
+            name: "v1.0".into(),
+            target: B.into(),
+            tagger: Some(person("alice@example.org")),
+            signature: SignatureCheck::unsigned(),
+        };
+        let mut t = update("refs/tags/v1.0", None, Some(C), vec![]);
+        t.new_kind = ObjectKind::Tag;
+        t.tag = Some(tag);
+        let r = judge_with(
+            "alice",
+            Change {
+                updates: vec![
+                    update(
+                        "refs/heads/main",
+                        Some(A),
+                        Some(B),
+                        vec![commit(B, "alice@example.org", SignatureCheck::unsigned())],
+                    ),
+                    t,
+                    update("refs/tags/v1.1", None, Some(B), vec![]),
+                    update("refs/heads/cert/x", Some(A), Some(B), vec![]),
+                    update("refs/heads/free", Some(A), Some(B), vec![]),
+                ],
+                ..Change::default()
+            },
+        );
+        insta::assert_snapshot!(render::json(&r));
+    }
+}
+
+/// Issue 13: what a violation is about is typed (`Subject`), so renderers never parse text.
+mod typed_violations {
+    use super::*;
+    use rules::{Subject, Violation};
+
+    /// Regression: the renderer used to read a subject starting with "tag " as a tag name.
+    #[test]
+    fn a_commit_whose_subject_starts_with_tag_is_still_a_commit() {
+        let mut c = commit(B, "bob@example.org", SignatureCheck::unsigned());
+        c.subject = "tag v9 was wrong, fix it".into();
+        let r = judge(
+            Some("alice"),
+            vec![update("refs/heads/main", Some(A), Some(B), vec![c])],
+        );
+        let text = render::text(&r);
+        assert!(
+            text.contains("    commit 2222222222 \"tag v9 was wrong, fix it\"\n"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("tag v9 was wrong, fix it (2222222222)"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn each_subject_round_trips_through_json() {
+        let base = Violation::on_ref(
+            "required_signatures",
+            "rs",
+            "refs/heads/main",
+            Code::NoSignature,
+            "m".into(),
+            "f".into(),
+        );
+        let kinds = [
+            Subject::Commit {
+                subject: Some("Add x".into()),
+            },
+            Subject::Commit { subject: None },
+            Subject::Tag { tag: "v1".into() },
+            Subject::PushCertificate,
+            Subject::Other {
+                kind: ObjectKind::Tree,
+            },
+        ];
+        for kind in kinds {
+            let v = base.clone().about(B, kind);
+            let json = serde_json::to_value(&v).expect("serialize");
+            assert_eq!(json["commit"], B, "{json}");
+            let back: Violation = serde_json::from_value(json.clone()).expect("deserialize");
+            assert_eq!(back, v, "{json}");
+        }
+        // A violation about the ref as a whole has neither.
+        let json = serde_json::to_value(&base).expect("serialize");
+        assert!(json.get("commit").is_none() && json.get("object").is_none());
+        let back: Violation = serde_json::from_value(json).expect("deserialize");
+        assert_eq!(back.object, None);
+    }
+}
+
+/// Issue 13: "no ruleset applies" is an outcome of its own, not just an empty list.
+mod no_ruleset {
+    use super::*;
+
+    #[test]
+    fn refs_no_ruleset_governs_are_named_in_the_report() {
+        let mut link = update("refs/heads/trunk-link", Some(A), Some(B), vec![]);
+        link.resolves_to = vec!["refs/heads/main".into()];
+        let r = judge(
+            Some("alice"),
+            vec![
+                update("refs/notes/commits", Some(A), Some(B), vec![]),
+                update("refs/heads/main", Some(A), Some(B), vec![]),
+                link,
+                update("refs/tags/nightly", None, Some(B), vec![]),
+            ],
+        );
+        assert!(r.allowed, "{r:?}");
+        // The symbolic ref is governed through the ref it names; notes and a tag that no
+        // ruleset includes are not.
+        assert_eq!(
+            r.refs_without_ruleset,
+            ["refs/notes/commits", "refs/tags/nightly"]
+        );
+        assert_eq!(render::text(&r), "", "the pusher is told nothing");
+        let v: serde_json::Value = serde_json::from_str(&render::json(&r)).expect("JSON");
+        assert_eq!(
+            v["refs_without_ruleset"],
+            serde_json::json!(["refs/notes/commits", "refs/tags/nightly"])
+        );
+        assert_eq!(
+            r.for_ref("refs/tags/nightly").refs_without_ruleset,
+            ["refs/tags/nightly"]
+        );
+        assert!(r.for_ref("refs/heads/main").refs_without_ruleset.is_empty());
+    }
+
+    #[test]
+    fn a_change_every_ruleset_governs_has_no_such_refs() {
+        let r = judge(
+            Some("alice"),
+            vec![update("refs/heads/main", Some(A), Some(B), vec![])],
+        );
+        assert!(r.refs_without_ruleset.is_empty());
+        let v: serde_json::Value = serde_json::from_str(&render::json(&r)).expect("JSON");
+        assert!(v.get("refs_without_ruleset").is_none(), "{v}");
+    }
 }
