@@ -110,7 +110,9 @@ pub fn git_letter(sig: &SignatureCheck) -> char {
         | KeyVerdict::Malformed
         | KeyVerdict::UnsupportedFormat
         | KeyVerdict::NotSigningKey
-        | KeyVerdict::KeyNotYetValid => 'E',
+        | KeyVerdict::KeyNotYetValid
+        // Never the verifier's own answer; git could not check it either.
+        | KeyVerdict::NotVerified => 'E',
     }
 }
 

@@ -177,6 +177,10 @@ pub enum KeyVerdict {
     UnsupportedFormat,
     /// The signature could not be parsed.
     Malformed,
+    /// The object is signed, but its signature was not verified: no rule of the ref it was
+    /// pushed to reads signatures (the collector only verifies where a rule asks). A rule that
+    /// reads it refuses the object: the collector failed to verify what the rule needed.
+    NotVerified,
 }
 
 impl KeyVerdict {
@@ -196,6 +200,7 @@ impl KeyVerdict {
             KeyVerdict::WrongNamespace => Code::WrongNamespace,
             KeyVerdict::UnsupportedFormat => Code::UnsupportedFormat,
             KeyVerdict::Malformed => Code::MalformedSignature,
+            KeyVerdict::NotVerified => Code::SignatureNotVerified,
         })
     }
 
@@ -215,6 +220,7 @@ impl KeyVerdict {
             KeyVerdict::WrongNamespace => "wrong_namespace",
             KeyVerdict::UnsupportedFormat => "unsupported_format",
             KeyVerdict::Malformed => "malformed",
+            KeyVerdict::NotVerified => "not_verified",
         }
     }
 }

@@ -312,7 +312,7 @@ impl fmt::Display for ObjectVerdict {
 mod tests {
     use super::*;
 
-    const KEY_VERDICTS: [KeyVerdict; 11] = [
+    const KEY_VERDICTS: [KeyVerdict; 12] = [
         KeyVerdict::Good,
         KeyVerdict::NoSignature,
         KeyVerdict::BadSignature,
@@ -324,7 +324,27 @@ mod tests {
         KeyVerdict::WrongNamespace,
         KeyVerdict::UnsupportedFormat,
         KeyVerdict::Malformed,
+        KeyVerdict::NotVerified,
     ];
+
+    /// Fails to compile when a verdict is added and not listed above.
+    #[allow(dead_code)]
+    fn listed(v: KeyVerdict) -> bool {
+        match v {
+            KeyVerdict::Good
+            | KeyVerdict::NoSignature
+            | KeyVerdict::BadSignature
+            | KeyVerdict::UnknownKey
+            | KeyVerdict::ExpiredKey
+            | KeyVerdict::RevokedKey
+            | KeyVerdict::KeyNotYetValid
+            | KeyVerdict::NotSigningKey
+            | KeyVerdict::WrongNamespace
+            | KeyVerdict::UnsupportedFormat
+            | KeyVerdict::Malformed
+            | KeyVerdict::NotVerified => KEY_VERDICTS.contains(&v),
+        }
+    }
 
     fn policy() -> Policy {
         Policy::from_yaml(
@@ -533,6 +553,7 @@ mod tests {
             "wrong_namespace",
             "unsupported_format",
             "malformed_signature",
+            "signature_not_verified",
         ];
         for (verdict, want) in KEY_VERDICTS.into_iter().zip(want) {
             let v = verdict

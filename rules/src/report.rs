@@ -29,6 +29,9 @@ pub enum Code {
     WrongNamespace,
     UnsupportedFormat,
     MalformedSignature,
+    /// A signature a rule reads was not verified (never expected: the collector verifies
+    /// every signature a rule of the ref reads); the object is refused rather than trusted.
+    SignatureNotVerified,
     /// Signed by a known key, but the key's identity does not own the committer (tagger) email.
     IdentityMismatch,
     /// A lightweight tag where a signed annotated tag is required.
@@ -89,6 +92,7 @@ impl Code {
             Code::WrongNamespace => "wrong_namespace",
             Code::UnsupportedFormat => "unsupported_format",
             Code::MalformedSignature => "malformed_signature",
+            Code::SignatureNotVerified => "signature_not_verified",
             Code::IdentityMismatch => "identity_mismatch",
             Code::LightweightTag => "lightweight_tag",
             Code::SecretDetected => "secret_detected",

@@ -1529,3 +1529,31 @@ mod no_ruleset {
         assert!(v.get("refs_without_ruleset").is_none(), "{v}");
     }
 }
+
+/// A signature the collector did not verify (no rule of the ref it was first read for reads
+/// signatures) never counts as good where a rule reads it.
+#[test]
+fn an_unverified_signature_is_refused_where_a_rule_reads_it() {
+    let unverified = SignatureCheck {
+        verdict: KeyVerdict::NotVerified,
+        ..SignatureCheck::default()
+    };
+    let r = judge(
+        Some("alice"),
+        vec![update(
+            "refs/heads/main",
+            Some(A),
+            Some(B),
+            vec![commit(B, "alice@example.org", unverified)],
+        )],
+    );
+    assert_eq!(
+        codes(&r),
+        [(
+            "required_signatures".to_string(),
+            Code::SignatureNotVerified
+        )]
+    );
+    assert!(!r.allowed);
+    assert!(r.violations[0].message.contains("not verified"), "{r:?}");
+}

@@ -608,8 +608,11 @@ impl<'a> Collector<'a> {
             return known.clone();
         }
         match part {
-            // No rule on this ref asks for signatures: don't spend time verifying.
-            SignaturePart::Signed { .. } if !verify => SignatureCheck::default(),
+            // No rule on this ref reads signatures: don't spend time verifying, and say so.
+            SignaturePart::Signed { .. } if !verify => SignatureCheck {
+                verdict: rules::KeyVerdict::NotVerified,
+                ..SignatureCheck::default()
+            },
             _ => part.check(self.inputs.verifier, self.inputs.now),
         }
     }

@@ -272,7 +272,28 @@ fn a_signed_commit_no_rule_asks_about_is_not_verified() {
     let c = git.add_commit_with(tree, &[base], ALICE, "on a topic", signed());
     let change = s.collect(&git, &[(None, Some(c), "refs/heads/topic")]);
     let sig = &change.updates[0].commits[0].signature;
-    assert_ne!(sig.verdict, KeyVerdict::Good, "not verified: no rule asks");
+    assert_eq!(
+        sig.verdict,
+        KeyVerdict::NotVerified,
+        "signed, but no rule asks"
+    );
+    // The same commit pushed to main as well is verified there.
+    let change = s.collect(
+        &git,
+        &[
+            (None, Some(c), "refs/heads/topic"),
+            (Some(base), Some(c), "refs/heads/main"),
+        ],
+    );
+    assert_eq!(
+        change.updates[0].commits[0].signature.verdict,
+        KeyVerdict::NotVerified
+    );
+    assert_eq!(
+        change.updates[1].commits[0].signature.verdict,
+        KeyVerdict::Good
+    );
+    assert!(rules::evaluate(&s.policy, &change).allowed);
 }
 
 #[test]

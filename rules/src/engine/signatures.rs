@@ -190,6 +190,10 @@ fn refusal_problem(r: &Refusal, sig: &SignatureCheck, what: Signed) -> Problem {
                     detail("the signature cannot be parsed".to_string()),
                     resign,
                 ),
+                KeyVerdict::NotVerified => (
+                    format!("the {what}'s signature was not verified (an internal error of the server)"),
+                    "push again; if it persists, tell your git administrator".to_string(),
+                ),
                 // `bind` refuses these as `Unsigned`, or not at all.
                 KeyVerdict::Good | KeyVerdict::NoSignature => (r.reason(), resign),
             }
