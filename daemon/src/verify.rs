@@ -124,12 +124,16 @@ struct Line {
     /// With `--ref`: the rule of that ref's rulesets that failed, `rule (ruleset)`.
     #[serde(skip_serializing_if = "Option::is_none")]
     rule: Option<String>,
+    /// The object's id, typed (`commit` or `tag` is its hex for the output).
+    #[serde(skip)]
+    object: ObjectId,
 }
 
 impl Line {
-    /// An empty line for an object whose bound email is `email`.
-    fn new(policy: &Policy, email: &str) -> Line {
+    /// An empty line for `object`, whose bound email is `email`.
+    fn new(policy: &Policy, object: ObjectId, email: &str) -> Line {
         Line {
+            object,
             commit: None,
             tag: None,
             name: None,
@@ -337,10 +341,9 @@ fn judge_under_ref(
     let mut known = HashMap::new();
     let mut commits = Vec::new();
     for l in lines.iter() {
-        let id = git.parse_id(l.id())?;
-        known.insert(id, l.signature());
+        known.insert(l.object, l.signature());
         if l.commit.is_some() {
-            commits.push(id);
+            commits.push(l.object);
         }
     }
     if commits.is_empty() {
@@ -451,8 +454,9 @@ fn check_one(ctx: &Ctx<'_>, reader: &dyn GitRead, item: &Item) -> Result<Vec<Lin
                     .map(|p| p.email.clone())
                     .unwrap_or_default();
                 let (email, role) = bound_email(ctx.identity, &tagger, &tagger, true);
-                let mut line = Line::new(policy, email.unwrap_or(&tagger));
-                line.tag = Some(crate::git::tag_id(reader.hash_kind(), text)?.to_string());
+                let tag_id = crate::git::tag_id(reader.hash_kind(), text)?;
+                let mut line = Line::new(policy, tag_id, email.unwrap_or(&tagger));
+                line.tag = Some(tag_id.to_string());
                 line.name = Some(t.name);
                 line.merged_in = Some(id.to_string());
                 judge_fresh(ctx, &t.signature, email, role, &mut line);
@@ -468,7 +472,7 @@ fn check_one(ctx: &Ctx<'_>, reader: &dyn GitRead, item: &Item) -> Result<Vec<Lin
     };
     let tag = matches!(item, Item::Tag { .. });
     let (email, role) = bound_email(ctx.identity, &committer, &author, tag);
-    let mut line = Line::new(policy, email.unwrap_or(&committer));
+    let mut line = Line::new(policy, item.id(), email.unwrap_or(&committer));
     match item {
         Item::Commit(id) => line.commit = Some(id.to_string()),
         Item::Tag { id, name } => {
@@ -708,6 +712,7 @@ mod tests {
     #[test]
     fn text_and_json_render_one_line_per_object_and_a_summary() {
         let good = Line {
+            object: ObjectId::null(gix::hash::Kind::Sha1),
             commit: Some("a".repeat(40)),
             tag: None,
             name: None,
@@ -725,6 +730,7 @@ mod tests {
             rule: None,
         };
         let bad = Line {
+            object: ObjectId::null(gix::hash::Kind::Sha1),
             commit: None,
             tag: Some("b".repeat(40)),
             name: Some("v1".into()),
