@@ -84,4 +84,47 @@ mod tests {
         assert!(matches!(b.check(), Err(Exceeded::Deadline(_))));
         assert!(Budget::within(Duration::from_secs(60)).check().is_ok());
     }
+
+    /// A deadline that passes stops the clones too: the work on another thread sees it at its
+    /// next check even if it was not the one that noticed the time.
+    #[test]
+    fn a_passed_deadline_stops_every_clone_and_says_how_long_it_was() {
+        let b = Budget::within(Duration::from_millis(1500));
+        let worker = b.clone();
+        assert!(worker.check().is_ok());
+        let late = Budget {
+            deadline: Some((Instant::now(), Duration::from_millis(1500))),
+            ..b
+        };
+        let e = late.check().expect_err("passed");
+        assert_eq!(
+            e.to_string(),
+            "no verdict within 1500 ms (settings.timeout_seconds): the push is too large to judge in time; push it in parts"
+        );
+        assert!(matches!(worker.check(), Err(Exceeded::Cancelled)));
+    }
+
+    #[test]
+    fn time_left_counts_down_and_an_unlimited_budget_has_none() {
+        assert_eq!(Budget::unlimited().remaining(), None);
+        let b = Budget::within(Duration::from_secs(60));
+        let left = b.remaining().expect("a deadline");
+        assert!(
+            left <= Duration::from_secs(60) && left > Duration::from_secs(50),
+            "{left:?}"
+        );
+        assert_eq!(
+            Budget::within(Duration::ZERO).remaining(),
+            Some(Duration::ZERO)
+        );
+    }
+
+    /// A timeout too large to add to the clock (a policy's huge timeout) is no deadline, not a
+    /// panic or an immediate expiry.
+    #[test]
+    fn a_timeout_past_the_end_of_the_clock_is_no_deadline() {
+        let b = Budget::within(Duration::MAX);
+        assert_eq!(b.remaining(), None);
+        assert!(b.check().is_ok());
+    }
 }

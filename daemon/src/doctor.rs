@@ -528,4 +528,153 @@ mod tests {
         assert_eq!(c.status, Status::Fail);
         assert!(c.detail.contains("stale socket"), "{c:?}");
     }
+
+    #[test]
+    fn the_report_tags_each_check_and_counts_them() {
+        let checks = [
+            ok("git", "git version 2.43.0"),
+            warn(
+                "state directory",
+                "/x does not exist yet",
+                "it is made on start",
+            ),
+            fail("daemon", "no socket at /s", "start it"),
+        ];
+        assert_eq!(
+            render(&checks),
+            "ok   git: git version 2.43.0\n\
+             WARN state directory: /x does not exist yet\n\
+             \x20    fix: it is made on start\n\
+             FAIL daemon: no socket at /s\n\
+             \x20    fix: start it\n\
+             3 checks: 1 ok, 1 warnings, 1 failed\n"
+        );
+    }
+
+    #[test]
+    fn the_policy_check_loads_it_as_the_daemon_would() {
+        let c = policy(None);
+        assert_eq!(c.status, Status::Ok, "{c:?}");
+        assert!(
+            c.detail.starts_with("the embedded default policy: valid, "),
+            "{}",
+            c.detail
+        );
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("policy.yaml");
+        std::fs::write(
+            &file,
+            "version: 1\nrulesets: [{name: x, target: nowhere}]\n",
+        )
+        .expect("write");
+        let c = policy(Some(&file));
+        assert_eq!(c.status, Status::Fail);
+        assert!(
+            c.detail.contains(&file.display().to_string()),
+            "{}",
+            c.detail
+        );
+        assert!(c
+            .fix
+            .as_deref()
+            .is_some_and(|f| f.contains("pushguard policy check")));
+    }
+
+    #[test]
+    fn a_state_dir_that_is_missing_or_a_file_is_said_so() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let missing = state_dir(&dir.path().join("state"));
+        assert_eq!(missing.len(), 1);
+        assert_eq!(missing[0].status, Status::Warn);
+        let file = dir.path().join("file");
+        std::fs::write(&file, "").expect("write");
+        let c = state_dir(&file);
+        assert_eq!(c[0].status, Status::Fail);
+        assert!(c[0].detail.ends_with("is not a directory"), "{c:?}");
+    }
+
+    #[test]
+    fn something_else_than_a_socket_at_the_socket_path_fails() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.sock");
+        std::fs::write(&path, "").expect("write");
+        let c = socket(&path);
+        assert_eq!(c.status, Status::Fail);
+        assert!(c.detail.ends_with("is not a socket"), "{c:?}");
+    }
+
+    /// A bare repository with pushguard's hook installed as the daemon installs it, running
+    /// `binary`, asking the daemon at `socket`.
+    fn installed_repo(root: &Path, binary: &Path, socket: &Path) -> PathBuf {
+        let repo = root.join("app.git");
+        let init = std::process::Command::new("git")
+            .args(["init", "--bare", "-q"])
+            .arg(&repo)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .status()
+            .expect("git");
+        assert!(init.success());
+        let opts = install::InstallOptions {
+            binary: binary.to_path_buf(),
+            socket: socket.to_path_buf(),
+            ..Default::default()
+        };
+        install::install(&repo, &opts).expect("install");
+        repo
+    }
+
+    /// Each way a repository's hook can fail to judge pushes is named, with its fix.
+    #[test]
+    fn a_repository_check_finds_what_stops_its_hook_from_judging() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let binary = dir.path().join("pushguard-hook");
+        std::fs::write(&binary, "#!/bin/sh\n").expect("binary");
+        std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let sock = dir.path().join("pushguard.sock");
+        let repo = installed_repo(dir.path(), &binary, &sock);
+        let hook = repo.join("hooks/pre-receive");
+        let check = |socket: &Path| repository(&repo, socket);
+
+        let c = check(&sock);
+        assert_eq!(c.status, Status::Ok, "{c:?}");
+        assert_eq!(
+            c.detail,
+            "pre-receive hook installed (atomic mode, fail_closed)"
+        );
+
+        let c = check(Path::new("/elsewhere.sock"));
+        assert_eq!(c.status, Status::Fail);
+        assert!(c.detail.contains("not at /elsewhere.sock"), "{c:?}");
+
+        std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let c = check(&sock);
+        assert!(
+            c.detail
+                .contains("missing or not executable: every push is rejected"),
+            "{c:?}"
+        );
+        std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let c = check(&sock);
+        assert!(
+            c.detail.contains("is not executable: git skips it"),
+            "{c:?}"
+        );
+        assert_eq!(c.fix, Some(format!("chmod 755 {}", hook.display())));
+
+        std::fs::write(&hook, "#!/bin/sh\nexit 0\n").expect("foreign hook");
+        let c = check(&sock);
+        assert!(c.detail.contains("is not pushguard's hook"), "{c:?}");
+        assert!(c
+            .fix
+            .as_deref()
+            .is_some_and(|f| f.starts_with("pushguard install --chain")));
+
+        std::fs::remove_file(&hook).expect("rm");
+        let c = check(&sock);
+        assert_eq!(c.status, Status::Fail);
+        assert!(c.detail.starts_with("no pre-receive hook"), "{c:?}");
+    }
 }

@@ -122,4 +122,51 @@ mod tests {
         std::fs::write(&path, [1u8; 33]).expect("lengthen");
         assert!(read(&path).is_err());
     }
+
+    #[test]
+    fn a_key_file_given_is_read_and_a_missing_one_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let made = load_or_create(dir.path()).expect("create");
+        let path = dir.path().join(FILE);
+        assert_eq!(for_command(Some(&path)).expect("read"), Some(made));
+        let missing = dir.path().join("nope.key");
+        let e = for_command(Some(&missing)).expect_err("missing");
+        assert!(
+            e.to_string().starts_with(&format!(
+                "cannot read the fingerprint key {}",
+                missing.display()
+            )),
+            "{e}"
+        );
+    }
+
+    /// A key that exists but is refused is never silently replaced by a new one (fingerprints
+    /// would change under every suppression and bypass).
+    #[test]
+    fn a_refused_key_is_not_replaced() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(FILE);
+        std::fs::write(&path, [9u8; 31]).expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        assert!(load_or_create(dir.path()).is_err());
+        assert_eq!(std::fs::read(&path).expect("read"), [9u8; 31]);
+    }
+
+    #[test]
+    fn a_state_dir_that_is_not_there_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let gone = dir.path().join("gone");
+        let e = load_or_create(&gone).expect_err("no directory");
+        assert_eq!(e.to_string(), format!("cannot write in {}", gone.display()));
+        assert!(!gone.exists());
+    }
+
+    #[test]
+    fn the_key_is_the_files_bytes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(FILE);
+        std::fs::write(&path, [5u8; 32]).expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        assert_eq!(read(&path).expect("read"), FingerprintKey::new([5u8; 32]));
+    }
 }

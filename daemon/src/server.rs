@@ -1,6 +1,6 @@
 //! The daemon: hook socket, repository watcher, policy reload, graceful shutdown.
 
-use crate::audit::AuditLog;
+use crate::audit::{self, AuditLog, Peer};
 use crate::budget::Budget;
 use crate::collect;
 use crate::records::{self, RecordStore};
@@ -8,12 +8,12 @@ use crate::state::Loaded;
 use anyhow::{bail, Context, Result};
 use arc_swap::ArcSwap;
 use hooks::install::{self, InstallOptions};
-use hooks::wire::{self, HookKind, HookRequest, HookResponse, PROTOCOL_VERSION};
+use hooks::wire::{self, FrameError, HookKind, HookRequest, HookResponse, PROTOCOL_VERSION};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio_util::sync::CancellationToken;
@@ -104,7 +104,7 @@ pub async fn serve(cfg: ServeConfig) -> Result<()> {
         None => crate::fpkey::load_or_create(&cfg.state_dir)?,
     };
     let loaded = loaded.with_fingerprint_key(Some(fingerprint_key.clone()));
-    let audit = AuditLog::open(&cfg.state_dir.join("audit.jsonl"))?;
+    let audit = audit::open(&cfg.state_dir.join("audit.jsonl"))?;
     let records = RecordStore::open(&cfg.state_dir)?;
     let listener = bind(&cfg.socket, cfg.socket_mode)?;
     let shared = Arc::new(Shared {
@@ -221,18 +221,19 @@ async fn accept_loop(
     }
 }
 
-/// The request on a connection; `None` when the client closed it before its first byte (a
-/// liveness probe such as `pushguard doctor`'s: not a refusal worth auditing).
-async fn read_request(stream: &mut UnixStream) -> Result<Option<HookRequest>> {
-    let mut len = [0u8; 4];
-    if stream.read(&mut len[..1]).await? == 0 {
-        return Ok(None);
+/// Read one frame with the protocol's codec ([`hooks::wire`]): the async twin of
+/// [`wire::read_frame`], built from the same pure pieces, with the same size check before any
+/// of the body is read.
+async fn read_frame(stream: &mut (impl AsyncRead + Unpin)) -> Result<Vec<u8>, FrameError> {
+    let mut header = [0u8; wire::HEADER_LEN];
+    let mut got = 0;
+    while got < wire::HEADER_LEN {
+        match stream.read(&mut header[got..]).await? {
+            0 => return Err(wire::header_ended(got)),
+            n => got += n,
+        }
     }
-    stream.read_exact(&mut len[1..]).await?;
-    let len = u32::from_be_bytes(len) as usize;
-    if len > wire::MAX_FRAME {
-        bail!("request of {len} bytes is too large");
-    }
+    let len = wire::decode_header(header)?;
     // Grow with the bytes that arrive (see `wire::read_frame`): an idle client that announced
     // a large frame holds no memory.
     let mut body = Vec::new();
@@ -240,9 +241,18 @@ async fn read_request(stream: &mut UnixStream) -> Result<Option<HookRequest>> {
         .take(len as u64)
         .read_to_end(&mut body)
         .await?;
-    if body.len() != len {
-        bail!("request ended after {} of its {len} bytes", body.len());
-    }
+    wire::check_body(&body, len)?;
+    Ok(body)
+}
+
+/// The request on a connection; `None` when the client closed it before its first byte (a
+/// liveness probe such as `pushguard doctor`'s: not a refusal worth auditing).
+async fn read_request(stream: &mut (impl AsyncRead + Unpin)) -> Result<Option<HookRequest>> {
+    let body = match read_frame(stream).await {
+        Ok(b) => b,
+        Err(FrameError::Closed) => return Ok(None),
+        Err(e) => return Err(anyhow::Error::new(e).context("cannot read the request")),
+    };
     let req: HookRequest = serde_json::from_slice(&body).context("malformed request")?;
     if req.version != PROTOCOL_VERSION {
         bail!(
@@ -270,17 +280,29 @@ fn guarded_repository(git_dir: &str, repos: &Path) -> Result<PathBuf> {
     Ok(dir)
 }
 
-async fn respond(stream: &mut UnixStream, resp: &HookResponse) {
-    let body = match serde_json::to_vec(resp) {
-        Ok(b) => b,
+/// The frame that carries `resp`, or why it cannot be sent (a response over the protocol's
+/// limit, which the hook would refuse to read anyway).
+fn response_frame(resp: &HookResponse) -> Result<Vec<u8>, String> {
+    let body = serde_json::to_vec(resp).map_err(|e| format!("cannot encode the verdict: {e}"))?;
+    wire::encode_frame(&body).map_err(|e| format!("cannot send the verdict: {e}"))
+}
+
+/// Send `resp`; one that cannot be framed is replaced by an error (which rejects the push) and
+/// said so in the log.
+async fn respond(stream: &mut (impl AsyncWrite + Unpin), resp: &HookResponse) {
+    let frame = match response_frame(resp) {
+        Ok(f) => f,
         Err(e) => {
-            error!("cannot encode a response: {e}");
-            return;
+            error!("{e}");
+            match response_frame(&error_response(e)) {
+                Ok(f) => f,
+                Err(e) => {
+                    error!("{e}");
+                    return;
+                }
+            }
         }
     };
-    let mut frame = Vec::with_capacity(body.len() + 4);
-    frame.extend_from_slice(&(body.len() as u32).to_be_bytes());
-    frame.extend_from_slice(&body);
     if let Err(e) = stream.write_all(&frame).await {
         warn!("cannot send the verdict to the hook: {e}");
     }
@@ -316,10 +338,14 @@ async fn handle(shared: Arc<Shared>, mut stream: UnixStream) {
         .await;
         return;
     }
+    let who = Peer {
+        uid: peer.uid(),
+        pid: peer.pid(),
+    };
     let refuse = |git_dir: &str, why: String| {
-        warn!(uid = peer.uid(), pid = ?peer.pid(), "refused a request: {why}");
+        warn!(uid = who.uid, pid = ?who.pid, "refused a request: {why}");
         // The refusal is an answer in itself; a failed audit line is logged by the writer.
-        let _ = shared.audit.refused(git_dir, &why, peer.uid(), peer.pid());
+        let _ = audit::append(&shared.audit, &audit::refused(git_dir, &why, who));
         error_response(why)
     };
     let req = match tokio::time::timeout(Duration::from_secs(10), read_request(&mut stream)).await {
@@ -400,16 +426,26 @@ async fn handle(shared: Arc<Shared>, mut stream: UnixStream) {
             error_response(e.clone())
         }
     };
+    // A verdict too large to send is no verdict: audited and answered as the error it is.
+    let unsendable = response_frame(&resp).err();
+    if let Some(e) = &unsendable {
+        error!(repo = %req.git_dir, "{e}");
+        resp = error_response(e.clone());
+    }
+    let result = match &unsendable {
+        Some(e) => Err(e),
+        None => outcome.as_ref().map(|(_, r)| r),
+    };
     // No verdict without its record: a push that cannot be audited is not accepted.
-    let written = shared.audit.decision(
+    let written = audit::decision(
         &req,
         &loaded.hash,
         outcome.as_ref().ok().map(|(c, _)| c),
-        outcome.as_ref().map(|(_, r)| r),
-        peer.uid(),
-        peer.pid(),
+        result,
+        who,
         elapsed,
-    );
+    )
+    .and_then(|record| audit::append(&shared.audit, &record));
     if let Err(e) = written {
         resp = error_response(format!("{e:#}; nothing is accepted until it can be"));
     }
@@ -597,5 +633,412 @@ async fn watch_loop(
             let s = shared.clone();
             let _ = tokio::task::spawn_blocking(move || install_all(&s, false)).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hooks::audit::{AuditEvent, AuditRecord, AuditVerdict};
+    use hooks::wire::WireUpdate;
+    use std::io::Write as _;
+
+    /// A directory that `install::is_bare_repo` takes for a bare repository.
+    fn bare_dir(path: &Path) {
+        for d in ["objects", "refs"] {
+            std::fs::create_dir_all(path.join(d)).expect("mkdir");
+        }
+        std::fs::write(path.join("HEAD"), "ref: refs/heads/main\n").expect("HEAD");
+    }
+
+    #[test]
+    fn only_bare_repositories_under_the_root_are_guarded() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("repos");
+        bare_dir(&root.join("team/app.git"));
+        bare_dir(&dir.path().join("elsewhere.git"));
+        std::fs::create_dir_all(root.join("plain")).expect("mkdir");
+        let canonical = std::fs::canonicalize(root.join("team/app.git")).expect("canonical");
+        let guarded = |p: PathBuf| guarded_repository(&p.to_string_lossy(), &root);
+        assert_eq!(
+            guarded(root.join("team/app.git")).expect("guarded"),
+            canonical
+        );
+        // `..` is resolved before the check, both ways.
+        assert_eq!(
+            guarded(root.join("team/../team/app.git")).expect("guarded"),
+            canonical
+        );
+        let e = guarded(root.join("../elsewhere.git")).expect_err("outside the root");
+        assert!(
+            e.to_string()
+                .contains("is not a repository this daemon guards"),
+            "{e}"
+        );
+        // A symlink under the root that leads out of it is judged by where it leads.
+        std::os::unix::fs::symlink(dir.path().join("elsewhere.git"), root.join("link.git"))
+            .expect("symlink");
+        assert!(guarded(root.join("link.git")).is_err());
+        // Not a bare repository, and not there at all.
+        assert!(guarded(root.join("plain")).is_err());
+        let e = guarded(root.join("missing.git")).expect_err("missing");
+        assert!(e.to_string().contains("missing.git"), "{e}");
+        // A root that does not exist guards nothing.
+        assert!(guarded_repository(
+            &canonical.to_string_lossy(),
+            &dir.path().join("no-such-root")
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn an_error_response_rejects_and_says_why() {
+        let r = error_response("the daemon is busy".into());
+        assert_eq!(r.version, PROTOCOL_VERSION);
+        assert!(!r.allowed);
+        assert_eq!(r.error.as_deref(), Some("the daemon is busy"));
+        assert!(r.message.is_empty());
+    }
+
+    fn config(dir: &Path) -> ServeConfig {
+        ServeConfig {
+            repos: dir.join("repos"),
+            policy: None,
+            socket: dir.join("pushguard.sock"),
+            state_dir: dir.join("state"),
+            socket_mode: 0o600,
+            allow_uids: Vec::new(),
+            chain: false,
+            scan_interval: Duration::from_secs(60),
+            grace: Duration::from_secs(1),
+            binary: PathBuf::from("/usr/bin/pushguard-hook"),
+            max_concurrent: 2,
+            fingerprint_key: None,
+        }
+    }
+
+    #[test]
+    fn the_policy_is_named_by_its_file_or_as_the_default() {
+        let dir = Path::new("/srv");
+        assert_eq!(policy_name(&config(dir)), "<embedded default>");
+        let cfg = ServeConfig {
+            policy: Some(PathBuf::from("/etc/pushguard/policy.yaml")),
+            ..config(dir)
+        };
+        assert_eq!(policy_name(&cfg), "/etc/pushguard/policy.yaml");
+    }
+
+    /// A connected pair: the hook's end (blocking, as the hook uses it) and the daemon's (tokio).
+    fn pair() -> (std::os::unix::net::UnixStream, UnixStream) {
+        let (hook, daemon) = std::os::unix::net::UnixStream::pair().expect("socketpair");
+        hook.set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("timeout");
+        daemon.set_nonblocking(true).expect("nonblocking");
+        (hook, UnixStream::from_std(daemon).expect("tokio stream"))
+    }
+
+    fn request(git_dir: &str) -> HookRequest {
+        HookRequest {
+            version: PROTOCOL_VERSION,
+            hook: HookKind::PreReceive,
+            git_dir: git_dir.to_string(),
+            updates: vec![WireUpdate {
+                old: "0".repeat(40),
+                new: "1".repeat(40),
+                name: "refs/heads/main".into(),
+            }],
+            env: Default::default(),
+        }
+    }
+
+    /// What the daemon reads from bytes the hook's side sent (then closed).
+    async fn read_sent(bytes: Vec<u8>) -> Result<Option<HookRequest>> {
+        let (mut hook, mut daemon) = pair();
+        let writer = std::thread::spawn(move || {
+            let _ = hook.write_all(&bytes);
+        });
+        let got = read_request(&mut daemon).await;
+        writer.join().expect("writer");
+        got
+    }
+
+    #[tokio::test]
+    async fn the_daemon_reads_what_the_hooks_codec_writes_and_refuses_the_rest() {
+        let req = request("/srv/git/a.git");
+        let mut frame = Vec::new();
+        wire::write_frame(&mut frame, &serde_json::to_vec(&req).expect("json")).expect("frame");
+        assert_eq!(
+            read_sent(frame.clone()).await.expect("read"),
+            Some(req.clone())
+        );
+        // A connection closed before its first byte is a probe, not an error.
+        assert_eq!(read_sent(Vec::new()).await.expect("probe"), None);
+        // Oversized: refused from the header alone, with the size and the limit named.
+        let mut over = ((wire::MAX_FRAME + 1) as u32).to_be_bytes().to_vec();
+        over.extend_from_slice(b"{}");
+        let e = read_sent(over).await.expect_err("too large");
+        assert_eq!(
+            format!("{e:#}"),
+            format!(
+                "cannot read the request: frame of {} bytes is too large: the limit is {}",
+                wire::MAX_FRAME + 1,
+                wire::MAX_FRAME
+            )
+        );
+        // Truncated, in the body and in the header.
+        let e = read_sent(frame[..frame.len() - 3].to_vec())
+            .await
+            .expect_err("truncated");
+        assert!(format!("{e:#}").contains("frame ended after"), "{e:#}");
+        let e = read_sent(vec![0, 0]).await.expect_err("half a header");
+        assert!(format!("{e:#}").contains("header ended after 2"), "{e:#}");
+        // Garbage in a well-formed frame, and another protocol version.
+        let e = read_sent(wire::encode_frame(b"not json!").expect("frame"))
+            .await
+            .expect_err("garbage");
+        assert!(format!("{e:#}").starts_with("malformed request"), "{e:#}");
+        let mut v2 = serde_json::to_value(&req).expect("json");
+        v2["version"] = 2.into();
+        let body = serde_json::to_vec(&v2).expect("json");
+        let e = read_sent(wire::encode_frame(&body).expect("frame"))
+            .await
+            .expect_err("version");
+        assert!(
+            e.to_string()
+                .starts_with("hook speaks protocol 2 and the daemon 1"),
+            "{e}"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_hooks_codec_reads_what_the_daemon_sends_and_an_oversized_verdict_is_an_error() {
+        let (mut hook, mut daemon) = pair();
+        let verdict = HookResponse {
+            version: PROTOCOL_VERSION,
+            allowed: false,
+            message: "pushguard: push rejected\n".into(),
+            error: None,
+        };
+        respond(&mut daemon, &verdict).await;
+        let huge = HookResponse {
+            message: "x".repeat(wire::MAX_FRAME),
+            ..verdict.clone()
+        };
+        respond(&mut daemon, &huge).await;
+        drop(daemon);
+        let read = |hook: &mut std::os::unix::net::UnixStream| -> HookResponse {
+            serde_json::from_slice(&wire::read_frame(hook).expect("a frame")).expect("response")
+        };
+        assert_eq!(read(&mut hook), verdict);
+        // The verdict over the limit was not sent; an error (which rejects) went instead.
+        let replaced = read(&mut hook);
+        assert!(!replaced.allowed);
+        let why = replaced.error.expect("an error");
+        assert!(
+            why.starts_with("cannot send the verdict: frame of ")
+                && why.contains("is too large: the limit is"),
+            "{why}"
+        );
+        assert!(matches!(
+            wire::read_frame(&mut hook),
+            Err(wire::FrameError::Closed)
+        ));
+    }
+
+    /// A daemon's shared state over a temporary directory, with the embedded default policy.
+    fn shared(dir: &Path, own_uid: u32) -> Arc<Shared> {
+        let cfg = config(dir);
+        std::fs::create_dir_all(&cfg.repos).expect("repos");
+        std::fs::create_dir_all(&cfg.state_dir).expect("state");
+        let key = secrets::FingerprintKey::new([7; 32]);
+        let loaded = Loaded::load(None)
+            .expect("the default policy")
+            .with_fingerprint_key(Some(key.clone()));
+        Arc::new(Shared {
+            audit: audit::open(&cfg.state_dir.join("audit.jsonl")).expect("audit log"),
+            records: RecordStore::open(&cfg.state_dir).expect("records"),
+            own_uid,
+            judgements: Arc::new(tokio::sync::Semaphore::new(1)),
+            loaded: ArcSwap::from_pointee(loaded),
+            fingerprint_key: key,
+            refused: Default::default(),
+            cfg,
+        })
+    }
+
+    fn audit_lines(shared: &Shared) -> Vec<AuditRecord> {
+        std::fs::read_to_string(shared.cfg.state_dir.join("audit.jsonl"))
+            .expect("audit log")
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("an audit record"))
+            .collect()
+    }
+
+    /// One connection through `handle`: the bytes the hook sends, and the answer it gets (none
+    /// when the daemon closed without one).
+    async fn exchange(shared: &Arc<Shared>, sent: Vec<u8>) -> Option<HookResponse> {
+        let (mut hook, daemon) = pair();
+        let task = tokio::spawn(handle(shared.clone(), daemon));
+        let answer = tokio::task::spawn_blocking(move || {
+            // As the hook does: the daemon may answer and close before reading it all.
+            let _ = hook.write_all(&sent);
+            let _ = hook.shutdown(std::net::Shutdown::Write);
+            match wire::read_frame(&mut hook) {
+                Ok(body) => Some(serde_json::from_slice(&body).expect("a response")),
+                Err(wire::FrameError::Closed) => None,
+                Err(e) => panic!("a broken answer: {e}"),
+            }
+        })
+        .await
+        .expect("hook side");
+        task.await.expect("handle");
+        answer
+    }
+
+    fn framed(req: &HookRequest) -> Vec<u8> {
+        wire::encode_frame(&serde_json::to_vec(req).expect("json")).expect("frame")
+    }
+
+    fn own_uid_for_tests() -> u32 {
+        own_uid().expect("uid")
+    }
+
+    #[tokio::test]
+    async fn a_request_in_a_verdict_out_and_a_line_in_the_audit_log() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let shared = shared(dir.path(), own_uid_for_tests());
+        let repo = shared.cfg.repos.join("app.git");
+        let init = std::process::Command::new("git")
+            .args(["init", "--bare", "-q"])
+            .arg(&repo)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .status()
+            .expect("git");
+        assert!(init.success());
+        // Deleting branches, judged by the embedded default policy: a topic branch may go,
+        // the default branch may not.
+        let deletion = |name: &str| {
+            let mut req = request(&repo.to_string_lossy());
+            req.updates[0] = WireUpdate {
+                old: "1".repeat(40),
+                new: "0".repeat(40),
+                name: name.into(),
+            };
+            req
+        };
+        let topic = deletion("refs/heads/topic");
+        let resp = exchange(&shared, framed(&topic)).await.expect("a verdict");
+        assert_eq!(
+            (resp.allowed, resp.error.as_deref()),
+            (true, None),
+            "{resp:?}"
+        );
+        let resp = exchange(&shared, framed(&deletion("refs/heads/main")))
+            .await
+            .expect("a verdict");
+        assert_eq!(
+            (resp.allowed, resp.error.as_deref()),
+            (false, None),
+            "{resp:?}"
+        );
+        assert!(
+            resp.message.contains("protect-default-branch"),
+            "{}",
+            resp.message
+        );
+        let lines = audit_lines(&shared);
+        let verdicts: Vec<_> = lines.iter().map(|l| (l.event, l.verdict)).collect();
+        assert_eq!(
+            verdicts,
+            [
+                (AuditEvent::Decision, Some(AuditVerdict::Allowed)),
+                (AuditEvent::Decision, Some(AuditVerdict::Rejected))
+            ]
+        );
+        assert_eq!(lines[0].updates, topic.updates);
+        assert_eq!(
+            lines[1].violations.as_deref().map(|v| v[0]["code"].clone()),
+            Some("ref_deleted".into()),
+            "{:?}",
+            lines[1]
+        );
+        assert_eq!(
+            lines[0].repo,
+            std::fs::canonicalize(&repo)
+                .expect("canonical")
+                .to_string_lossy()
+        );
+        assert_eq!(
+            lines[0].peer.map(|p| p.uid),
+            Some(own_uid_for_tests()),
+            "the peer is this process"
+        );
+    }
+
+    #[tokio::test]
+    async fn refused_requests_are_answered_with_the_reason_and_audited() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let shared = shared(dir.path(), own_uid_for_tests());
+        // A repository this daemon does not guard.
+        let resp = exchange(&shared, framed(&request("/etc")))
+            .await
+            .expect("an answer");
+        assert!(!resp.allowed);
+        assert!(
+            resp.error
+                .as_deref()
+                .is_some_and(|e| e.contains("/etc is not a repository this daemon guards")),
+            "{resp:?}"
+        );
+        // An oversized frame: refused from its header, and the hook gets an error (it rejects).
+        let resp = exchange(&shared, u32::MAX.to_be_bytes().to_vec())
+            .await
+            .expect("an answer");
+        assert!(!resp.allowed);
+        assert_eq!(
+            resp.error.as_deref(),
+            Some(
+                format!(
+                    "cannot read the request: frame of {} bytes is too large: the limit is {}",
+                    u32::MAX,
+                    wire::MAX_FRAME
+                )
+                .as_str()
+            )
+        );
+        // A probe (closed before its first byte) gets no answer and no audit line.
+        assert_eq!(exchange(&shared, Vec::new()).await, None);
+        let lines = audit_lines(&shared);
+        let events: Vec<_> = lines.iter().map(|l| (l.event, l.repo.as_str())).collect();
+        assert_eq!(
+            events,
+            [(AuditEvent::Refused, "/etc"), (AuditEvent::Refused, "")]
+        );
+        assert!(lines[1]
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("too large")));
+    }
+
+    #[tokio::test]
+    async fn a_peer_whose_uid_is_not_allowed_is_refused_before_its_request_is_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // The daemon "runs as" another uid than this test, and allows none.
+        let shared = shared(dir.path(), own_uid_for_tests().wrapping_add(1));
+        let resp = exchange(&shared, framed(&request("/etc")))
+            .await
+            .expect("an answer");
+        assert_eq!(
+            resp.error,
+            Some(format!(
+                "uid {} may not use this pushguard daemon",
+                own_uid_for_tests()
+            ))
+        );
+        assert!(
+            audit_lines(&shared).is_empty(),
+            "refused before any request"
+        );
     }
 }

@@ -1,8 +1,11 @@
 //! The hook's side: gather the request, one socket round trip with a deadline, print the verdict.
 //! Any failure to get a verdict rejects the push (unless the repository is set to fail open).
 
+use crate::audit::{AuditLog, AuditRecord, Create};
 use crate::env::{forwarded, HookConfig};
-use crate::wire::{self, HookKind, HookRequest, HookResponse, WireUpdate, PROTOCOL_VERSION};
+use crate::wire::{
+    self, FrameError, HookKind, HookRequest, HookResponse, WireUpdate, PROTOCOL_VERSION,
+};
 use std::io::{self, BufRead, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -128,7 +131,21 @@ pub fn run(kind: HookKind, args: &[String], stdin: impl BufRead, err: &mut impl 
             err,
         );
     };
-    match ask(Path::new(&socket), &request, timeout) {
+    let answer = ask(Path::new(&socket), &request, timeout);
+    conclude(&config, &git_dir, answer, err)
+}
+
+/// What the hook makes of the daemon's answer, or of the failure to get one; returns the exit
+/// code. Only a daemon that could not be reached at all lets a fail-open repository through
+/// (with the event in the audit log); an answer that says the daemon could not decide, and any
+/// failure after the connection was made, rejects whatever the repository's setting.
+pub fn conclude(
+    config: &HookConfig,
+    git_dir: &Path,
+    answer: Result<HookResponse, AskError>,
+    err: &mut impl Write,
+) -> i32 {
+    match answer {
         Ok(resp) if resp.error.is_none() => {
             if !resp.message.is_empty() {
                 let _ = err.write_all(resp.message.as_bytes());
@@ -149,7 +166,7 @@ pub fn run(kind: HookKind, args: &[String], stdin: impl BufRead, err: &mut impl 
             let why = resp.error.unwrap_or_default();
             reject(&format!("the policy daemon could not decide: {why}"), err)
         }
-        Err(AskError::Unreachable(e)) => fail(&config, &git_dir, &e, err),
+        Err(AskError::Unreachable(e)) => fail(config, git_dir, &e, err),
         Err(AskError::Failed(e)) => reject(&e, err),
     }
 }
@@ -243,17 +260,17 @@ fn exchange(
     };
     let body =
         serde_json::to_vec(request).map_err(|e| format!("cannot encode the request: {e}"))?;
-    if body.len() > wire::MAX_FRAME {
-        return Err(format!(
-            "this push is too large to judge: its request is {} bytes, more than {} (push fewer refs at once)",
-            body.len(),
+    let frame = wire::encode_frame(&body).map_err(|e| match e {
+        FrameError::TooLarge { len } => format!(
+            "this push is too large to judge: its request is {len} bytes, more than {} (push fewer refs at once)",
             wire::MAX_FRAME
-        ));
-    }
+        ),
+        e => format!("cannot encode the request: {e}"),
+    })?;
     stream
         .set_write_timeout(Some(left("sending")?))
         .map_err(|e| e.to_string())?;
-    if let Err(e) = wire::write_frame(stream, &body) {
+    if let Err(e) = stream.write_all(&frame).and_then(|()| stream.flush()) {
         // The daemon may have answered before reading the request and closed (it refuses a
         // peer uid it was not given that way): its answer says why, a broken pipe does not.
         let answered = left("sending")
@@ -270,8 +287,8 @@ fn exchange(
 
 /// Read and check the daemon's answer (the read timeout is set by the caller).
 fn read_response(stream: &mut UnixStream, timeout: Duration) -> Result<HookResponse, String> {
-    let answer = wire::read_frame(stream).map_err(|e| match e.kind() {
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
+    let answer = wire::read_frame(stream).map_err(|e| match e.io_kind() {
+        Some(io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
             format!(
                 "no verdict from the policy daemon within {} ms",
                 timeout.as_millis()
@@ -320,28 +337,17 @@ fn fail(config: &HookConfig, git_dir: &Path, why: &str, err: &mut impl Write) ->
     ALLOW
 }
 
-/// Append the fail-open event to the audit log (`pushguard.auditLog`).
+/// Append the fail-open event to the audit log (`pushguard.auditLog`), the daemon's log, with
+/// the daemon's record type and writer. The log must exist (the daemon made it): a hook does not
+/// make one its daemon could then not open.
 fn record_fail_open(config: &HookConfig, git_dir: &Path, why: &str) -> Result<(), String> {
     let log = config
         .audit_log
         .as_deref()
         .ok_or("no audit log is set (pushguard.auditLog) to record the event")?;
-    let line = serde_json::json!({
-        "time": std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs_f64())
-            .unwrap_or(0.0),
-        "event": "fail_open",
-        "repo": git_dir.to_string_lossy(),
-        "reason": why,
-    });
-    let mut text = line.to_string();
-    text.push('\n');
-    std::fs::OpenOptions::new()
-        .append(true)
-        .open(log)
-        .and_then(|mut f| f.write_all(text.as_bytes()))
-        .map_err(|e| format!("the audit log {log} cannot be written: {e}"))
+    AuditLog::open(Path::new(log), Create::No)
+        .and_then(|log| log.append(&AuditRecord::fail_open(git_dir.to_string_lossy(), why)))
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -457,7 +463,7 @@ mod tests {
         let (_d, path) = fake_daemon(Some(frame));
         let e = ask(&path, &request(), DEFAULT_TIMEOUT).expect_err("too large");
         assert!(
-            matches!(&e, AskError::Failed(m) if m.contains("larger than the limit")),
+            matches!(&e, AskError::Failed(m) if m.contains("frame of 4294967295 bytes is too large")),
             "{e}"
         );
     }
@@ -513,6 +519,130 @@ mod tests {
         assert!(
             matches!(&e, AskError::Failed(m) if m.contains("too large to judge")),
             "{e}"
+        );
+    }
+
+    /// A repository set to fail open, with its audit log (made as the daemon makes it).
+    fn fail_open_repo() -> (tempfile::TempDir, HookConfig, PathBuf) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = dir.path().join("audit.jsonl");
+        crate::audit::AuditLog::open(&log, Create::Yes).expect("the daemon's log");
+        let config = HookConfig {
+            fail_open: true,
+            audit_log: Some(log.to_string_lossy().into_owned()),
+            ..HookConfig::default()
+        };
+        (dir, config, log)
+    }
+
+    fn audit_lines(log: &Path) -> Vec<AuditRecord> {
+        std::fs::read_to_string(log)
+            .expect("read the log")
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("an audit record"))
+            .collect()
+    }
+
+    /// An oversized answer (the daemon's frame over the limit) is a failure after the
+    /// connection was made: it rejects even a repository set to fail open, and logs nothing.
+    #[test]
+    fn an_oversized_answer_rejects_even_a_fail_open_repository() {
+        let (_d, path) = fake_daemon(Some(u32::MAX.to_be_bytes().to_vec()));
+        let (_dir, config, log) = fail_open_repo();
+        let answer = ask(&path, &request(), DEFAULT_TIMEOUT);
+        let mut err = Vec::new();
+        assert_eq!(conclude(&config, Path::new("/x"), answer, &mut err), REJECT);
+        let err = String::from_utf8_lossy(&err);
+        assert!(
+            err.starts_with("pushguard: push rejected: no verdict from the policy daemon: frame of 4294967295 bytes is too large"),
+            "{err}"
+        );
+        assert!(audit_lines(&log).is_empty());
+    }
+
+    #[test]
+    fn a_daemon_that_could_not_decide_rejects_even_a_fail_open_repository() {
+        let (_dir, config, log) = fail_open_repo();
+        let answer = Ok(HookResponse {
+            version: PROTOCOL_VERSION,
+            allowed: true,
+            message: String::new(),
+            error: Some("cannot read the request: frame of 20000000 bytes is too large".into()),
+        });
+        let mut err = Vec::new();
+        assert_eq!(conclude(&config, Path::new("/x"), answer, &mut err), REJECT);
+        assert!(String::from_utf8_lossy(&err)
+            .contains("the policy daemon could not decide: cannot read the request"));
+        assert!(audit_lines(&log).is_empty());
+    }
+
+    /// Only an unreachable daemon lets a fail-open repository through, and the event is a
+    /// record of the daemon's own type in the daemon's own log.
+    #[test]
+    fn an_unreachable_daemon_fails_open_only_with_the_event_recorded() {
+        let (_dir, config, log) = fail_open_repo();
+        let why = "the policy daemon is not reachable at /s: Connection refused";
+        let mut err = Vec::new();
+        let code = conclude(
+            &config,
+            Path::new("/srv/git/a.git"),
+            Err(AskError::Unreachable(why.into())),
+            &mut err,
+        );
+        assert_eq!(code, ALLOW, "{}", String::from_utf8_lossy(&err));
+        let lines = audit_lines(&log);
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0].event, crate::audit::AuditEvent::FailOpen);
+        assert_eq!(lines[0].repo, "/srv/git/a.git");
+        assert_eq!(lines[0].reason.as_deref(), Some(why));
+        // Without the log to record it in, it is rejected.
+        std::fs::remove_file(&log).expect("rm");
+        let mut err = Vec::new();
+        let code = conclude(
+            &config,
+            Path::new("/srv/git/a.git"),
+            Err(AskError::Unreachable(why.into())),
+            &mut err,
+        );
+        assert_eq!(code, REJECT);
+        assert!(
+            String::from_utf8_lossy(&err).contains("set to fail open, but the audit log"),
+            "{}",
+            String::from_utf8_lossy(&err)
+        );
+        assert!(!log.exists(), "a hook does not make the daemon's log");
+        // A fail-closed repository rejects without writing anything.
+        let mut err = Vec::new();
+        let closed = HookConfig::default();
+        let code = conclude(
+            &closed,
+            Path::new("/srv/git/a.git"),
+            Err(AskError::Unreachable(why.into())),
+            &mut err,
+        );
+        assert_eq!(code, REJECT);
+    }
+
+    #[test]
+    fn a_verdict_is_shown_and_decides_the_exit_code() {
+        let answer = |allowed| {
+            Ok(HookResponse {
+                version: PROTOCOL_VERSION,
+                allowed,
+                message: "pushguard: 1 violation".into(),
+                error: None,
+            })
+        };
+        let config = HookConfig::default();
+        let mut err = Vec::new();
+        assert_eq!(
+            conclude(&config, Path::new("/x"), answer(false), &mut err),
+            REJECT
+        );
+        assert_eq!(err, b"pushguard: 1 violation\n");
+        assert_eq!(
+            conclude(&config, Path::new("/x"), answer(true), &mut Vec::new()),
+            ALLOW
         );
     }
 }

@@ -13,6 +13,7 @@
 //! assert_eq!(updates[0].name, "refs/heads/main");
 //! ```
 
+pub mod audit;
 pub mod client;
 pub mod env;
 pub mod install;
