@@ -60,7 +60,12 @@ pub fn decision(
                 id: cert.id.clone(),
                 nonce_status: cert.nonce_status.clone(),
                 pusher: cert.pusher.clone(),
-                verdict: cert.signature.verdict.code().to_string(),
+                verdict: cert
+                    .signature
+                    .verdict
+                    .refusal_code()
+                    .map_or("good", rules::Code::as_str)
+                    .to_string(),
                 signer: cert.signature.identity.clone(),
                 key: cert.signature.key.clone(),
                 certificate: cert.text.clone(),
