@@ -310,7 +310,12 @@ fn repository(repo: &Path, socket: &Path) -> Check {
         }
     };
     let hooks_dir = repo.join("hooks");
-    let hook = install::hook_for_mode(if config.per_ref { "per-ref" } else { "atomic" });
+    let hook = if config.per_ref {
+        install::Mode::PerRef
+    } else {
+        install::Mode::Atomic
+    }
+    .hook();
     let mode = if config.per_ref { "per-ref" } else { "atomic" };
     let path = hooks_dir.join(hook);
     let reinstall = format!("pushguard install {what} (or let the daemon install it)");

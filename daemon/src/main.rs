@@ -114,14 +114,14 @@ struct InstallArgs {
     #[arg(long)]
     chain: bool,
     /// What the hook does when it gets no verdict.
-    #[arg(long, value_parser = ["fail_closed", "fail_open"])]
-    on_error: Option<String>,
+    #[arg(long, value_enum)]
+    on_error: Option<OnErrorArg>,
     /// How long the hook waits for a verdict, in milliseconds.
     #[arg(long)]
     timeout_ms: Option<u64>,
     /// atomic: one verdict for the whole push (pre-receive); per-ref: a verdict per ref (update).
-    #[arg(long, value_parser = ["atomic", "per-ref"])]
-    mode: Option<String>,
+    #[arg(long, value_enum)]
+    mode: Option<ModeArg>,
 }
 
 #[derive(Subcommand)]
@@ -244,6 +244,23 @@ struct VerifyCli {
     /// Worker threads [default: the number of CPUs].
     #[arg(long)]
     jobs: Option<usize>,
+}
+
+/// `install --on-error`.
+#[derive(Clone, Copy, ValueEnum)]
+enum OnErrorArg {
+    #[value(name = "fail_closed")]
+    FailClosed,
+    #[value(name = "fail_open")]
+    FailOpen,
+}
+
+/// `install --mode`.
+#[derive(Clone, Copy, ValueEnum)]
+enum ModeArg {
+    Atomic,
+    #[value(name = "per-ref")]
+    PerRef,
 }
 
 /// `verify --identity`: a rule's `identity:` parameter.
@@ -493,10 +510,16 @@ fn install_cmd(args: InstallArgs) -> Result<()> {
         binary: hook_binary()?,
         socket,
         chain: args.chain,
-        on_error: args.on_error,
+        on_error: args.on_error.map(|o| match o {
+            OnErrorArg::FailClosed => install::OnError::FailClosed,
+            OnErrorArg::FailOpen => install::OnError::FailOpen,
+        }),
         timeout_ms: args.timeout_ms,
         audit_log: None,
-        mode: args.mode,
+        mode: args.mode.map(|m| match m {
+            ModeArg::Atomic => install::Mode::Atomic,
+            ModeArg::PerRef => install::Mode::PerRef,
+        }),
         // No policy here: the daemon writes the list its policy needs when it installs.
         forward_env: None,
     };

@@ -533,7 +533,10 @@ fn install_all(shared: &Shared, all: bool) {
             binary: shared.cfg.binary.clone(),
             socket: shared.cfg.socket.clone(),
             chain: shared.cfg.chain,
-            on_error: Some(loaded.policy.on_error_for(&rel).as_str().to_string()),
+            on_error: Some(match loaded.policy.on_error_for(&rel) {
+                rules::policy::OnError::FailClosed => install::OnError::FailClosed,
+                rules::policy::OnError::FailOpen => install::OnError::FailOpen,
+            }),
             timeout_ms: Some(loaded.policy.settings.timeout_ms + 2_000),
             audit_log: Some(shared.cfg.state_dir.join("audit.jsonl")),
             mode: None,

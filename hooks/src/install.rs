@@ -18,12 +18,60 @@ pub const MARKER: &str = "pushguard-hook v1";
 /// hook that only says "not my mode" still costs a process or two per push.
 pub const HOOKS: [&str; 2] = ["pre-receive", "update"];
 
-/// The hook a mode (`atomic` or `per-ref`) uses.
-pub fn hook_for_mode(mode: &str) -> &'static str {
-    if mode == "per-ref" {
-        "update"
-    } else {
-        "pre-receive"
+/// How a repository's pushes are judged (`pushguard.mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// One verdict for the whole push, from the pre-receive hook.
+    #[default]
+    Atomic,
+    /// A verdict per ref, from the update hook.
+    PerRef,
+}
+
+impl Mode {
+    /// The spelling in `pushguard.mode`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Atomic => "atomic",
+            Mode::PerRef => "per-ref",
+        }
+    }
+
+    /// `atomic` or `per-ref`.
+    pub fn parse(s: &str) -> Option<Mode> {
+        match s {
+            "atomic" => Some(Mode::Atomic),
+            "per-ref" => Some(Mode::PerRef),
+            _ => None,
+        }
+    }
+
+    /// The hook this mode uses.
+    pub fn hook(self) -> &'static str {
+        match self {
+            Mode::Atomic => "pre-receive",
+            Mode::PerRef => "update",
+        }
+    }
+}
+
+/// What the hook does when it gets no verdict (`pushguard.onError`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnError {
+    /// Reject the push (the default).
+    #[default]
+    FailClosed,
+    /// Let it through, and log that it did.
+    FailOpen,
+}
+
+impl OnError {
+    /// The spelling in `pushguard.onError`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnError::FailClosed => "fail_closed",
+            OnError::FailOpen => "fail_open",
+        }
     }
 }
 
@@ -35,12 +83,12 @@ pub struct InstallOptions {
     pub socket: PathBuf,
     /// Keep a foreign hook and run it first.
     pub chain: bool,
-    /// `fail_closed` or `fail_open`.
-    pub on_error: Option<String>,
+    /// `None` leaves the repository's setting as it is.
+    pub on_error: Option<OnError>,
     pub timeout_ms: Option<u64>,
     pub audit_log: Option<PathBuf>,
-    /// `atomic` or `per-ref`.
-    pub mode: Option<String>,
+    /// `None`: the repository's `pushguard.mode`, else atomic.
+    pub mode: Option<Mode>,
     /// `pushguard.forwardEnv`: the variables the policy names the pusher by that the hook does
     /// not forward on its own ([`crate::env::is_forwarded`]). `None` leaves the list as it is.
     pub forward_env: Option<Vec<String>>,
@@ -93,15 +141,12 @@ pub fn install(repo: &Path, opts: &InstallOptions) -> Result<Installed, InstallE
     if !is_bare_repo(repo) || git_config_get(repo, "core.bare").as_deref() == Some("false") {
         return Err(InstallError::NotBare(repo.to_path_buf()));
     }
-    let mode = opts
-        .mode
-        .clone()
-        .or_else(|| git_config_get(repo, "pushguard.mode"))
-        .unwrap_or_else(|| "atomic".to_string());
-    if mode != "atomic" && mode != "per-ref" {
-        return Err(InstallError::BadMode(mode));
-    }
-    let hook = hook_for_mode(&mode);
+    let mode = match (opts.mode, git_config_get(repo, "pushguard.mode")) {
+        (Some(m), _) => m,
+        (None, None) => Mode::Atomic,
+        (None, Some(text)) => Mode::parse(&text).ok_or(InstallError::BadMode(text))?,
+    };
+    let hook = mode.hook();
     let other = if hook == "update" {
         "pre-receive"
     } else {
@@ -143,12 +188,12 @@ pub fn install(repo: &Path, opts: &InstallOptions) -> Result<Installed, InstallE
             "pushguard.socket",
             opts.socket.to_string_lossy().into_owned(),
         ),
-        ("pushguard.mode", mode.clone()),
+        ("pushguard.mode", mode.as_str().to_string()),
         // Lets pushers send `git push -o ...` options (used for audited bypasses).
         ("receive.advertisePushOptions", "true".to_string()),
     ];
-    if let Some(v) = &opts.on_error {
-        settings.push(("pushguard.onError", v.clone()));
+    if let Some(v) = opts.on_error {
+        settings.push(("pushguard.onError", v.as_str().to_string()));
     }
     if let Some(v) = opts.timeout_ms {
         settings.push(("pushguard.timeout", v.to_string()));
