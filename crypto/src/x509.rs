@@ -24,8 +24,8 @@ use openssl::x509::{
 use rules::facts::{KeyVerdict, SignatureCheck, SignatureFormat};
 
 use crate::crl::Revocation;
-use crate::time::format_date;
 use crate::KeyError;
+use rules::calendar::format_date;
 
 /// Unix seconds of an ASN.1 time.
 pub(crate) fn unix_of_asn1(t: &openssl::asn1::Asn1TimeRef) -> Option<i64> {

@@ -24,6 +24,8 @@ use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+pub use crate::calendar::parse_date;
+
 /// The policy pushguard's daemon uses when it is started without `--policy`.
 pub const DEFAULT_POLICY_YAML: &str = include_str!("default-policy.yaml");
 
@@ -445,44 +447,6 @@ pub struct SecretsConfig {
 pub enum SecretSeverity {
     Block,
     Warn,
-}
-
-/// Parse a date `YYYY-MM-DD` (UTC midnight) or a full `YYYY-MM-DDTHH:MM:SSZ` into Unix time.
-pub fn parse_date(s: &str) -> Option<i64> {
-    let s = s.trim();
-    let (date, time) = match s.split_once('T') {
-        Some((d, t)) => (d, Some(t.strip_suffix('Z')?)),
-        None => (s, None),
-    };
-    let mut it = date.split('-');
-    let y: i64 = it.next()?.parse().ok()?;
-    let m: i64 = it.next()?.parse().ok()?;
-    let d: i64 = it.next()?.parse().ok()?;
-    if it.next().is_some() || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return None;
-    }
-    // Days from civil (Howard Hinnant's algorithm).
-    let y2 = if m <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let secs = match time {
-        None => 0,
-        Some(t) => {
-            let mut p = t.split(':');
-            let h: i64 = p.next()?.parse().ok()?;
-            let mi: i64 = p.next()?.parse().ok()?;
-            let se: i64 = p.next().unwrap_or("0").parse().ok()?;
-            if h > 23 || mi > 59 || se > 60 {
-                return None;
-            }
-            h * 3600 + mi * 60 + se
-        }
-    };
-    Some(days * 86_400 + secs)
 }
 
 fn suppression(s: &S<RawSuppression>) -> Result<Suppression, PolicyError> {
