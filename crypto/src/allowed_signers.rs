@@ -6,7 +6,7 @@
 //! "bob@example.com,bob@corp.example"                              ssh-ed25519 AAAAC3Nz…
 //! ```
 
-use crate::time::parse_ssh_time;
+use rules::calendar::parse_openssh_time;
 
 /// One parsed line, before principals are mapped to identities.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,7 +160,7 @@ fn parse_options(line: &mut Line, field: &str) -> Result<(), (usize, String)> {
             ("cert-authority", None) => line.cert_authority = true,
             ("namespaces", Some(v)) => line.namespaces = Some(v.to_owned()),
             ("valid-after", Some(v)) | ("valid-before", Some(v)) => {
-                let Some((t, utc)) = parse_ssh_time(v) else {
+                let Some((t, utc)) = parse_openssh_time(v) else {
                     return Err((
                         at,
                         format!("{name}: {v:?} is not a time (YYYYMMDD[HHMM[SS]][Z])"),

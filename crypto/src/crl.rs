@@ -12,9 +12,9 @@
 
 use openssl::x509::{CrlReason, CrlStatus, ReasonCode, X509Crl, X509Ref};
 
-use crate::time::format_date;
 use crate::x509::{fingerprint, name_of, unix_of_asn1};
 use crate::KeyError;
+use rules::calendar::format_date;
 
 /// One CRL and the file it came from.
 struct Loaded {

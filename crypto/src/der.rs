@@ -244,7 +244,7 @@ fn parse_time(t: Tlv<'_>) -> Option<i64> {
         (GENERALIZED_TIME, 14) => s.to_owned(),
         _ => return None,
     };
-    crate::time::parse_ssh_time(&full).map(|(secs, _)| secs)
+    rules::calendar::parse_openssh_time(&full).map(|(secs, _)| secs)
 }
 
 #[cfg(test)]

@@ -355,7 +355,7 @@ impl Keyring {
     /// [`Keyring::add_x509_root`]: a Fulcio certificate only names an identity through
     /// [`Keyring::add_sigstore_identity`]. Returns the SHA-256 fingerprints.
     pub fn add_sigstore_root(&mut self, pem: &[u8]) -> Result<Vec<String>, KeyError> {
-        self.x509.add_sigstore_roots(pem)
+        self.x509.sigstore.add_roots(pem)
     }
 
     /// A Fulcio certificate whose subjectAltName is `san` (an email, compared
@@ -368,7 +368,7 @@ impl Keyring {
         san: &str,
         oidc_issuer: &str,
     ) -> Result<(), KeyError> {
-        self.x509.add_sigstore_identity(identity, san, oidc_issuer)
+        self.x509.sigstore.add_identity(identity, san, oidc_issuer)
     }
 
     /// Trusts a Rekor transparency log: `pem` is its public key (`-----BEGIN PUBLIC KEY-----`,
@@ -378,7 +378,7 @@ impl Keyring {
     /// key. Returns the log id: SHA-256 of the key's DER SubjectPublicKeyInfo, hex, as Rekor
     /// names its logs. Several keys may be added (key rotation, shards).
     pub fn add_rekor_key(&mut self, pem: &[u8]) -> Result<String, KeyError> {
-        self.x509.add_rekor_key(pem)
+        self.x509.sigstore.add_rekor_key(pem)
     }
 
     /// Trusts the PEM certificates in `pem` as roots of RFC 3161 timestamping authorities. A
@@ -388,7 +388,7 @@ impl Keyring {
     /// signer chains to one of these roots at that time with the timestamping usage. Returns
     /// the fingerprints.
     pub fn add_tsa_root(&mut self, pem: &[u8]) -> Result<Vec<String>, KeyError> {
-        self.x509.add_tsa_roots(pem)
+        self.x509.sigstore.add_tsa_roots(pem)
     }
 
     /// Sigstore certificates live about ten minutes, so they are judged at the signature's time,

@@ -20,8 +20,9 @@ use openpgp::policy::{HashAlgoSecurity, Policy, StandardPolicy};
 use openpgp::types::{HashAlgorithm, RevocationStatus, RevocationType, SignatureType};
 use openpgp::{Fingerprint, KeyHandle, KeyID, Packet, PacketPile};
 
-use crate::time::{format_date, system_time_of, unix_of};
+use crate::time::{system_time_of, unix_of};
 use crate::KeyError;
+use rules::calendar::format_date;
 
 /// Sequoia's standard policy, evaluated at the receive time (not the wall clock, not the
 /// signature's time). Among others it rejects SHA-1 where collision resistance matters (data

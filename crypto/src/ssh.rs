@@ -7,8 +7,8 @@ use ssh_key::{public::KeyData, Algorithm, EcdsaCurve, HashAlg, PublicKey, SshSig
 
 use crate::ssh_fast::FastKey;
 use crate::ssh_revoked::SshRevocations;
-use crate::time::format_date;
 use crate::KeyError;
+use rules::calendar::format_date;
 
 /// Smallest RSA modulus accepted, in bits (ssh-keygen's default is 3072; OpenSSH still allows 1024).
 const MIN_RSA_BITS: usize = 2048;

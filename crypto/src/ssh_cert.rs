@@ -27,7 +27,7 @@ use ssh_key::{Algorithm, HashAlg, PublicKey, Signature, SshSig};
 use crate::ssh::{self, fingerprint, read_string, Grant, GIT_NAMESPACE};
 use crate::ssh_fast::FastKey;
 use crate::ssh_revoked::SshRevocations;
-use crate::time::format_date;
+use rules::calendar::format_date;
 
 /// Key types of OpenSSH certificates end with this.
 pub(crate) const CERT_SUFFIX: &str = "-cert-v01@openssh.com";

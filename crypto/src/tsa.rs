@@ -97,7 +97,7 @@ fn generalized_time(t: Tlv<'_>) -> Option<i64> {
     if whole.len() != 14 {
         return None;
     }
-    crate::time::parse_ssh_time(whole).map(|(secs, _)| secs)
+    rules::calendar::parse_openssh_time(whole).map(|(secs, _)| secs)
 }
 
 /// Verifies `token` (DER `TimeStampToken`) for the CMS signature value `signature` against the
@@ -204,7 +204,7 @@ pub(crate) fn verify(token: &[u8], signature: &[u8], roots: &[X509]) -> Result<T
         }),
         Ok(Some(why)) => Err(Failure::UnknownTsa(format!(
             "the timestamp's {tsa} is not a timestamping authority of the policy at {}: {why}",
-            crate::time::format_date(info.gen_time)
+            rules::calendar::format_date(info.gen_time)
         ))),
         Err(e) => Err(malformed(e.to_string())),
     }

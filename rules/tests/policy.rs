@@ -256,3 +256,99 @@ fn dates_are_utc() {
     assert_eq!(parse_date("2026-13-01"), None);
     assert_eq!(parse_date("tomorrow"), None);
 }
+
+/// Every message validation can give, with its line and column, in one snapshot: the policy
+/// module may be reorganised, the messages a policy author reads may not change unnoticed.
+#[test]
+fn every_validation_message_with_its_place() {
+    let r = |body: &str| format!("version: 1\nrulesets:\n{body}");
+    let ruleset = |target: &str, include: &str, rules: &str| {
+        r(&format!(
+            "  - name: x\n    target: {target}\n    include: [{include}]\n    rules: {rules}\n"
+        ))
+    };
+    let scanning = |params: &str| ruleset("push", "", &format!("{{secret_scanning: {params}}}"));
+    let cases: Vec<(&str, String)> = vec![
+        ("unsupported version", "version: 2\n".into()),
+        ("on_error", "version: 1\nsettings: {on_error: maybe}\n".into()),
+        ("timeout", "version: 1\nsettings: {timeout_seconds: 0}\n".into()),
+        ("max_ref_updates", "version: 1\nsettings: {max_ref_updates: 0}\n".into()),
+        ("max_commits", "version: 1\nsettings: {max_commits: 0}\n".into()),
+        ("repository glob", "version: 1\nrepositories:\n  - {path: \"a[\"}\n".into()),
+        ("repository on_error", "version: 1\nrepositories:\n  - {path: a, on_error: later}\n".into()),
+        ("identity name", "version: 1\nidentities:\n  \"role:x\": {}\n".into()),
+        ("not an email", "version: 1\nidentities:\n  a: {emails: [nobody]}\n".into()),
+        ("email twice", "version: 1\nidentities:\n  a: {emails: [x@example.org]}\n  b: {emails: [X@example.org]}\n".into()),
+        ("user name twice", "version: 1\nidentities:\n  a: {usernames: [u]}\n  b: {usernames: [u]}\n".into()),
+        ("user name is another identity", "version: 1\nidentities:\n  a: {usernames: [b]}\n  b: {}\n".into()),
+        ("two key kinds", "version: 1\nidentities:\n  a:\n    keys:\n      - {ssh: x, openpgp: y}\n".into()),
+        ("no key kind", "version: 1\nidentities:\n  a:\n    keys:\n      - {}\n".into()),
+        ("x509 not an email", "version: 1\nidentities:\n  a:\n    keys: [{x509: nobody}]\n".into()),
+        ("sigstore issuer", "version: 1\nidentities:\n  a:\n    keys: [{sigstore: {san: a, issuer: http://x}}]\n".into()),
+        ("ssh key line", "version: 1\nidentities:\n  a:\n    keys: [{ssh: AAAA}]\n".into()),
+        ("empty openpgp", "version: 1\nidentities:\n  a:\n    keys: [{openpgp: \" \"}]\n".into()),
+        ("empty role", ruleset("branch", "main", "{update: {allow: [\"role:\"]}}")),
+        ("unknown identity", ruleset("branch", "main", "{update: {allow: [carol]}}")),
+        ("empty ruleset name", r("  - {name: \" \", target: branch, include: [main], rules: {deletion: {}}}\n")),
+        ("two rulesets", r("  - {name: x, target: branch, include: [main], rules: {deletion: {}}}\n  - {name: x, target: tag, include: [v1], rules: {deletion: {}}}\n")),
+        ("target", ruleset("branches", "main", "{deletion: {}}")),
+        ("default branch of tags", ruleset("tag", "~DEFAULT_BRANCH", "{deletion: {}}")),
+        ("empty pattern", ruleset("branch", "\"\"", "{deletion: {}}")),
+        ("special pattern", ruleset("branch", "~MAIN", "{deletion: {}}")),
+        ("ref target short name", ruleset("ref", "main", "{deletion: {}}")),
+        ("can never match", ruleset("tag", "refs/heads/main", "{deletion: {}}")),
+        ("bad ref glob", ruleset("branch", "\"a[\"", "{deletion: {}}")),
+        ("bad exclude", r("  - {name: x, target: branch, include: [main], exclude: [\"\"], rules: {deletion: {}}}\n")),
+        ("unknown bypass", r("  - {name: x, target: branch, include: [main], bypass: [carol], rules: {deletion: {}}}\n")),
+        ("no include", r("  - {name: x, target: branch, rules: {deletion: {}}}\n")),
+        ("no rules", ruleset("branch", "main", "{}")),
+        ("branch rule in a push ruleset", ruleset("push", "", "{deletion: {}}")),
+        ("signature identity", ruleset("branch", "main", "{required_signatures: {identity: owner}}")),
+        ("unknown signer", ruleset("branch", "main", "{required_signatures: {signers: [carol]}}")),
+        ("unknown merger", ruleset("branch", "main", "{full_attestation: {mergers: [carol]}}")),
+        ("octopus", ruleset("branch", "main", "{full_attestation: {octopus: sometimes}}")),
+        ("max_blob_size", scanning("{max_blob_size: 0}")),
+        ("on_large_blob", scanning("{on_large_blob: read}")),
+        ("deadline", scanning("{deadline_seconds: 601}")),
+        ("on_deadline", scanning("{on_deadline: retry}")),
+        ("legacy", scanning("{legacy: warn}")),
+        ("suppression names nothing", scanning("{suppressions: [{reason: r}]}")),
+        ("suppression hash", scanning("{suppressions: [{rule: r, secret_sha256: abc, reason: r}]}")),
+        ("suppression glob", scanning("{suppressions: [{fingerprint: f, path: \"a[\", reason: r}]}")),
+        ("suppression reason", scanning("{suppressions: [{fingerprint: f, reason: \" \"}]}")),
+        ("suppression expiry", scanning("{suppressions: [{fingerprint: f, reason: r, expires: soon}]}")),
+        ("suppressions file", scanning("{suppressions_file: ../x.yaml}")),
+        ("baseline", scanning("{baseline: \" \"}")),
+        ("severity", "version: 1\nsecrets:\n  severity: {github-pat: loud}\n".into()),
+        ("ssh ca key", "version: 1\ntrust:\n  ssh_cas:\n    - {key: AAAA}\n".into()),
+        ("ssh ca date", "version: 1\ntrust:\n  ssh_cas:\n    - {key: \"ssh-ed25519 AAAA ca\", valid_after: someday}\n".into()),
+        ("sha1 cutoff", "version: 1\ntrust: {sha1_cutoff: soon}\n".into()),
+        ("duplicate key", "version: 1\nversion: 1\n".into()),
+        ("unknown key", "version: 1\nsetings: {}\n".into()),
+        ("not a boolean", "version: 1\nsettings: {tag_names_match_refs: yes}\n".into()),
+    ];
+    let mut out = String::new();
+    for (name, text) in &cases {
+        let e = Policy::from_yaml(text).expect_err(name);
+        out.push_str(&format!("{name}: {e}\n"));
+    }
+    // Allowed, but probably a mistake.
+    let p = Policy::from_yaml(&ruleset(
+        "branch",
+        "main",
+        "{update: {allow: [role:nobody]}}",
+    ))
+    .expect("a role nobody has is a warning");
+    for w in &p.warnings {
+        out.push_str(&format!("warning: {w}\n"));
+    }
+    // Suppressions files read from the repository.
+    for text in [
+        "suppressions: [{fingerprint: f}]\n",
+        "suppressions:\n  - {fingerprint: f, reason: r, expires: 2026-02}\n",
+    ] {
+        let e = rules::policy::parse_suppressions(text).expect_err("invalid suppressions");
+        out.push_str(&format!("suppressions file: {e}\n"));
+    }
+    insta::assert_snapshot!(out);
+}

@@ -707,3 +707,23 @@ pub fn init_bare(path: &Path) {
         .success();
     assert!(ok, "git init --bare {}", path.display());
 }
+
+impl Client {
+    /// `git [-c config]... push args` as `pusher` (PUSHGUARD_USER), with git's output untouched:
+    /// for whole-output comparisons (messages.rs), where `push_as` would fold it.
+    pub fn push_raw(&self, pusher: Option<&str>, config: &[&str], args: &[&str]) -> Output {
+        let mut cmd = Command::new("git");
+        for c in config {
+            cmd.args(["-c", c]);
+        }
+        cmd.arg("push")
+            .args(args)
+            .current_dir(&self.dir)
+            .envs(self.env.iter().cloned());
+        match pusher {
+            Some(p) => cmd.env("PUSHGUARD_USER", p),
+            None => cmd.env_remove("PUSHGUARD_USER"),
+        };
+        cmd.output().expect("git push")
+    }
+}

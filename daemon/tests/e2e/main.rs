@@ -18,6 +18,8 @@ mod faults;
 /// `pushguard scan --git` over histories: each secret once where it came in, removals, damaged
 /// clones, the adoption baseline (issue 17).
 mod history;
+/// The pusher's messages, whole: one real push per kind, compared with insta snapshots.
+mod messages;
 /// The daemon down, fail-open repositories, concurrency, per-ref mode, reloads.
 mod operations;
 /// Force-push, deletion, linear history, commits parked on other branches.

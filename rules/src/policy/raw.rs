@@ -1,5 +1,6 @@
-//! The serde mirror of the policy file. Only `super::parse` looks at these types: they are
-//! validated into [`super::Policy`] before anything uses them. Unknown keys are errors.
+//! The serde mirror of the policy file. Only the validation in `super` and its section modules
+//! looks at these types: they are validated into [`super::Policy`] before anything uses them.
+//! Unknown keys are errors.
 
 use serde::Deserialize;
 use serde_saphyr::Spanned;
