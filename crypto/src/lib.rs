@@ -72,7 +72,7 @@ mod openpgp_mpi;
 mod rekor;
 mod ssh;
 mod ssh_cert;
-mod ssh_fast;
+mod ssh_openssl;
 mod ssh_revoked;
 mod time;
 mod tsa;

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use rules::facts::{KeyVerdict, SignatureCheck, SignatureFormat};
 use ssh_key::{public::KeyData, Algorithm, EcdsaCurve, HashAlg, PublicKey, SshSig};
 
-use crate::ssh_fast::FastKey;
+use crate::ssh_openssl::OpensslKey;
 use crate::ssh_revoked::SshRevocations;
 use crate::KeyError;
 use rules::calendar::format_date;
@@ -55,7 +55,7 @@ pub(crate) struct SshEntry {
     pub identity: String,
     pub key: PublicKey,
     /// RSA/ECDSA key prepared for OpenSSL; `None` for types ssh-key verifies itself.
-    pub fast: Option<FastKey>,
+    pub fast: Option<OpensslKey>,
     pub grants: Vec<Grant>,
 }
 
@@ -156,7 +156,7 @@ impl SshKeys {
             key.key_data().clone(),
             SshEntry {
                 identity: identity.to_owned(),
-                fast: FastKey::prepare(key.key_data()),
+                fast: OpensslKey::prepare(key.key_data()),
                 key,
                 grants: vec![grant],
             },
@@ -234,7 +234,7 @@ impl SshKeys {
 /// `Err(Some(reason))` for a structural problem, `Err(None)` when it does not match.
 pub(crate) fn verify_with_key(
     key: &KeyData,
-    fast: Option<&FastKey>,
+    fast: Option<&OpensslKey>,
     sig: &SshSig,
     payload: &[u8],
 ) -> Result<(), Option<String>> {

@@ -25,7 +25,7 @@ use ssh_key::public::KeyData;
 use ssh_key::{Algorithm, HashAlg, PublicKey, Signature, SshSig};
 
 use crate::ssh::{self, fingerprint, read_string, Grant, GIT_NAMESPACE};
-use crate::ssh_fast::FastKey;
+use crate::ssh_openssl::OpensslKey;
 use crate::ssh_revoked::SshRevocations;
 use rules::calendar::format_date;
 
@@ -258,7 +258,7 @@ impl SshCas {
         };
         if let Err(why) = ssh::verify_with_key(
             &cert.key,
-            FastKey::prepare(&cert.key).as_ref(),
+            OpensslKey::prepare(&cert.key).as_ref(),
             &sig,
             payload,
         ) {
@@ -530,7 +530,7 @@ fn verify_ca_signature(cert: &Cert) -> Result<(), String> {
         return Err("RSA signature with SHA-1 is refused".into());
     }
     let reference = || cert.ca.verify(&cert.tbs, &sig).is_ok();
-    let ok = match FastKey::prepare(&cert.ca) {
+    let ok = match OpensslKey::prepare(&cert.ca) {
         Some(fast) => {
             let ok = fast.verify_raw(&cert.tbs, &sig).is_ok();
             #[cfg(debug_assertions)]

@@ -3,7 +3,7 @@
 //! daemon answers on it, and in every repository the hook git will run. One line per check,
 //! with the fix when it fails.
 
-use crate::state::Loaded;
+use crate::bundle::PolicyBundle;
 use hooks::env::HookConfig;
 use hooks::install;
 use std::fmt::Write as _;
@@ -150,7 +150,7 @@ fn policy(path: Option<&Path>) -> Check {
     let name = path.map_or("the embedded default policy".to_string(), |p| {
         p.display().to_string()
     });
-    match Loaded::load(path) {
+    match PolicyBundle::load(path) {
         Ok(l) => {
             let warnings = l.policy.warnings.len();
             let detail = format!(

@@ -69,7 +69,7 @@ pub fn for_command(given: Option<&Path>) -> Result<Option<FingerprintKey>> {
     match given {
         Some(p) => read(p).map(Some),
         None => {
-            let p = crate::state::default_state_dir().join(FILE);
+            let p = crate::state_dir::default_state_dir().join(FILE);
             if p.exists() {
                 read(&p).map(Some)
             } else {

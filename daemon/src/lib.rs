@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod budget;
+pub mod bundle;
 pub mod collect;
 pub mod doctor;
 pub mod fpkey;
@@ -13,5 +14,5 @@ pub mod records;
 pub mod scan;
 pub mod scan_cmd;
 pub mod server;
-pub mod state;
+pub mod state_dir;
 pub mod verify;

@@ -3,7 +3,7 @@
 //! and validate without the daemon.
 
 use pushguard::git::{GitRead, Quarantine, RepoReader};
-use pushguard::{collect, doctor, scan_cmd, server, state, verify};
+use pushguard::{bundle, collect, doctor, scan_cmd, server, state_dir, verify};
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -361,7 +361,7 @@ fn main() -> ExitCode {
             let state_dir = match (a.no_records, a.state_dir) {
                 (true, _) => None,
                 (false, Some(d)) => Some(d),
-                (false, None) => Some(state::default_state_dir()),
+                (false, None) => Some(state_dir::default_state_dir()),
             };
             let jobs = a.jobs.unwrap_or_else(|| {
                 std::thread::available_parallelism()
@@ -394,7 +394,7 @@ fn main() -> ExitCode {
             }
         }
         Command::Policy { command } => match command {
-            PolicyCommand::Check { file } => match state::Loaded::load(Some(&file)) {
+            PolicyCommand::Check { file } => match bundle::PolicyBundle::load(Some(&file)) {
                 Ok(loaded) => {
                     for w in &loaded.policy.warnings {
                         eprintln!("{}:{w}: (warning)", file.display());
@@ -453,7 +453,7 @@ fn serve(args: ServeArgs) -> Result<()> {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
     }
-    let state_dir = absolute(&args.state_dir.unwrap_or_else(state::default_state_dir))?;
+    let state_dir = absolute(&args.state_dir.unwrap_or_else(state_dir::default_state_dir))?;
     let socket = absolute(
         &args
             .socket
@@ -488,7 +488,7 @@ fn serve(args: ServeArgs) -> Result<()> {
 }
 
 fn doctor(a: DoctorCli) -> Result<bool> {
-    let state_dir = absolute(&a.state_dir.unwrap_or_else(state::default_state_dir))?;
+    let state_dir = absolute(&a.state_dir.unwrap_or_else(state_dir::default_state_dir))?;
     let args = doctor::DoctorArgs {
         socket: absolute(&a.socket.unwrap_or_else(|| state_dir.join("pushguard.sock")))?,
         repos: a.repos.map(|r| absolute(&r)).transpose()?,
@@ -504,7 +504,7 @@ fn install_cmd(args: InstallArgs) -> Result<()> {
     let socket = absolute(
         &args
             .socket
-            .unwrap_or_else(|| state::default_state_dir().join("pushguard.sock")),
+            .unwrap_or_else(|| state_dir::default_state_dir().join("pushguard.sock")),
     )?;
     let opts = InstallOptions {
         binary: hook_binary()?,
@@ -556,7 +556,7 @@ fn check(args: CheckArgs) -> Result<bool> {
         );
     }
     let key = pushguard::fpkey::for_command(args.fingerprint_key.as_deref())?;
-    let loaded = state::Loaded::load(args.policy.as_deref())
+    let loaded = bundle::PolicyBundle::load(args.policy.as_deref())
         .map_err(|e| anyhow::anyhow!("{e}"))?
         .with_fingerprint_key(key);
     let repo = absolute(&args.repo)?;

@@ -18,7 +18,7 @@
 //! let seen = RecordStore::open_existing(state_dir)?.and_then(|s| s.lookup(id, repo).ok().flatten());
 //! ```
 
-use crate::state::Loaded;
+use crate::bundle::PolicyBundle;
 use anyhow::{bail, Context, Result};
 use rules::facts::{Change, SignatureCheck};
 use rules::identity::{self, ObjectVerdict, LEGACY_VERDICTS};
@@ -304,7 +304,7 @@ fn current_spelling(stored: String) -> String {
 
 /// The records of an accepted push: every commit (and annotated tag) new to a ref whose
 /// rulesets require signatures.
-pub fn records_for_push(loaded: &Loaded, change: &Change) -> Vec<Record> {
+pub fn records_for_push(loaded: &PolicyBundle, change: &Change) -> Vec<Record> {
     let policy = &loaded.policy;
     let mut out = Vec::new();
     for u in &change.updates {
@@ -565,7 +565,7 @@ rulesets:
 "#,
         )
         .expect("policy");
-        let loaded = Loaded {
+        let loaded = PolicyBundle {
             policy,
             keyring: crypto::Keyring::new(),
             scanner: None,

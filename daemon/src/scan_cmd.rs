@@ -1,9 +1,9 @@
 //! `pushguard scan`: the push path's secret detection, for audits and CI — a directory, or
 //! the history of a repository.
 
+use crate::bundle::PolicyBundle;
 use crate::history;
 use crate::scan;
-use crate::state::Loaded;
 use anyhow::{bail, Context, Result};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -67,7 +67,7 @@ struct Extra {
 
 /// Run a scan (warn-severity findings are shown, never a failure).
 pub fn run(args: ScanArgs) -> Result<Status> {
-    let loaded = Loaded::load(args.policy.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let loaded = PolicyBundle::load(args.policy.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))?;
     // A policy given on the command line suppresses what it suppresses on a push (its
     // `suppressions` and `baseline`).
     let mut suppressions: Vec<rules::policy::Suppression> = Vec::new();

@@ -2,9 +2,9 @@
 
 use crate::audit::{self, AuditLog, Peer};
 use crate::budget::Budget;
+use crate::bundle::PolicyBundle;
 use crate::collect;
 use crate::records::{self, RecordStore};
-use crate::state::Loaded;
 use anyhow::{bail, Context, Result};
 use arc_swap::ArcSwap;
 use hooks::install::{self, InstallOptions};
@@ -43,7 +43,7 @@ pub struct ServeConfig {
 
 struct Shared {
     cfg: ServeConfig,
-    loaded: ArcSwap<Loaded>,
+    loaded: ArcSwap<PolicyBundle>,
     audit: AuditLog,
     /// Accepted-commit records (`<state-dir>/pushguard.db`).
     records: RecordStore,
@@ -91,7 +91,7 @@ pub async fn serve(cfg: ServeConfig) -> Result<()> {
     let mut int = signal(SignalKind::interrupt())?;
     let mut hup = signal(SignalKind::hangup())?;
     // Configuration first: nothing is bound with an invalid policy.
-    let loaded = Loaded::load(cfg.policy.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let loaded = PolicyBundle::load(cfg.policy.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))?;
     for w in &loaded.policy.warnings {
         warn!(policy = %policy_name(&cfg), "{w}");
     }
@@ -463,7 +463,7 @@ async fn handle(shared: Arc<Shared>, mut stream: UnixStream) {
 }
 
 /// Record the commits and tags of an accepted push; a failure is logged, never fatal.
-fn record_accepted(shared: &Shared, loaded: &Loaded, change: &rules::Change) {
+fn record_accepted(shared: &Shared, loaded: &PolicyBundle, change: &rules::Change) {
     let started = Instant::now();
     let recs = records::records_for_push(loaded, change);
     match shared.records.insert(&recs) {
@@ -480,7 +480,7 @@ fn record_accepted(shared: &Shared, loaded: &Loaded, change: &rules::Change) {
 
 /// Collect the facts and evaluate: the whole decision for one request.
 pub fn judge(
-    loaded: &Loaded,
+    loaded: &PolicyBundle,
     req: &HookRequest,
     now: i64,
     budget: &Budget,
@@ -497,7 +497,7 @@ pub fn judge(
 
 /// Reload the policy; on error keep the old one.
 fn reload(shared: &Shared) {
-    match Loaded::load(shared.cfg.policy.as_deref()) {
+    match PolicyBundle::load(shared.cfg.policy.as_deref()) {
         Ok(new) => {
             let new = new.with_fingerprint_key(Some(shared.fingerprint_key.clone()));
             for w in &new.policy.warnings {
@@ -610,7 +610,7 @@ async fn watch_loop(
         let Some(policy_file) = &shared.cfg.policy else {
             return Vec::new();
         };
-        crate::state::referenced_files(&shared.loaded.load().policy, policy_file)
+        crate::bundle::referenced_files(&shared.loaded.load().policy, policy_file)
             .into_iter()
             .map(|p| {
                 let m = std::fs::metadata(&p).and_then(|m| m.modified()).ok();
@@ -854,7 +854,7 @@ mod tests {
         std::fs::create_dir_all(&cfg.repos).expect("repos");
         std::fs::create_dir_all(&cfg.state_dir).expect("state");
         let key = secrets::FingerprintKey::new([7; 32]);
-        let loaded = Loaded::load(None)
+        let loaded = PolicyBundle::load(None)
             .expect("the default policy")
             .with_fingerprint_key(Some(key.clone()));
         Arc::new(Shared {

@@ -24,10 +24,10 @@
 //! next to git's. The verdict is the policy's; the letter is the signature's class.
 
 use crate::budget::Budget;
+use crate::bundle::PolicyBundle;
 use crate::collect;
 use crate::git::{GitRead, ObjectId, Quarantine, RepoReader, SignaturePart};
 use crate::records::{Record, RecordStore};
-use crate::state::Loaded;
 use anyhow::{anyhow, Context, Result};
 use crypto::git_letter;
 use rules::facts::{KeyVerdict, SignatureCheck};
@@ -217,7 +217,7 @@ pub fn date(t: i64) -> String {
 
 /// Run `pushguard verify`. `Ok(true)`: every object is good.
 pub fn run(args: VerifyArgs) -> Result<bool> {
-    let loaded = Loaded::load(args.policy.as_deref()).map_err(|e| anyhow!("{e}"))?;
+    let loaded = PolicyBundle::load(args.policy.as_deref()).map_err(|e| anyhow!("{e}"))?;
     let repo = std::fs::canonicalize(&args.repo)
         .with_context(|| format!("no repository at {}", args.repo.display()))?;
     let git_dir = if repo.join(".git").is_dir() {

@@ -12,9 +12,9 @@
 //! nothing: every verdict is the engine's.
 
 use crate::budget::Budget;
+use crate::bundle::PolicyBundle;
 use crate::git::{self, GitRead, ObjectId, Quarantine, RepoReader, SignaturePart};
 use crate::scan::{self, Limits, Pushed, Shape};
-use crate::state::Loaded;
 use anyhow::{bail, Context, Result};
 use hooks::wire::{HookKind, HookRequest};
 use rules::facts::{
@@ -46,7 +46,7 @@ pub struct Inputs<'a> {
 
 impl<'a> Inputs<'a> {
     /// The inputs of a loaded policy bundle.
-    pub fn of(loaded: &'a Loaded, now: Timestamp, budget: &'a Budget) -> Inputs<'a> {
+    pub fn of(loaded: &'a PolicyBundle, now: Timestamp, budget: &'a Budget) -> Inputs<'a> {
         Inputs {
             policy: &loaded.policy,
             verifier: &loaded.keyring,
@@ -112,7 +112,7 @@ impl Push {
 /// The facts of a hook's request: the repository opened with git's quarantine (pre-receive),
 /// the request parsed, [`push_change`].
 pub fn from_hook(
-    loaded: &Loaded,
+    loaded: &PolicyBundle,
     req: &HookRequest,
     now: Timestamp,
     budget: &Budget,

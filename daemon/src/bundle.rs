@@ -1,4 +1,4 @@
-//! The loaded policy: validated rules plus the keys they name, built before any socket is bound
+//! The policy bundle: the validated policy plus the keys and secret rules it names, built before any socket is bound
 //! and swapped atomically on reload (an invalid new policy keeps the old one running).
 
 use rules::policy::{KeySource, Location};
@@ -6,27 +6,10 @@ use rules::Policy;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
-
-/// Where the daemon keeps its audit log, records and keys unless told otherwise: `/var/lib/pushguard`
-/// as root, else `$XDG_STATE_HOME/pushguard` or `~/.local/state/pushguard`.
-pub fn default_state_dir() -> PathBuf {
-    let root = std::fs::metadata("/proc/self")
-        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
-        .unwrap_or(false);
-    if root {
-        PathBuf::from("/var/lib/pushguard")
-    } else if let Some(d) = std::env::var_os("XDG_STATE_HOME") {
-        PathBuf::from(d).join("pushguard")
-    } else if let Some(h) = std::env::var_os("HOME") {
-        PathBuf::from(h).join(".local/state/pushguard")
-    } else {
-        PathBuf::from("/tmp/pushguard")
-    }
-}
+use std::path::Path;
 
 /// A policy ready to judge pushes.
-pub struct Loaded {
+pub struct PolicyBundle {
     pub policy: Policy,
     pub keyring: crypto::Keyring,
     /// Compiled secret detection rules, when a ruleset scans for secrets.
@@ -58,9 +41,9 @@ impl fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
-impl Loaded {
+impl PolicyBundle {
     /// Key the fingerprints of the secrets this policy finds (see [`crate::fpkey`]).
-    pub fn with_fingerprint_key(mut self, key: Option<secrets::FingerprintKey>) -> Loaded {
+    pub fn with_fingerprint_key(mut self, key: Option<secrets::FingerprintKey>) -> PolicyBundle {
         if let Some(s) = self.scanner.as_mut() {
             s.set_fingerprint_key(key);
         }
@@ -68,7 +51,7 @@ impl Loaded {
     }
 
     /// Load the policy file (or the embedded default) and every key it names.
-    pub fn load(path: Option<&Path>) -> Result<Loaded, LoadError> {
+    pub fn load(path: Option<&Path>) -> Result<PolicyBundle, LoadError> {
         let (text, file) = match path {
             Some(p) => {
                 let text = std::fs::read_to_string(p).map_err(|e| LoadError {
@@ -236,7 +219,7 @@ impl Loaded {
         };
         let mut policy = policy;
         load_baselines(&mut policy, &base, &file, &mut hasher)?;
-        Ok(Loaded {
+        Ok(PolicyBundle {
             policy,
             keyring,
             scanner,
@@ -415,7 +398,7 @@ mod tests {
     }
 
     fn load_err(path: &Path) -> String {
-        match Loaded::load(Some(path)) {
+        match PolicyBundle::load(Some(path)) {
             Ok(_) => panic!("{} should not load", path.display()),
             Err(e) => e.to_string(),
         }
@@ -423,7 +406,7 @@ mod tests {
 
     #[test]
     fn the_embedded_default_loads_with_its_secret_scanner() {
-        let l = Loaded::load(None).expect("the default policy loads");
+        let l = PolicyBundle::load(None).expect("the default policy loads");
         assert!(l.scanner.is_some(), "the default policy scans for secrets");
         assert_eq!(l.keyring.len(), 0);
         assert_eq!(l.hash.len(), 64);
@@ -438,7 +421,7 @@ mod tests {
             "policy.yaml",
             &format!("version: 1\nidentities:\n  alice:\n    emails: [alice@example.org]\n    keys:\n      - ssh: \"{key}\"\nrulesets: []\n"),
         );
-        let l = Loaded::load(Some(&good)).expect("loads");
+        let l = PolicyBundle::load(Some(&good)).expect("loads");
         assert_eq!(l.keyring.len(), 1);
         let bad_key = write(
             dir.path(),
@@ -487,11 +470,11 @@ mod tests {
             "policy.yaml",
             "version: 1\nallowed_signers: allowed_signers\nidentities:\n  bob: {emails: [bob@example.org]}\nrulesets: []\n",
         );
-        let first = Loaded::load(Some(&p)).expect("loads");
+        let first = PolicyBundle::load(Some(&p)).expect("loads");
         assert_eq!(first.keyring.len(), 1);
         let other = ssh_key(dir.path(), "bob2");
         std::fs::write(&signers, format!("bob@example.org {other}\n")).expect("write");
-        let second = Loaded::load(Some(&p)).expect("loads");
+        let second = PolicyBundle::load(Some(&p)).expect("loads");
         assert_ne!(
             first.hash, second.hash,
             "a changed key file is a changed policy"

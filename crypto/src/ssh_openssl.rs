@@ -21,7 +21,7 @@ use openpgp::types::{Curve, HashAlgorithm, PublicKeyAlgorithm};
 
 /// A public key prepared once, at policy load, for the OpenSSL path.
 #[derive(Debug)]
-pub(crate) struct FastKey {
+pub(crate) struct OpensslKey {
     key: Key<PublicParts, UnspecifiedRole>,
     kind: Kind,
 }
@@ -36,17 +36,17 @@ enum Kind {
     Ecdsa(HashAlgorithm),
 }
 
-impl FastKey {
+impl OpensslKey {
     /// Prepares RSA and ECDSA P-256/P-384 keys; other types (or odd encodings) return `None`
     /// and stay with ssh-key.
-    pub(crate) fn prepare(key: &KeyData) -> Option<FastKey> {
+    pub(crate) fn prepare(key: &KeyData) -> Option<OpensslKey> {
         match key {
             KeyData::Rsa(rsa) => {
                 let e = rsa.e.as_positive_bytes()?;
                 let n = rsa.n.as_positive_bytes()?;
                 let key = Key4::<PublicParts, UnspecifiedRole>::import_public_rsa(e, n, UNIX_EPOCH)
                     .ok()?;
-                Some(FastKey {
+                Some(OpensslKey {
                     key: key.into(),
                     kind: Kind::Rsa {
                         modulus_len: n.len(),
@@ -67,7 +67,7 @@ impl FastKey {
                     mpis,
                 )
                 .ok()?;
-                Some(FastKey {
+                Some(OpensslKey {
                     key: key.into(),
                     kind: Kind::Ecdsa(hash),
                 })
