@@ -45,29 +45,17 @@ start_daemon() {
     [ ! -e "$WORK/plain/bench.git/hooks/pre-receive" ] && [ ! -e "$WORK/plain/bench.git/hooks/update" ]
 }
 
-# pin_world: a pinned, isolated world for the git commands that follow: no system or user git
-# config, fixed identities, UTC, HOME under $WORK. History commit i is dated EPOCH + 60*i
-# (commit_date i); timed commits continue from there.
+# pin_world: the pinned world of fixtures-repos/world.sh (the tests' own) under $WORK, with the
+# benchmark's committer and pusher. History commit i is dated EPOCH + 60*i (commit_date i);
+# timed commits continue from there.
 pin_world() {
-    while IFS= read -r var; do unset "$var"; done < <(env | sed -n 's/^\(GIT_[A-Za-z0-9_]*\)=.*/\1/p')
-    export HOME="$WORK/home" XDG_CONFIG_HOME="$WORK/home/.config"
-    export GIT_CONFIG_NOSYSTEM=1 LC_ALL=C TZ=UTC
+    WORLD="$WORK" . "$ROOT/fixtures-repos/world.sh"
     export GIT_AUTHOR_NAME="Alice Maintainer" GIT_AUTHOR_EMAIL=alice@example.org
     export GIT_COMMITTER_NAME="Alice Maintainer" GIT_COMMITTER_EMAIL=alice@example.org
     export PUSHGUARD_USER=alice
     unset SSH_AUTH_SOCK RUST_LOG
-    mkdir -p "$HOME"
-    cat >"$HOME/.gitconfig" <<'EOF'
-[user]
-	name = Alice Maintainer
-	email = alice@example.org
-[init]
-	defaultBranch = main
-[gc]
-	auto = 0
-[advice]
-	detachedHead = false
-EOF
+    git config --global user.name "Alice Maintainer"
+    git config --global user.email alice@example.org
     EPOCH=1700000000
     commit_date() { echo "@$((EPOCH + 60 * $1)) +0000"; }
 }

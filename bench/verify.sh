@@ -33,16 +33,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-export HOME="$work/home" GNUPGHOME="$work/gnupg" GIT_CONFIG_NOSYSTEM=1
-export GIT_CONFIG_GLOBAL="$HOME/.gitconfig" LC_ALL=C TZ=UTC
-unset GIT_DIR GIT_WORK_TREE XDG_STATE_HOME 2>/dev/null || true
+# The tests' pinned world (fixtures-repos/world.sh) under $work.
+WORLD="$work" . "$root/fixtures-repos/world.sh"
+unset XDG_STATE_HOME 2>/dev/null || true
 # As in production: with RUST_BACKTRACE set, every error value Sequoia makes and handles
 # internally captures a backtrace, which costs ~20% of verify's CPU time.
 unset RUST_BACKTRACE RUST_LIB_BACKTRACE
-mkdir -p "$HOME" "$GNUPGHOME"
-chmod 700 "$GNUPGHOME"
-git config --global init.defaultBranch main
-git config --global protocol.file.allow always
 
 gpg --batch --quiet --pinentry-mode loopback --passphrase '' \
     --quick-gen-key "Bench (test only) <bench@example.org>" rsa2048 sign never 2>/dev/null

@@ -6,7 +6,7 @@
 #   libssl-dev, pkg-config, clang, libclang-dev: sequoia-openpgp's OpenSSL backend (bindgen)
 #   g++: libFuzzer, built by the fuzz targets (fuzz/, bench/fuzz.sh)
 #   openssh-server, gitolite3, nginx, fcgiwrap: the end-to-end tests against real git servers
-#     (daemon/tests/e2e/servers.rs) start their own sshd, gitolite, and nginx with fcgiwrap and
+#     (tests/e2e/servers.rs) start their own sshd, gitolite, and nginx with fcgiwrap and
 #     git http-backend, on loopback, in a temp dir; the system services these packages bring
 #     (sshd on port 22, nginx on port 80) are not started by the install (see policy-rc.d below)
 set -euo pipefail

@@ -11,9 +11,11 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures-repos")
 }
 
-/// A temp dir with the pinned environment of `fixtures-repos/lib.sh`, and test keys.
+/// A temp dir with the pinned environment of `fixtures-repos/world.sh`, and test keys.
 pub struct World {
     pub dir: tempfile::TempDir,
+    /// The variables `world.sh` pins, read from it once.
+    pinned: Vec<(String, String)>,
 }
 
 impl World {
@@ -22,7 +24,19 @@ impl World {
             .prefix("pg-")
             .tempdir_in("/tmp")
             .expect("temp dir");
-        let w = World { dir };
+        let out = Command::new("bash")
+            .arg(fixtures().join("world.sh"))
+            .arg("env")
+            .arg(dir.path())
+            .output()
+            .expect("run world.sh");
+        assert!(out.status.success(), "world.sh env: {out:?}");
+        let pinned = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let w = World { dir, pinned };
         w.script("keys.sh", &[]);
         w
     }
@@ -49,20 +63,10 @@ impl World {
             .to_string()
     }
 
-    /// The environment `lib.sh` pins, for commands run from Rust.
+    /// The environment `fixtures-repos/world.sh` pins, for commands run from Rust: the same
+    /// world the fixture scripts and the benchmarks run in.
     pub fn env(&self) -> Vec<(String, String)> {
-        let p = self.path();
-        vec![
-            ("HOME".into(), p.join("home").display().to_string()),
-            ("GIT_CONFIG_NOSYSTEM".into(), "1".into()),
-            (
-                "GIT_CONFIG_GLOBAL".into(),
-                p.join("home/.gitconfig").display().to_string(),
-            ),
-            ("GNUPGHOME".into(), p.join("gnupg").display().to_string()),
-            ("LC_ALL".into(), "C".into()),
-            ("TZ".into(), "UTC".into()),
-        ]
+        self.pinned.clone()
     }
 
     pub fn script(&self, name: &str, args: &[&str]) {
