@@ -539,3 +539,105 @@ impl Progress {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scanner() -> secrets::Scanner {
+        secrets::Scanner::new(&secrets::RuleSet::builtin()).expect("built-in rules compile")
+    }
+
+    /// Real findings: a file with a GitHub token, scanned from a directory.
+    fn rows(dir: &Path) -> Vec<Row> {
+        let token = secrets::validate::with_crc32_base62("ghp_", "R5bVnqKxJ3mT8wLp2YcZ6dHs9fGa");
+        std::fs::create_dir_all(dir.join("odd [dir]")).expect("mkdir");
+        std::fs::write(dir.join("odd [dir]/a*.env"), format!("TOKEN={token}\n")).expect("write");
+        std::fs::create_dir_all(dir.join(".git")).expect("mkdir");
+        std::fs::write(dir.join(".git/config.env"), format!("TOKEN={token}\n")).expect("write");
+        let (rows, skipped) =
+            scan_dir(&scanner(), dir, 1 << 20, &mut Progress::new(false)).expect("scans");
+        assert!(skipped.is_empty(), "{skipped:?}");
+        rows
+    }
+
+    #[test]
+    fn a_directory_scan_finds_the_secret_and_skips_dot_git() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let rows = rows(dir.path());
+        let paths: Vec<&str> = rows.iter().map(|r| r.path.as_str()).collect();
+        assert_eq!(paths, ["odd [dir]/a*.env"]);
+        assert!(rows[0].commit.is_none() && rows[0].fate.is_none());
+    }
+
+    #[test]
+    fn a_written_baseline_suppresses_exactly_what_it_lists() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut rows = rows(dir.path());
+        rows[0].commit = Some("0123456789abcdef0123456789abcdef01234567".into());
+        let out = dir.path().join("baseline.yaml");
+        write_baseline(&out, &rows, Some(Path::new("/srv/app"))).expect("writes");
+        let text = std::fs::read_to_string(&out).expect("reads");
+        assert!(text.contains("introduced in 0123456789ab"), "{text}");
+        let parsed = rules::policy::parse_suppressions(&text).expect("the baseline parses");
+        assert_eq!(parsed.len(), 1);
+        assert_eq!(
+            parsed[0].fingerprint.as_deref(),
+            Some(rows[0].finding.fingerprint.as_str())
+        );
+        // The path is literal: glob characters in it match only themselves.
+        let f = &rows[0].finding;
+        let covers =
+            |path: &str| parsed[0].covers(&f.fingerprint, &f.rule_id, &f.secret_sha256, path, 0);
+        assert!(covers("odd [dir]/a*.env"));
+        assert!(
+            !covers("odd d/ab.env"),
+            "glob characters of the path are literal"
+        );
+        // No findings: an empty list, still a valid file.
+        write_baseline(&out, &[], None).expect("writes");
+        let empty = std::fs::read_to_string(&out).expect("reads");
+        assert!(rules::policy::parse_suppressions(&empty)
+            .expect("parses")
+            .is_empty());
+    }
+
+    #[test]
+    fn history_fates_are_added_to_json_and_sarif_per_row() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut rows = rows(dir.path());
+        rows[0].fate = Some((vec!["abc".into()], false));
+        let json = with_fate_json(r#"[{"RuleID":"x"}]"#, &rows);
+        let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+        assert_eq!(v[0]["RemovedIn"], serde_json::json!(["abc"]));
+        assert_eq!(v[0]["StillPresent"], false);
+        let sarif = with_fate_sarif(r#"{"runs":[{"results":[{"ruleId":"x"}]}]}"#, &rows);
+        let v: serde_json::Value = serde_json::from_str(&sarif).expect("json");
+        assert_eq!(
+            v["runs"][0]["results"][0]["properties"]["stillPresent"],
+            false
+        );
+        // What is not JSON is passed through untouched.
+        assert_eq!(with_fate_json("not json", &rows), "not json");
+    }
+
+    #[test]
+    fn an_unreadable_object_is_named_with_its_commit_and_path() {
+        let id = crate::git::parse_id(
+            crate::git::HashKind::Sha1,
+            "4b825dc642cb6eb9a060e54bf8d69288fbee4904",
+        )
+        .expect("an id");
+        let p = history::Problem {
+            object: id,
+            commit: id,
+            path: "src/a.rs".into(),
+            error: "object is missing".into(),
+        };
+        assert_eq!(
+            problem_line(&p),
+            format!("incomplete: object {id} (commit {id} at src/a.rs) could not be read: object is missing")
+        );
+        assert_eq!(glob_literal("a[1]*?{x}\\"), "a\\[1\\]\\*\\?\\{x\\}\\\\");
+    }
+}
