@@ -125,11 +125,8 @@ fn write_violation(out: &mut String, v: &Violation) {
                 format!("commit {id} \"{}\"", clip(s, 50))
             }
             Some(Subject::Other { kind }) => format!("{} {id}", object_word(*kind)),
-            // A push certificate has always been shown by its id on a `commit` line; kept so
-            // that the pusher's text does not change.
-            Some(Subject::Commit { subject: None } | Subject::PushCertificate) | None => {
-                format!("commit {id}")
-            }
+            Some(Subject::PushCertificate) => format!("push certificate {id}"),
+            Some(Subject::Commit { subject: None }) | None => format!("commit {id}"),
         };
         wrap(out, "    ", "    ", &what);
     }
