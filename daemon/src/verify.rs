@@ -30,8 +30,9 @@ use crate::git::{GitRead, ObjectId, Quarantine, RepoReader, SignaturePart};
 use crate::records::{Record, RecordStore};
 use anyhow::{anyhow, Context, Result};
 use crypto::git_letter;
+use rules::afterwards;
 use rules::facts::{KeyVerdict, SignatureCheck};
-use rules::identity::{bind, bound_email, Binding, Role};
+use rules::identity::{bind, bound_email, Binding, ObjectVerdict, Role};
 use rules::policy::IdentityBinding;
 use rules::Policy;
 use serde::Serialize;
@@ -193,14 +194,6 @@ impl Item {
             Item::Commit(id) | Item::Tag { id, .. } => *id,
         }
     }
-}
-
-/// Verdicts that depend on when the key is judged: retried at the signature time.
-fn lifecycle(v: KeyVerdict) -> bool {
-    matches!(
-        v,
-        KeyVerdict::ExpiredKey | KeyVerdict::RevokedKey | KeyVerdict::KeyNotYetValid
-    )
 }
 
 fn now() -> i64 {
@@ -478,25 +471,19 @@ fn check_one(ctx: &Ctx<'_>, reader: &dyn GitRead, item: &Item) -> Result<Vec<Lin
         line.received_at = Some(rec.received_at);
         line.ref_name = Some(rec.ref_name.clone());
         line.reason = rec.reason.clone();
-        // The record stands against later expiry, rotation or soft revocation — not against a
-        // key revoked as of the receive time (a hard revocation counts always). Good today
-        // means not revoked then either (revocations only ever start), so the second check is
-        // needed only when today's is not good.
+        // Whether the record still stands is the engine's call (`rules::afterwards`).
         let today = part.check(ctx.verifier, ctx.now);
         line.git = git_letter(&today);
         line.signed_at = today.signed_at;
-        if rec.verdict == "good" && today.verdict != KeyVerdict::Good {
-            if let SignaturePart::Signed { signature, payload } = &part {
-                let again = ctx.verifier.verify(signature, payload, rec.received_at);
-                line.signed_at = again.signed_at;
-                if again.verdict == KeyVerdict::RevokedKey {
-                    line.verdict = "revoked_key".to_string();
-                    line.reason = Some(format!(
-                        "accepted on {} but the key is revoked: {}",
-                        date(rec.received_at),
-                        again.detail.unwrap_or_default()
-                    ));
-                }
+        let recorded = ObjectVerdict::parse(&rec.verdict)
+            .unwrap_or(ObjectVerdict::Refused(rules::Code::MalformedSignature));
+        let at = afterwards::recheck_record_at(recorded, &today, rec.received_at);
+        if let (Some(at), SignaturePart::Signed { signature, payload }) = (at, &part) {
+            let again = ctx.verifier.verify(signature, payload, at);
+            line.signed_at = again.signed_at;
+            if let Some((verdict, why)) = afterwards::record_overruled(&again, rec.received_at) {
+                line.verdict = verdict.to_string();
+                line.reason = Some(why);
             }
         }
     } else {
@@ -518,26 +505,20 @@ fn judge_fresh(
     let (keyring, now) = (ctx.verifier, ctx.now);
     let first = part.check(keyring, now);
     line.git = git_letter(&first);
+    // When the signature is judged is the engine's call (`rules::afterwards`).
     let sig = match part {
-        SignaturePart::Signed { signature, payload } => match first.signed_at {
-            Some(t) => {
-                line.basis = Basis::SignatureTime;
-                if lifecycle(first.verdict) && t < now {
-                    let then = keyring.verify(signature, payload, t);
-                    if then.verdict == KeyVerdict::Good {
-                        line.reason = Some(format!(
-                            "good when signed on {}; since then: {}",
-                            date(t),
-                            first.detail.clone().unwrap_or_default()
-                        ));
-                    }
+        SignaturePart::Signed { signature, payload } if first.signed_at.is_some() => {
+            line.basis = Basis::SignatureTime;
+            match afterwards::retry_at(&first, now) {
+                Some(t) => {
+                    let (then, note) =
+                        afterwards::after_retry(&first, keyring.verify(signature, payload, t), t);
+                    line.reason = note;
                     then
-                } else {
-                    first
                 }
+                None => first,
             }
-            None => first,
-        },
+        }
         _ => first,
     };
     line.signed_at = sig.signed_at;

@@ -25,6 +25,7 @@
 //! assert!(render::text(&report).contains("force-push"));
 //! ```
 
+pub mod afterwards;
 pub mod calendar;
 pub mod engine;
 pub mod facts;
