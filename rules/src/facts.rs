@@ -30,6 +30,47 @@ pub struct Change {
     pub base_suppressions: Vec<crate::policy::Suppression>,
     /// The push certificate, for a signed push.
     pub push_certificate: Option<PushCertificate>,
+    /// Reviewers' signed approvals (and rejections) the repository holds for the refs this
+    /// change moves, each verified; read only when a `pull_request` rule governs a ref.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approvals: Vec<Approval>,
+}
+
+/// A reviewer's signed verdict on one ref update (`pushguard approve`): an in-toto statement in
+/// a DSSE envelope, its signature verified by the collector. What it binds to (ref, base,
+/// resulting tree, patch-id) is compared with the update by the `pull_request` rule.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Approval {
+    /// Where the collector found it (the envelope's object id), for messages.
+    pub id: String,
+    /// The envelope's signature; `identity` is the reviewer.
+    pub signature: SignatureCheck,
+    /// `targetRef`: the full ref name the approval is for.
+    pub target_ref: String,
+    /// `fromID`: the ref's tip the reviewer reviewed against (`None`: the ref did not exist).
+    pub from_id: Option<String>,
+    /// `targetID`: the tree the ref's new tip must have.
+    pub target_tree: String,
+    /// `patchID`: `git patch-id --stable` of the reviewed range, when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patch_id: Option<String>,
+    pub verdict: ApprovalVerdict,
+    pub issued_at: Timestamp,
+    /// `None`: it does not expire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+}
+
+/// What a reviewer said.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalVerdict {
+    #[default]
+    Approve,
+    /// Changes requested: blocks until the same reviewer approves or revokes.
+    Reject,
+    /// Withdraws the reviewer's earlier verdict on the same update.
+    Revoke,
 }
 
 /// One `<old> <new> <ref>` line, with what the collector learned about it.
@@ -55,6 +96,13 @@ pub struct RefUpdate {
     /// the refs already governed by the same rulesets). Newest first, like `git rev-list`.
     /// Shared: a commit that several refs bring in is held once.
     pub commits: Vec<Arc<Commit>>,
+    /// The tree of the new tip (a commit's tree), when a `pull_request` rule reads it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_tree: Option<String>,
+    /// `git patch-id --stable` of the diff from the old tip to the new one, when a
+    /// `pull_request` rule keeps approvals across rebases by patch-id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patch_id: Option<String>,
 }
 
 impl RefUpdate {
@@ -107,6 +155,9 @@ pub struct Commit {
     /// `Some(false)` also when the parents do not merge cleanly (a conflict resolution).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clean_merge: Option<bool>,
+    /// `Co-authored-by:` trailers of the message.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub co_authors: Vec<Person>,
 }
 
 /// A signed push (`git push --signed`): the push certificate git received.

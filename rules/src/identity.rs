@@ -239,7 +239,8 @@ pub fn signature_rules<'a>(
             | RuleSpec::Update { .. }
             | RuleSpec::RequiredLinearHistory
             | RuleSpec::RequiredPushCertificate { .. }
-            | RuleSpec::SecretScanning(_) => None,
+            | RuleSpec::SecretScanning(_)
+            | RuleSpec::PullRequest(_) => None,
         })
         .collect()
 }

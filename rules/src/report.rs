@@ -62,6 +62,12 @@ pub enum Code {
     PushCertificateMismatch,
     /// An annotated tag pushed under another name than its own (a replayed tag).
     TagNameMismatch,
+    /// Fewer approvals from independent reviewers than the `pull_request` rule asks for.
+    ApprovalsMissing,
+    /// No counted approver may write to the ref (`require_write_approver`).
+    WriteApprovalMissing,
+    /// A reviewer independent of the change requested changes (a signed `reject`).
+    ChangesRequested,
     /// A blob the scanner could not read as text (binary, compressed, an LFS pointer): shown,
     /// not blocking.
     BlobNotScanned,
@@ -109,6 +115,9 @@ impl Code {
             Code::PushCertificateMismatch => "push_certificate_mismatch",
             Code::TagNameMismatch => "tag_name_mismatch",
             Code::BlobNotScanned => "blob_not_scanned",
+            Code::ApprovalsMissing => "approvals_missing",
+            Code::WriteApprovalMissing => "write_approval_missing",
+            Code::ChangesRequested => "changes_requested",
         }
     }
 }

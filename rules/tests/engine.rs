@@ -98,6 +98,8 @@ fn update(name: &str, old: Option<&str>, new: Option<&str>, commits: Vec<Commit>
         tag: None,
         resolves_to: Vec::new(),
         commits: commits.into_iter().map(std::sync::Arc::new).collect(),
+        new_tree: None,
+        patch_id: None,
     }
 }
 
@@ -1556,4 +1558,256 @@ fn an_unverified_signature_is_refused_where_a_rule_reads_it() {
     );
     assert!(!r.allowed);
     assert!(r.violations[0].message.contains("not verified"), "{r:?}");
+}
+
+/// `pull_request`: four eyes with signed approvals.
+mod review {
+    use super::*;
+    use rules::facts::{Approval, ApprovalVerdict};
+
+    const REVIEW_POLICY: &str = r#"version: 1
+identities:
+  alice:
+    emails: [alice@example.org]
+    roles: [developer]
+  bob:
+    emails: [bob@example.org]
+    roles: [maintainer]
+  carol:
+    emails: [carol@example.org]
+    roles: [reviewer]
+  dave:
+    emails: [dave@example.org]
+    roles: [reviewer]
+  gus:
+    emails: [gus@example.org]
+    roles: [guest]
+rulesets:
+  - name: four-eyes
+    target: branch
+    include: [main]
+    rules:
+      pull_request: {}
+  - name: rebase-ok
+    target: branch
+    include: [release]
+    rules:
+      pull_request:
+        required_approving_review_count: 1
+        dismiss_stale_reviews_on_push: patch_id
+        require_write_approver: false
+"#;
+    const TREE: &str = "4444444444444444444444444444444444444444";
+
+    fn approval(who: &str, verdict: ApprovalVerdict, issued_at: i64) -> Approval {
+        Approval {
+            id: format!("{who}-{issued_at}"),
+            signature: good(who),
+            target_ref: "refs/heads/main".into(),
+            from_id: Some(A.into()),
+            target_tree: TREE.into(),
+            patch_id: None,
+            verdict,
+            issued_at,
+            expires_at: None,
+        }
+    }
+
+    fn approve(who: &str) -> Approval {
+        approval(who, ApprovalVerdict::Approve, 1_790_000_000)
+    }
+
+    /// alice pushes her commit (co-authored by dave) to `ref_name` with these approvals.
+    fn judge_with(ref_name: &str, approvals: Vec<Approval>) -> Report {
+        let policy = Policy::from_yaml(REVIEW_POLICY).expect("review policy is valid");
+        let mut c = commit(B, "alice@example.org", good("alice"));
+        c.co_authors = vec![person("dave@example.org")];
+        let mut u = update(ref_name, Some(A), Some(B), vec![c]);
+        u.new_tree = Some(TREE.into());
+        u.patch_id = Some("p1".into());
+        let change = Change {
+            repo: "test.git".into(),
+            now: 1_800_000_000,
+            pusher: Some("alice".into()),
+            updates: vec![u],
+            approvals,
+            ..Change::default()
+        };
+        evaluate(&policy, &change)
+    }
+
+    fn main(approvals: Vec<Approval>) -> Report {
+        judge_with("refs/heads/main", approvals)
+    }
+
+    #[test]
+    fn two_independent_approvals_one_by_a_writer_pass() {
+        let r = main(vec![approve("bob"), approve("carol")]);
+        assert!(r.allowed, "{r:?}");
+    }
+
+    #[test]
+    fn one_approval_is_not_enough_and_the_message_says_what_to_do() {
+        let r = main(vec![approve("bob")]);
+        assert_eq!(
+            codes(&r),
+            [("pull_request".to_string(), Code::ApprovalsMissing)]
+        );
+        let v = &r.violations[0];
+        assert!(
+            v.message.contains(
+                "2 approvals from reviewers independent of the change are needed, 1 counts: bob"
+            ),
+            "{}",
+            v.message
+        );
+        assert!(
+            v.fix.contains(
+                "pushguard approve --ref refs/heads/main --base 1111111111 2222222222 --push"
+            ),
+            "{}",
+            v.fix
+        );
+    }
+
+    #[test]
+    fn the_author_pusher_and_co_author_do_not_count() {
+        let r = main(vec![approve("alice"), approve("dave"), approve("bob")]);
+        assert_eq!(
+            codes(&r),
+            [("pull_request".to_string(), Code::ApprovalsMissing)]
+        );
+        let m = &r.violations[0].message;
+        assert!(
+            m.contains("alice (not independent: the pusher of the change)"),
+            "{m}"
+        );
+        assert!(
+            m.contains("dave (not independent: a co-author of the change)"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn one_reviewer_counts_once_however_many_approvals() {
+        let r = main(vec![
+            approve("bob"),
+            approval("bob", ApprovalVerdict::Approve, 1_790_000_100),
+        ]);
+        assert!(r.violations[0].message.contains("1 counts: bob"), "{r:?}");
+    }
+
+    #[test]
+    fn reviewers_without_write_access_need_a_writer_beside_them() {
+        let policy_two_reviewers = main(vec![
+            approve("carol"),
+            approval("gus", ApprovalVerdict::Approve, 1),
+        ]);
+        // gus is a guest: not counted; carol alone is one reviewer without write access.
+        let got = codes(&policy_two_reviewers);
+        assert!(
+            got.contains(&("pull_request".to_string(), Code::ApprovalsMissing)),
+            "{got:?}"
+        );
+        assert!(
+            got.contains(&("pull_request".to_string(), Code::WriteApprovalMissing)),
+            "{got:?}"
+        );
+        assert!(policy_two_reviewers.violations[0]
+            .message
+            .contains("gus (role guest may not approve)"));
+    }
+
+    #[test]
+    fn stale_expired_foreign_and_unsigned_approvals_do_not_count() {
+        let mut stale = approve("carol");
+        stale.target_tree = "5555555555555555555555555555555555555555".into();
+        let mut expired = approve("bob");
+        expired.expires_at = Some(1_799_999_999);
+        let r = main(vec![stale, expired]);
+        let m = &r.violations[0].message;
+        assert!(m.contains("none count"), "{m}");
+        assert!(
+            m.contains("carol (stale: made for another base or result)"),
+            "{m}"
+        );
+        assert!(m.contains("bob (expired)"), "{m}");
+        let mut other = approve("bob");
+        other.target_ref = "refs/heads/dev".into();
+        let mut unknown = approve("carol");
+        unknown.signature = SignatureCheck {
+            verdict: KeyVerdict::UnknownKey,
+            ..SignatureCheck::default()
+        };
+        let r = main(vec![other, unknown]);
+        let m = &r.violations[0].message;
+        assert!(m.contains("bob (for another ref)"), "{m}");
+        assert!(m.contains("(unknown key)"), "{m}");
+    }
+
+    #[test]
+    fn a_rejection_blocks_until_revoked_and_the_latest_verdict_wins() {
+        let r = main(vec![
+            approve("bob"),
+            approve("carol"),
+            approval("carol", ApprovalVerdict::Reject, 1_790_000_100),
+        ]);
+        let got = codes(&r);
+        assert!(
+            got.contains(&("pull_request".to_string(), Code::ChangesRequested)),
+            "{got:?}"
+        );
+        assert!(r.violations[0]
+            .message
+            .contains("changes requested by carol"));
+        // carol approves again later: her latest verdict counts.
+        let r = main(vec![
+            approve("bob"),
+            approval("carol", ApprovalVerdict::Reject, 1_790_000_100),
+            approval("carol", ApprovalVerdict::Approve, 1_790_000_200),
+        ]);
+        assert!(r.allowed, "{r:?}");
+        // A revoke withdraws her verdict: bob alone is not enough.
+        let r = main(vec![
+            approve("bob"),
+            approve("carol"),
+            approval("carol", ApprovalVerdict::Revoke, 1_790_000_100),
+        ]);
+        assert_eq!(
+            codes(&r),
+            [("pull_request".to_string(), Code::ApprovalsMissing)]
+        );
+    }
+
+    #[test]
+    fn with_patch_id_an_approval_survives_a_rebase() {
+        let mut rebased = approve("carol");
+        rebased.target_ref = "refs/heads/release".into();
+        rebased.from_id = Some(C.into());
+        rebased.target_tree = "6666666666666666666666666666666666666666".into();
+        rebased.patch_id = Some("p1".into());
+        assert!(judge_with("refs/heads/release", vec![rebased.clone()]).allowed);
+        // Another patch-id, or strict mode (main), does not keep it.
+        let mut changed = rebased.clone();
+        changed.patch_id = Some("p2".into());
+        assert!(!judge_with("refs/heads/release", vec![changed]).allowed);
+        let mut on_main = rebased;
+        on_main.target_ref = "refs/heads/main".into();
+        assert!(!main(vec![on_main, approve("bob")]).allowed);
+    }
+
+    #[test]
+    fn a_policy_asking_for_code_owners_is_refused_until_they_are_enforced() {
+        let text = REVIEW_POLICY.replace(
+            "pull_request: {}",
+            "pull_request: {require_code_owner_review: true}",
+        );
+        let err = Policy::from_yaml(&text).expect_err("not enforced yet");
+        assert!(
+            err.message
+                .contains("require_code_owner_review is not enforced yet"),
+            "{}",
+            err.message
+        );
+    }
 }

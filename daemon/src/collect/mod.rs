@@ -203,6 +203,7 @@ pub fn push_change(git: &dyn GitRead, inputs: &Inputs<'_>, push: &Push) -> Resul
         secrets,
         base_suppressions,
         push_certificate,
+        approvals: Vec::new(),
     })
 }
 
@@ -237,11 +238,17 @@ pub fn range_change(
             new_kind: ObjectKind::Commit,
             tag: None,
             resolves_to: Vec::new(),
+            new_tree: match commits.first() {
+                Some(tip) => Some(collector.tree_of(*tip)?.to_string()),
+                None => None,
+            },
+            patch_id: None,
             commits: facts,
         }],
         secrets: None,
         base_suppressions: Vec::new(),
         push_certificate: None,
+        approvals: Vec::new(),
     })
 }
 
@@ -473,6 +480,8 @@ impl<'a> Collector<'a> {
             // Pushing to a symbolic ref (a `trunk` that points at `main`) moves its target.
             resolves_to: git.symref_targets(&u.name)?,
             commits: Vec::new(),
+            new_tree: None,
+            patch_id: None,
         };
         let Some(new) = u.new else {
             return Ok((out, None));
@@ -543,7 +552,25 @@ impl<'a> Collector<'a> {
                 bail!(git::TooManyCommits(self.max_commits));
             }
         }
+        // Read already when the tip is new (the common case).
+        out.new_tree = Some(self.tree_of(new_tip)?.to_string());
         Ok((out, Some(tip)))
+    }
+
+    /// The tree of a commit: from the commits read already, else read.
+    fn tree_of(&mut self, commit: ObjectId) -> Result<ObjectId> {
+        if let Some(s) = self.shapes.get(&commit) {
+            return Ok(s.tree);
+        }
+        let raw = self.git.commit(commit)?;
+        self.shapes.insert(
+            commit,
+            Shape {
+                tree: raw.tree,
+                parents: raw.parents,
+            },
+        );
+        Ok(raw.tree)
     }
 
     fn refs(&mut self) -> Result<&Vec<(String, ObjectId)>> {
@@ -589,6 +616,7 @@ impl<'a> Collector<'a> {
             signature: self.check(id, &raw.signature, verify),
             mergetags,
             clean_merge,
+            co_authors: raw.co_authors,
         });
         self.shapes.insert(
             id,

@@ -137,6 +137,8 @@ pub struct RawCommit {
     pub author: rules::facts::Person,
     pub committer: rules::facts::Person,
     pub subject: String,
+    /// `Co-authored-by:` trailers.
+    pub co_authors: Vec<rules::facts::Person>,
     pub signature: SignaturePart,
 }
 

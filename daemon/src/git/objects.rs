@@ -131,8 +131,26 @@ pub fn parse_commit(data: &[u8], kind: HashKind) -> Result<RawCommit> {
         author,
         committer,
         subject: subject(message),
+        co_authors: co_authors(message),
         signature,
     })
+}
+
+/// The people a message's `Co-authored-by:` lines name (any line, any case of the key: a
+/// co-author missed would approve their own change, one too many only asks for another
+/// reviewer).
+pub fn co_authors(message: &[u8]) -> Vec<Person> {
+    const KEY: &str = "co-authored-by:";
+    String::from_utf8_lossy(message)
+        .lines()
+        .filter_map(|l| {
+            let l = l.trim();
+            let head = l.get(..KEY.len())?;
+            head.eq_ignore_ascii_case(KEY)
+                .then(|| parse_person(l[KEY.len()..].trim().as_bytes()))
+        })
+        .filter(|p| !p.email.is_empty())
+        .collect()
 }
 
 /// Signature block markers git recognises at the start of a line.
@@ -232,6 +250,18 @@ mod tests {
         commit.extend_from_slice(b"\n\nMerge tag v1\n");
         let c = parse_commit(&commit, HashKind::Sha1).expect("parses");
         assert_eq!(c.mergetags, vec![tag.to_vec()]);
+    }
+
+    #[test]
+    fn co_authors_come_from_every_co_authored_by_line() {
+        let c = parse_commit(
+            b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A <a@example.org> 1 +0000\ncommitter A <a@example.org> 1 +0000\n\nFix it\n\nCo-authored-by: Bob B <Bob@Example.org>\nco-authored-by:Carol <carol@example.org>\nCo-authored-by: nobody\n",
+            HashKind::Sha1,
+        )
+        .expect("parses");
+        let emails: Vec<&str> = c.co_authors.iter().map(|p| p.email.as_str()).collect();
+        assert_eq!(emails, ["Bob@Example.org", "carol@example.org"]);
+        assert_eq!(c.co_authors[0].name, "Bob B");
     }
 
     #[test]

@@ -12,10 +12,12 @@
 //! | `attestation.rs` | `full_attestation` |
 //! | `push_certificate.rs` | `required_push_certificate` |
 //! | `secrets.rs` | `secret_scanning` |
+//! | `review.rs` | `pull_request`: four eyes, with signed approvals |
 
 mod attestation;
 mod protection;
 mod push_certificate;
+mod review;
 mod secrets;
 mod signatures;
 mod tags;
@@ -150,6 +152,7 @@ impl Ctx<'_> {
             RuleSpec::FullAttestation(att) => self.check_attestation(att, out),
             RuleSpec::RequiredPushCertificate { allow } => self.check_push_certificate(allow, out),
             RuleSpec::SecretScanning(sc) => self.check_secrets(sc, sinks),
+            RuleSpec::PullRequest(pr) => self.check_pull_request(pr, out),
         }
     }
 

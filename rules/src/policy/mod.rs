@@ -36,7 +36,8 @@ use serde::Serialize;
 pub use crate::calendar::parse_date;
 pub use identities::{Actor, Identity, KeySource, KeySpec};
 pub use rulesets::{
-    Attestation, IdentityBinding, RefPattern, RuleSpec, Ruleset, Signatures, Target,
+    Attestation, IdentityBinding, NotIndependent, PullRequest, RefPattern, RuleSpec, Ruleset,
+    Signatures, StaleReviews, Target, NO_APPROVAL_ROLE, WRITE_ROLES,
 };
 pub use secrets::{LargeBlob, SecretScanning, SecretSeverity, SecretsConfig};
 pub use settings::{OnError, RepositorySettings, Settings};

@@ -239,6 +239,29 @@ pub(super) struct RawRules {
     pub required_push_certificate: Option<RawAllow>,
     #[serde(default)]
     pub secret_scanning: Option<RawSecretScanning>,
+    #[serde(default)]
+    pub pull_request: Option<RawPullRequest>,
+}
+
+/// `pull_request`: approvals by reviewers independent of the change (GitHub's names where
+/// GitHub has the concept).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPullRequest {
+    #[serde(default)]
+    pub required_approving_review_count: Option<S<u32>>,
+    #[serde(default)]
+    pub require_code_owner_review: Option<S<bool>>,
+    /// strict (default) | patch_id
+    #[serde(default)]
+    pub dismiss_stale_reviews_on_push: Option<S<String>>,
+    #[serde(default)]
+    pub require_last_push_approval: Option<bool>,
+    #[serde(default)]
+    pub require_write_approver: Option<bool>,
+    /// Whose approvals do not count: pusher, authors, committers, co_authors (default: all).
+    #[serde(default)]
+    pub independent_of: Option<Vec<S<String>>>,
 }
 
 /// `{}` or `{allow: [...]}`.

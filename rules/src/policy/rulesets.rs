@@ -5,7 +5,7 @@ use globset::GlobMatcher;
 use serde::Serialize;
 
 use super::identities::{Actor, Actors};
-use super::raw::{RawAttestation, RawRules, RawRuleset, S};
+use super::raw::{RawAttestation, RawPullRequest, RawRules, RawRuleset, S};
 use super::secrets::SecretScanning;
 use super::{glob, Location, PolicyError};
 
@@ -92,6 +92,8 @@ pub enum RuleSpec {
     RequiredPushCertificate { allow: Vec<Actor> },
     /// No new secrets in the blobs the push adds.
     SecretScanning(Box<SecretScanning>),
+    /// Signed approvals by enough reviewers independent of the change (four eyes).
+    PullRequest(Box<PullRequest>),
 }
 
 impl RuleSpec {
@@ -117,6 +119,7 @@ impl RuleSpec {
             RuleSpec::FullAttestation(_) => "full_attestation",
             RuleSpec::RequiredPushCertificate { .. } => "required_push_certificate",
             RuleSpec::SecretScanning(_) => "secret_scanning",
+            RuleSpec::PullRequest(_) => "pull_request",
         }
     }
 }
@@ -155,6 +158,66 @@ pub struct Attestation {
     /// With `clean_merge`: a differing tree is accepted when a merger signed the merge.
     pub allow_signed_resolutions: bool,
 }
+
+/// When an approval stops counting because the change moved on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StaleReviews {
+    /// An approval binds to the exact base (the ref's old tip) and resulting tree.
+    #[default]
+    Strict,
+    /// An approval also counts after a rebase when `git patch-id --stable` of the change is
+    /// the one reviewed.
+    PatchId,
+}
+
+/// Whose approvals do not count (`independent_of`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotIndependent {
+    Pusher,
+    Authors,
+    Committers,
+    CoAuthors,
+}
+
+/// Parameters of `pull_request`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PullRequest {
+    /// Distinct independent identities whose approval counts (default 2).
+    pub required_approving_review_count: u32,
+    pub dismiss_stale_reviews_on_push: StaleReviews,
+    /// The pusher's own approval never counts (also when `independent_of` leaves the pusher out).
+    pub require_last_push_approval: bool,
+    /// At least one approver may write to the ref (default true).
+    pub require_write_approver: bool,
+    pub independent_of: Vec<NotIndependent>,
+}
+
+impl Default for PullRequest {
+    fn default() -> Self {
+        PullRequest {
+            required_approving_review_count: 2,
+            dismiss_stale_reviews_on_push: StaleReviews::Strict,
+            require_last_push_approval: false,
+            require_write_approver: true,
+            independent_of: vec![
+                NotIndependent::Pusher,
+                NotIndependent::Authors,
+                NotIndependent::Committers,
+                NotIndependent::CoAuthors,
+            ],
+        }
+    }
+}
+
+/// Roles whose identities may write to a protected ref (when no `update` rule names who may):
+/// CNCF's developer, maintainer and owner, and admin. A `reviewer` or `approver` reviews
+/// without write access; a `guest` may not approve.
+pub const WRITE_ROLES: [&str; 4] = ["developer", "maintainer", "owner", "admin"];
+
+/// The role whose approvals never count.
+pub const NO_APPROVAL_ROLE: &str = "guest";
 
 /// A named group of rules for a set of refs, like a GitHub repository ruleset.
 #[derive(Debug, Clone)]
@@ -252,6 +315,57 @@ fn attestation(r: &RawAttestation, actor: &mut ActorFn<'_>) -> Result<Attestatio
         clean_merge: r.clean_merge.unwrap_or(false),
         allow_signed_resolutions: r.allow_signed_resolutions.unwrap_or(false),
     })
+}
+
+fn pull_request(r: &RawPullRequest) -> Result<PullRequest, PolicyError> {
+    let mut pr = PullRequest::default();
+    if let Some(n) = &r.required_approving_review_count {
+        if n.value == 0 || n.value > 10 {
+            return Err(PolicyError::new(
+                n,
+                "required_approving_review_count must be 1 to 10 (without reviews, leave the rule out)",
+            ));
+        }
+        pr.required_approving_review_count = n.value;
+    }
+    if let Some(c) = &r.require_code_owner_review {
+        if c.value {
+            return Err(PolicyError::new(
+                c,
+                "require_code_owner_review is not enforced yet: pushguard refuses to load a policy that asks for it rather than silently not enforcing it",
+            ));
+        }
+    }
+    if let Some(d) = &r.dismiss_stale_reviews_on_push {
+        pr.dismiss_stale_reviews_on_push = match d.value.as_str() {
+            "strict" => StaleReviews::Strict,
+            "patch_id" => StaleReviews::PatchId,
+            o => {
+                return Err(PolicyError::new(
+                    d,
+                    format!("dismiss_stale_reviews_on_push must be strict or patch_id, not {o:?}"),
+                ))
+            }
+        };
+    }
+    pr.require_last_push_approval = r.require_last_push_approval.unwrap_or(false);
+    pr.require_write_approver = r.require_write_approver.unwrap_or(true);
+    if let Some(list) = &r.independent_of {
+        pr.independent_of = list
+            .iter()
+            .map(|w| match w.value.as_str() {
+                "pusher" => Ok(NotIndependent::Pusher),
+                "authors" => Ok(NotIndependent::Authors),
+                "committers" => Ok(NotIndependent::Committers),
+                "co_authors" => Ok(NotIndependent::CoAuthors),
+                o => Err(PolicyError::new(
+                    w,
+                    format!("independent_of takes pusher, authors, committers and co_authors, not {o:?}"),
+                )),
+            })
+            .collect::<Result<_, _>>()?;
+    }
+    Ok(pr)
 }
 
 /// `rulesets:`, in policy order.
@@ -434,6 +548,9 @@ fn rule_specs(
         rules.push(RuleSpec::RequiredPushCertificate {
             allow: actors.allow(a, warnings)?,
         });
+    }
+    if let Some(pr) = &r.pull_request {
+        rules.push(RuleSpec::PullRequest(Box::new(pull_request(pr)?)));
     }
     if let Some(sc) = &r.secret_scanning {
         rules.push(RuleSpec::SecretScanning(Box::new(

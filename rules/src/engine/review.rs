@@ -1,0 +1,274 @@
+//! `pull_request`: the four-eyes rule on a plain git server. A ref update needs signed
+//! approvals (`Change::approvals`, verified by the collector) from enough identities independent
+//! of the change (not the pusher, nor any author, committer or `Co-authored-by` of the commits
+//! it brings), at least one of whom may write to the ref; a signed rejection by such a reviewer
+//! blocks. An approval counts only for the update it names: the ref, the old tip it was
+//! reviewed against and the resulting tree (or, with `dismiss_stale_reviews_on_push: patch_id`,
+//! the same patch-id after a rebase).
+
+use super::{short, Ctx};
+use crate::facts::{Approval, ApprovalVerdict, KeyVerdict};
+use crate::policy::{
+    Identity, NotIndependent, Policy, PullRequest, RuleSpec, StaleReviews, NO_APPROVAL_ROLE,
+    WRITE_ROLES,
+};
+use crate::report::{Code, Violation};
+use std::collections::BTreeMap;
+
+/// Why an approval does not count.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Discarded {
+    Signature(String),
+    OtherRef,
+    Stale,
+    Expired,
+    NotYetIssued,
+    NotIndependent(&'static str),
+    MayNotApprove,
+}
+
+impl Discarded {
+    fn text(&self) -> String {
+        match self {
+            Discarded::Signature(why) => why.clone(),
+            Discarded::OtherRef => "for another ref".to_string(),
+            Discarded::Stale => "stale: made for another base or result".to_string(),
+            Discarded::Expired => "expired".to_string(),
+            Discarded::NotYetIssued => "issued in the future".to_string(),
+            Discarded::NotIndependent(who) => format!("not independent: {who} of the change"),
+            Discarded::MayNotApprove => format!("role {NO_APPROVAL_ROLE} may not approve"),
+        }
+    }
+}
+
+impl Ctx<'_> {
+    /// `pull_request` on one ref update.
+    pub(super) fn check_pull_request(&self, pr: &PullRequest, out: &mut Vec<Violation>) {
+        let u = self.update;
+        // Deletions have their own rule; a ref that gains no commit brings nothing to review.
+        if u.is_delete() || u.commits.is_empty() {
+            return;
+        }
+        let Some(tree) = u.new_tree.as_deref() else {
+            out.push(self.violation(
+                Code::ApprovalsMissing,
+                "the resulting tree of this update is unknown, so no approval can be matched to it"
+                    .to_string(),
+                "tell your git administrator (the collector did not read the new tip)"
+                    .to_string(),
+            ));
+            return;
+        };
+        let excluded = self.not_independent(pr);
+        // Each reviewer's latest verdict on this update (by issue time), and why others fell.
+        let mut latest: BTreeMap<&str, &Approval> = BTreeMap::new();
+        let mut discarded: BTreeMap<String, Discarded> = BTreeMap::new();
+        for a in &self.change.approvals {
+            match self.judge_approval(pr, a, tree, &excluded) {
+                Ok(who) => {
+                    let newer = latest.get(who.name.as_str()).is_none_or(|b| {
+                        (a.issued_at, a.id.as_str()) > (b.issued_at, b.id.as_str())
+                    });
+                    if newer {
+                        latest.insert(who.name.as_str(), a);
+                    }
+                }
+                Err((who, why)) => {
+                    // One reason per reviewer (or per unknown signer), the most telling.
+                    let key = who.unwrap_or_else(|| format!("approval {}", short(&a.id)));
+                    let slot = discarded.entry(key).or_insert(why.clone());
+                    if why < *slot {
+                        *slot = why;
+                    }
+                }
+            }
+        }
+        let mut approvers: Vec<&str> = Vec::new();
+        let mut rejecters: Vec<&str> = Vec::new();
+        for (who, a) in &latest {
+            match a.verdict {
+                ApprovalVerdict::Approve => approvers.push(who),
+                ApprovalVerdict::Reject => rejecters.push(who),
+                ApprovalVerdict::Revoke => {}
+            }
+        }
+        let command = self.approve_command();
+        if !rejecters.is_empty() {
+            out.push(self.violation(
+                Code::ChangesRequested,
+                format!("changes requested by {}", rejecters.join(", ")),
+                format!(
+                    "address the review; the reviewer then approves the new result ({command}) or withdraws the rejection ({command} --revoke)"
+                ),
+            ));
+        }
+        let need = pr.required_approving_review_count as usize;
+        let counted = if approvers.is_empty() {
+            "none count".to_string()
+        } else {
+            format!(
+                "{} count{}: {}",
+                approvers.len(),
+                if approvers.len() == 1 { "s" } else { "" },
+                approvers.join(", ")
+            )
+        };
+        let dropped = if discarded.is_empty() {
+            String::new()
+        } else {
+            let list: Vec<String> = discarded
+                .iter()
+                .map(|(who, why)| format!("{who} ({})", why.text()))
+                .collect();
+            format!("; not counted: {}", list.join(", "))
+        };
+        if approvers.len() < need {
+            out.push(self.violation(
+                Code::ApprovalsMissing,
+                format!(
+                    "{need} approvals from reviewers independent of the change are needed, {counted}{dropped}"
+                ),
+                format!(
+                    "ask {} more reviewer{} who neither pushed nor wrote these commits to run: {command} --push",
+                    need - approvers.len(),
+                    if need - approvers.len() == 1 { "" } else { "s" },
+                ),
+            ));
+        }
+        if pr.require_write_approver
+            && !approvers.is_empty()
+            && !approvers.iter().any(|who| self.may_write(who))
+        {
+            out.push(self.violation(
+                Code::WriteApprovalMissing,
+                format!(
+                    "at least one approver must be able to write to this {}; {counted}, none of whom may",
+                    self.kind()
+                ),
+                format!(
+                    "ask a reviewer who may write to it (role {}) to run: {command} --push",
+                    WRITE_ROLES.join(", ")
+                ),
+            ));
+        }
+    }
+
+    /// The identities whose approvals do not count for this update, and why.
+    fn not_independent(&self, pr: &PullRequest) -> BTreeMap<String, &'static str> {
+        let mut out = BTreeMap::new();
+        let policy = self.policy;
+        let mut add = |email: &str, why: &'static str| {
+            if let Some(id) = policy.identity_for_email(email) {
+                out.entry(id.name.clone()).or_insert(why);
+            }
+        };
+        for c in &self.update.commits {
+            if pr.independent_of.contains(&NotIndependent::Authors) {
+                add(&c.author.email, "an author");
+            }
+            if pr.independent_of.contains(&NotIndependent::Committers) {
+                add(&c.committer.email, "a committer");
+            }
+            if pr.independent_of.contains(&NotIndependent::CoAuthors) {
+                for p in &c.co_authors {
+                    add(&p.email, "a co-author");
+                }
+            }
+        }
+        if pr.independent_of.contains(&NotIndependent::Pusher) || pr.require_last_push_approval {
+            if let Some(p) = self.pusher {
+                out.insert(p.name.clone(), "the pusher");
+            }
+        }
+        out
+    }
+
+    /// Does `a` count for this update? The reviewer's identity, or the reviewer (when known)
+    /// and why not.
+    fn judge_approval(
+        &self,
+        pr: &PullRequest,
+        a: &Approval,
+        tree: &str,
+        excluded: &BTreeMap<String, &'static str>,
+    ) -> Result<&Identity, (Option<String>, Discarded)> {
+        let u = self.update;
+        let reviewer = a
+            .signature
+            .identity
+            .as_deref()
+            .and_then(|n| self.policy.identity(n));
+        let name = reviewer.map(|r| r.name.clone());
+        let fail = |why| Err((name.clone(), why));
+        if a.signature.verdict != KeyVerdict::Good {
+            let why = a
+                .signature
+                .verdict
+                .refusal_code()
+                .map_or("not verified", Code::as_str)
+                .replace('_', " ");
+            return fail(Discarded::Signature(why));
+        }
+        let Some(reviewer) = reviewer else {
+            return fail(Discarded::Signature(
+                "signed by a key no identity owns".to_string(),
+            ));
+        };
+        let target = self.via.unwrap_or(&u.name);
+        if a.target_ref != target && a.target_ref != u.name {
+            return fail(Discarded::OtherRef);
+        }
+        let exact = a.from_id == u.old && a.target_tree == tree;
+        let same_patch = pr.dismiss_stale_reviews_on_push == StaleReviews::PatchId
+            && a.patch_id.is_some()
+            && a.patch_id == u.patch_id;
+        if !exact && !same_patch {
+            return fail(Discarded::Stale);
+        }
+        let now = self.change.now;
+        if a.expires_at.is_some_and(|e| e <= now) {
+            return fail(Discarded::Expired);
+        }
+        // A clock a few minutes ahead on the reviewer's machine is not a forgery.
+        if a.issued_at > now + 300 {
+            return fail(Discarded::NotYetIssued);
+        }
+        if let Some(why) = excluded.get(&reviewer.name) {
+            return fail(Discarded::NotIndependent(why));
+        }
+        if reviewer.roles.iter().any(|r| r == NO_APPROVAL_ROLE) {
+            return fail(Discarded::MayNotApprove);
+        }
+        Ok(reviewer)
+    }
+
+    /// May identity `name` write to this ref? The ruleset's `update` allow list when it has
+    /// one, else a write role.
+    fn may_write(&self, name: &str) -> bool {
+        let Some(id) = self.policy.identity(name) else {
+            return false;
+        };
+        let allow = self.ruleset.rules.iter().find_map(|r| match r {
+            RuleSpec::Update { allow } => Some(allow),
+            _ => None,
+        });
+        match allow {
+            Some(allow) => allow.iter().any(|a| Policy::actor_matches(a, id)),
+            None => id.roles.iter().any(|r| WRITE_ROLES.contains(&r.as_str())),
+        }
+    }
+
+    /// The command a reviewer runs to approve this update.
+    fn approve_command(&self) -> String {
+        let u = self.update;
+        let base = match u.old.as_deref() {
+            Some(old) => format!(" --base {}", short(old)),
+            None => String::new(),
+        };
+        format!(
+            "pushguard approve --ref {}{base} {}",
+            u.name,
+            short(u.new.as_deref().unwrap_or_default())
+        )
+    }
+}
