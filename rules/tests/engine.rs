@@ -1796,6 +1796,13 @@ rulesets:
         assert!(!main(vec![on_main, approve("bob")]).allowed);
     }
 
+    /// The transcript in docs/review.md.
+    #[test]
+    fn the_pusher_is_told_who_counts_who_does_not_and_what_to_run() {
+        let r = main(vec![approve("alice"), approve("dave"), approve("bob")]);
+        insta::assert_snapshot!(render::text(&r));
+    }
+
     #[test]
     fn a_policy_asking_for_code_owners_is_refused_until_they_are_enforced() {
         let text = REVIEW_POLICY.replace(
