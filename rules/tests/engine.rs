@@ -1800,7 +1800,12 @@ rulesets:
     #[test]
     fn the_pusher_is_told_who_counts_who_does_not_and_what_to_run() {
         let r = main(vec![approve("alice"), approve("dave"), approve("bob")]);
-        insta::assert_snapshot!(render::text(&r));
+        let text = render::text(&r);
+        let doc =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/review.md"))
+                .expect("docs/review.md");
+        assert!(doc.contains(&text), "docs/review.md must quote:\n{text}");
+        insta::assert_snapshot!(text);
     }
 
     #[test]
