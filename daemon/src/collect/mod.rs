@@ -554,6 +554,13 @@ impl<'a> Collector<'a> {
         }
         // Read already when the tip is new (the common case).
         out.new_tree = Some(self.tree_of(new_tip)?.to_string());
+        let by_patch_id = governing.iter().flat_map(|r| r.rules.iter()).any(|r| {
+            matches!(r, RuleSpec::PullRequest(pr)
+                if pr.dismiss_stale_reviews_on_push == rules::policy::StaleReviews::PatchId)
+        });
+        if let (true, Some((old, ObjectKind::Commit))) = (by_patch_id, old_tip) {
+            out.patch_id = git.patch_id(old, new_tip)?;
+        }
         Ok((out, Some(tip)))
     }
 

@@ -30,6 +30,12 @@ rulesets:
       full_attestation:
         mergers: [role:maintainer]
         clean_merge: true
+  - name: reviewed
+    target: branch
+    include: [reviewed]
+    rules:
+      pull_request:
+        dismiss_stale_reviews_on_push: patch_id
   - name: release-tags
     target: tag
     include: ["v*"]
@@ -524,4 +530,35 @@ fn a_range_is_judged_as_if_pushed_with_known_signatures() {
     assert_eq!(u.new.as_deref(), Some(c.to_string().as_str()));
     assert_eq!(u.commits[0].signature.verdict, KeyVerdict::Good);
     assert_eq!(u.commits[1].signature.identity.as_deref(), Some("alice"));
+}
+
+#[test]
+fn a_reviewed_ref_gets_its_new_tree_patch_id_and_co_authors() {
+    let s = Setup::new();
+    let (mut git, base) = seeded(HashKind::Sha1);
+    git.set_ref("refs/heads/reviewed", base);
+    let blob = git.add_blob(b"reviewed\n");
+    let tree = git.add_tree(&[("README", blob)]);
+    let c = git.add_commit(
+        tree,
+        &[base],
+        ALICE,
+        "change\n\nCo-authored-by: Mallory <mallory@example.org>",
+    );
+    let change = s.collect(&git, &[(Some(base), Some(c), "refs/heads/reviewed")]);
+    let u = &change.updates[0];
+    assert_eq!(u.new_tree.as_deref(), Some(tree.to_string().as_str()));
+    assert_eq!(u.patch_id, git.patch_id(base, c).expect("patch-id"));
+    assert!(u.patch_id.is_some());
+    assert_eq!(u.commits[0].co_authors[0].email, "mallory@example.org");
+    // No approvals yet: the rule refuses the update.
+    let report = rules::evaluate(&s.policy, &change);
+    assert!(report
+        .violations
+        .iter()
+        .any(|v| v.code == rules::Code::ApprovalsMissing));
+    // Elsewhere no patch-id is computed.
+    let change = s.collect(&git, &[(Some(base), Some(c), "refs/heads/topic")]);
+    assert_eq!(change.updates[0].patch_id, None);
+    assert!(change.updates[0].new_tree.is_some());
 }

@@ -103,6 +103,37 @@ pub fn included_revisions(
         .collect())
 }
 
+/// `git patch-id --stable` of a patch (`git diff-tree -p` output): `None` for an empty one.
+pub fn patch_id(patch: &[u8]) -> Result<Option<String>> {
+    use std::io::Write;
+    let mut child = git_command()
+        .args(["patch-id", "--stable"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("cannot run git patch-id")?;
+    let mut stdin = child.stdin.take().context("git patch-id has no input")?;
+    let patch = patch.to_vec();
+    // Write on another thread: a large patch would fill the pipe while git waits to be read.
+    let writer = std::thread::spawn(move || stdin.write_all(&patch));
+    let out = child.wait_with_output().context("git patch-id")?;
+    writer
+        .join()
+        .map_err(|_| anyhow::anyhow!("the patch writer panicked"))?
+        .context("cannot write the patch to git patch-id")?;
+    if !out.status.success() {
+        bail!(
+            "git patch-id failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .map(str::to_string))
+}
+
 /// The git directory of a repository or work tree.
 pub fn absolute_git_dir(repo: &Path) -> Result<PathBuf> {
     let out = git_command()

@@ -552,6 +552,28 @@ impl GitRead for FakeRepo {
         Ok(self.flat(tree)? == merged)
     }
 
+    /// Not git's patch-id: a hash of what changes (path, old blob, new blob), which, like
+    /// git's, stays the same across a rebase that does not touch the changed files.
+    fn patch_id(&self, old: ObjectId, new: ObjectId) -> Result<Option<String>> {
+        use sha2::{Digest, Sha256};
+        let (before, after) = (
+            self.flat(self.commit(old)?.tree)?,
+            self.flat(self.commit(new)?.tree)?,
+        );
+        let mut h = Sha256::new();
+        let mut any = false;
+        let paths: std::collections::BTreeSet<&String> =
+            before.keys().chain(after.keys()).collect();
+        for path in paths {
+            let (b, a) = (before.get(path), after.get(path));
+            if b != a {
+                any = true;
+                h.update(format!("{path} {b:?} {a:?}\n"));
+            }
+        }
+        Ok(any.then(|| hex::encode(&h.finalize()[..20])))
+    }
+
     fn rev_list(&self, revisions: &[String]) -> Result<Vec<ObjectId>> {
         let mut tips = Vec::new();
         let mut hidden = Vec::new();
@@ -692,5 +714,41 @@ mod tests {
             assert!(real.is_ancestor(first, second).expect("walks"));
             assert!(fake.is_ancestor(first, second).expect("walks"));
         }
+    }
+
+    /// The real reader's patch-id is git's: the same after a clean rebase, another for another
+    /// change; the fake's behaves alike.
+    #[test]
+    fn patch_ids_survive_a_clean_rebase() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let work = dir.path();
+        git(work, &["init", "-q", "-b", "main"]);
+        std::fs::write(work.join("a"), "1\n").expect("write");
+        std::fs::write(work.join("b"), "1\n").expect("write");
+        git(work, &["add", "."]);
+        git(work, &["commit", "-q", "-m", "base"]);
+        let base = git(work, &["rev-parse", "HEAD"]);
+        git(work, &["checkout", "-q", "-b", "topic"]);
+        std::fs::write(work.join("a"), "1\n2\n").expect("write");
+        git(work, &["commit", "-q", "-am", "change a"]);
+        let topic = git(work, &["rev-parse", "HEAD"]);
+        git(work, &["checkout", "-q", "main"]);
+        std::fs::write(work.join("b"), "1\n3\n").expect("write");
+        git(work, &["commit", "-q", "-am", "change b"]);
+        let main = git(work, &["rev-parse", "HEAD"]);
+        git(work, &["checkout", "-q", "topic"]);
+        git(work, &["rebase", "-q", "main"]);
+        let rebased = git(work, &["rev-parse", "HEAD"]);
+        let real = RepoReader::open(&work.join(".git"), &Quarantine::default()).expect("opens");
+        let id = |h: &str| crate::git::parse_id(HashKind::Sha1, h).expect("id");
+        let before = real.patch_id(id(&base), id(&topic)).expect("patch-id");
+        let after = real.patch_id(id(&main), id(&rebased)).expect("patch-id");
+        assert!(before.is_some());
+        assert_eq!(before, after, "a clean rebase keeps the patch-id");
+        assert_ne!(
+            real.patch_id(id(&base), id(&main)).expect("patch-id"),
+            before
+        );
+        assert_eq!(real.patch_id(id(&main), id(&main)).expect("patch-id"), None);
     }
 }

@@ -75,6 +75,9 @@ pub trait GitRead {
     fn file_at(&self, commit: ObjectId, path: &str) -> Result<Option<Vec<u8>>>;
     /// Does `tree` equal the clean merge of `ours` and `theirs`? `false` also on conflicts.
     fn is_clean_merge(&self, tree: ObjectId, ours: ObjectId, theirs: ObjectId) -> Result<bool>;
+    /// `git patch-id --stable` of the diff from commit `old` to commit `new` (`None`: no
+    /// change): what stays the same when a change is rebased cleanly.
+    fn patch_id(&self, old: ObjectId, new: ObjectId) -> Result<Option<String>>;
     /// The commits git's revision arguments name (`rev-list` order, newest first); `--all`
     /// and ranges as git reads them.
     fn rev_list(&self, revisions: &[String]) -> Result<Vec<ObjectId>>;

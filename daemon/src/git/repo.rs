@@ -121,6 +121,26 @@ impl RepoReader {
         })
     }
 
+    /// An empty bare repository of this one's hash in a scratch directory, borrowing this
+    /// reader's objects (the quarantine's too): git runs there, so nothing is written into the
+    /// repository or the quarantine and none of its configuration (drivers, attributes, replace
+    /// refs, grafts) applies. A driver named by a repository is a program: it must never run as
+    /// the daemon's user.
+    fn scratch_repository(&self, prefix: &str) -> Result<tempfile::TempDir> {
+        let scratch = scratch_dir(prefix).context("cannot create a scratch repository for git")?;
+        let git_dir = scratch.path();
+        std::fs::create_dir_all(git_dir.join("objects/info"))?;
+        std::fs::create_dir_all(git_dir.join("refs"))?;
+        std::fs::write(git_dir.join("HEAD"), "ref: refs/heads/pushguard-scratch\n")?;
+        let config = match self.repo.object_hash() {
+            gix::hash::Kind::Sha256 => "[core]\n\trepositoryformatversion = 1\n\tbare = true\n[extensions]\n\tobjectformat = sha256\n",
+            _ => "[core]\n\trepositoryformatversion = 0\n\tbare = true\n",
+        };
+        std::fs::write(git_dir.join("config"), config)?;
+        write_alternates(&git_dir.join("objects"), &self.object_dirs())?;
+        Ok(scratch)
+    }
+
     /// The object directories this reader sees: the repository's and the quarantine (if any).
     fn object_dirs(&self) -> Vec<PathBuf> {
         let mut dirs = Vec::new();
@@ -350,19 +370,9 @@ impl GitRead for RepoReader {
     }
 
     fn is_clean_merge(&self, tree: ObjectId, ours: ObjectId, theirs: ObjectId) -> Result<bool> {
-        let scratch = scratch_dir("pushguard-merge-")
-            .context("cannot create a scratch repository for merge-tree")?;
+        let scratch = self.scratch_repository("pushguard-merge-")?;
         let kind = self.repo.object_hash();
         let git_dir = scratch.path();
-        std::fs::create_dir_all(git_dir.join("objects/info"))?;
-        std::fs::create_dir_all(git_dir.join("refs"))?;
-        std::fs::write(git_dir.join("HEAD"), "ref: refs/heads/pushguard-scratch\n")?;
-        let config = match kind {
-            gix::hash::Kind::Sha256 => "[core]\n\trepositoryformatversion = 1\n\tbare = true\n[extensions]\n\tobjectformat = sha256\n",
-            _ => "[core]\n\trepositoryformatversion = 0\n\tbare = true\n",
-        };
-        std::fs::write(git_dir.join("config"), config)?;
-        write_alternates(&git_dir.join("objects"), &self.object_dirs())?;
         let empty_tree = ObjectId::empty_tree(kind).to_string();
         let out = git_command()
             .arg("--git-dir")
@@ -385,6 +395,31 @@ impl GitRead for RepoReader {
                 String::from_utf8_lossy(&out.stderr).trim()
             ),
         }
+    }
+
+    fn patch_id(&self, old: ObjectId, new: ObjectId) -> Result<Option<String>> {
+        let scratch = self.scratch_repository("pushguard-patch-id-")?;
+        let diff = git_command()
+            .arg("--git-dir")
+            .arg(scratch.path())
+            .args([
+                "diff-tree",
+                "-p",
+                "--no-color",
+                "--no-ext-diff",
+                "--no-textconv",
+            ])
+            .arg(old.to_string())
+            .arg(new.to_string())
+            .output()
+            .context("cannot run git diff-tree")?;
+        if !diff.status.success() {
+            bail!(
+                "git diff-tree failed: {}",
+                String::from_utf8_lossy(&diff.stderr).trim()
+            );
+        }
+        super::cli::patch_id(&diff.stdout)
     }
 
     fn size(&self, id: ObjectId) -> Result<u64> {
