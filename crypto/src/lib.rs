@@ -65,6 +65,8 @@
 //! ([`git_letter`]).
 
 mod allowed_signers;
+/// Signed code-review approvals (in-toto Statement in a DSSE envelope): format, signing helpers, verification.
+pub mod approval;
 mod crl;
 mod der;
 mod openpgp;

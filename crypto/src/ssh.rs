@@ -172,6 +172,18 @@ impl SshKeys {
         now: i64,
         revoked: &SshRevocations,
     ) -> SignatureCheck {
+        self.verify_in(GIT_NAMESPACE, armored, payload, now, revoked)
+    }
+
+    /// [`SshKeys::verify`] for signatures made under `namespace` (approvals use their own).
+    pub(crate) fn verify_in(
+        &self,
+        namespace: &str,
+        armored: &[u8],
+        payload: &[u8],
+        now: i64,
+        revoked: &SshRevocations,
+    ) -> SignatureCheck {
         let mut check = SignatureCheck {
             format: Some(SignatureFormat::Ssh),
             ..SignatureCheck::default()
@@ -194,10 +206,10 @@ impl SshKeys {
         let entry = self.keys.get(sig.public_key());
         check.identity = entry.map(|e| e.identity.clone());
 
-        if sig.namespace() != GIT_NAMESPACE {
+        if sig.namespace() != namespace {
             check.verdict = KeyVerdict::WrongNamespace;
             check.detail = Some(format!(
-                "signature was made for namespace {:?}, not \"git\"",
+                "signature was made for namespace {:?}, not {namespace:?}",
                 sig.namespace()
             ));
             return check;
@@ -210,8 +222,13 @@ impl SshKeys {
             ));
             return check;
         };
-        if let Err(why) = verify_with_key(entry.key.key_data(), entry.fast.as_ref(), &sig, payload)
-        {
+        if let Err(why) = verify_with_key_in(
+            namespace,
+            entry.key.key_data(),
+            entry.fast.as_ref(),
+            &sig,
+            payload,
+        ) {
             check.verdict = KeyVerdict::BadSignature;
             check.detail = Some(match why {
                 Some(why) => format!("signature by key {fp} is invalid: {why}"),
@@ -224,7 +241,7 @@ impl SshKeys {
             check.detail = Some(r.what);
             return check;
         }
-        check.verdict = judge_grants(&entry.grants, now, &fp, &mut check.detail);
+        check.verdict = judge_grants_in(namespace, &entry.grants, now, &fp, &mut check.detail);
         check
     }
 }
@@ -238,16 +255,27 @@ pub(crate) fn verify_with_key(
     sig: &SshSig,
     payload: &[u8],
 ) -> Result<(), Option<String>> {
+    verify_with_key_in(GIT_NAMESPACE, key, fast, sig, payload)
+}
+
+/// [`verify_with_key`] for a signature made under `namespace`.
+pub(crate) fn verify_with_key_in(
+    namespace: &str,
+    key: &KeyData,
+    fast: Option<&OpensslKey>,
+    sig: &SshSig,
+    payload: &[u8],
+) -> Result<(), Option<String>> {
     let public = PublicKey::new(key.clone(), "");
     let result = match fast {
-        Some(fast) => fast.verify(GIT_NAMESPACE, payload, sig),
+        Some(fast) => fast.verify(namespace, payload, sig),
         // ssh-key's error says nothing more than "does not verify".
-        None => public.verify(GIT_NAMESPACE, payload, sig).map_err(|_| None),
+        None => public.verify(namespace, payload, sig).map_err(|_| None),
     };
     #[cfg(debug_assertions)]
     if fast.is_some() {
         // Differential check of the OpenSSL path against ssh-key, in every debug build.
-        let reference = public.verify(GIT_NAMESPACE, payload, sig);
+        let reference = public.verify(namespace, payload, sig);
         assert_eq!(
             result.is_ok(),
             reference.is_ok(),
@@ -389,9 +417,20 @@ pub(crate) fn judge_grants(
     fp: &str,
     detail: &mut Option<String>,
 ) -> KeyVerdict {
+    judge_grants_in(GIT_NAMESPACE, grants, now, fp, detail)
+}
+
+/// [`judge_grants`] for a signature made under `namespace`: only grants that allow it count.
+pub(crate) fn judge_grants_in(
+    namespace: &str,
+    grants: &[Grant],
+    now: i64,
+    fp: &str,
+    detail: &mut Option<String>,
+) -> KeyVerdict {
     let for_git: Vec<&Grant> = grants
         .iter()
-        .filter(|g| g.allows_namespace(GIT_NAMESPACE))
+        .filter(|g| g.allows_namespace(namespace))
         .collect();
     if for_git.is_empty() {
         let namespaces: Vec<String> = grants
@@ -405,7 +444,7 @@ pub(crate) fn judge_grants(
             })
             .collect();
         *detail = Some(format!(
-            "key {fp} may only sign for namespaces {}, not \"git\"",
+            "key {fp} may only sign for namespaces {}, not {namespace:?}",
             namespaces.join(", ")
         ));
         return KeyVerdict::WrongNamespace;
