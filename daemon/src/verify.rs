@@ -336,6 +336,7 @@ fn judge_under_ref(
     let inputs = collect::Inputs {
         policy: ctx.policy,
         verifier: ctx.verifier,
+        approvals: None,
         scanner: None,
         now: ctx.now,
         budget: &budget,

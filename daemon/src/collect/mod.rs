@@ -11,6 +11,10 @@
 //! [`crate::git::fake::FakeRepo`] and `crypto::FakeVerifier` (see the tests below). It decides
 //! nothing: every verdict is the engine's.
 
+mod approvals;
+
+pub use approvals::APPROVALS_PREFIX;
+
 use crate::budget::Budget;
 use crate::bundle::PolicyBundle;
 use crate::git::{self, GitRead, ObjectId, Quarantine, RepoReader, SignaturePart};
@@ -33,6 +37,9 @@ pub struct Inputs<'a> {
     pub policy: &'a Policy,
     /// Verifies every signature (the policy's keyring in the daemon).
     pub verifier: &'a dyn crypto::SignatureVerifier,
+    /// Verifies reviewers' approval signatures (the same keyring, under the approvals' own
+    /// SSH namespace); `None` where no approval is read (`verify --ref`).
+    pub approvals: Option<&'a dyn crypto::approval::ApprovalVerifier>,
     /// Compiled secret rules, when a ruleset scans for secrets.
     pub scanner: Option<&'a secrets::Scanner>,
     /// Receive time: keys are judged at this time.
@@ -50,6 +57,7 @@ impl<'a> Inputs<'a> {
         Inputs {
             policy: &loaded.policy,
             verifier: &loaded.keyring,
+            approvals: Some(&loaded.keyring),
             scanner: loaded.scanner.as_ref(),
             now,
             budget,
@@ -193,6 +201,17 @@ pub fn push_change(git: &dyn GitRead, inputs: &Inputs<'_>, push: &Push) -> Resul
         }
     }
     let push_certificate = push_certificate(&collector, &push.env, &push.updates)?;
+    let approvals = if collector.reviewed.is_empty() {
+        Vec::new()
+    } else {
+        let reviewed = std::mem::take(&mut collector.reviewed);
+        let existing = collector.refs()?.clone();
+        let verifier = inputs
+            .approvals
+            .context("a pull_request rule needs approvals, and no verifier was given")?;
+        approvals::read(git, verifier, inputs.now, &reviewed, &existing, push)
+            .context("cannot read the approvals")?
+    };
     Ok(Change {
         repo: push.repo.clone(),
         now: inputs.now,
@@ -203,7 +222,7 @@ pub fn push_change(git: &dyn GitRead, inputs: &Inputs<'_>, push: &Push) -> Resul
         secrets,
         base_suppressions,
         push_certificate,
-        approvals: Vec::new(),
+        approvals,
     })
 }
 
@@ -447,6 +466,9 @@ struct Collector<'a> {
     commits: HashMap<ObjectId, (Arc<Commit>, bool)>,
     /// The tree and parents of every commit read, for the secret scan.
     shapes: HashMap<ObjectId, Shape>,
+    /// Refs a `pull_request` rule governs that this push brings commits to: their approvals
+    /// are read.
+    reviewed: Vec<String>,
 }
 
 impl<'a> Collector<'a> {
@@ -465,6 +487,7 @@ impl<'a> Collector<'a> {
                 .any(|r| matches!(r, RuleSpec::FullAttestation(a) if a.clean_merge)),
             commits: HashMap::new(),
             shapes: HashMap::new(),
+            reviewed: Vec::new(),
         }
     }
 
@@ -560,6 +583,17 @@ impl<'a> Collector<'a> {
         });
         if let (true, Some((old, ObjectKind::Commit))) = (by_patch_id, old_tip) {
             out.patch_id = git.patch_id(old, new_tip)?;
+        }
+        let reviewed = governing
+            .iter()
+            .flat_map(|r| r.rules.iter())
+            .any(|r| matches!(r, RuleSpec::PullRequest(_)));
+        if reviewed && !out.commits.is_empty() {
+            for name in &names {
+                if !self.reviewed.contains(name) {
+                    self.reviewed.push(name.clone());
+                }
+            }
         }
         Ok((out, Some(tip)))
     }

@@ -16,6 +16,12 @@ identities:
   alice:
     emails: [alice@example.org]
     roles: [maintainer]
+  bob:
+    emails: [bob@example.org]
+    roles: [developer]
+  carol:
+    emails: [carol@example.org]
+    roles: [reviewer]
 rulesets:
   - name: protect-main
     target: branch
@@ -91,6 +97,7 @@ impl Setup {
         Inputs {
             policy: &self.policy,
             verifier: &self.verifier,
+            approvals: Some(&self.verifier),
             scanner: self.scanner.as_ref(),
             now: 1_800_000_000,
             budget: &self.budget,
@@ -561,4 +568,97 @@ fn a_reviewed_ref_gets_its_new_tree_patch_id_and_co_authors() {
     let change = s.collect(&git, &[(Some(base), Some(c), "refs/heads/topic")]);
     assert_eq!(change.updates[0].patch_id, None);
     assert!(change.updates[0].new_tree.is_some());
+}
+
+/// An approval envelope the fake verifier knows as signed by `who`.
+fn approval_blob(
+    git: &mut FakeRepo,
+    who: &str,
+    from: ObjectId,
+    tree: ObjectId,
+    head: ObjectId,
+) -> ObjectId {
+    use crypto::approval::{Envelope, Predicate, Statement, Verdict};
+    let statement = Statement::new(Predicate {
+        target_ref: "refs/heads/reviewed".into(),
+        from_id: from.to_string(),
+        target_id: tree.to_string(),
+        reviewed_range: format!("{from}..{head}"),
+        patch_id: None,
+        verdict: Verdict::Approve,
+        reviewer: who.into(),
+        policy_digest: format!("sha256:{}", "0".repeat(64)),
+        issued_at: 1_790_000_000,
+        expires_at: 1_900_000_000,
+        nonce: format!("nonce-of-{who}-0123456789"),
+    });
+    let mut envelope = Envelope::unsigned(&statement);
+    envelope
+        .add_signature("", &approval_sig(who))
+        .expect("an armored signature");
+    git.add_blob(envelope.to_json().as_bytes())
+}
+
+fn approval_sig(who: &str) -> Vec<u8> {
+    format!("-----BEGIN PGP SIGNATURE-----\n{who}\n-----END PGP SIGNATURE-----\n").into_bytes()
+}
+
+#[test]
+fn approvals_are_read_from_the_repository_and_the_push_and_verified() {
+    let mut s = Setup::new();
+    s.verifier = s
+        .verifier
+        .clone()
+        .answer(approval_sig("bob"), good("bob"))
+        .answer(approval_sig("carol"), good("carol"));
+    let (mut git, base) = seeded(HashKind::Sha1);
+    git.set_ref("refs/heads/reviewed", base);
+    let blob = git.add_blob(b"reviewed\n");
+    let tree = git.add_tree(&[("README", blob)]);
+    let c = git.add_commit(tree, &[base], ALICE, "change");
+    // bob's approval is in the repository; carol's comes with the push; garbage is reported.
+    let bobs = approval_blob(&mut git, "bob", base, tree, c);
+    git.set_ref("refs/pushguard/approvals/heads/reviewed/bob/1", bobs);
+    let junk = git.add_blob(b"{not json");
+    git.set_ref("refs/pushguard/approvals/heads/reviewed/mallory/1", junk);
+    git.start_push();
+    let carols = approval_blob(&mut git, "carol", base, tree, c);
+    let updates = [
+        (Some(base), Some(c), "refs/heads/reviewed"),
+        (
+            None,
+            Some(carols),
+            "refs/pushguard/approvals/heads/reviewed/carol/1",
+        ),
+    ];
+    let change = s.collect(&git, &updates);
+    let who: Vec<Option<&str>> = change
+        .approvals
+        .iter()
+        .map(|a| a.signature.identity.as_deref())
+        .collect();
+    assert_eq!(who, [Some("bob"), Some("carol"), None]);
+    assert_eq!(change.approvals[0].from_id, Some(base.to_string()));
+    assert_eq!(change.approvals[0].target_tree, tree.to_string());
+    assert_eq!(change.approvals[2].signature.verdict, KeyVerdict::Malformed);
+    let report = rules::evaluate(&s.policy, &change);
+    let review: Vec<_> = report
+        .violations
+        .iter()
+        .filter(|v| v.rule == "pull_request")
+        .collect();
+    assert!(
+        review.is_empty(),
+        "bob (a developer) and carol approved: {report:?}"
+    );
+    // Without carol's approval in the push, one is missing and the junk is named.
+    let change = s.collect(&git, &updates[..1]);
+    let report = rules::evaluate(&s.policy, &change);
+    let v = report
+        .violations
+        .iter()
+        .find(|v| v.code == rules::Code::ApprovalsMissing)
+        .expect("one approval is missing");
+    assert!(v.message.contains("1 counts: bob"), "{}", v.message);
+    assert!(v.message.contains("not valid JSON"), "{}", v.message);
 }

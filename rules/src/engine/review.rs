@@ -201,12 +201,13 @@ impl Ctx<'_> {
         let name = reviewer.map(|r| r.name.clone());
         let fail = |why| Err((name.clone(), why));
         if a.signature.verdict != KeyVerdict::Good {
-            let why = a
-                .signature
-                .verdict
-                .refusal_code()
-                .map_or("not verified", Code::as_str)
-                .replace('_', " ");
+            let why = a.signature.detail.clone().unwrap_or_else(|| {
+                a.signature
+                    .verdict
+                    .refusal_code()
+                    .map_or("not verified", Code::as_str)
+                    .replace('_', " ")
+            });
             return fail(Discarded::Signature(why));
         }
         let Some(reviewer) = reviewer else {

@@ -1,0 +1,135 @@
+//! Reading reviewers' approvals for the `pull_request` rule: each a DSSE envelope in a blob
+//! named by a ref under [`APPROVALS_PREFIX`], parsed and its signatures verified here; whether
+//! one counts for an update is the engine's decision (`rules::engine`'s `review.rs`).
+//!
+//! Layout: `refs/pushguard/approvals/<target ref>/<reviewer>/<anything>`, e.g.
+//! `refs/pushguard/approvals/refs/heads/main/bob/1a2b3c4d`: one ref per approval, so
+//! approvals never conflict. The approvals that judge a push are those the repository holds
+//! before it plus those the same push brings (an atomic push of approvals with the change).
+
+use super::{Push, Update};
+use crate::git::{GitRead, ObjectId};
+use anyhow::Result;
+use crypto::approval::{ApprovalVerifier, Envelope, Statement, Verdict};
+use rules::facts::{Approval, ApprovalVerdict, KeyVerdict, SignatureCheck, Timestamp};
+use std::collections::BTreeMap;
+
+/// Where approvals live.
+pub const APPROVALS_PREFIX: &str = "refs/pushguard/approvals/";
+
+/// The most approvals read for one ref: beyond, the oldest refs are ignored (and the pusher
+/// is told nothing counts only if none of those read do).
+const MAX_APPROVALS_PER_REF: usize = 1000;
+
+/// The largest envelope read (a signed approval is about 2 KB).
+const MAX_ENVELOPE_BYTES: u64 = 64 << 10;
+
+/// The approvals for `target_refs`: the repository's (`existing`, the refs before the push with
+/// the object each names) updated by the push's own updates under [`APPROVALS_PREFIX`].
+pub(super) fn read(
+    git: &dyn GitRead,
+    verifier: &dyn ApprovalVerifier,
+    now: Timestamp,
+    target_refs: &[String],
+    existing: &[(String, ObjectId)],
+    push: &Push,
+) -> Result<Vec<Approval>> {
+    let mut out = Vec::new();
+    for target in target_refs {
+        let prefix = format!("{APPROVALS_PREFIX}{}/", target.trim_start_matches("refs/"));
+        let mut refs: BTreeMap<&str, ObjectId> = existing
+            .iter()
+            .filter(|(name, _)| name.starts_with(&prefix))
+            .map(|(name, id)| (name.as_str(), *id))
+            .collect();
+        for Update { name, new, .. } in &push.updates {
+            if name.starts_with(&prefix) {
+                match new {
+                    Some(id) => refs.insert(name.as_str(), *id),
+                    None => refs.remove(name.as_str()),
+                };
+            }
+        }
+        for (_, id) in refs.into_iter().take(MAX_APPROVALS_PER_REF) {
+            out.push(one(git, verifier, now, target, id));
+        }
+    }
+    Ok(out)
+}
+
+/// One approval as the engine sees it; one that cannot be read or verified is kept, with a
+/// signature verdict saying why, so the pusher is told about it.
+fn one(
+    git: &dyn GitRead,
+    verifier: &dyn ApprovalVerifier,
+    now: Timestamp,
+    target: &str,
+    id: ObjectId,
+) -> Approval {
+    let refused = |verdict: KeyVerdict, detail: String| Approval {
+        id: id.to_string(),
+        signature: SignatureCheck {
+            verdict,
+            detail: Some(detail),
+            ..SignatureCheck::default()
+        },
+        target_ref: target.to_string(),
+        ..Approval::default()
+    };
+    let bytes = match git.size(id) {
+        Ok(n) if n > MAX_ENVELOPE_BYTES => {
+            return refused(KeyVerdict::Malformed, format!("{n} bytes: not an approval"))
+        }
+        Ok(_) => match git.blob(id) {
+            Ok(b) => b,
+            Err(e) => return refused(KeyVerdict::Malformed, format!("{e:#}")),
+        },
+        Err(e) => return refused(KeyVerdict::Malformed, format!("{e:#}")),
+    };
+    let (envelope, statement) =
+        match Envelope::parse(&bytes).and_then(|e| Ok((Statement::parse(&e.payload)?, e))) {
+            Ok((s, e)) => (e, s),
+            Err(e) => return refused(KeyVerdict::Malformed, e.to_string()),
+        };
+    let pae = envelope.pae();
+    let checks: Vec<SignatureCheck> = envelope
+        .signatures
+        .iter()
+        .map(|s| verifier.verify_approval_signature(&s.sig, &pae, now))
+        .collect();
+    let mut good = checks
+        .iter()
+        .filter(|c| c.verdict == KeyVerdict::Good && c.identity.is_some());
+    let signature = match good.next() {
+        None => match checks.into_iter().next() {
+            Some(first) => first,
+            None => return refused(KeyVerdict::NoSignature, "the envelope is not signed".into()),
+        },
+        Some(first) => {
+            // An approval has one author: keys of two identities on one envelope is refused.
+            if good.any(|c| c.identity != first.identity) {
+                return refused(
+                    KeyVerdict::Malformed,
+                    "signed by keys of several identities".into(),
+                );
+            }
+            first.clone()
+        }
+    };
+    let p = statement.predicate;
+    Approval {
+        id: id.to_string(),
+        signature,
+        target_ref: p.target_ref,
+        from_id: (!p.from_id.bytes().all(|b| b == b'0')).then_some(p.from_id),
+        target_tree: p.target_id,
+        patch_id: p.patch_id,
+        verdict: match p.verdict {
+            Verdict::Approve => ApprovalVerdict::Approve,
+            Verdict::Reject => ApprovalVerdict::Reject,
+            Verdict::Revoke => ApprovalVerdict::Revoke,
+        },
+        issued_at: p.issued_at,
+        expires_at: Some(p.expires_at),
+    }
+}
