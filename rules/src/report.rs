@@ -68,6 +68,8 @@ pub enum Code {
     WriteApprovalMissing,
     /// A reviewer independent of the change requested changes (a signed `reject`).
     ChangesRequested,
+    /// A push to the approvals namespace that is not the pusher's own signed approval.
+    ApprovalNotOwn,
     /// A blob the scanner could not read as text (binary, compressed, an LFS pointer): shown,
     /// not blocking.
     BlobNotScanned,
@@ -118,6 +120,7 @@ impl Code {
             Code::ApprovalsMissing => "approvals_missing",
             Code::WriteApprovalMissing => "write_approval_missing",
             Code::ChangesRequested => "changes_requested",
+            Code::ApprovalNotOwn => "approval_not_own",
         }
     }
 }

@@ -1808,6 +1808,77 @@ rulesets:
         insta::assert_snapshot!(text);
     }
 
+    /// bob pushes to the approvals namespace.
+    fn push_approval(name: &str, new: Option<&str>, approvals: Vec<Approval>) -> Report {
+        let policy = Policy::from_yaml(REVIEW_POLICY).expect("review policy is valid");
+        let mut u = update(name, None, new, vec![]);
+        u.new_kind = if new.is_some() {
+            ObjectKind::Blob
+        } else {
+            ObjectKind::None
+        };
+        if new.is_none() {
+            u.old = Some(C.into());
+        }
+        let change = Change {
+            repo: "test.git".into(),
+            now: 1_800_000_000,
+            pusher: Some("bob".into()),
+            updates: vec![u],
+            approvals,
+            ..Change::default()
+        };
+        evaluate(&policy, &change)
+    }
+
+    #[test]
+    fn reviewers_write_and_delete_only_their_own_approvals() {
+        let mut own = approve("bob");
+        own.id = C.into();
+        let ok = push_approval(
+            "refs/pushguard/approvals/heads/main/bob/1",
+            Some(C),
+            vec![own.clone()],
+        );
+        assert!(ok.allowed, "{ok:?}");
+        // Under carol's name, or signed by carol, or deleting carol's: refused.
+        let r = push_approval(
+            "refs/pushguard/approvals/heads/main/carol/1",
+            Some(C),
+            vec![own.clone()],
+        );
+        assert_eq!(codes(&r), [("approvals".to_string(), Code::ApprovalNotOwn)]);
+        assert!(r.violations[0]
+            .message
+            .contains("bob may not write or delete carol's approvals"));
+        let mut carols = approve("carol");
+        carols.id = C.into();
+        let r = push_approval(
+            "refs/pushguard/approvals/heads/main/bob/1",
+            Some(C),
+            vec![carols],
+        );
+        assert!(
+            r.violations[0]
+                .message
+                .contains("not signed by bob: signed by carol"),
+            "{r:?}"
+        );
+        let r = push_approval("refs/pushguard/approvals/heads/main/carol/1", None, vec![]);
+        assert_eq!(codes(&r), [("approvals".to_string(), Code::ApprovalNotOwn)]);
+        // Deleting one's own is fine; something unreadable is not an approval.
+        assert!(push_approval("refs/pushguard/approvals/heads/main/bob/1", None, vec![]).allowed);
+        let r = push_approval("refs/pushguard/approvals/heads/main/bob/1", Some(C), vec![]);
+        assert!(r.violations[0]
+            .message
+            .contains("not an approval pushguard could read"));
+        let r = push_approval("refs/pushguard/approvals/bob", Some(C), vec![own]);
+        assert!(
+            r.violations[0].message.contains("not an approval ref"),
+            "{r:?}"
+        );
+    }
+
     #[test]
     fn a_policy_asking_for_code_owners_is_refused_until_they_are_enforced() {
         let text = REVIEW_POLICY.replace(

@@ -14,8 +14,7 @@ use crypto::approval::{ApprovalVerifier, Envelope, Statement, Verdict};
 use rules::facts::{Approval, ApprovalVerdict, KeyVerdict, SignatureCheck, Timestamp};
 use std::collections::BTreeMap;
 
-/// Where approvals live.
-pub const APPROVALS_PREFIX: &str = "refs/pushguard/approvals/";
+pub use rules::engine::APPROVALS_PREFIX;
 
 /// The most approvals read for one ref: beyond, the oldest refs are ignored (and the pusher
 /// is told nothing counts only if none of those read do).
@@ -55,6 +54,34 @@ pub(super) fn read(
         }
     }
     Ok(out)
+}
+
+/// The approvals the push itself writes to [`APPROVALS_PREFIX`] that `read` did not read
+/// (the engine checks each is the pusher's own).
+pub(super) fn pushed(
+    git: &dyn GitRead,
+    verifier: &dyn ApprovalVerifier,
+    now: Timestamp,
+    push: &Push,
+    read_already: &[Approval],
+) -> Vec<Approval> {
+    let mut out: Vec<Approval> = Vec::new();
+    for u in &push.updates {
+        let (Some(rest), Some(id)) = (u.name.strip_prefix(APPROVALS_PREFIX), u.new) else {
+            continue;
+        };
+        let hex = id.to_string();
+        if read_already.iter().chain(out.iter()).any(|a| a.id == hex) {
+            continue;
+        }
+        // `<target ref without refs/>/<reviewer>/<id>`
+        let target = rest
+            .rsplitn(3, '/')
+            .nth(2)
+            .map_or_else(|| rest.to_string(), |t| format!("refs/{t}"));
+        out.push(one(git, verifier, now, &target, id));
+    }
+    out
 }
 
 /// One approval as the engine sees it; one that cannot be read or verified is kept, with a

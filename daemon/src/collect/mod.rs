@@ -201,16 +201,26 @@ pub fn push_change(git: &dyn GitRead, inputs: &Inputs<'_>, push: &Push) -> Resul
         }
     }
     let push_certificate = push_certificate(&collector, &push.env, &push.updates)?;
-    let approvals = if collector.reviewed.is_empty() {
-        Vec::new()
-    } else {
+    let reviews = policy
+        .rulesets
+        .iter()
+        .flat_map(|r| r.rules.iter())
+        .any(|r| matches!(r, RuleSpec::PullRequest(_)));
+    let approvals = if reviews {
         let reviewed = std::mem::take(&mut collector.reviewed);
         let existing = collector.refs()?.clone();
         let verifier = inputs
             .approvals
             .context("a pull_request rule needs approvals, and no verifier was given")?;
-        approvals::read(git, verifier, inputs.now, &reviewed, &existing, push)
-            .context("cannot read the approvals")?
+        let mut found = approvals::read(git, verifier, inputs.now, &reviewed, &existing, push)
+            .context("cannot read the approvals")?;
+        // Approvals this push writes (a reviewer publishing theirs): the engine checks each
+        // is the pusher's own.
+        let more = approvals::pushed(git, verifier, inputs.now, push, &found);
+        found.extend(more);
+        found
+    } else {
+        Vec::new()
     };
     Ok(Change {
         repo: push.repo.clone(),

@@ -662,3 +662,32 @@ fn approvals_are_read_from_the_repository_and_the_push_and_verified() {
     assert!(v.message.contains("1 counts: bob"), "{}", v.message);
     assert!(v.message.contains("not valid JSON"), "{}", v.message);
 }
+
+#[test]
+fn a_reviewer_publishing_an_approval_alone_is_judged_on_it() {
+    let mut s = Setup::new();
+    s.policy.pusher_env = vec!["REMOTE_USER".to_string()];
+    s.verifier = s.verifier.clone().answer(approval_sig("bob"), good("bob"));
+    let (mut git, base) = seeded(HashKind::Sha1);
+    let tree = git.add_tree(&[]);
+    git.start_push();
+    let bobs = approval_blob(&mut git, "bob", base, tree, base);
+    let env: BTreeMap<String, String> = [("REMOTE_USER".to_string(), "bob".to_string())].into();
+    let name = "refs/pushguard/approvals/heads/reviewed/bob/1";
+    let change = s
+        .try_collect(&git, &[(None, Some(bobs), name)], env.clone())
+        .expect("collects");
+    assert_eq!(change.approvals.len(), 1);
+    assert_eq!(change.approvals[0].target_ref, "refs/heads/reviewed");
+    assert!(rules::evaluate(&s.policy, &change).allowed);
+    // The same approval pushed by carol under bob's name is refused.
+    let env: BTreeMap<String, String> = [("REMOTE_USER".to_string(), "carol".to_string())].into();
+    let change = s
+        .try_collect(&git, &[(None, Some(bobs), name)], env)
+        .expect("collects");
+    let report = rules::evaluate(&s.policy, &change);
+    assert!(report
+        .violations
+        .iter()
+        .any(|v| v.code == rules::Code::ApprovalNotOwn));
+}

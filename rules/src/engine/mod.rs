@@ -33,6 +33,8 @@ pub const SECRET_BYPASS_OPTION: &str = "pushguard.secret-bypass=";
 /// Reasons a secret bypass may give.
 pub const SECRET_BYPASS_REASONS: [&str; 3] = ["false_positive", "used_in_tests", "will_fix_later"];
 
+pub use review::APPROVALS_PREFIX;
+
 /// Where a rule's findings go.
 #[derive(Default)]
 struct Sinks {
@@ -115,6 +117,18 @@ pub fn evaluate(policy: &Policy, change: &Change) -> Report {
             }
             report.bypassed.extend(sinks.bypassed);
             report.warnings.extend(sinks.warnings);
+        }
+    }
+    let reviews = policy
+        .rulesets
+        .iter()
+        .flat_map(|r| r.rules.iter())
+        .any(|r| matches!(r, RuleSpec::PullRequest(_)));
+    if reviews {
+        for update in &change.updates {
+            report
+                .violations
+                .extend(review::check_approval_ref(change, update, pusher));
         }
     }
     report.allowed = report.violations.is_empty();

@@ -273,3 +273,86 @@ impl Ctx<'_> {
         )
     }
 }
+
+/// Where approvals live: `refs/pushguard/approvals/<target ref without refs/>/<reviewer>/<id>`.
+pub const APPROVALS_PREFIX: &str = "refs/pushguard/approvals/";
+
+/// The built-in guard of the approvals namespace, when a `pull_request` rule exists: a pusher
+/// writes and deletes only their own approvals (the `<reviewer>` part of the ref is the pusher,
+/// and a pushed approval is signed by the pusher), so nobody can remove, replace or forge
+/// another reviewer's verdict.
+pub(super) fn check_approval_ref(
+    change: &crate::facts::Change,
+    update: &crate::facts::RefUpdate,
+    pusher: Option<&Identity>,
+) -> Option<Violation> {
+    let rest = update.name.strip_prefix(APPROVALS_PREFIX)?;
+    let mut parts = rest.rsplitn(3, '/');
+    let (_id, owner) = (parts.next(), parts.next());
+    let violation = |message: String, fix: &str| {
+        Some(Violation::on_ref(
+            "approvals",
+            "pushguard",
+            &update.name,
+            Code::ApprovalNotOwn,
+            message,
+            fix.to_string(),
+        ))
+    };
+    let (Some(owner), Some(_target)) = (owner, parts.next()) else {
+        return violation(
+            "not an approval ref: expected refs/pushguard/approvals/<ref>/<reviewer>/<id>".into(),
+            "push approvals with pushguard approve --push",
+        );
+    };
+    let Some(pusher) = pusher else {
+        return violation(
+            "approvals may only be pushed by an identified reviewer".into(),
+            "ask your git administrator (see pusher.env in the policy)",
+        );
+    };
+    let named = owner == pusher.name
+        || pusher.usernames.iter().any(|u| u == owner)
+        || pusher.has_email(owner);
+    if !named {
+        return violation(
+            format!(
+                "{} may not write or delete {owner}'s approvals",
+                pusher.name
+            ),
+            "push your own approvals only, under your own name",
+        );
+    }
+    let Some(new) = update.new.as_deref() else {
+        return None; // a reviewer deletes their own approval
+    };
+    let approval = change.approvals.iter().find(|a| a.id == new);
+    match approval {
+        Some(a)
+            if a.signature.verdict == KeyVerdict::Good
+                && a.signature.identity.as_deref() == Some(pusher.name.as_str()) =>
+        {
+            None
+        }
+        Some(a) => violation(
+            format!(
+                "this approval is not signed by {}: {}",
+                pusher.name,
+                a.signature
+                    .detail
+                    .clone()
+                    .or_else(|| a
+                        .signature
+                        .identity
+                        .as_ref()
+                        .map(|i| format!("signed by {i}")))
+                    .unwrap_or_else(|| "its signature does not verify".into())
+            ),
+            "sign approvals with your own key (pushguard approve)",
+        ),
+        None => violation(
+            "this is not an approval pushguard could read".into(),
+            "push approvals with pushguard approve --push",
+        ),
+    }
+}
