@@ -128,6 +128,8 @@ enum GhSeg {
 /// A compiled GitHub-dialect pattern.
 #[derive(Debug, Clone)]
 pub(crate) struct GithubPattern {
+    /// As written, escapes included.
+    pub(crate) raw: Vec<u8>,
     segs: Vec<GhSeg>,
 }
 
@@ -138,7 +140,10 @@ impl GithubPattern {
             return None;
         }
         if raw == b"/" {
-            return Some(Self { segs: Vec::new() });
+            return Some(Self {
+                raw: raw.to_vec(),
+                segs: Vec::new(),
+            });
         }
         let mut segs: Vec<&[u8]> = segments(raw);
         if segs[0].is_empty() {
@@ -160,7 +165,10 @@ impl GithubPattern {
                 _ => GhSeg::Glob(glob_tokens(s, false)),
             })
             .collect();
-        Some(Self { segs })
+        Some(Self {
+            raw: raw.to_vec(),
+            segs,
+        })
     }
 
     pub(crate) fn matches(&self, path: &[u8]) -> bool {
@@ -191,6 +199,8 @@ fn gh_match(p: &[GhSeg], s: &[&[u8]], first: bool) -> bool {
 /// A compiled GitLab-dialect pattern.
 #[derive(Debug, Clone)]
 pub(crate) struct GitlabPattern {
+    /// As written (without a leading `!`), escapes included.
+    pub(crate) raw: Vec<u8>,
     /// The rewritten pattern GitLab hands to `File.fnmatch`; equal ones are one entry.
     pub(crate) normalized: Vec<u8>,
     segs: Vec<GlSeg>,
@@ -253,7 +263,11 @@ impl GitlabPattern {
                 }
             })
             .collect();
-        Self { normalized, segs }
+        Self {
+            raw: raw.to_vec(),
+            normalized,
+            segs,
+        }
     }
 
     /// `File.fnmatch(pattern, "/" + path, FNM_PATHNAME | FNM_DOTMATCH)`.

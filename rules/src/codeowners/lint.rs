@@ -37,6 +37,7 @@ pub enum DifferenceKind {
     /// any depth (edge case 4).
     Anchoring,
     /// `/docs`, `foo`: GitHub also owns everything below; GitLab only the path itself (3, 5, 8).
+    /// Flagged for literal last segments without an extension.
     Descendants,
     /// `[abc]`: literal for GitHub, a character class for GitLab (12).
     Brackets,
@@ -201,7 +202,12 @@ where
             );
         }
         let last = p.rsplit(|b| *b == b'/').next().unwrap_or(p);
-        if !p.ends_with(b"/") && !last.is_empty() && !has_unescaped(last, b"*?[") {
+        // Only for names that look like directories (no extension): `/app/x.rb` also owns
+        // `app/x.rb/...` for GitHub, but no such directory is likely, and flagging every file
+        // line would bury the real differences. Probe paths catch the rest.
+        let looks_like_dir = !last.iter().skip(1).any(|b| *b == b'.');
+        if !p.ends_with(b"/") && !last.is_empty() && !has_unescaped(last, b"*?[") && looks_like_dir
+        {
             add(
                 n,
                 c,

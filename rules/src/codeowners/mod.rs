@@ -206,7 +206,8 @@ struct GitlabSection {
     approvals: u32,
     /// In file position; a repeated normalised pattern keeps its first slot.
     entries: Vec<GitlabEntry>,
-    exclusions: Vec<GitlabPattern>,
+    /// `!pattern` lines with their line numbers.
+    exclusions: Vec<(u32, GitlabPattern)>,
 }
 
 #[derive(Debug, Clone)]
@@ -231,6 +232,21 @@ pub struct Section {
     pub optional: bool,
     /// Distinct approvals needed (at least 1).
     pub approvals: u32,
+}
+
+/// One line of the file as the dialect kept it (GitHub: lines it ignores are absent; GitLab: a
+/// repeated pattern appears once, at its first position, with its last line and owners).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub line: u32,
+    /// GitLab: the section (`None` before any header); GitHub: `None`.
+    pub section: Option<String>,
+    /// The pattern as written (escapes included, without a leading `!`), lossily as UTF-8.
+    pub pattern: String,
+    /// GitLab `!pattern`.
+    pub exclusion: bool,
+    /// After section default owners were applied.
+    pub owners: Vec<Owner>,
 }
 
 /// What one section asks of one path (GitLab).
@@ -320,6 +336,59 @@ impl CodeOwners {
         self.dialect
     }
 
+    /// The rules in evaluation order (GitLab: section by section, each section's exclusions
+    /// after its entries).
+    pub fn entries(&self) -> Vec<Entry> {
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        match &self.rules {
+            Rules::Github(rules) => rules
+                .iter()
+                .map(|r| Entry {
+                    line: r.line,
+                    section: None,
+                    pattern: text(&r.pattern.raw),
+                    exclusion: false,
+                    owners: r.owners.clone(),
+                })
+                .collect(),
+            Rules::Gitlab(sections) => sections
+                .iter()
+                .flat_map(|s| {
+                    let entries = s.entries.iter().map(|e| Entry {
+                        line: e.line,
+                        section: s.name.clone(),
+                        pattern: text(&e.pattern.raw),
+                        exclusion: false,
+                        owners: e.owners.clone(),
+                    });
+                    let exclusions = s.exclusions.iter().map(|(line, x)| Entry {
+                        line: *line,
+                        section: s.name.clone(),
+                        pattern: text(&x.raw),
+                        exclusion: true,
+                        owners: Vec::new(),
+                    });
+                    entries.chain(exclusions).collect::<Vec<_>>()
+                })
+                .collect(),
+        }
+    }
+
+    /// GitLab sections, merged by name, in order of first appearance (empty for GitHub).
+    pub fn sections(&self) -> Vec<Section> {
+        match &self.rules {
+            Rules::Github(_) => Vec::new(),
+            Rules::Gitlab(sections) => sections
+                .iter()
+                .map(|s| Section {
+                    name: s.name.clone(),
+                    optional: s.optional,
+                    approvals: s.approvals,
+                })
+                .collect(),
+        }
+    }
+
     /// What a change to `path` (repo-relative, `/`-separated, bytes as in git) needs.
     pub fn owners_of(&self, path: impl AsRef<[u8]>) -> Requirement {
         let path = path.as_ref();
@@ -335,7 +404,7 @@ impl CodeOwners {
             Rules::Gitlab(sections) => Requirement::Sections(
                 sections
                     .iter()
-                    .filter(|s| !s.exclusions.iter().any(|x| x.matches(path)))
+                    .filter(|s| !s.exclusions.iter().any(|(_, x)| x.matches(path)))
                     .filter_map(|s| {
                         let e = s.entries.iter().rev().find(|e| e.pattern.matches(path))?;
                         Some(SectionNeed {

@@ -437,7 +437,7 @@ pub(crate) fn gitlab(text: &[u8]) -> (CodeOwners, Vec<Diagnostic>) {
             }
             sections[current]
                 .exclusions
-                .push(GitlabPattern::new(excluded));
+                .push((n, GitlabPattern::new(excluded)));
             continue;
         }
         if pattern.text.windows(3).any(|w| w == b"***") {
