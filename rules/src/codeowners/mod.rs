@@ -297,6 +297,15 @@ pub struct Need {
     pub paths: Vec<Vec<u8>>,
 }
 
+/// How [`CodeOwners::requirements`] tells requirements apart.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum GroupKey {
+    /// GitHub: one approval from any of these owners.
+    Owners(BTreeSet<Owner>),
+    /// GitLab: a section; `true` for paths whose deciding entry has no owners.
+    Section(Section, bool),
+}
+
 /// What a set of changed paths needs.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Coverage {
@@ -432,62 +441,54 @@ impl CodeOwners {
         P: AsRef<[u8]>,
     {
         let mut out = Coverage::default();
-        let mut index: BTreeMap<(Option<Section>, Vec<Owner>), usize> = BTreeMap::new();
-        let mut push = |out: &mut Coverage,
-                        key: (Option<Section>, Vec<Owner>),
-                        approvals: u32,
-                        owners: &[Owner],
-                        line: u32,
-                        path: &[u8]| {
-            let i = *index.entry(key.clone()).or_insert_with(|| {
-                out.needs.push(Need {
-                    section: key.0.clone(),
-                    approvals,
-                    owners: Vec::new(),
-                    lines: Vec::new(),
-                    paths: Vec::new(),
+        let mut index: BTreeMap<GroupKey, usize> = BTreeMap::new();
+        let mut add =
+            |out: &mut Coverage, key: GroupKey, owners: &[Owner], line: u32, path: &[u8]| {
+                let i = *index.entry(key.clone()).or_insert_with(|| {
+                    let (section, approvals) = match key {
+                        GroupKey::Owners(_) => (None, 1),
+                        GroupKey::Section(s, _) => {
+                            let approvals = s.approvals;
+                            (Some(s), approvals)
+                        }
+                    };
+                    out.needs.push(Need {
+                        section,
+                        approvals,
+                        owners: Vec::new(),
+                        lines: Vec::new(),
+                        paths: Vec::new(),
+                    });
+                    out.needs.len() - 1
                 });
-                out.needs.len() - 1
-            });
-            let need = &mut out.needs[i];
-            let set: BTreeSet<Owner> = need.owners.iter().chain(owners).cloned().collect();
-            need.owners = set.into_iter().collect();
-            if !need.lines.contains(&line) {
-                need.lines.push(line);
-                need.lines.sort_unstable();
-            }
-            if !need.paths.iter().any(|p| p == path) {
-                need.paths.push(path.to_vec());
-            }
-        };
+                let need = &mut out.needs[i];
+                let set: BTreeSet<Owner> = need.owners.iter().chain(owners).cloned().collect();
+                need.owners = set.into_iter().collect();
+                if !need.lines.contains(&line) {
+                    need.lines.push(line);
+                    need.lines.sort_unstable();
+                }
+                if !need.paths.iter().any(|p| p == path) {
+                    need.paths.push(path.to_vec());
+                }
+            };
         for path in paths {
             let path = path.as_ref();
             match self.owners_of(path) {
-                Requirement::Unowned { .. } => out.unowned.push(path.to_vec()),
                 Requirement::AnyOf { line, owners } => {
-                    let mut key_owners = owners.clone();
-                    key_owners.sort();
-                    key_owners.dedup();
-                    push(&mut out, (None, key_owners), 1, &owners, line, path);
+                    let set: BTreeSet<Owner> = owners.iter().cloned().collect();
+                    add(&mut out, GroupKey::Owners(set), &owners, line, path);
                 }
-                Requirement::Sections(s) if s.is_empty() => out.unowned.push(path.to_vec()),
-                Requirement::Sections(needs) => {
+                Requirement::Sections(needs) if !needs.is_empty() => {
                     for n in needs {
-                        // Owned entries of a section share one group; ownerless ones get theirs.
-                        let marker = if n.owners.is_empty() {
-                            Vec::new()
-                        } else {
-                            vec![Owner::User(String::new())]
-                        };
-                        let approvals = n.section.approvals;
-                        push(
-                            &mut out,
-                            (Some(n.section), marker),
-                            approvals,
-                            &n.owners,
-                            n.line,
-                            path,
-                        );
+                        let ownerless = n.owners.is_empty();
+                        let key = GroupKey::Section(n.section, ownerless);
+                        add(&mut out, key, &n.owners, n.line, path);
+                    }
+                }
+                Requirement::Unowned { .. } | Requirement::Sections(_) => {
+                    if !out.unowned.iter().any(|p| p == path) {
+                        out.unowned.push(path.to_vec());
                     }
                 }
             }
