@@ -710,3 +710,42 @@ mod lint_and_diff {
         assert!(!kinds.iter().any(|(l, _)| *l == 7 || *l == 8), "{kinds:?}");
     }
 }
+
+/// What `pushguard codeowners lint --dialect-diff` prints for a file that mixes the dialects
+/// (the transcript in `docs/codeowners.md`).
+mod transcript {
+    use super::*;
+
+    #[test]
+    fn lint_and_dialect_diff_of_a_mixed_file() {
+        let text = "\
+# Owners of the demo repository
+* @acme/core
+docs/* @writer
+/vendor
+*.js @web # @frontend-lead
+!pom.xml
+[Security][2] @sec-a @sec-b
+/crypto/ @@maintainers
+/keys/ keyholder
+";
+        let mut out = String::new();
+        for d in lint(text) {
+            out.push_str(&format!("{d}\n"));
+        }
+        let diff = dialect_diff(text, ["vendor/lib.c", "src/docs/a.md", "crypto/aes.rs"])
+            .expect("small file");
+        for l in &diff.lines {
+            out.push_str(&format!("{l}\n"));
+        }
+        for p in &diff.paths {
+            out.push_str(&format!(
+                "{}:\n  github: {}\n  gitlab: {}\n",
+                String::from_utf8_lossy(&p.path),
+                p.github,
+                p.gitlab
+            ));
+        }
+        insta::assert_snapshot!(out);
+    }
+}

@@ -69,6 +69,16 @@ pub struct LineDifference {
     pub message: String,
 }
 
+impl std::fmt::Display for LineDifference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "CODEOWNERS:{}:{}: dialects differ ({:?}): {}",
+            self.line, self.column, self.kind, self.message
+        )
+    }
+}
+
 /// A probe path whose owners differ between the dialects.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PathDifference {

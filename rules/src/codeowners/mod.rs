@@ -270,6 +270,49 @@ pub enum Requirement {
     Sections(Vec<SectionNeed>),
 }
 
+fn owner_list(owners: &[Owner]) -> String {
+    if owners.is_empty() {
+        return "nobody".into();
+    }
+    owners
+        .iter()
+        .map(Owner::to_string)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl std::fmt::Display for Requirement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Requirement::Unowned { line: None } => f.write_str("unowned (no line matches)"),
+            Requirement::Unowned { line: Some(l) } => {
+                write!(f, "unowned (line {l} lists no owners)")
+            }
+            Requirement::AnyOf { line, owners } => {
+                write!(f, "1 approval from {} (line {line})", owner_list(owners))
+            }
+            Requirement::Sections(s) if s.is_empty() => f.write_str("unowned (no section matches)"),
+            Requirement::Sections(needs) => {
+                for (i, n) in needs.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("; ")?;
+                    }
+                    let name = n.section.name.as_deref().unwrap_or("(before any section)");
+                    let optional = if n.section.optional { " optional" } else { "" };
+                    write!(
+                        f,
+                        "[{name}]{optional} {} from {} (line {})",
+                        n.section.approvals,
+                        owner_list(&n.owners),
+                        n.line
+                    )?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
 impl Requirement {
     /// True if some owner approval is needed.
     pub fn is_owned(&self) -> bool {
