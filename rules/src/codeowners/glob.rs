@@ -95,23 +95,52 @@ fn char_len(s: &[u8]) -> usize {
     }
 }
 
-fn glob_match(p: &[Tok], s: &[u8]) -> bool {
-    match p.split_first() {
-        None => s.is_empty(),
-        Some((Tok::Star, rest)) => (0..=s.len()).any(|k| glob_match(rest, &s[k..])),
-        Some((_, _)) if s.is_empty() => false,
-        Some((Tok::Lit(c), rest)) => s[0] == *c && glob_match(rest, &s[1..]),
-        Some((Tok::One, rest)) => glob_match(rest, &s[char_len(s)..]),
-        Some((Tok::Class(neg, ranges), rest)) => {
-            let b = s[0];
+/// How many bytes of `s` one non-`*` token takes, if it matches there.
+fn take(tok: &Tok, s: &[u8]) -> Option<usize> {
+    let b = *s.first()?;
+    match tok {
+        Tok::Lit(c) => (b == *c).then_some(1),
+        Tok::One => Some(char_len(s)),
+        Tok::Class(neg, ranges) => {
             let hit = ranges.iter().any(|(lo, hi)| (*lo..=*hi).contains(&b));
-            hit != *neg && glob_match(rest, &s[1..])
+            (hit != *neg).then_some(1)
         }
-        Some((Tok::Never, _)) => false,
+        Tok::Never | Tok::Star => None,
     }
 }
 
-fn segments(path: &[u8]) -> Vec<&[u8]> {
+/// Wildcard matching inside one segment, backtracking only to the last `*` (linear-ish, so a
+/// hostile path cannot make a pattern with many stars explode).
+fn glob_match(p: &[Tok], s: &[u8]) -> bool {
+    let (mut pi, mut si) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while si < s.len() {
+        if pi < p.len() {
+            if p[pi] == Tok::Star {
+                star = Some((pi, si));
+                pi += 1;
+                continue;
+            }
+            if let Some(n) = take(&p[pi], &s[si..]) {
+                pi += 1;
+                si += n;
+                continue;
+            }
+        }
+        match star {
+            Some((sp, ss)) => {
+                pi = sp + 1;
+                si = ss + 1;
+                star = Some((sp, ss + 1));
+            }
+            None => return false,
+        }
+    }
+    p[pi..].iter().all(|t| *t == Tok::Star)
+}
+
+/// A path split at `/`, once per path.
+pub(crate) fn segments(path: &[u8]) -> Vec<&[u8]> {
     path.split(|b| *b == b'/').collect()
 }
 
@@ -171,29 +200,64 @@ impl GithubPattern {
         })
     }
 
-    pub(crate) fn matches(&self, path: &[u8]) -> bool {
-        if self.segs.is_empty() {
-            return false;
-        }
-        gh_match(&self.segs, &segments(path), true)
+    /// `path` as [`segments`].
+    pub(crate) fn matches(&self, path: &[&[u8]]) -> bool {
+        !self.segs.is_empty()
+            && gh_match(
+                &self.segs,
+                path,
+                true,
+                &mut Failed::new(self.segs.len(), path.len()),
+            )
     }
 }
 
-fn gh_match(p: &[GhSeg], s: &[&[u8]], first: bool) -> bool {
+/// Remembers which (pattern suffix, path suffix) pairs failed, so several `**` cannot make
+/// matching exponential in the number of path segments.
+struct Failed {
+    width: usize,
+    seen: Vec<bool>,
+}
+
+impl Failed {
+    fn new(pattern: usize, path: usize) -> Self {
+        Self {
+            width: path + 1,
+            seen: vec![false; (pattern + 1) * (path + 1)],
+        }
+    }
+
+    /// Runs `f` unless this (pattern, path) suffix pair already failed.
+    fn check(&mut self, p: usize, s: usize, f: impl FnOnce(&mut Self) -> bool) -> bool {
+        let i = p * self.width + s;
+        if self.seen[i] {
+            return false;
+        }
+        let ok = f(self);
+        if !ok {
+            self.seen[i] = true;
+        }
+        ok
+    }
+}
+
+fn gh_match(p: &[GhSeg], s: &[&[u8]], first: bool, failed: &mut Failed) -> bool {
     let Some((seg, rest)) = p.split_first() else {
         return s.is_empty();
     };
     let last = rest.is_empty();
-    match seg {
+    failed.check(p.len(), s.len(), |failed| match seg {
         // `**` alone matches any non-empty path; a final `**` one or more segments.
         GhSeg::Any if last && first => s != [b""],
         GhSeg::Any if last => !s.is_empty(),
-        GhSeg::Any => (0..=s.len()).any(|k| gh_match(rest, &s[k..], false)),
-        GhSeg::Star => !s.is_empty() && !s[0].is_empty() && gh_match(rest, &s[1..], false),
+        GhSeg::Any => (0..=s.len()).any(|k| gh_match(rest, &s[k..], false, failed)),
+        GhSeg::Star => !s.is_empty() && !s[0].is_empty() && gh_match(rest, &s[1..], false, failed),
         GhSeg::Glob(toks) => {
-            !s.is_empty() && glob_match(toks, s[0]) && (last || gh_match(rest, &s[1..], false))
+            !s.is_empty()
+                && glob_match(toks, s[0])
+                && (last || gh_match(rest, &s[1..], false, failed))
         }
-    }
+    })
 }
 
 /// A compiled GitLab-dialect pattern.
@@ -270,21 +334,25 @@ impl GitlabPattern {
         }
     }
 
-    /// `File.fnmatch(pattern, "/" + path, FNM_PATHNAME | FNM_DOTMATCH)`.
-    pub(crate) fn matches(&self, path: &[u8]) -> bool {
-        let full = [b"/".as_slice(), path].concat();
-        gl_match(&self.segs, &segments(&full))
+    /// `File.fnmatch(pattern, "/" + path, FNM_PATHNAME | FNM_DOTMATCH)`, `path` as
+    /// [`segments`]. The rewritten pattern always starts with `/`, so its first (empty) segment
+    /// matches the empty one before the path's leading `/`, and is skipped.
+    pub(crate) fn matches(&self, path: &[&[u8]]) -> bool {
+        let segs = &self.segs[1..];
+        gl_match(segs, path, &mut Failed::new(segs.len(), path.len()))
     }
 }
 
-fn gl_match(p: &[GlSeg], s: &[&[u8]]) -> bool {
+fn gl_match(p: &[GlSeg], s: &[&[u8]], failed: &mut Failed) -> bool {
     let Some((seg, rest)) = p.split_first() else {
         return s.is_empty();
     };
-    match seg {
-        GlSeg::Recursive => (0..s.len()).any(|k| gl_match(rest, &s[k..])),
-        GlSeg::Glob(toks) => !s.is_empty() && glob_match(toks, s[0]) && gl_match(rest, &s[1..]),
-    }
+    failed.check(p.len(), s.len(), |failed| match seg {
+        GlSeg::Recursive => (0..s.len()).any(|k| gl_match(rest, &s[k..], failed)),
+        GlSeg::Glob(toks) => {
+            !s.is_empty() && glob_match(toks, s[0]) && gl_match(rest, &s[1..], failed)
+        }
+    })
 }
 
 #[cfg(test)]
@@ -303,17 +371,35 @@ mod tests {
     #[test]
     fn gitlab_classes_and_unclosed_brackets() {
         let p = GitlabPattern::new(b"/apps/[id]/f.ts");
-        assert!(p.matches(b"apps/i/f.ts"));
-        assert!(!p.matches(b"apps/[id]/f.ts"));
-        assert!(GitlabPattern::new(b"[!a]b").matches(b"xb"));
-        assert!(!GitlabPattern::new(b"[Section").matches(b"[Section"));
+        assert!(p.matches(&segments(b"apps/i/f.ts")));
+        assert!(!p.matches(&segments(b"apps/[id]/f.ts")));
+        assert!(GitlabPattern::new(b"[!a]b").matches(&segments(b"xb")));
+        assert!(GitlabPattern::new(b"[a-c]").matches(&segments(b"b")));
+        assert!(!GitlabPattern::new(b"[Section").matches(&segments(b"[Section")));
     }
 
     #[test]
     fn question_mark_takes_a_whole_character() {
-        assert!(GithubPattern::new("f?o".as_bytes())
+        let path = segments("fäo".as_bytes());
+        assert!(GithubPattern::new(b"f?o").expect("valid").matches(&path));
+        assert!(GitlabPattern::new(b"f?o").matches(&path));
+    }
+
+    #[test]
+    fn many_double_stars_stay_fast() {
+        let pattern = b"/**/a/**/a/**/a/**/a/**/a/**/a/**/b";
+        let path = vec![b"a".as_slice(); 500];
+        assert!(!GithubPattern::new(pattern).expect("valid").matches(&path));
+        assert!(!GitlabPattern::new(pattern).matches(&path));
+    }
+
+    #[test]
+    fn many_stars_stay_fast() {
+        let pattern = b"*a*a*a*a*a*a*a*a*a*a*a*a*b";
+        let path = [b"a".repeat(4000).as_slice()].concat();
+        assert!(!GithubPattern::new(pattern)
             .expect("valid")
-            .matches("fäo".as_bytes()));
-        assert!(GitlabPattern::new("f?o".as_bytes()).matches("fäo".as_bytes()));
+            .matches(&segments(&path)));
+        assert!(!GitlabPattern::new(pattern).matches(&segments(&path)));
     }
 }

@@ -443,7 +443,8 @@ impl CodeOwners {
 
     /// What a change to `path` (repo-relative, `/`-separated, bytes as in git) needs.
     pub fn owners_of(&self, path: impl AsRef<[u8]>) -> Requirement {
-        let path = path.as_ref();
+        let path = glob::segments(path.as_ref());
+        let path = path.as_slice();
         match &self.rules {
             Rules::Github(rules) => match rules.iter().rev().find(|r| r.pattern.matches(path)) {
                 None => Requirement::Unowned { line: None },
