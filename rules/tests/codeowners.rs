@@ -3,8 +3,8 @@
 //! engine calls, and the lint.
 
 use rules::codeowners::{
-    dialect_diff, lint, CodeOwners, Diagnostic, DiagnosticCode, Dialect, DifferenceKind, Owner,
-    ParseError, Requirement, Role, Section, MAX_FILE_BYTES,
+    dialect_diff, lint, CodeOwners, Diagnostic, DiagnosticCode, Dialect, DialectSetting,
+    DifferenceKind, Owner, ParseError, Requirement, Role, Section, MAX_FILE_BYTES,
 };
 
 fn parse(text: impl AsRef<[u8]>, dialect: Dialect) -> (CodeOwners, Vec<Diagnostic>) {
@@ -589,6 +589,14 @@ mod api {
         );
         let (co, _) = CodeOwners::parse_auto("[Docs]\n* @a\n", None).expect("small");
         assert_eq!(co.dialect(), Dialect::Gitlab);
+        let auto: DialectSetting = "auto".parse().expect("known");
+        assert_eq!(auto.resolve(Some("CODEOWNERS"), "* @a\n"), Dialect::Github);
+        let forced: DialectSetting = "gitlab".parse().expect("known");
+        assert_eq!(
+            forced.resolve(Some("CODEOWNERS"), "* @a\n"),
+            Dialect::Gitlab
+        );
+        assert!("GitHub".parse::<DialectSetting>().is_err());
     }
 
     #[test]

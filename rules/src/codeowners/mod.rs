@@ -72,6 +72,44 @@ impl Dialect {
     }
 }
 
+/// The `dialect` setting: `github`, `gitlab` or `auto`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum DialectSetting {
+    Github,
+    Gitlab,
+    #[default]
+    Auto,
+}
+
+impl DialectSetting {
+    /// The dialect to read `text` (found at `file_path`) in.
+    pub fn resolve(self, file_path: Option<&str>, text: impl AsRef<[u8]>) -> Dialect {
+        match self {
+            DialectSetting::Github => Dialect::Github,
+            DialectSetting::Gitlab => Dialect::Gitlab,
+            DialectSetting::Auto => Dialect::detect(file_path, text),
+        }
+    }
+}
+
+impl std::str::FromStr for DialectSetting {
+    type Err = UnknownDialect;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "github" => Ok(DialectSetting::Github),
+            "gitlab" => Ok(DialectSetting::Gitlab),
+            "auto" => Ok(DialectSetting::Auto),
+            other => Err(UnknownDialect(other.to_string())),
+        }
+    }
+}
+
+/// A `dialect` setting that is not `github`, `gitlab` or `auto`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown CODEOWNERS dialect `{0}` (expected github, gitlab or auto)")]
+pub struct UnknownDialect(pub String);
+
 /// A GitLab role owner (`@@developer`, `@@maintainers`, ...): direct members with that role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Role {
