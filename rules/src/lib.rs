@@ -27,6 +27,7 @@
 
 pub mod afterwards;
 pub mod calendar;
+pub mod codeowners;
 pub mod engine;
 pub mod facts;
 pub mod identity;
