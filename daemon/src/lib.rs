@@ -2,6 +2,7 @@
 //! audit log, records) that the `pushguard` binary drives. A library so that its modules carry
 //! unit tests and fuzz targets of their own; the binary in `main.rs` is only the CLI.
 
+pub mod approve;
 pub mod audit;
 pub mod budget;
 pub mod bundle;

@@ -44,6 +44,9 @@ enum Command {
     /// Re-check the signatures of a repository's history without the daemon: exit 0 all good,
     /// 1 something is not, 2 error.
     Verify(VerifyCli),
+    /// Sign your review of a change as an approval (or a rejection) for the `pull_request`
+    /// rule, stored as refs/pushguard/approvals/<ref>/<you>/<nonce>; --push publishes it.
+    Approve(ApproveCli),
     /// Check an installation: git, the policy and its keys, the state directory, the socket and
     /// the daemon behind it, the hooks of every repository: exit 0 healthy, 1 a check failed.
     Doctor(DoctorCli),
@@ -212,6 +215,57 @@ struct DoctorCli {
 }
 
 #[derive(clap::Args)]
+struct ApproveCli {
+    /// The ref the change goes to (`main` or `refs/heads/main`).
+    #[arg(long = "ref", value_name = "REF")]
+    ref_name: String,
+    /// The ref's tip you reviewed the change against [default: <remote>/<branch>; none when
+    /// the branch does not exist there yet].
+    #[arg(long)]
+    base: Option<String>,
+    /// The reviewed commit: the ref's new tip.
+    #[arg(default_value = "HEAD")]
+    commit: String,
+    /// Request changes instead of approving: blocks the update until you approve or revoke.
+    #[arg(long, conflicts_with = "revoke")]
+    reject: bool,
+    /// Withdraw your earlier verdict on the same update.
+    #[arg(long)]
+    revoke: bool,
+    /// How long the approval counts: N followed by d (days) or h (hours).
+    #[arg(long, default_value = "30d", value_parser = parse_duration)]
+    expires: i64,
+    /// Your name in the approval's ref: your identity name, a user name or an email of yours in
+    /// the policy [default: git config user.email].
+    #[arg(long = "as", value_name = "NAME")]
+    reviewer: Option<String>,
+    /// The remote to read the base from and to push to.
+    #[arg(long, default_value = "origin")]
+    remote: String,
+    /// Push the approval to the remote.
+    #[arg(long)]
+    push: bool,
+    /// The policy file, if you have it (its digest goes into the approval).
+    #[arg(long)]
+    policy: Option<PathBuf>,
+    /// The repository [default: the current directory].
+    #[arg(long, default_value = ".")]
+    repo: PathBuf,
+}
+
+fn parse_duration(s: &str) -> Result<i64, String> {
+    let (n, unit) = s.split_at(s.len().saturating_sub(1));
+    let n: i64 = n
+        .parse()
+        .map_err(|_| format!("{s:?}: a number then d or h"))?;
+    match unit {
+        "d" if (1..=3650).contains(&n) => Ok(n * 86_400),
+        "h" if (1..=87_600).contains(&n) => Ok(n * 3_600),
+        _ => Err(format!("{s:?}: 1-3650 days (Nd) or 1-87600 hours (Nh)")),
+    }
+}
+
+#[derive(clap::Args)]
 struct VerifyCli {
     /// The repository (bare or not).
     #[arg(long)]
@@ -357,6 +411,24 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::Approve(a) => exit(pushguard::approve::run(pushguard::approve::ApproveArgs {
+            repo: a.repo,
+            ref_name: a.ref_name,
+            base: a.base,
+            commit: a.commit,
+            verdict: if a.reject {
+                crypto::approval::Verdict::Reject
+            } else if a.revoke {
+                crypto::approval::Verdict::Revoke
+            } else {
+                crypto::approval::Verdict::Approve
+            },
+            expires_in: a.expires,
+            reviewer: a.reviewer,
+            remote: a.remote,
+            push: a.push,
+            policy: a.policy,
+        })),
         Command::Verify(a) => {
             let state_dir = match (a.no_records, a.state_dir) {
                 (true, _) => None,

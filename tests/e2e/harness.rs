@@ -731,3 +731,16 @@ impl Client {
         cmd.output().expect("git push")
     }
 }
+
+impl Client {
+    /// Run `program` in this clone, in the test world's environment plus `env`.
+    pub fn run(&self, program: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+        Command::new(program)
+            .args(args)
+            .current_dir(&self.dir)
+            .envs(self.env.iter().cloned())
+            .envs(env.iter().copied())
+            .output()
+            .expect("run a program in the clone")
+    }
+}

@@ -28,6 +28,8 @@ mod protection;
 mod push_secrets;
 /// Signed and unsigned commits on a protected branch.
 mod push_signed;
+/// Four eyes (issue 14): signed approvals made with `pushguard approve`, counted by the gate.
+mod review;
 /// Real git servers (issue 16): gitolite3 and git-shell over sshd, smart HTTP through nginx +
 /// fcgiwrap, and the hook layouts of Gitea and GitLab; the pusher named by each server.
 mod servers;
