@@ -584,3 +584,99 @@ fn pae_of_an_empty_payload() {
         b"DSSEv1 28 application/vnd.in-toto+json 0 ".to_vec()
     );
 }
+
+// ---- the documentation's hand-made approval ---------------------------------------------------
+
+/// The first `sh` block of docs/approvals.md ("Making one by hand"), run as written in a fresh
+/// repository with a fresh key, makes an approval that verifies and matches the update.
+#[test]
+fn the_documented_ssh_keygen_recipe_makes_a_valid_approval() {
+    use std::process::Command;
+    crate::util::require("git", "git");
+    crate::util::require("openssl", "openssl");
+    let docs =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/approvals.md"))
+            .expect("docs/approvals.md");
+    let block = docs
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n```").next())
+        .expect("an sh block in docs/approvals.md");
+    let policy_line = block
+        .lines()
+        .find(|l| l.starts_with("policy="))
+        .expect("the recipe sets policy=");
+    let script = block.replace(policy_line, &format!("policy=sha256:{}", "ab".repeat(32)));
+
+    let home = tempfile::tempdir().expect("temp dir");
+    let key = SshKey::generate("ed25519", None);
+    std::fs::create_dir(home.path().join(".ssh")).expect("mkdir");
+    std::fs::copy(&key.private, home.path().join(".ssh/id_ed25519")).expect("copy key");
+    std::fs::write(home.path().join(".ssh/id_ed25519.pub"), &key.public).expect("write pub");
+    let repo = home.path().join("repo");
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(&repo)
+            .env("HOME", home.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_AUTHOR_NAME", "Bob")
+            .env("GIT_AUTHOR_EMAIL", "bob@example.com")
+            .env("GIT_AUTHOR_DATE", "1767225600 +0000")
+            .env("GIT_COMMITTER_NAME", "Bob")
+            .env("GIT_COMMITTER_EMAIL", "bob@example.com")
+            .env("GIT_COMMITTER_DATE", "1767225600 +0000")
+            .output()
+            .expect("git runs");
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .expect("utf-8")
+            .trim()
+            .to_owned()
+    };
+    std::fs::create_dir(&repo).expect("mkdir");
+    git(&["init", "-q", "-b", "main"]);
+    git(&["commit", "-q", "--allow-empty", "-m", "base"]);
+    git(&["update-ref", "refs/remotes/origin/main", "HEAD"]);
+    std::fs::write(repo.join("file"), "reviewed change\n").expect("write");
+    git(&["add", "file"]);
+    git(&["commit", "-q", "-m", "change"]);
+    let old = git(&["rev-parse", "origin/main"]);
+    let tree = git(&["rev-parse", "HEAD^{tree}"]);
+
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(&repo)
+        .env("HOME", home.path())
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .expect("bash runs");
+    assert!(
+        out.status.success(),
+        "the documented recipe failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let mut keyring = Keyring::new();
+    keyring.add_ssh_key("alice", &key.public).expect("key");
+    let envelope = std::fs::read(repo.join("approval.dsse.json")).expect("approval written");
+    let approval = verify_approval(&envelope, &keyring, now()).expect("the recipe's approval");
+    assert_eq!(approval.identity, "alice");
+    assert_eq!(approval.predicate.verdict, Verdict::Approve);
+    assert!(approval.predicate.patch_id.is_some());
+    assert_eq!(
+        approval.matches(&RefUpdate {
+            ref_name: REF,
+            old: &old,
+            new_tree: &tree
+        }),
+        Ok(())
+    );
+}
