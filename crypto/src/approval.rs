@@ -45,7 +45,7 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use rules::calendar::{civil_from_days, days_from_civil, days_in_month};
 use rules::facts::{KeyVerdict, SignatureCheck, SignatureFormat};
-use serde::{Deserialize, Serialize};
+use serde::{de, Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::{FakeVerifier, Keyring, SignatureVerifier};
@@ -159,7 +159,8 @@ fn summary(checks: &[SignatureCheck]) -> String {
             let code = c
                 .verdict
                 .refusal_code()
-                .map_or_else(|| "good".to_owned(), |code| format!("{code:?}"));
+                .map_or("good", |code| code.as_str())
+                .to_owned();
             match &c.detail {
                 Some(d) => format!("{code} ({d})"),
                 None => code,
@@ -193,7 +194,7 @@ impl ApprovalError {
 }
 
 /// What the reviewer decided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     /// Counts towards the required approvals.
@@ -661,17 +662,17 @@ impl VerifiedApproval {
 
 /// Parses and verifies an approval envelope at `now` (receive time, Unix seconds).
 ///
-/// In order: envelope JSON, payload type, Statement and predicate (types, fields, subject),
-/// signatures over the PAE (at least one good; the good ones must all belong to one identity),
-/// then `issuedAt` (at most [`MAX_CLOCK_SKEW`] ahead of `now`) and `expiresAt` (`now` must not
-/// be after it). Binding to an update is [`VerifiedApproval::matches`].
+/// In order, as DSSE prescribes (the payload is only parsed once a policy key vouches for it):
+/// envelope JSON and payload type; signatures over the PAE (at least one good; the good ones
+/// must all belong to one identity); the Statement and predicate (types, fields, subject); then
+/// `issuedAt` (at most [`MAX_CLOCK_SKEW`] ahead of `now`) and `expiresAt` (`now` must not be
+/// after it). Binding to an update is [`VerifiedApproval::matches`].
 pub fn verify_approval(
     envelope: &[u8],
     verifier: &(impl ApprovalVerifier + ?Sized),
     now: i64,
 ) -> Result<VerifiedApproval, ApprovalError> {
     let envelope = Envelope::parse(envelope)?;
-    let statement = Statement::parse(&envelope.payload)?;
     if envelope.signatures.is_empty() {
         return Err(ApprovalError::Unsigned);
     }
@@ -694,6 +695,7 @@ pub fn verify_approval(
     if identities.len() > 1 {
         return Err(ApprovalError::SeveralSigners { identities });
     }
+    let statement = Statement::parse(&envelope.payload)?;
     let p = &statement.predicate;
     if p.issued_at > now.saturating_add(MAX_CLOCK_SKEW) {
         return Err(ApprovalError::IssuedInFuture {
@@ -724,11 +726,72 @@ pub fn verify_approval(
 type Object = BTreeMap<String, Value>;
 
 fn object(part: Part, bytes: &[u8]) -> Result<Object, ApprovalError> {
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| ApprovalError::NotJson {
+    let Strict(value) = serde_json::from_slice(bytes).map_err(|e| ApprovalError::NotJson {
         part,
         reason: e.to_string(),
     })?;
     as_object(part, value)
+}
+
+/// A JSON value read like `serde_json::Value`, except that an object with the same key twice
+/// is an error: serde_json keeps the last one silently, other readers may keep the first, and
+/// two readers must never see two different approvals in the same signed bytes.
+struct Strict(Value);
+
+impl<'de> Deserialize<'de> for Strict {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StrictVisitor).map(Strict)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> de::Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        // No field of an approval is a number; keep the value only to report a type error.
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut list = Vec::new();
+        while let Some(Strict(v)) = seq.next_element()? {
+            list.push(v);
+        }
+        Ok(Value::Array(list))
+    }
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut obj = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if obj.contains_key(&key) {
+                return Err(de::Error::custom(format!("duplicate field {key:?}")));
+            }
+            let Strict(v) = map.next_value()?;
+            obj.insert(key, v);
+        }
+        Ok(Value::Object(obj))
+    }
 }
 
 fn as_object(part: Part, value: Value) -> Result<Object, ApprovalError> {

@@ -541,6 +541,58 @@ fn envelope_errors_are_typed() {
     )
     .expect_err("refused");
     assert_eq!(err.to_string(), "signatures[0].sig is not valid base64");
+
+    // The same key twice: refused, never "the last one wins".
+    assert_eq!(
+        code(br#"{"payload":"e30=","payload":"e30=","payloadType":"application/vnd.in-toto+json","signatures":[]}"#),
+        "not_json"
+    );
+    let signed = FakeVerifier::new().answer("sig-alice", good("alice"));
+    let payload = String::from_utf8(
+        Envelope::parse(&read("approve.dsse.json"))
+            .expect("parses")
+            .payload,
+    )
+    .expect("utf-8")
+    .replace(
+        r#""verdict":"approve""#,
+        r#""verdict":"reject","verdict":"approve""#,
+    );
+    let envelope = Envelope {
+        payload: payload.into_bytes(),
+        payload_type: PAYLOAD_TYPE.into(),
+        signatures: vec![crypto::approval::EnvelopeSignature {
+            keyid: String::new(),
+            sig: b"sig-alice".to_vec(),
+        }],
+    };
+    let err = verify_approval(envelope.to_json().as_bytes(), &signed, GOLDEN_NOW).expect_err("dup");
+    assert_eq!(err.code(), "not_json");
+    assert!(
+        err.to_string().contains("duplicate field \"verdict\""),
+        "{err}"
+    );
+}
+
+/// DSSE order: a payload is parsed only after a policy key vouched for it.
+#[test]
+fn the_payload_is_parsed_only_after_a_good_signature() {
+    let fake = FakeVerifier::new();
+    let envelope = Envelope {
+        payload: b"not even json".to_vec(),
+        payload_type: PAYLOAD_TYPE.into(),
+        signatures: vec![crypto::approval::EnvelopeSignature {
+            keyid: String::new(),
+            sig: b"by a stranger".to_vec(),
+        }],
+    };
+    let err =
+        verify_approval(envelope.to_json().as_bytes(), &fake, GOLDEN_NOW).expect_err("refused");
+    assert_eq!(err.code(), "no_valid_signature", "{err}");
+    assert_eq!(
+        err.to_string(),
+        "no valid signature: unknown_key (FakeVerifier has no answer for this signature)"
+    );
 }
 
 #[test]
