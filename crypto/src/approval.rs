@@ -60,6 +60,8 @@ pub const PREDICATE_TYPE: &str = "https://pushguard.dev/code-review-approval/v1"
 /// Not git's `git`, so a commit or tag signature can never pass as an approval, nor an
 /// approval signature as a commit signature.
 pub const SSH_NAMESPACE: &str = "pushguard-approval";
+/// Most signatures an envelope may carry (each is verified; an approval has one author).
+pub const MAX_SIGNATURES: usize = 8;
 /// How far in the future `issuedAt` may be (clock skew between reviewer and server), seconds.
 pub const MAX_CLOCK_SKEW: i64 = 300;
 
@@ -299,7 +301,8 @@ impl Statement {
         serde_json::to_vec(&wire).expect("a struct of strings always serializes")
     }
 
-    /// Parses and validates a payload (the decoded DSSE `payload`).
+    /// Parses and validates a payload (the decoded DSSE `payload`). This authenticates
+    /// nothing: [`verify_approval`] parses the payload only once a signature verified.
     pub fn parse(payload: &[u8]) -> Result<Self, ApprovalError> {
         let mut obj = object(Part::Statement, payload)?;
         let type_ = take_str(&mut obj, Part::Statement, "_type")?;
@@ -430,15 +433,14 @@ impl Envelope {
     pub fn add_signature(&mut self, keyid: &str, armored: &[u8]) -> Result<(), ApprovalError> {
         let block = armored.trim_ascii_start();
         if block.starts_with(SSH_ARMOR) {
-            let sig =
-                ssh_key::SshSig::from_pem(block).map_err(|e| ApprovalError::UnusableSignature {
-                    reason: format!("cannot read SSH signature: {e}"),
+            let namespace =
+                sshsig_namespace(block).ok_or_else(|| ApprovalError::UnusableSignature {
+                    reason: "cannot read the SSH signature".into(),
                 })?;
-            if sig.namespace() != SSH_NAMESPACE {
+            if namespace != SSH_NAMESPACE {
                 return Err(ApprovalError::UnusableSignature {
                     reason: format!(
-                        "SSH signature was made for namespace {:?}; sign with -n {SSH_NAMESPACE}",
-                        sig.namespace()
+                        "SSH signature was made for namespace {namespace:?}; sign with -n {SSH_NAMESPACE}"
                     ),
                 });
             }
@@ -478,6 +480,13 @@ impl Envelope {
         let Value::Array(list) = signatures else {
             return Err(bad(Part::Envelope, "signatures", "not a list"));
         };
+        if list.len() > MAX_SIGNATURES {
+            return Err(bad(
+                Part::Envelope,
+                "signatures",
+                format!("{} signatures; at most {MAX_SIGNATURES}", list.len()),
+            ));
+        }
         let mut out = Vec::with_capacity(list.len());
         for (i, entry) in list.into_iter().enumerate() {
             let Value::Object(map) = entry else {
@@ -507,6 +516,16 @@ impl Envelope {
             signatures: out,
         })
     }
+}
+
+/// The namespace of an armored SSHSIG, read by hand (ssh-key cannot parse certificate
+/// signatures): the `SSHSIG` magic, a u32 version, the public key blob, then the namespace.
+fn sshsig_namespace(armored: &[u8]) -> Option<String> {
+    let blob = crate::ssh::armor_blob(armored)?;
+    let rest = blob.strip_prefix(b"SSHSIG")?.get(4..)?;
+    let (_public_key, rest) = crate::ssh::read_string(rest)?;
+    let (namespace, _) = crate::ssh::read_string(rest)?;
+    String::from_utf8(namespace.to_vec()).ok()
 }
 
 /// DSSE v1 pre-authentication encoding:

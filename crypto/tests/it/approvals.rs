@@ -342,6 +342,56 @@ fn allowed_signers_namespaces_apply_to_approvals() {
     );
 }
 
+/// Formats approvals do not accept yet: OpenSSH certificates, X.509 / CMS.
+#[test]
+fn certificates_and_x509_are_not_accepted_yet() {
+    let ca = SshKey::generate("ed25519", None);
+    let key = SshKey::generate("ed25519", None);
+    key.certify(&ca, "bob", &[]);
+    let mut keyring = Keyring::new();
+    keyring
+        .add_ssh_ca(&ca.public, crypto::SshCaOptions::default(), |p| {
+            Some(p.to_owned())
+        })
+        .expect("CA");
+    let t = now();
+    let mut envelope = Envelope::unsigned(&Statement::new(predicate("bob", t)));
+    let sig = key.sign_with_cert(SSH_NAMESPACE, &envelope.pae());
+    envelope.add_signature("", &sig).expect("an SSH signature");
+    envelope
+        .signatures
+        .push(crypto::approval::EnvelopeSignature {
+            keyid: String::new(),
+            sig: b"-----BEGIN SIGNED MESSAGE-----\nMIAG\n-----END SIGNED MESSAGE-----\n".to_vec(),
+        });
+    let err = verify_approval(envelope.to_json().as_bytes(), &keyring, t).expect_err("refused");
+    let ApprovalError::NoValidSignature { checks } = &err else {
+        panic!("{err:?}")
+    };
+    let verdicts: Vec<KeyVerdict> = checks.iter().map(|c| c.verdict).collect();
+    assert_eq!(
+        verdicts,
+        [KeyVerdict::UnsupportedFormat, KeyVerdict::UnsupportedFormat]
+    );
+    assert_eq!(
+        err.to_string(),
+        "no valid signature: unsupported_format (approvals signed with an SSH certificate are not \
+         supported yet); unsupported_format (approvals are signed with SSH or OpenPGP keys)"
+    );
+}
+
+#[test]
+fn at_most_eight_signatures() {
+    let statement = golden_statement();
+    let fake = FakeVerifier::new();
+    let err = verify_approval(&fake_envelope(&statement, &["s"; 9]), &fake, GOLDEN_NOW)
+        .expect_err("too many");
+    assert_eq!(
+        err.to_string(),
+        "envelope field \"signatures\" is invalid: 9 signatures; at most 8"
+    );
+}
+
 /// `gpg --detach-sign --armor` over the PAE, as for commits.
 #[test]
 fn fresh_openpgp_key_round_trip() {
