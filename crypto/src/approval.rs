@@ -24,7 +24,8 @@
 //!     expires_at: 1_767_830_400,
 //!     nonce: "5f0c3a9e8d1b47c2a6e4f0b1c9d8e7a6".into(),
 //! });
-//! let mut envelope = Envelope::unsigned(&statement)?;
+//! statement.check()?; // what the server would refuse, refused before signing
+//! let mut envelope = Envelope::unsigned(&statement);
 //! // Write these bytes to a file and sign it:
 //! //   ssh-keygen -Y sign -n pushguard-approval -f ~/.ssh/id_ed25519 approval.pae
 //! let to_sign: Vec<u8> = envelope.pae();
@@ -196,7 +197,7 @@ impl ApprovalError {
 }
 
 /// What the reviewer decided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     /// Counts towards the required approvals.
@@ -299,6 +300,12 @@ impl Statement {
             },
         };
         serde_json::to_vec(&wire).expect("a struct of strings always serializes")
+    }
+
+    /// Checks the statement as [`verify_approval`] will read it (object ids, ref, digest,
+    /// times, nonce): the error the server would give, before anyone signs.
+    pub fn check(&self) -> Result<(), ApprovalError> {
+        Statement::parse(&self.to_payload()).map(|_| ())
     }
 
     /// Parses and validates a payload (the decoded DSSE `payload`). This authenticates
@@ -412,17 +419,14 @@ fn as_base64<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error
 }
 
 impl Envelope {
-    /// An envelope for `statement` with no signature yet. The statement is checked as
-    /// [`verify_approval`] will check it (ids, ref, times, nonce...), so a reviewer never signs
-    /// an approval the server would refuse to read.
-    pub fn unsigned(statement: &Statement) -> Result<Self, ApprovalError> {
-        let payload = statement.to_payload();
-        Statement::parse(&payload)?;
-        Ok(Envelope {
-            payload,
+    /// An envelope for `statement` with no signature yet. Call [`Statement::check`] first, so
+    /// a reviewer never signs an approval the server would refuse to read.
+    pub fn unsigned(statement: &Statement) -> Self {
+        Envelope {
+            payload: statement.to_payload(),
             payload_type: PAYLOAD_TYPE.to_owned(),
             signatures: Vec::new(),
-        })
+        }
     }
 
     /// The bytes every signature signs: DSSE's pre-authentication encoding of the payload.

@@ -271,7 +271,8 @@ fn fresh_ssh_keys_round_trip() {
         let fp = keyring.add_ssh_key("bob", &key.public).expect("key");
         let t = now();
         let statement = Statement::new(predicate("bob", t));
-        let mut envelope = Envelope::unsigned(&statement).expect("a valid statement");
+        assert_eq!(statement.check(), Ok(()));
+        let mut envelope = Envelope::unsigned(&statement);
         let sig = key.sign(SSH_NAMESPACE, &envelope.pae());
         envelope
             .add_signature(&fp, &sig)
@@ -285,7 +286,7 @@ fn fresh_ssh_keys_round_trip() {
         assert_eq!(approval.matches(&golden_update()), Ok(()), "{kind}");
 
         // The same key signing under git's namespace cannot make an approval.
-        let mut wrong = Envelope::unsigned(&statement).expect("a valid statement");
+        let mut wrong = Envelope::unsigned(&statement);
         let git_sig = key.sign("git", &wrong.pae());
         let refused = wrong
             .add_signature(&fp, &git_sig)
@@ -309,8 +310,7 @@ fn fresh_ssh_keys_round_trip() {
 fn allowed_signers_namespaces_apply_to_approvals() {
     let key = SshKey::generate("ed25519", None);
     let t = now();
-    let mut envelope =
-        Envelope::unsigned(&Statement::new(predicate("bob", t))).expect("a valid statement");
+    let mut envelope = Envelope::unsigned(&Statement::new(predicate("bob", t)));
     let sig = key.sign(SSH_NAMESPACE, &envelope.pae());
     envelope.add_signature("", &sig).expect("signature");
     let json = envelope.to_json();
@@ -356,8 +356,7 @@ fn certificates_and_x509_are_not_accepted_yet() {
         })
         .expect("CA");
     let t = now();
-    let mut envelope =
-        Envelope::unsigned(&Statement::new(predicate("bob", t))).expect("a valid statement");
+    let mut envelope = Envelope::unsigned(&Statement::new(predicate("bob", t)));
     let sig = key.sign_with_cert(SSH_NAMESPACE, &envelope.pae());
     envelope.add_signature("", &sig).expect("an SSH signature");
     envelope
@@ -406,7 +405,7 @@ fn fresh_openpgp_key_round_trip() {
         .expect("cert");
     let t = now();
     let statement = Statement::new(predicate("carol", t));
-    let mut envelope = Envelope::unsigned(&statement).expect("a valid statement");
+    let mut envelope = Envelope::unsigned(&statement);
     let sig = gpg.sign(CAROL, &envelope.pae(), &[]);
     envelope.add_signature(&fpr, &sig).expect("signature");
     let json = envelope.to_json();
@@ -419,7 +418,7 @@ fn fresh_openpgp_key_round_trip() {
     // The same signature over a changed payload.
     let mut changed = statement.predicate.clone();
     changed.target_ref = "refs/heads/release".into();
-    let mut forged = Envelope::unsigned(&Statement::new(changed)).expect("a valid statement");
+    let mut forged = Envelope::unsigned(&Statement::new(changed));
     forged.add_signature(&fpr, &sig).expect("armored");
     let err = verify_approval(forged.to_json().as_bytes(), &keyring, t + 60).expect_err("forged");
     let ApprovalError::NoValidSignature { checks } = err else {
@@ -790,7 +789,8 @@ fn the_documented_ssh_keygen_recipe_makes_a_valid_approval() {
 fn an_invalid_statement_is_refused_before_signing() {
     let mut p = predicate("bob", now());
     p.from_id = "abc123".into();
-    let err = Envelope::unsigned(&Statement::new(p)).expect_err("abbreviated id");
+    let statement = Statement::new(p);
+    let err = statement.check().expect_err("abbreviated id");
     assert_eq!(
         err.to_string(),
         "predicate field \"fromID\" is invalid: \"abc123\" is not a git object id (40 or 64 lowercase hex digits)"
