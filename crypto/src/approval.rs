@@ -147,7 +147,7 @@ pub enum ApprovalError {
     /// Signatures by keys of different identities: an approval has one author.
     #[error("signed by several identities: {}", .identities.join(", "))]
     SeveralSigners { identities: Vec<String> },
-    /// `expiresAt` has passed.
+    /// `expiresAt` has come (an approval counts up to, not including, that second).
     #[error("expired at {}", format_rfc3339(*.expires_at))]
     Expired { expires_at: i64, now: i64 },
     /// `issuedAt` is later than now (beyond [`MAX_CLOCK_SKEW`]).
@@ -244,7 +244,7 @@ pub struct Predicate {
     pub policy_digest: String,
     /// When the approval was made (Unix seconds).
     pub issued_at: i64,
-    /// When it stops counting (Unix seconds).
+    /// When it stops counting (Unix seconds): valid while `now < expires_at`.
     pub expires_at: i64,
     /// A random string that makes every approval unique (at least 16 characters).
     pub nonce: String,
@@ -692,8 +692,8 @@ impl VerifiedApproval {
 /// In order, as DSSE prescribes (the payload is only parsed once a policy key vouches for it):
 /// envelope JSON and payload type; signatures over the PAE (at least one good; the good ones
 /// must all belong to one identity); the Statement and predicate (types, fields, subject); then
-/// `issuedAt` (at most [`MAX_CLOCK_SKEW`] ahead of `now`) and `expiresAt` (`now` must not be
-/// after it). Binding to an update is [`VerifiedApproval::matches`].
+/// `issuedAt` (at most [`MAX_CLOCK_SKEW`] ahead of `now`) and `expiresAt` (`now` must be
+/// before it). Binding to an update is [`VerifiedApproval::matches`].
 pub fn verify_approval(
     envelope: &[u8],
     verifier: &(impl ApprovalVerifier + ?Sized),
@@ -730,7 +730,8 @@ pub fn verify_approval(
             now,
         });
     }
-    if now > p.expires_at {
+    // Expired from that second on, as the engine's pull_request rule counts it.
+    if now >= p.expires_at {
         return Err(ApprovalError::Expired {
             expires_at: p.expires_at,
             now,
