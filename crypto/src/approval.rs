@@ -24,6 +24,7 @@
 //!     expires_at: 1_767_830_400,
 //!     nonce: "5f0c3a9e8d1b47c2a6e4f0b1c9d8e7a6".into(),
 //! });
+//! statement.check()?; // what the server would refuse, refused before signing
 //! let mut envelope = Envelope::unsigned(&statement);
 //! // Write these bytes to a file and sign it:
 //! //   ssh-keygen -Y sign -n pushguard-approval -f ~/.ssh/id_ed25519 approval.pae
@@ -45,7 +46,7 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use rules::calendar::{civil_from_days, days_from_civil, days_in_month};
 use rules::facts::{KeyVerdict, SignatureCheck, SignatureFormat};
-use serde::{Deserialize, Serialize};
+use serde::{de, Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::{FakeVerifier, Keyring, SignatureVerifier};
@@ -60,6 +61,8 @@ pub const PREDICATE_TYPE: &str = "https://pushguard.dev/code-review-approval/v1"
 /// Not git's `git`, so a commit or tag signature can never pass as an approval, nor an
 /// approval signature as a commit signature.
 pub const SSH_NAMESPACE: &str = "pushguard-approval";
+/// Most signatures an envelope may carry (each is verified; an approval has one author).
+pub const MAX_SIGNATURES: usize = 8;
 /// How far in the future `issuedAt` may be (clock skew between reviewer and server), seconds.
 pub const MAX_CLOCK_SKEW: i64 = 300;
 
@@ -144,7 +147,7 @@ pub enum ApprovalError {
     /// Signatures by keys of different identities: an approval has one author.
     #[error("signed by several identities: {}", .identities.join(", "))]
     SeveralSigners { identities: Vec<String> },
-    /// `expiresAt` has passed.
+    /// `expiresAt` has come (an approval counts up to, not including, that second).
     #[error("expired at {}", format_rfc3339(*.expires_at))]
     Expired { expires_at: i64, now: i64 },
     /// `issuedAt` is later than now (beyond [`MAX_CLOCK_SKEW`]).
@@ -159,7 +162,8 @@ fn summary(checks: &[SignatureCheck]) -> String {
             let code = c
                 .verdict
                 .refusal_code()
-                .map_or_else(|| "good".to_owned(), |code| format!("{code:?}"));
+                .map_or("good", |code| code.as_str())
+                .to_owned();
             match &c.detail {
                 Some(d) => format!("{code} ({d})"),
                 None => code,
@@ -240,7 +244,7 @@ pub struct Predicate {
     pub policy_digest: String,
     /// When the approval was made (Unix seconds).
     pub issued_at: i64,
-    /// When it stops counting (Unix seconds).
+    /// When it stops counting (Unix seconds): valid while `now < expires_at`.
     pub expires_at: i64,
     /// A random string that makes every approval unique (at least 16 characters).
     pub nonce: String,
@@ -298,7 +302,14 @@ impl Statement {
         serde_json::to_vec(&wire).expect("a struct of strings always serializes")
     }
 
-    /// Parses and validates a payload (the decoded DSSE `payload`).
+    /// Checks the statement as [`verify_approval`] will read it (object ids, ref, digest,
+    /// times, nonce): the error the server would give, before anyone signs.
+    pub fn check(&self) -> Result<(), ApprovalError> {
+        Statement::parse(&self.to_payload()).map(|_| ())
+    }
+
+    /// Parses and validates a payload (the decoded DSSE `payload`). This authenticates
+    /// nothing: [`verify_approval`] parses the payload only once a signature verified.
     pub fn parse(payload: &[u8]) -> Result<Self, ApprovalError> {
         let mut obj = object(Part::Statement, payload)?;
         let type_ = take_str(&mut obj, Part::Statement, "_type")?;
@@ -408,7 +419,8 @@ fn as_base64<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error
 }
 
 impl Envelope {
-    /// An envelope for `statement` with no signature yet.
+    /// An envelope for `statement` with no signature yet. Call [`Statement::check`] first, so
+    /// a reviewer never signs an approval the server would refuse to read.
     pub fn unsigned(statement: &Statement) -> Self {
         Envelope {
             payload: statement.to_payload(),
@@ -429,15 +441,14 @@ impl Envelope {
     pub fn add_signature(&mut self, keyid: &str, armored: &[u8]) -> Result<(), ApprovalError> {
         let block = armored.trim_ascii_start();
         if block.starts_with(SSH_ARMOR) {
-            let sig =
-                ssh_key::SshSig::from_pem(block).map_err(|e| ApprovalError::UnusableSignature {
-                    reason: format!("cannot read SSH signature: {e}"),
+            let namespace =
+                sshsig_namespace(block).ok_or_else(|| ApprovalError::UnusableSignature {
+                    reason: "cannot read the SSH signature".into(),
                 })?;
-            if sig.namespace() != SSH_NAMESPACE {
+            if namespace != SSH_NAMESPACE {
                 return Err(ApprovalError::UnusableSignature {
                     reason: format!(
-                        "SSH signature was made for namespace {:?}; sign with -n {SSH_NAMESPACE}",
-                        sig.namespace()
+                        "SSH signature was made for namespace {namespace:?}; sign with -n {SSH_NAMESPACE}"
                     ),
                 });
             }
@@ -477,6 +488,13 @@ impl Envelope {
         let Value::Array(list) = signatures else {
             return Err(bad(Part::Envelope, "signatures", "not a list"));
         };
+        if list.len() > MAX_SIGNATURES {
+            return Err(bad(
+                Part::Envelope,
+                "signatures",
+                format!("{} signatures; at most {MAX_SIGNATURES}", list.len()),
+            ));
+        }
         let mut out = Vec::with_capacity(list.len());
         for (i, entry) in list.into_iter().enumerate() {
             let Value::Object(map) = entry else {
@@ -506,6 +524,16 @@ impl Envelope {
             signatures: out,
         })
     }
+}
+
+/// The namespace of an armored SSHSIG, read by hand (ssh-key cannot parse certificate
+/// signatures): the `SSHSIG` magic, a u32 version, the public key blob, then the namespace.
+fn sshsig_namespace(armored: &[u8]) -> Option<String> {
+    let blob = crate::ssh::armor_blob(armored)?;
+    let rest = blob.strip_prefix(b"SSHSIG")?.get(4..)?;
+    let (_public_key, rest) = crate::ssh::read_string(rest)?;
+    let (namespace, _) = crate::ssh::read_string(rest)?;
+    String::from_utf8(namespace.to_vec()).ok()
 }
 
 /// DSSE v1 pre-authentication encoding:
@@ -661,17 +689,17 @@ impl VerifiedApproval {
 
 /// Parses and verifies an approval envelope at `now` (receive time, Unix seconds).
 ///
-/// In order: envelope JSON, payload type, Statement and predicate (types, fields, subject),
-/// signatures over the PAE (at least one good; the good ones must all belong to one identity),
-/// then `issuedAt` (at most [`MAX_CLOCK_SKEW`] ahead of `now`) and `expiresAt` (`now` must not
-/// be after it). Binding to an update is [`VerifiedApproval::matches`].
+/// In order, as DSSE prescribes (the payload is only parsed once a policy key vouches for it):
+/// envelope JSON and payload type; signatures over the PAE (at least one good; the good ones
+/// must all belong to one identity); the Statement and predicate (types, fields, subject); then
+/// `issuedAt` (at most [`MAX_CLOCK_SKEW`] ahead of `now`) and `expiresAt` (`now` must be
+/// before it). Binding to an update is [`VerifiedApproval::matches`].
 pub fn verify_approval(
     envelope: &[u8],
     verifier: &(impl ApprovalVerifier + ?Sized),
     now: i64,
 ) -> Result<VerifiedApproval, ApprovalError> {
     let envelope = Envelope::parse(envelope)?;
-    let statement = Statement::parse(&envelope.payload)?;
     if envelope.signatures.is_empty() {
         return Err(ApprovalError::Unsigned);
     }
@@ -694,6 +722,7 @@ pub fn verify_approval(
     if identities.len() > 1 {
         return Err(ApprovalError::SeveralSigners { identities });
     }
+    let statement = Statement::parse(&envelope.payload)?;
     let p = &statement.predicate;
     if p.issued_at > now.saturating_add(MAX_CLOCK_SKEW) {
         return Err(ApprovalError::IssuedInFuture {
@@ -701,7 +730,8 @@ pub fn verify_approval(
             now,
         });
     }
-    if now > p.expires_at {
+    // Expired from that second on, as the engine's pull_request rule counts it.
+    if now >= p.expires_at {
         return Err(ApprovalError::Expired {
             expires_at: p.expires_at,
             now,
@@ -724,11 +754,72 @@ pub fn verify_approval(
 type Object = BTreeMap<String, Value>;
 
 fn object(part: Part, bytes: &[u8]) -> Result<Object, ApprovalError> {
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| ApprovalError::NotJson {
+    let Strict(value) = serde_json::from_slice(bytes).map_err(|e| ApprovalError::NotJson {
         part,
         reason: e.to_string(),
     })?;
     as_object(part, value)
+}
+
+/// A JSON value read like `serde_json::Value`, except that an object with the same key twice
+/// is an error: serde_json keeps the last one silently, other readers may keep the first, and
+/// two readers must never see two different approvals in the same signed bytes.
+struct Strict(Value);
+
+impl<'de> Deserialize<'de> for Strict {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StrictVisitor).map(Strict)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> de::Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        // No field of an approval is a number; keep the value only to report a type error.
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut list = Vec::new();
+        while let Some(Strict(v)) = seq.next_element()? {
+            list.push(v);
+        }
+        Ok(Value::Array(list))
+    }
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut obj = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if obj.contains_key(&key) {
+                return Err(de::Error::custom(format!("duplicate field {key:?}")));
+            }
+            let Strict(v) = map.next_value()?;
+            obj.insert(key, v);
+        }
+        Ok(Value::Object(obj))
+    }
 }
 
 fn as_object(part: Part, value: Value) -> Result<Object, ApprovalError> {

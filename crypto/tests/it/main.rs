@@ -50,3 +50,6 @@ mod sigstore;
 
 /// Issue 11: real GitHub web-flow signatures (non-canonical MPIs), against git + gpg.
 mod web_flow;
+
+/// Issue 14: signed code-review approvals (DSSE + in-toto), golden vectors and fresh keys.
+mod approvals;
