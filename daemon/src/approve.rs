@@ -111,6 +111,10 @@ pub fn run(args: ApproveArgs) -> Result<()> {
         expires_at: now + args.expires_in,
         nonce: nonce.clone(),
     });
+    // Never sign what the server would refuse.
+    statement
+        .check()
+        .context("this approval would not be valid")?;
     let mut envelope = Envelope::unsigned(&statement);
     let signature = sign(&args.repo, &envelope.pae())?;
     envelope

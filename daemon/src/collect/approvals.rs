@@ -113,15 +113,16 @@ fn one(
         },
         Err(e) => return refused(KeyVerdict::Malformed, format!("{e:#}")),
     };
-    let (envelope, statement) =
-        match Envelope::parse(&bytes).and_then(|e| Ok((Statement::parse(&e.payload)?, e))) {
-            Ok((s, e)) => (e, s),
-            Err(e) => return refused(KeyVerdict::Malformed, e.to_string()),
-        };
+    let envelope = match Envelope::parse(&bytes) {
+        Ok(e) => e,
+        Err(e) => return refused(KeyVerdict::Malformed, e.to_string()),
+    };
+    // DSSE's order: the signatures over the envelope first, the payload only once one verifies.
     let pae = envelope.pae();
     let checks: Vec<SignatureCheck> = envelope
         .signatures
         .iter()
+        .take(crypto::approval::MAX_SIGNATURES)
         .map(|s| verifier.verify_approval_signature(&s.sig, &pae, now))
         .collect();
     let mut good = checks
@@ -142,6 +143,19 @@ fn one(
             }
             first.clone()
         }
+    };
+    if signature.verdict != KeyVerdict::Good {
+        // Not read further: the engine names it by its signature's verdict.
+        return Approval {
+            id: id.to_string(),
+            signature,
+            target_ref: target.to_string(),
+            ..Approval::default()
+        };
+    }
+    let statement = match Statement::parse(&envelope.payload) {
+        Ok(s) => s,
+        Err(e) => return refused(KeyVerdict::Malformed, e.to_string()),
     };
     let p = statement.predicate;
     Approval {
