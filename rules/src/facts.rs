@@ -103,6 +103,23 @@ pub struct RefUpdate {
     /// `pull_request` rule keeps approvals across rebases by patch-id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub patch_id: Option<String>,
+    /// Every path the commits new to the ref add, change or delete (each commit against its
+    /// first parent), when a `pull_request` rule asks for code owners.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changed_paths: Vec<String>,
+    /// The CODEOWNERS file of the ref's old tip (for a new ref: the default branch's), when a
+    /// `pull_request` rule asks for code owners and there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_owners: Option<CodeOwnersFile>,
+}
+
+/// A CODEOWNERS file as the trusted state has it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CodeOwnersFile {
+    /// Where it was found (`.github/CODEOWNERS`, `CODEOWNERS`, ...).
+    pub path: String,
+    /// Its bytes.
+    pub text: Vec<u8>,
 }
 
 impl RefUpdate {

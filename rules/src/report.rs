@@ -70,6 +70,8 @@ pub enum Code {
     ChangesRequested,
     /// A push to the approvals namespace that is not the pusher's own signed approval.
     ApprovalNotOwn,
+    /// Changed paths without the approval of their code owners (CODEOWNERS).
+    CodeOwnerApprovalMissing,
     /// A blob the scanner could not read as text (binary, compressed, an LFS pointer): shown,
     /// not blocking.
     BlobNotScanned,
@@ -121,6 +123,7 @@ impl Code {
             Code::WriteApprovalMissing => "write_approval_missing",
             Code::ChangesRequested => "changes_requested",
             Code::ApprovalNotOwn => "approval_not_own",
+            Code::CodeOwnerApprovalMissing => "code_owner_approval_missing",
         }
     }
 }

@@ -100,6 +100,8 @@ fn update(name: &str, old: Option<&str>, new: Option<&str>, commits: Vec<Commit>
         commits: commits.into_iter().map(std::sync::Arc::new).collect(),
         new_tree: None,
         patch_id: None,
+        changed_paths: Vec::new(),
+        code_owners: None,
     }
 }
 
@@ -1879,18 +1881,95 @@ rulesets:
         );
     }
 
-    #[test]
-    fn a_policy_asking_for_code_owners_is_refused_until_they_are_enforced() {
+    /// alice changes `paths` on main, which `codeowners` (from the old tip) governs, with the
+    /// rule asking for code owners.
+    fn with_owners(codeowners: &str, paths: &[&str], approvals: Vec<Approval>) -> Report {
         let text = REVIEW_POLICY.replace(
             "pull_request: {}",
-            "pull_request: {require_code_owner_review: true}",
+            "pull_request: {require_code_owner_review: true, required_approving_review_count: 1}",
         );
-        let err = Policy::from_yaml(&text).expect_err("not enforced yet");
-        assert!(
-            err.message
-                .contains("require_code_owner_review is not enforced yet"),
-            "{}",
-            err.message
+        let policy = Policy::from_yaml(&text).expect("review policy is valid");
+        let c = commit(B, "alice@example.org", good("alice"));
+        let mut u = update("refs/heads/main", Some(A), Some(B), vec![c]);
+        u.new_tree = Some(TREE.into());
+        u.changed_paths = paths.iter().map(|p| p.to_string()).collect();
+        u.code_owners = Some(rules::facts::CodeOwnersFile {
+            path: ".github/CODEOWNERS".into(),
+            text: codeowners.as_bytes().to_vec(),
+        });
+        let change = Change {
+            repo: "test.git".into(),
+            now: 1_800_000_000,
+            pusher: Some("alice".into()),
+            updates: vec![u],
+            approvals,
+            ..Change::default()
+        };
+        evaluate(&policy, &change)
+    }
+
+    fn code_owner_messages(r: &Report) -> Vec<String> {
+        r.violations
+            .iter()
+            .filter(|v| v.code == Code::CodeOwnerApprovalMissing)
+            .map(|v| v.message.clone())
+            .collect()
+    }
+
+    #[test]
+    fn an_owned_path_needs_its_owner() {
+        let owners = "* @bob\n/db/ carol@example.org\n";
+        // bob approved: src/ is his, db/ is carol's.
+        let r = with_owners(owners, &["src/a.rs", "db/schema.sql"], vec![approve("bob")]);
+        assert_eq!(
+            code_owner_messages(&r),
+            ["db/schema.sql needs 1 approval from the code owners (carol@example.org), 0 given"]
         );
+        assert!(r
+            .violations
+            .iter()
+            .any(|v| v.fix.contains("ask carol to run: pushguard approve")));
+        let both = vec![approve("bob"), approve("carol")];
+        let r = with_owners(owners, &["src/a.rs", "db/schema.sql"], both);
+        assert!(r.allowed, "{r:?}");
+        // A path no line owns needs nobody.
+        let r = with_owners("/db/ @carol\n", &["src/a.rs"], vec![approve("bob")]);
+        assert!(r.allowed, "{r:?}");
+    }
+
+    #[test]
+    fn owners_nobody_can_be_or_only_the_author_block_with_their_own_message() {
+        let r = with_owners("* @nobody\n", &["a"], vec![approve("bob")]);
+        assert_eq!(
+            code_owner_messages(&r),
+            ["a: @nobody names no identity of the policy, so nobody can approve"]
+        );
+        let r = with_owners("* @alice\n", &["a"], vec![approve("bob")]);
+        assert_eq!(
+            code_owner_messages(&r),
+            ["a: the only owners are not independent of the change: alice (the pusher)"]
+        );
+    }
+
+    #[test]
+    fn gitlab_sections_need_their_count_and_roles_name_owners() {
+        let owners = "[Database][2] @carol @dave @bob\n/db/\n";
+        let r = with_owners(owners, &["db/x.sql"], vec![approve("bob")]);
+        assert_eq!(
+            code_owner_messages(&r),
+            ["db/x.sql (section [Database]) needs 2 approvals from the code owners (@bob @carol @dave), 1 given"]
+        );
+        let r = with_owners(
+            owners,
+            &["db/x.sql"],
+            vec![approve("bob"), approve("carol")],
+        );
+        assert!(r.allowed, "{r:?}");
+        let r = with_owners(
+            "[Ops]\n/ops/ @@maintainer\n",
+            &["ops/run.sh"],
+            vec![approve("bob")],
+        );
+        assert!(r.allowed, "bob is a maintainer: {r:?}");
     }
 }

@@ -313,7 +313,7 @@ fn every_validation_message_with_its_place() {
         ("on_deadline", scanning("{on_deadline: retry}")),
         ("legacy", scanning("{legacy: warn}")),
         ("review count", ruleset("branch", "main", "{pull_request: {required_approving_review_count: 0}}")),
-        ("code owners", ruleset("branch", "main", "{pull_request: {require_code_owner_review: true}}")),
+        ("code owners dialect", ruleset("branch", "main", "{pull_request: {code_owners_dialect: bitbucket}}")),
         ("stale reviews", ruleset("branch", "main", "{pull_request: {dismiss_stale_reviews_on_push: true}}")),
         ("independent of", ruleset("branch", "main", "{pull_request: {independent_of: [reviewers]}}")),
         ("suppression names nothing", scanning("{suppressions: [{reason: r}]}")),

@@ -168,3 +168,45 @@ fn approvals_cannot_be_forged_reused_or_removed_by_others() {
         p.text
     );
 }
+
+#[test]
+fn code_owners_come_from_before_the_push_and_must_approve_their_paths() {
+    let w = World::new();
+    let (bare, alice) = w.seed("app", "sha1");
+    // CODEOWNERS on main before any hook: carol owns db/.
+    write(&alice, ".github/CODEOWNERS", "* @bob\n/db/ @carol\n");
+    commit(&alice, "owners");
+    assert!(alice.push(&["origin", "HEAD:main"]).ok);
+    let rules = "  - name: four-eyes\n    target: branch\n    include: [main]\n    rules:\n      pull_request:\n        required_approving_review_count: 1\n        require_code_owner_review: true\n";
+    let policy = w.policy("", rules);
+    let _d = Daemon::start(&w, Some(&policy), &[&bare]);
+    // alice changes db/ and, in the same push, makes herself its owner: that does not help.
+    write(&alice, ".github/CODEOWNERS", "* @bob\n/db/ @alice\n");
+    alice.git(&["add", ".github/CODEOWNERS"]);
+    alice.commit("db/schema.sql", "alice@example.org", Sign::Ssh("alice"));
+    assert!(alice.push(&["origin", "HEAD:refs/heads/topic"]).ok);
+    let bob = reviewer(&w, &bare, "bob");
+    let (ok, out) = approve(
+        &bob,
+        "bob",
+        &["--ref", "main", "--as", "bob", "origin/topic", "--push"],
+    );
+    assert!(ok, "{out}");
+    let p = alice.push(&["origin", "HEAD:main"]);
+    assert!(!p.ok, "{}", p.text);
+    assert!(
+        p.flat()
+            .contains("db/schema.sql needs 1 approval from the code owners (@carol), 0 given"),
+        "{}",
+        p.text
+    );
+    let carol = reviewer(&w, &bare, "carol");
+    let (ok, out) = approve(
+        &carol,
+        "carol",
+        &["--ref", "main", "--as", "carol", "origin/topic", "--push"],
+    );
+    assert!(ok, "{out}");
+    let p = alice.push(&["origin", "HEAD:main"]);
+    assert!(p.ok, "{}", p.text);
+}

@@ -272,6 +272,8 @@ pub fn range_change(
                 None => None,
             },
             patch_id: None,
+            changed_paths: Vec::new(),
+            code_owners: None,
             commits: facts,
         }],
         secrets: None,
@@ -454,6 +456,14 @@ fn rulesets<'p>(
     (found, verify)
 }
 
+/// Where CODEOWNERS is looked for, first found wins: GitHub's places, then GitLab's.
+const CODEOWNERS_LOCATIONS: [&str; 4] = [
+    ".github/CODEOWNERS",
+    "CODEOWNERS",
+    "docs/CODEOWNERS",
+    ".gitlab/CODEOWNERS",
+];
+
 /// Where a ref update's new value leads, for the secret scan.
 struct Tip {
     id: ObjectId,
@@ -515,6 +525,8 @@ impl<'a> Collector<'a> {
             commits: Vec::new(),
             new_tree: None,
             patch_id: None,
+            changed_paths: Vec::new(),
+            code_owners: None,
         };
         let Some(new) = u.new else {
             return Ok((out, None));
@@ -594,6 +606,39 @@ impl<'a> Collector<'a> {
         if let (true, Some((old, ObjectKind::Commit))) = (by_patch_id, old_tip) {
             out.patch_id = git.patch_id(old, new_tip)?;
         }
+        let code_owners = governing
+            .iter()
+            .flat_map(|r| r.rules.iter())
+            .any(|r| matches!(r, RuleSpec::PullRequest(pr) if pr.require_code_owner_review));
+        if code_owners && !out.commits.is_empty() {
+            out.changed_paths = self.changed_paths(&tip.commits)?;
+            // The owners come from before the push: the old tip, or for a new ref the default
+            // branch. A change never names its own owners.
+            let base = match old_tip {
+                Some((o, ObjectKind::Commit)) => Some(o),
+                _ => {
+                    let default = self
+                        .default_branch
+                        .as_ref()
+                        .map(|b| format!("refs/heads/{b}"));
+                    self.refs()?
+                        .iter()
+                        .find(|(n, _)| Some(n) == default.as_ref())
+                        .map(|(_, id)| *id)
+                }
+            };
+            if let Some(base) = base {
+                for path in CODEOWNERS_LOCATIONS {
+                    if let Some(text) = git.file_at(base, path)? {
+                        out.code_owners = Some(rules::facts::CodeOwnersFile {
+                            path: path.to_string(),
+                            text,
+                        });
+                        break;
+                    }
+                }
+            }
+        }
         let reviewed = governing
             .iter()
             .flat_map(|r| r.rules.iter())
@@ -606,6 +651,22 @@ impl<'a> Collector<'a> {
             }
         }
         Ok((out, Some(tip)))
+    }
+
+    /// Every path the commits change, each against its first parent (the root commit: against
+    /// nothing).
+    fn changed_paths(&mut self, commits: &[ObjectId]) -> Result<Vec<String>> {
+        let mut paths = std::collections::BTreeSet::new();
+        for id in commits {
+            let tree = self.tree_of(*id)?;
+            let first_parent = self.shapes.get(id).and_then(|s| s.parents.first().copied());
+            let base = match first_parent {
+                Some(p) => Some(self.tree_of(p)?),
+                None => None,
+            };
+            paths.extend(self.git.changed_paths(base, tree)?);
+        }
+        Ok(paths.into_iter().collect())
     }
 
     /// The tree of a commit: from the commits read already, else read.

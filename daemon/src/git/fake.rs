@@ -502,6 +502,23 @@ impl GitRead for FakeRepo {
             .collect())
     }
 
+    fn changed_paths(&self, old_tree: Option<ObjectId>, new_tree: ObjectId) -> Result<Vec<String>> {
+        let old = match old_tree {
+            Some(t) => self.flat(t)?,
+            None => BTreeMap::new(),
+        };
+        let new = self.flat(new_tree)?;
+        let mut out: Vec<String> = old
+            .keys()
+            .chain(new.keys())
+            .filter(|p| old.get(*p) != new.get(*p))
+            .cloned()
+            .collect();
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
     fn file_at(&self, commit: ObjectId, path: &str) -> Result<Option<Vec<u8>>> {
         let tree = self.commit(commit)?.tree;
         match self.flat(tree)?.get(path) {

@@ -71,6 +71,9 @@ pub trait GitRead {
         old_tree: Option<ObjectId>,
         new_tree: ObjectId,
     ) -> Result<Vec<ChangedFile>>;
+    /// Every path `new_tree` adds, changes (content or mode) or deletes against `old_tree`
+    /// (`None`: the empty tree): files, links and submodules, not trees.
+    fn changed_paths(&self, old_tree: Option<ObjectId>, new_tree: ObjectId) -> Result<Vec<String>>;
     /// The blob at `path` in the tree of `commit`, if there is one.
     fn file_at(&self, commit: ObjectId, path: &str) -> Result<Option<Vec<u8>>>;
     /// Does `tree` equal the clean merge of `ours` and `theirs`? `false` also on conflicts.

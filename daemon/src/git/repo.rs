@@ -487,6 +487,45 @@ impl GitRead for RepoReader {
         Ok(out)
     }
 
+    fn changed_paths(&self, old_tree: Option<ObjectId>, new_tree: ObjectId) -> Result<Vec<String>> {
+        use gix::diff::tree::recorder::Change;
+        let kind = self.repo.object_hash();
+        let new = self.data(new_tree, gix::object::Kind::Tree)?;
+        let old = match old_tree {
+            Some(t) => self.data(t, gix::object::Kind::Tree)?,
+            None => Vec::new(),
+        };
+        let mut rec = gix::diff::tree::Recorder::default();
+        gix::diff::tree(
+            gix::objs::TreeRefIter::from_bytes(&old, kind),
+            gix::objs::TreeRefIter::from_bytes(&new, kind),
+            gix::diff::tree::State::default(),
+            &self.repo.objects,
+            &mut rec,
+        )
+        .with_context(|| format!("cannot diff tree {new_tree}"))?;
+        let mut out = Vec::new();
+        for change in rec.records {
+            let (mode, path) = match change {
+                Change::Addition {
+                    entry_mode, path, ..
+                } => (entry_mode, path),
+                Change::Deletion {
+                    entry_mode, path, ..
+                } => (entry_mode, path),
+                Change::Modification {
+                    entry_mode, path, ..
+                } => (entry_mode, path),
+            };
+            if !mode.is_tree() {
+                out.push(path.to_string());
+            }
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
     fn file_at(&self, commit: ObjectId, path: &str) -> Result<Option<Vec<u8>>> {
         let c = self.commit(commit)?;
         let tree = self.repo.find_tree(c.tree)?;

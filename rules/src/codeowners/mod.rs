@@ -73,7 +73,8 @@ impl Dialect {
 }
 
 /// The `dialect` setting: `github`, `gitlab` or `auto`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum DialectSetting {
     Github,
     Gitlab,

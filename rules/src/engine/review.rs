@@ -7,13 +7,35 @@
 //! the same patch-id after a rebase).
 
 use super::{short, Ctx};
+use crate::codeowners::{CodeOwners, Owner, Role as OwnerRole};
 use crate::facts::{Approval, ApprovalVerdict, KeyVerdict};
 use crate::policy::{
     Identity, NotIndependent, Policy, PullRequest, RuleSpec, StaleReviews, NO_APPROVAL_ROLE,
     WRITE_ROLES,
 };
 use crate::report::{Code, Violation};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Up to three paths, then how many more.
+fn paths_text(paths: &[Vec<u8>]) -> String {
+    let shown: Vec<String> = paths
+        .iter()
+        .take(3)
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect();
+    match paths.len() {
+        n if n > 3 => format!("{} and {} more", shown.join(", "), n - 3),
+        _ => shown.join(", "),
+    }
+}
+
+fn lines_text(lines: &[u32]) -> String {
+    lines
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// Why an approval does not count.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -135,6 +157,9 @@ impl Ctx<'_> {
                 ),
             ));
         }
+        if pr.require_code_owner_review {
+            self.check_code_owners(pr, &approvers, &excluded, &command, out);
+        }
         if pr.require_write_approver
             && !approvers.is_empty()
             && !approvers.iter().any(|who| self.may_write(who))
@@ -150,6 +175,127 @@ impl Ctx<'_> {
                     WRITE_ROLES.join(", ")
                 ),
             ));
+        }
+    }
+
+    /// `require_code_owner_review`: each changed path (GitHub) or touched section (GitLab)
+    /// approved by enough of its owners, owners mapped to identities; an owner group with no
+    /// identity that could approve blocks (the forges drop such owners silently).
+    fn check_code_owners(
+        &self,
+        pr: &PullRequest,
+        approvers: &[&str],
+        excluded: &BTreeMap<String, &'static str>,
+        command: &str,
+        out: &mut Vec<Violation>,
+    ) {
+        let Some(file) = &self.update.code_owners else {
+            return; // no CODEOWNERS: nothing is owned
+        };
+        let dialect = pr.code_owners_dialect.resolve(Some(&file.path), &file.text);
+        let owners = match CodeOwners::parse(&file.text, dialect) {
+            Ok((o, _)) => o,
+            Err(e) => {
+                out.push(self.violation(
+                    Code::CodeOwnerApprovalMissing,
+                    format!("{} cannot be read: {e}", file.path),
+                    "fix the CODEOWNERS file (pushguard cannot tell who owns what)".to_string(),
+                ));
+                return;
+            }
+        };
+        let coverage = owners.requirements(self.update.changed_paths.iter().map(String::as_bytes));
+        for need in &coverage.needs {
+            let names: BTreeSet<String> = need
+                .owners
+                .iter()
+                .flat_map(|o| self.owner_identities(o))
+                .collect();
+            let eligible: Vec<&String> = names
+                .iter()
+                .filter(|n| !excluded.contains_key(*n))
+                .collect();
+            let approved = eligible
+                .iter()
+                .filter(|n| approvers.contains(&n.as_str()))
+                .count();
+            let want = need.approvals as usize;
+            if approved >= want.max(1) {
+                continue;
+            }
+            let paths = paths_text(&need.paths);
+            let section = need
+                .section
+                .as_ref()
+                .and_then(|s| s.name.as_deref())
+                .map(|n| format!(" (section [{n}])"))
+                .unwrap_or_default();
+            let owner_text: Vec<String> = need.owners.iter().map(ToString::to_string).collect();
+            let (message, fix) = if names.is_empty() {
+                (
+                    format!(
+                        "{paths}{section}: {} names no identity of the policy, so nobody can approve",
+                        if owner_text.is_empty() { "no owner".to_string() } else { owner_text.join(" ") }
+                    ),
+                    format!("fix the owners in {} (line {})", file.path, lines_text(&need.lines)),
+                )
+            } else if eligible.is_empty() {
+                let who: Vec<String> = names
+                    .iter()
+                    .map(|n| format!("{n} ({})", excluded.get(n).copied().unwrap_or("excluded")))
+                    .collect();
+                (
+                    format!(
+                        "{paths}{section}: the only owners are not independent of the change: {}",
+                        who.join(", ")
+                    ),
+                    format!("add another owner to {} for these paths, or have someone else make the change", file.path),
+                )
+            } else {
+                (
+                    format!(
+                        "{paths}{section} need{} {want} approval{} from the code owners ({}), {approved} given",
+                        if need.paths.len() == 1 { "s" } else { "" },
+                        if want == 1 { "" } else { "s" },
+                        owner_text.join(" ")
+                    ),
+                    format!(
+                        "ask {} to run: {command} --push",
+                        eligible.iter().map(|n| n.as_str()).collect::<Vec<_>>().join(" or ")
+                    ),
+                )
+            };
+            out.push(self.violation(Code::CodeOwnerApprovalMissing, message, fix));
+        }
+    }
+
+    /// The identities a CODEOWNERS owner names: a user by identity or user name, an email by
+    /// its identity, a team (`@org/team`) or a GitLab role (`@@maintainer`) by a role of that
+    /// name.
+    fn owner_identities(&self, owner: &Owner) -> Vec<String> {
+        let policy = self.policy;
+        let with_role = |role: &str| -> Vec<String> {
+            policy
+                .identities
+                .iter()
+                .filter(|i| i.roles.iter().any(|r| r == role))
+                .map(|i| i.name.clone())
+                .collect()
+        };
+        match owner {
+            Owner::User(u) => policy
+                .identity(u)
+                .or_else(|| policy.identity_for_user(u))
+                .map(|i| vec![i.name.clone()])
+                .unwrap_or_default(),
+            Owner::Email(e) => policy
+                .identity_for_email(e)
+                .map(|i| vec![i.name.clone()])
+                .unwrap_or_default(),
+            Owner::Team(t) => with_role(t),
+            Owner::Role(OwnerRole::Developer) => with_role("developer"),
+            Owner::Role(OwnerRole::Maintainer) => with_role("maintainer"),
+            Owner::Role(OwnerRole::Owner) => with_role("owner"),
         }
     }
 

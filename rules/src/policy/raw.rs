@@ -251,7 +251,10 @@ pub(super) struct RawPullRequest {
     #[serde(default)]
     pub required_approving_review_count: Option<S<u32>>,
     #[serde(default)]
-    pub require_code_owner_review: Option<S<bool>>,
+    pub require_code_owner_review: Option<bool>,
+    /// github | gitlab | auto (default)
+    #[serde(default)]
+    pub code_owners_dialect: Option<S<String>>,
     /// strict (default) | patch_id
     #[serde(default)]
     pub dismiss_stale_reviews_on_push: Option<S<String>>,

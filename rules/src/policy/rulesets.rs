@@ -192,6 +192,10 @@ pub struct PullRequest {
     /// At least one approver may write to the ref (default true).
     pub require_write_approver: bool,
     pub independent_of: Vec<NotIndependent>,
+    /// Every changed path needs approval from its owners in CODEOWNERS (read from the ref's
+    /// old tip: the change cannot name its own owners).
+    pub require_code_owner_review: bool,
+    pub code_owners_dialect: crate::codeowners::DialectSetting,
 }
 
 impl Default for PullRequest {
@@ -207,6 +211,8 @@ impl Default for PullRequest {
                 NotIndependent::Committers,
                 NotIndependent::CoAuthors,
             ],
+            require_code_owner_review: false,
+            code_owners_dialect: crate::codeowners::DialectSetting::Auto,
         }
     }
 }
@@ -328,13 +334,12 @@ fn pull_request(r: &RawPullRequest) -> Result<PullRequest, PolicyError> {
         }
         pr.required_approving_review_count = n.value;
     }
-    if let Some(c) = &r.require_code_owner_review {
-        if c.value {
-            return Err(PolicyError::new(
-                c,
-                "require_code_owner_review is not enforced yet: pushguard refuses to load a policy that asks for it rather than silently not enforcing it",
-            ));
-        }
+    pr.require_code_owner_review = r.require_code_owner_review.unwrap_or(false);
+    if let Some(d) = &r.code_owners_dialect {
+        pr.code_owners_dialect = d
+            .value
+            .parse()
+            .map_err(|e: crate::codeowners::UnknownDialect| PolicyError::new(d, e.to_string()))?;
     }
     if let Some(d) = &r.dismiss_stale_reviews_on_push {
         pr.dismiss_stale_reviews_on_push = match d.value.as_str() {
