@@ -50,6 +50,11 @@ enum Command {
     /// Check an installation: git, the policy and its keys, the state directory, the socket and
     /// the daemon behind it, the hooks of every repository: exit 0 healthy, 1 a check failed.
     Doctor(DoctorCli),
+    /// CODEOWNERS tools.
+    Codeowners {
+        #[command(subcommand)]
+        command: CodeownersCommand,
+    },
     /// Policy file tools.
     Policy {
         #[command(subcommand)]
@@ -342,6 +347,24 @@ enum Format {
 }
 
 #[derive(Subcommand)]
+enum CodeownersCommand {
+    /// Syntax errors and warnings of a CODEOWNERS file in both dialects (GitHub, GitLab); with
+    /// --dialect-diff, also the lines (and probe paths) the two dialects read differently.
+    /// Exit 0 clean, 1 errors (or differences, with --dialect-diff).
+    Lint {
+        /// The file [default: .github/CODEOWNERS, CODEOWNERS, docs/CODEOWNERS or
+        /// .gitlab/CODEOWNERS, first found].
+        file: Option<PathBuf>,
+        #[arg(long)]
+        dialect_diff: bool,
+        /// Paths to compare the owners of (with --dialect-diff), e.g. every file of the tree:
+        /// `git ls-files | pushguard codeowners lint --dialect-diff --probes -`.
+        #[arg(long, value_name = "FILE|-")]
+        probes: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
 enum PolicyCommand {
     /// Validate a policy file (and the keys it names) and print a summary. Exit 2 on errors.
     Check { file: PathBuf },
@@ -404,6 +427,21 @@ fn main() -> ExitCode {
             }
         },
         Command::Doctor(a) => match doctor(a) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::from(1),
+            Err(e) => {
+                eprintln!("pushguard: {e:#}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Codeowners {
+            command:
+                CodeownersCommand::Lint {
+                    file,
+                    dialect_diff,
+                    probes,
+                },
+        } => match codeowners_lint(file, dialect_diff, probes) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(1),
             Err(e) => {
@@ -618,6 +656,64 @@ fn install_cmd(args: InstallArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// `pushguard codeowners lint`. `Ok(true)`: no error (and no difference, when asked).
+fn codeowners_lint(
+    file: Option<PathBuf>,
+    dialect_diff: bool,
+    probes: Option<PathBuf>,
+) -> Result<bool> {
+    let file = match file {
+        Some(f) => f,
+        None => [
+            ".github/CODEOWNERS",
+            "CODEOWNERS",
+            "docs/CODEOWNERS",
+            ".gitlab/CODEOWNERS",
+        ]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+        .context("no CODEOWNERS file here (.github/, the root, docs/ or .gitlab/)")?,
+    };
+    let text = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+    let mut out = std::io::stdout().lock();
+    let mut clean = true;
+    for d in rules::codeowners::lint(&text) {
+        clean &= d.severity != rules::codeowners::Severity::Error;
+        writeln!(out, "{d}")?;
+    }
+    if dialect_diff {
+        let probes: Vec<String> = match probes {
+            None => Vec::new(),
+            Some(p) if p.as_os_str() == "-" => std::io::stdin()
+                .lines()
+                .collect::<std::io::Result<_>>()
+                .context("cannot read the probe paths")?,
+            Some(p) => std::fs::read_to_string(&p)
+                .with_context(|| format!("cannot read {}", p.display()))?
+                .lines()
+                .map(str::to_string)
+                .collect(),
+        };
+        let diff = rules::codeowners::dialect_diff(&text, &probes)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+        for l in &diff.lines {
+            writeln!(out, "{l}")?;
+        }
+        for p in &diff.paths {
+            writeln!(
+                out,
+                "{}: github: {}; gitlab: {}",
+                String::from_utf8_lossy(&p.path),
+                p.github,
+                p.gitlab
+            )?;
+        }
+        clean &= diff.lines.is_empty() && diff.paths.is_empty();
+    }
+    Ok(clean)
 }
 
 fn check(args: CheckArgs) -> Result<bool> {

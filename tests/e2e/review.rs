@@ -210,3 +210,45 @@ fn code_owners_come_from_before_the_push_and_must_approve_their_paths() {
     let p = alice.push(&["origin", "HEAD:main"]);
     assert!(p.ok, "{}", p.text);
 }
+
+#[test]
+fn codeowners_lint_reports_errors_and_dialect_differences() {
+    let w = World::new();
+    let (_bare, alice) = w.seed("app", "sha1");
+    write(
+        &alice,
+        "CODEOWNERS",
+        "docs/* @docs\n!vendor/ @x\n*.rs @rust\n",
+    );
+    let out = alice.run(Path::new(BIN), &["codeowners", "lint"], &[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "an error in one dialect: {text}"
+    );
+    assert!(text.contains("CODEOWNERS:2:1: error (github)"), "{text}");
+    let probes = alice.dir.join("probes");
+    std::fs::write(&probes, "a/docs/x\nsrc/main.rs\n").expect("write");
+    let out = alice.run(
+        Path::new(BIN),
+        &[
+            "codeowners",
+            "lint",
+            "--dialect-diff",
+            "--probes",
+            &probes.display().to_string(),
+        ],
+        &[],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("CODEOWNERS:1:1: dialects differ (Anchoring)"),
+        "{text}"
+    );
+    assert!(text.contains("a/docs/x: github: unowned"), "{text}");
+    assert!(
+        !text.contains("src/main.rs:"),
+        "both dialects agree on it: {text}"
+    );
+}
