@@ -44,6 +44,9 @@ enum Command {
     /// Re-check the signatures of a repository's history without the daemon: exit 0 all good,
     /// 1 something is not, 2 error.
     Verify(VerifyCli),
+    /// How the approvals of an update are judged: which count, which do not and why, and what
+    /// is still missing: exit 0 the review requirements are met, 1 not, 2 error.
+    Approvals(ApprovalsCli),
     /// Sign your review of a change as an approval (or a rejection) for the `pull_request`
     /// rule, stored as refs/pushguard/approvals/<ref>/<you>/<nonce>; --push publishes it.
     Approve(ApproveCli),
@@ -217,6 +220,29 @@ struct DoctorCli {
     /// The daemon's socket [default: <state-dir>/pushguard.sock].
     #[arg(long)]
     socket: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct ApprovalsCli {
+    /// The ref the change goes to (`main` or `refs/heads/main`).
+    #[arg(long = "ref", value_name = "REF")]
+    ref_name: String,
+    /// The ref's tip the change goes on [default: the ref's value in the repository].
+    #[arg(long)]
+    base: Option<String>,
+    /// The change's tip.
+    #[arg(default_value = "HEAD")]
+    commit: String,
+    /// Who will push it (their approvals do not count) [default: from the policy's pusher.env
+    /// variables].
+    #[arg(long)]
+    pusher: Option<String>,
+    /// Policy file [default: the embedded default policy].
+    #[arg(long)]
+    policy: Option<PathBuf>,
+    /// The repository (bare or not; the server's, or a clone with the approvals fetched).
+    #[arg(long, default_value = ".")]
+    repo: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -442,6 +468,14 @@ fn main() -> ExitCode {
                     probes,
                 },
         } => match codeowners_lint(file, dialect_diff, probes) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::from(1),
+            Err(e) => {
+                eprintln!("pushguard: {e:#}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Approvals(a) => match approvals_cmd(a) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(1),
             Err(e) => {
@@ -723,11 +757,103 @@ fn check(args: CheckArgs) -> Result<bool> {
             args.updates.len()
         );
     }
-    let key = pushguard::fpkey::for_command(args.fingerprint_key.as_deref())?;
-    let loaded = bundle::PolicyBundle::load(args.policy.as_deref())
+    let report = judge_here(
+        &args.repo,
+        args.policy.as_deref(),
+        args.fingerprint_key.as_deref(),
+        args.pusher,
+        &args.updates,
+    )?;
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        Format::Json => writeln!(out, "{}", rules::render::json(&report))?,
+        Format::Text => {
+            let text = rules::render::text(&report);
+            if text.is_empty() {
+                writeln!(out, "pushguard: allowed")?;
+            } else {
+                write!(out, "{text}")?;
+            }
+            write!(out, "{}", rules::render::approvals(&report))?;
+        }
+    }
+    Ok(report.allowed)
+}
+
+/// `pushguard approvals`: how the approvals of one update are judged. `Ok(true)`: it would
+/// be allowed.
+fn approvals_cmd(a: ApprovalsCli) -> Result<bool> {
+    let repo = absolute(&a.repo)?;
+    let git = |args: &[&str]| -> Result<String> {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&repo)
+            .args(args)
+            .output()
+            .context("cannot run git")?;
+        if !out.status.success() {
+            bail!(
+                "git {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    let target = if a.ref_name.starts_with("refs/") {
+        a.ref_name.clone()
+    } else {
+        format!("refs/heads/{}", a.ref_name)
+    };
+    let new = git(&["rev-parse", "--verify", &format!("{}^{{commit}}", a.commit)])?;
+    let old = match &a.base {
+        Some(b) => git(&["rev-parse", "--verify", &format!("{b}^{{commit}}")])?,
+        None => {
+            git(&["rev-parse", "--verify", "-q", &target]).unwrap_or_else(|_| "0".repeat(new.len()))
+        }
+    };
+    let report = judge_here(
+        &repo,
+        a.policy.as_deref(),
+        None,
+        a.pusher,
+        &[old, new, target],
+    )?;
+    let mut out = std::io::stdout().lock();
+    let listing = rules::render::approvals(&report);
+    if listing.is_empty() {
+        writeln!(out, "no pull_request rule governs this update")?;
+    } else {
+        write!(out, "{listing}")?;
+    }
+    let review: Vec<&rules::Violation> = report
+        .violations
+        .iter()
+        .filter(|v| v.rule == "pull_request")
+        .collect();
+    if review.is_empty() {
+        writeln!(out, "the review requirements are met")?;
+    } else {
+        for v in &review {
+            writeln!(out, "x {}: {}", v.code.as_str(), v.message)?;
+        }
+    }
+    Ok(review.is_empty())
+}
+
+/// Collect and judge ref updates (OLD NEW REF triples) in a repository, without the daemon.
+fn judge_here(
+    repo: &Path,
+    policy: Option<&Path>,
+    fingerprint_key: Option<&Path>,
+    pusher: Option<String>,
+    triples: &[String],
+) -> Result<rules::Report> {
+    let key = pushguard::fpkey::for_command(fingerprint_key)?;
+    let loaded = bundle::PolicyBundle::load(policy)
         .map_err(|e| anyhow::anyhow!("{e}"))?
         .with_fingerprint_key(key);
-    let repo = absolute(&args.repo)?;
+    let repo = absolute(repo)?;
     let git_dir = if repo.join(".git").is_dir() {
         repo.join(".git")
     } else {
@@ -737,7 +863,7 @@ fn check(args: CheckArgs) -> Result<bool> {
         hooks::env::forwarded(std::env::vars(), &loaded.policy.pusher_env);
     // A check runs outside any push: never read a quarantine named by a stray environment.
     env.retain(|k, _| !k.starts_with("GIT_"));
-    if let Some(p) = args.pusher {
+    if let Some(p) = pusher {
         // The first variable the policy reads names the pusher.
         for name in &loaded.policy.pusher_env {
             env.remove(name);
@@ -748,8 +874,7 @@ fn check(args: CheckArgs) -> Result<bool> {
     }
     // The same collector as a push, without a quarantine: the objects are in the repository.
     let reader = RepoReader::open(&git_dir, &Quarantine::default())?;
-    let updates = args
-        .updates
+    let updates = triples
         .chunks(3)
         .map(|c| collect::Update::parse(reader.hash_kind(), &c[0], &c[1], &c[2]))
         .collect::<Result<_>>()?;
@@ -764,18 +889,5 @@ fn check(args: CheckArgs) -> Result<bool> {
         .unwrap_or(0);
     let budget = pushguard::budget::Budget::unlimited();
     let change = collect::push_change(&reader, &collect::Inputs::of(&loaded, now, &budget), &push)?;
-    let report = rules::evaluate(&loaded.policy, &change);
-    let mut out = std::io::stdout().lock();
-    match args.format {
-        Format::Json => writeln!(out, "{}", rules::render::json(&report))?,
-        Format::Text => {
-            let text = rules::render::text(&report);
-            if text.is_empty() {
-                writeln!(out, "pushguard: allowed")?;
-            } else {
-                write!(out, "{text}")?;
-            }
-        }
-    }
-    Ok(report.allowed)
+    Ok(rules::evaluate(&loaded.policy, &change))
 }

@@ -202,3 +202,33 @@ fn wrap(out: &mut String, first: &str, rest: &str, text: &str) {
 pub fn json(report: &Report) -> String {
     serde_json::to_string_pretty(report).expect("a report always serializes (plain data)")
 }
+
+/// How each approval was judged, one line each, grouped by ref (empty when no `pull_request`
+/// rule looked at any): what `pushguard approvals` prints.
+pub fn approvals(report: &Report) -> String {
+    let mut out = String::new();
+    let mut current: Option<(&str, &str)> = None;
+    for a in &report.approvals {
+        if current != Some((a.ref_name.as_str(), a.ruleset.as_str())) {
+            let _ = writeln!(out, "{} (ruleset {}): approvals", a.ref_name, a.ruleset);
+            current = Some((a.ref_name.as_str(), a.ruleset.as_str()));
+        }
+        let who = a.reviewer.as_deref().unwrap_or("?");
+        let verdict = match a.verdict {
+            crate::facts::ApprovalVerdict::Approve => "approve",
+            crate::facts::ApprovalVerdict::Reject => "reject",
+            crate::facts::ApprovalVerdict::Revoke => "revoke",
+        };
+        let status = match (&a.why, a.counts) {
+            (_, true) => "counts".to_string(),
+            (Some(why), false) => format!("does not count: {why}"),
+            (None, false) => "stands (a rejection)".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "  {who} {verdict} {}: {status}",
+            crate::engine::short(&a.approval)
+        );
+    }
+    out
+}

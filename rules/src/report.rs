@@ -248,6 +248,29 @@ pub struct Report {
     /// empty list of violations: see docs/policy-reference.md.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub refs_without_ruleset: Vec<String>,
+    /// Every approval a `pull_request` rule looked at, and whether it counts (and why not):
+    /// what `pushguard approvals` lists.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approvals: Vec<ApprovalStatus>,
+}
+
+/// How a `pull_request` rule judged one approval for one ref update.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalStatus {
+    #[serde(rename = "ref")]
+    pub ref_name: String,
+    pub ruleset: String,
+    /// The approval's object id.
+    pub approval: String,
+    /// The identity whose key signed it, when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reviewer: Option<String>,
+    pub verdict: crate::facts::ApprovalVerdict,
+    /// It is its reviewer's standing verdict on this update.
+    pub counts: bool,
+    /// Why it does not count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
 }
 
 impl Report {
@@ -271,6 +294,12 @@ impl Report {
                 .refs_without_ruleset
                 .iter()
                 .filter(|r| *r == ref_name)
+                .cloned()
+                .collect(),
+            approvals: self
+                .approvals
+                .iter()
+                .filter(|a| a.ref_name == ref_name)
                 .cloned()
                 .collect(),
         }

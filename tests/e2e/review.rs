@@ -76,6 +76,35 @@ fn two_independent_reviewers_approve_with_their_own_keys() {
         "{}",
         p.text
     );
+    // The server's view of the approvals, as an admin (or the author) asks for it.
+    let bare_dir = bare.display().to_string();
+    let policy_file = policy.display().to_string();
+    let args = [
+        "approvals",
+        "--ref",
+        "main",
+        "--repo",
+        &bare_dir,
+        "--policy",
+        &policy_file,
+        "--pusher",
+        "alice",
+        &change,
+    ];
+    let out = alice.run(Path::new(BIN), &args, &[]);
+    let listing = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{listing}");
+    assert!(
+        listing.contains("refs/heads/main (ruleset four-eyes): approvals"),
+        "{listing}"
+    );
+    assert!(listing.contains("bob approve"), "{listing}");
+    assert!(listing.contains(": counts"), "{listing}");
+    assert!(
+        listing.contains("does not count: not independent: the pusher of the change"),
+        "{listing}"
+    );
+    assert!(listing.contains("x approvals_missing"), "{listing}");
     // carol's approval makes two; the push goes through.
     let carol = reviewer(&w, &bare, "carol");
     let (ok, out) = approve(

@@ -44,6 +44,8 @@ struct Sinks {
     bypassed: Vec<Violation>,
     /// Shown, never blocking.
     warnings: Vec<Violation>,
+    /// How each approval was judged (`pull_request`).
+    approvals: Vec<crate::report::ApprovalStatus>,
 }
 
 /// Judge a change against a policy. Pure and deterministic.
@@ -117,6 +119,7 @@ pub fn evaluate(policy: &Policy, change: &Change) -> Report {
             }
             report.bypassed.extend(sinks.bypassed);
             report.warnings.extend(sinks.warnings);
+            report.approvals.extend(sinks.approvals);
         }
     }
     let reviews = policy
@@ -166,7 +169,10 @@ impl Ctx<'_> {
             RuleSpec::FullAttestation(att) => self.check_attestation(att, out),
             RuleSpec::RequiredPushCertificate { allow } => self.check_push_certificate(allow, out),
             RuleSpec::SecretScanning(sc) => self.check_secrets(sc, sinks),
-            RuleSpec::PullRequest(pr) => self.check_pull_request(pr, out),
+            RuleSpec::PullRequest(pr) => {
+                let statuses = self.check_pull_request(pr, out);
+                sinks.approvals.extend(statuses);
+            }
         }
     }
 

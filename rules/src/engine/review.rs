@@ -13,7 +13,7 @@ use crate::policy::{
     Identity, NotIndependent, Policy, PullRequest, RuleSpec, StaleReviews, NO_APPROVAL_ROLE,
     WRITE_ROLES,
 };
-use crate::report::{Code, Violation};
+use crate::report::{ApprovalStatus, Code, Violation};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Up to three paths, then how many more.
@@ -65,11 +65,16 @@ impl Discarded {
 
 impl Ctx<'_> {
     /// `pull_request` on one ref update.
-    pub(super) fn check_pull_request(&self, pr: &PullRequest, out: &mut Vec<Violation>) {
+    /// The violations go to `out`; returns how each approval was judged.
+    pub(super) fn check_pull_request(
+        &self,
+        pr: &PullRequest,
+        out: &mut Vec<Violation>,
+    ) -> Vec<ApprovalStatus> {
         let u = self.update;
         // Deletions have their own rule; a ref that gains no commit brings nothing to review.
         if u.is_delete() || u.commits.is_empty() {
-            return;
+            return Vec::new();
         }
         let Some(tree) = u.new_tree.as_deref() else {
             out.push(self.violation(
@@ -79,14 +84,25 @@ impl Ctx<'_> {
                 "tell your git administrator (the collector did not read the new tip)"
                     .to_string(),
             ));
-            return;
+            return Vec::new();
         };
         let excluded = self.not_independent(pr);
         // Each reviewer's latest verdict on this update (by issue time), and why others fell.
         let mut latest: BTreeMap<&str, &Approval> = BTreeMap::new();
         let mut discarded: BTreeMap<String, Discarded> = BTreeMap::new();
+        let mut statuses: Vec<ApprovalStatus> = Vec::new();
         for a in &self.change.approvals {
-            match self.judge_approval(pr, a, tree, &excluded) {
+            let judged = self.judge_approval(pr, a, tree, &excluded);
+            statuses.push(ApprovalStatus {
+                ref_name: u.name.clone(),
+                ruleset: self.ruleset.name.clone(),
+                approval: a.id.clone(),
+                reviewer: a.signature.identity.clone(),
+                verdict: a.verdict,
+                counts: false,
+                why: judged.as_ref().err().map(|(_, why)| why.text()),
+            });
+            match judged {
                 Ok(who) => {
                     let newer = latest.get(who.name.as_str()).is_none_or(|b| {
                         (a.issued_at, a.id.as_str()) > (b.issued_at, b.id.as_str())
@@ -103,6 +119,21 @@ impl Ctx<'_> {
                         *slot = why;
                     }
                 }
+            }
+        }
+        for st in &mut statuses {
+            let standing = st
+                .reviewer
+                .as_deref()
+                .and_then(|r| latest.get(r))
+                .is_some_and(|a| a.id == st.approval);
+            if standing {
+                st.counts = st.verdict == ApprovalVerdict::Approve;
+                if st.verdict == ApprovalVerdict::Revoke {
+                    st.why = Some("withdraws the reviewer's verdict".to_string());
+                }
+            } else if st.why.is_none() {
+                st.why = Some("superseded by the reviewer's later verdict".to_string());
             }
         }
         let mut approvers: Vec<&str> = Vec::new();
@@ -176,6 +207,7 @@ impl Ctx<'_> {
                 ),
             ));
         }
+        statuses
     }
 
     /// `require_code_owner_review`: each changed path (GitHub) or touched section (GitLab)
