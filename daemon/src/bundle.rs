@@ -16,6 +16,9 @@ pub struct PolicyBundle {
     pub scanner: Option<secrets::Scanner>,
     /// SHA-256 of the policy text (and of every key file it names), for the audit log.
     pub hash: String,
+    /// Approvals already read and verified with this bundle's keys, by object id: an approval
+    /// stored on the server is verified once, not on every push (a reload starts afresh).
+    pub approvals: crate::collect::ApprovalCache,
 }
 
 /// A policy that cannot be used, with where.
@@ -224,6 +227,7 @@ impl PolicyBundle {
             keyring,
             scanner,
             hash: hex::encode(hasher.finalize()),
+            approvals: crate::collect::ApprovalCache::default(),
         })
     }
 }

@@ -570,6 +570,7 @@ rulesets:
             keyring: crypto::Keyring::new(),
             scanner: None,
             hash: "ph".to_string(),
+            approvals: Default::default(),
         };
         let person = |email: &str| Person {
             email: email.to_string(),

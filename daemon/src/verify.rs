@@ -337,6 +337,7 @@ fn judge_under_ref(
         policy: ctx.policy,
         verifier: ctx.verifier,
         approvals: None,
+        approval_cache: None,
         scanner: None,
         now: ctx.now,
         budget: &budget,

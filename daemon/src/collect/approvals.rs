@@ -20,6 +20,40 @@ pub use rules::engine::APPROVALS_PREFIX;
 /// is told nothing counts only if none of those read do).
 const MAX_APPROVALS_PER_REF: usize = 1000;
 
+/// How long a verified approval is trusted without verifying it again: a key may expire or be
+/// revoked (a reload of the policy empties the cache at once).
+const CACHE_SECONDS: Timestamp = 600;
+
+/// The most approvals kept.
+const CACHE_ENTRIES: usize = 100_000;
+
+/// Approvals read and verified, by object id, with when.
+#[derive(Debug, Default)]
+pub struct ApprovalCache(
+    std::sync::Mutex<std::collections::HashMap<ObjectId, (Timestamp, Approval)>>,
+);
+
+impl ApprovalCache {
+    fn get(&self, id: ObjectId, now: Timestamp) -> Option<Approval> {
+        let map = self.0.lock().ok()?;
+        map.get(&id)
+            .filter(|(at, _)| now.saturating_sub(*at) < CACHE_SECONDS && *at <= now)
+            .map(|(_, a)| a.clone())
+    }
+
+    fn put(&self, id: ObjectId, now: Timestamp, approval: &Approval) {
+        if let Ok(mut map) = self.0.lock() {
+            if map.len() >= CACHE_ENTRIES {
+                map.retain(|_, (at, _)| now.saturating_sub(*at) < CACHE_SECONDS);
+                if map.len() >= CACHE_ENTRIES {
+                    map.clear();
+                }
+            }
+            map.insert(id, (now, approval.clone()));
+        }
+    }
+}
+
 /// The largest envelope read (a signed approval is about 2 KB).
 const MAX_ENVELOPE_BYTES: u64 = 64 << 10;
 
@@ -28,6 +62,7 @@ const MAX_ENVELOPE_BYTES: u64 = 64 << 10;
 pub(super) fn read(
     git: &dyn GitRead,
     verifier: &dyn ApprovalVerifier,
+    cache: Option<&ApprovalCache>,
     now: Timestamp,
     target_refs: &[String],
     existing: &[(String, ObjectId)],
@@ -50,7 +85,7 @@ pub(super) fn read(
             }
         }
         for (_, id) in refs.into_iter().take(MAX_APPROVALS_PER_REF) {
-            out.push(one(git, verifier, now, target, id));
+            out.push(cached(git, verifier, cache, now, target, id));
         }
     }
     Ok(out)
@@ -61,6 +96,7 @@ pub(super) fn read(
 pub(super) fn pushed(
     git: &dyn GitRead,
     verifier: &dyn ApprovalVerifier,
+    cache: Option<&ApprovalCache>,
     now: Timestamp,
     push: &Push,
     read_already: &[Approval],
@@ -79,9 +115,29 @@ pub(super) fn pushed(
             .rsplitn(3, '/')
             .nth(2)
             .map_or_else(|| rest.to_string(), |t| format!("refs/{t}"));
-        out.push(one(git, verifier, now, &target, id));
+        out.push(cached(git, verifier, cache, now, &target, id));
     }
     out
+}
+
+/// [`one`], from the cache when it was verified lately. An object id names its bytes, so only
+/// the keys' validity can change the outcome: hence the time limit.
+fn cached(
+    git: &dyn GitRead,
+    verifier: &dyn ApprovalVerifier,
+    cache: Option<&ApprovalCache>,
+    now: Timestamp,
+    target: &str,
+    id: ObjectId,
+) -> Approval {
+    if let Some(a) = cache.and_then(|c| c.get(id, now)) {
+        return a;
+    }
+    let a = one(git, verifier, now, target, id);
+    if let Some(c) = cache {
+        c.put(id, now, &a);
+    }
+    a
 }
 
 /// One approval as the engine sees it; one that cannot be read or verified is kept, with a

@@ -13,7 +13,7 @@
 
 mod approvals;
 
-pub use approvals::APPROVALS_PREFIX;
+pub use approvals::{ApprovalCache, APPROVALS_PREFIX};
 
 use crate::budget::Budget;
 use crate::bundle::PolicyBundle;
@@ -40,6 +40,8 @@ pub struct Inputs<'a> {
     /// Verifies reviewers' approval signatures (the same keyring, under the approvals' own
     /// SSH namespace); `None` where no approval is read (`verify --ref`).
     pub approvals: Option<&'a dyn crypto::approval::ApprovalVerifier>,
+    /// Approvals verified lately, kept by the policy bundle.
+    pub approval_cache: Option<&'a ApprovalCache>,
     /// Compiled secret rules, when a ruleset scans for secrets.
     pub scanner: Option<&'a secrets::Scanner>,
     /// Receive time: keys are judged at this time.
@@ -58,6 +60,7 @@ impl<'a> Inputs<'a> {
             policy: &loaded.policy,
             verifier: &loaded.keyring,
             approvals: Some(&loaded.keyring),
+            approval_cache: Some(&loaded.approvals),
             scanner: loaded.scanner.as_ref(),
             now,
             budget,
@@ -212,11 +215,13 @@ pub fn push_change(git: &dyn GitRead, inputs: &Inputs<'_>, push: &Push) -> Resul
         let verifier = inputs
             .approvals
             .context("a pull_request rule needs approvals, and no verifier was given")?;
-        let mut found = approvals::read(git, verifier, inputs.now, &reviewed, &existing, push)
-            .context("cannot read the approvals")?;
+        let cache = inputs.approval_cache;
+        let mut found =
+            approvals::read(git, verifier, cache, inputs.now, &reviewed, &existing, push)
+                .context("cannot read the approvals")?;
         // Approvals this push writes (a reviewer publishing theirs): the engine checks each
         // is the pusher's own.
-        let more = approvals::pushed(git, verifier, inputs.now, push, &found);
+        let more = approvals::pushed(git, verifier, cache, inputs.now, push, &found);
         found.extend(more);
         found
     } else {

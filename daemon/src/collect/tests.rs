@@ -98,6 +98,7 @@ impl Setup {
             policy: &self.policy,
             verifier: &self.verifier,
             approvals: Some(&self.verifier),
+            approval_cache: None,
             scanner: self.scanner.as_ref(),
             now: 1_800_000_000,
             budget: &self.budget,
@@ -690,4 +691,50 @@ fn a_reviewer_publishing_an_approval_alone_is_judged_on_it() {
         .violations
         .iter()
         .any(|v| v.code == rules::Code::ApprovalNotOwn));
+}
+
+#[test]
+fn a_verified_approval_is_cached_by_object_id() {
+    let mut s = Setup::new();
+    s.verifier = s.verifier.clone().answer(approval_sig("bob"), good("bob"));
+    let (mut git, base) = seeded(HashKind::Sha1);
+    git.set_ref("refs/heads/reviewed", base);
+    let tree = git.add_tree(&[]);
+    let c = git.add_commit(tree, &[base], ALICE, "change");
+    let bobs = approval_blob(&mut git, "bob", base, tree, c);
+    git.set_ref("refs/pushguard/approvals/heads/reviewed/bob/1", bobs);
+    let cache = ApprovalCache::default();
+    let push = Push {
+        repo: "test.git".into(),
+        updates: vec![Update {
+            name: "refs/heads/reviewed".into(),
+            old: Some(base),
+            new: Some(c),
+        }],
+        env: BTreeMap::new(),
+    };
+    let with = |verifier: &FakeVerifier| {
+        let inputs = Inputs {
+            verifier,
+            approvals: Some(verifier),
+            approval_cache: Some(&cache),
+            ..s.inputs()
+        };
+        push_change(&git, &inputs, &push).expect("collects")
+    };
+    let first = with(&s.verifier);
+    assert_eq!(
+        first.approvals[0].signature.identity.as_deref(),
+        Some("bob")
+    );
+    // A verifier that knows no key: the cached verdict stands (the same bytes, lately verified).
+    let second = with(&FakeVerifier::new());
+    assert_eq!(second.approvals, first.approvals);
+    // Without the cache the verifier is asked again.
+    let inputs = Inputs {
+        approvals: Some(&FakeVerifier::new() as &dyn crypto::approval::ApprovalVerifier),
+        ..s.inputs()
+    };
+    let fresh = push_change(&git, &inputs, &push).expect("collects");
+    assert_eq!(fresh.approvals[0].signature.verdict, KeyVerdict::UnknownKey);
 }
