@@ -281,3 +281,42 @@ fn codeowners_lint_reports_errors_and_dialect_differences() {
         "both dialects agree on it: {text}"
     );
 }
+
+#[test]
+fn with_patch_id_an_approval_survives_a_clean_rebase() {
+    let w = World::new();
+    let (bare, alice) = w.seed("app", "sha1");
+    let rules = "  - name: four-eyes\n    target: branch\n    include: [main]\n    rules:\n      pull_request:\n        required_approving_review_count: 1\n        dismiss_stale_reviews_on_push: patch_id\n";
+    let policy = w.policy("", rules);
+    let _d = Daemon::start(&w, Some(&policy), &[&bare]);
+    let base = alice.git(&["rev-parse", "HEAD"]);
+    // alice's change, reviewed by bob against the current main.
+    let change = alice.commit("feature.txt", "alice@example.org", Sign::Ssh("alice"));
+    assert!(alice.push(&["origin", "HEAD:refs/heads/topic"]).ok);
+    let bob = reviewer(&w, &bare, "bob");
+    let (ok, out) = approve(&bob, "bob", &["--ref", "main", "origin/topic", "--push"]);
+    assert!(ok, "{out}");
+    // Meanwhile main moves on: another change to another file, approved by carol.
+    alice.git(&["checkout", "-q", "-b", "other", &base]);
+    let other = alice.commit("other.txt", "alice@example.org", Sign::Ssh("alice"));
+    assert!(alice.push(&["origin", "HEAD:refs/heads/other"]).ok);
+    let carol = reviewer(&w, &bare, "carol");
+    let (ok, out) = approve(
+        &carol,
+        "carol",
+        &["--ref", "main", "origin/other", "--push"],
+    );
+    assert!(ok, "{out}");
+    let p = alice.push(&["origin", "HEAD:main"]);
+    assert!(p.ok, "{}", p.text);
+    assert_eq!(
+        rev(&bare, "refs/heads/main").as_deref(),
+        Some(other.as_str())
+    );
+    // alice rebases her change onto the new main (cleanly) and pushes it: bob's approval still
+    // counts, by the patch-id it recorded.
+    alice.git(&["checkout", "-q", &change]);
+    alice.git(&["rebase", "-q", "--no-gpg-sign", &other]);
+    let p = alice.push(&["origin", "HEAD:main"]);
+    assert!(p.ok, "{}", p.text);
+}
