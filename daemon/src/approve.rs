@@ -66,9 +66,20 @@ pub fn run(args: ApproveArgs) -> Result<()> {
     let patch_id = if base == zero {
         None
     } else {
+        // The same diff the server makes (git's defaults, whatever this clone's config says).
         let diff = git_bytes(
             &args.repo,
-            &["diff-tree", "-p", "--no-color", &base, &commit],
+            &[
+                "diff-tree",
+                "-p",
+                "--no-color",
+                "--no-ext-diff",
+                "--no-textconv",
+                "--no-renames",
+                "--diff-algorithm=myers",
+                &base,
+                &commit,
+            ],
         )?;
         crate::git::cli::patch_id(&diff)?
     };

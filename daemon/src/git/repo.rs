@@ -402,12 +402,15 @@ impl GitRead for RepoReader {
         let diff = git_command()
             .arg("--git-dir")
             .arg(scratch.path())
+            // Pinned: `pushguard approve` makes the same diff in the reviewer's clone.
             .args([
                 "diff-tree",
                 "-p",
                 "--no-color",
                 "--no-ext-diff",
                 "--no-textconv",
+                "--no-renames",
+                "--diff-algorithm=myers",
             ])
             .arg(old.to_string())
             .arg(new.to_string())
