@@ -338,6 +338,7 @@ fn judge_under_ref(
         verifier: ctx.verifier,
         approvals: None,
         approval_cache: None,
+        max_approvals: 0,
         scanner: None,
         now: ctx.now,
         budget: &budget,

@@ -3,7 +3,7 @@
 //! one counts for an update is the engine's decision (`rules::engine`'s `review.rs`).
 //!
 //! Layout: `refs/pushguard/approvals/<target ref>/<reviewer>/<anything>`, e.g.
-//! `refs/pushguard/approvals/refs/heads/main/bob/1a2b3c4d`: one ref per approval, so
+//! `refs/pushguard/approvals/heads/main/bob/1a2b3c4d`: one ref per approval, so
 //! approvals never conflict. The approvals that judge a push are those the repository holds
 //! before it plus those the same push brings (an atomic push of approvals with the change).
 
@@ -16,9 +16,10 @@ use std::collections::BTreeMap;
 
 pub use rules::engine::APPROVALS_PREFIX;
 
-/// The most approvals read for one ref: beyond, the oldest refs are ignored (and the pusher
-/// is told nothing counts only if none of those read do).
-const MAX_APPROVALS_PER_REF: usize = 1000;
+/// The most approvals read for one ref. Beyond, the push is refused (fail closed): leaving
+/// some out could drop a reviewer's rejection or revocation, and any identity can store
+/// approvals under its own name.
+pub const MAX_APPROVALS_PER_REF: usize = 5000;
 
 /// How long a verified approval is trusted without verifying it again: a key may expire or be
 /// revoked (a reload of the policy empties the cache at once).
@@ -59,6 +60,7 @@ const MAX_ENVELOPE_BYTES: u64 = 64 << 10;
 
 /// The approvals for `target_refs`: the repository's (`existing`, the refs before the push with
 /// the object each names) updated by the push's own updates under [`APPROVALS_PREFIX`].
+#[allow(clippy::too_many_arguments)]
 pub(super) fn read(
     git: &dyn GitRead,
     verifier: &dyn ApprovalVerifier,
@@ -67,6 +69,7 @@ pub(super) fn read(
     target_refs: &[String],
     existing: &[(String, ObjectId)],
     push: &Push,
+    limit: usize,
 ) -> Result<Vec<Approval>> {
     let mut out = Vec::new();
     for target in target_refs {
@@ -84,7 +87,13 @@ pub(super) fn read(
                 };
             }
         }
-        for (_, id) in refs.into_iter().take(MAX_APPROVALS_PER_REF) {
+        if refs.len() > limit {
+            anyhow::bail!(
+                "{target} has {} approvals stored under {prefix}, more than the {limit} pushguard reads: reading only some could miss a rejection, so the push cannot be judged; ask your git administrator to delete stale approvals",
+                refs.len()
+            );
+        }
+        for (_, id) in refs {
             out.push(cached(git, verifier, cache, now, target, id));
         }
     }

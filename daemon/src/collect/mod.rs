@@ -42,6 +42,8 @@ pub struct Inputs<'a> {
     pub approvals: Option<&'a dyn crypto::approval::ApprovalVerifier>,
     /// Approvals verified lately, kept by the policy bundle.
     pub approval_cache: Option<&'a ApprovalCache>,
+    /// The most approvals read for one ref (more: the push cannot be judged).
+    pub max_approvals: usize,
     /// Compiled secret rules, when a ruleset scans for secrets.
     pub scanner: Option<&'a secrets::Scanner>,
     /// Receive time: keys are judged at this time.
@@ -61,6 +63,7 @@ impl<'a> Inputs<'a> {
             verifier: &loaded.keyring,
             approvals: Some(&loaded.keyring),
             approval_cache: Some(&loaded.approvals),
+            max_approvals: approvals::MAX_APPROVALS_PER_REF,
             scanner: loaded.scanner.as_ref(),
             now,
             budget,
@@ -216,9 +219,17 @@ pub fn push_change(git: &dyn GitRead, inputs: &Inputs<'_>, push: &Push) -> Resul
             .approvals
             .context("a pull_request rule needs approvals, and no verifier was given")?;
         let cache = inputs.approval_cache;
-        let mut found =
-            approvals::read(git, verifier, cache, inputs.now, &reviewed, &existing, push)
-                .context("cannot read the approvals")?;
+        let mut found = approvals::read(
+            git,
+            verifier,
+            cache,
+            inputs.now,
+            &reviewed,
+            &existing,
+            push,
+            inputs.max_approvals,
+        )
+        .context("cannot read the approvals")?;
         // Approvals this push writes (a reviewer publishing theirs): the engine checks each
         // is the pusher's own.
         let more = approvals::pushed(git, verifier, cache, inputs.now, push, &found);

@@ -99,6 +99,7 @@ impl Setup {
             verifier: &self.verifier,
             approvals: Some(&self.verifier),
             approval_cache: None,
+            max_approvals: 5000,
             scanner: self.scanner.as_ref(),
             now: 1_800_000_000,
             budget: &self.budget,
@@ -737,4 +738,50 @@ fn a_verified_approval_is_cached_by_object_id() {
     };
     let fresh = push_change(&git, &inputs, &push).expect("collects");
     assert_eq!(fresh.approvals[0].signature.verdict, KeyVerdict::UnknownKey);
+}
+
+/// Regression: only the first approvals (by ref name) were read when a ref held more than the
+/// limit, so an identity storing many approvals of its own could hide a later-sorting
+/// reviewer's rejection. Now the push cannot be judged (rejected) instead.
+#[test]
+fn more_approvals_than_read_make_the_push_unjudgeable_not_partly_read() {
+    let mut s = Setup::new();
+    s.verifier = s.verifier.clone().answer(approval_sig("bob"), good("bob"));
+    let (mut git, base) = seeded(HashKind::Sha1);
+    git.set_ref("refs/heads/reviewed", base);
+    let tree = git.add_tree(&[]);
+    let c = git.add_commit(tree, &[base], ALICE, "change");
+    for i in 0..4 {
+        let blob = git.add_blob(format!("junk {i}").as_bytes());
+        git.set_ref(
+            &format!("refs/pushguard/approvals/heads/reviewed/aaa/{i}"),
+            blob,
+        );
+    }
+    let bobs = approval_blob(&mut git, "bob", base, tree, c);
+    git.set_ref("refs/pushguard/approvals/heads/reviewed/zzz/1", bobs);
+    let push = Push {
+        repo: "test.git".into(),
+        updates: vec![Update {
+            name: "refs/heads/reviewed".into(),
+            old: Some(base),
+            new: Some(c),
+        }],
+        env: BTreeMap::new(),
+    };
+    let inputs = Inputs {
+        max_approvals: 4,
+        ..s.inputs()
+    };
+    let err = push_change(&git, &inputs, &push).expect_err("five approvals, four read");
+    assert!(
+        format!("{err:#}").contains("has 5 approvals stored"),
+        "{err:#}"
+    );
+    let inputs = Inputs {
+        max_approvals: 5,
+        ..s.inputs()
+    };
+    let change = push_change(&git, &inputs, &push).expect("all five read");
+    assert_eq!(change.approvals.len(), 5);
 }
