@@ -757,3 +757,16 @@ docs/* @writer
         insta::assert_snapshot!(out);
     }
 }
+
+/// A file parsed again is taken from the memo: the same result, not parsed twice.
+#[test]
+fn parse_cached_gives_the_parse_once() {
+    let text = b"* @a\n/db/ @b\n";
+    let first = CodeOwners::parse_cached(text, Dialect::Github).expect("parses");
+    let again = CodeOwners::parse_cached(text, Dialect::Github).expect("parses");
+    assert!(std::sync::Arc::ptr_eq(&first, &again));
+    let direct = CodeOwners::parse(text, Dialect::Github).expect("parses");
+    assert_eq!(first.0.owners_of("db/x"), direct.0.owners_of("db/x"));
+    let gitlab = CodeOwners::parse_cached(text, Dialect::Gitlab).expect("parses");
+    assert!(!std::sync::Arc::ptr_eq(&first, &gitlab), "per dialect");
+}

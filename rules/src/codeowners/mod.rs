@@ -397,7 +397,34 @@ pub struct Coverage {
     pub unowned: Vec<Vec<u8>>,
 }
 
+/// Files parsed lately, by their bytes and dialect: a CODEOWNERS file is the same on push after
+/// push (it comes from the protected ref), and a large one takes milliseconds to read.
+/// Memoisation only: the result is the same as parsing again.
+type Parsed = std::sync::Arc<(CodeOwners, Vec<Diagnostic>)>;
+static PARSED: std::sync::Mutex<Vec<(Dialect, Vec<u8>, Parsed)>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// How many parsed files are kept.
+const PARSED_KEPT: usize = 16;
+
 impl CodeOwners {
+    /// [`CodeOwners::parse`], from the files parsed lately when this one is among them.
+    pub fn parse_cached(text: &[u8], dialect: Dialect) -> Result<Parsed, ParseError> {
+        if let Ok(kept) = PARSED.lock() {
+            if let Some((_, _, p)) = kept.iter().find(|(d, t, _)| *d == dialect && t == text) {
+                return Ok(p.clone());
+            }
+        }
+        let parsed: Parsed = std::sync::Arc::new(CodeOwners::parse(text, dialect)?);
+        if let Ok(mut kept) = PARSED.lock() {
+            if kept.len() >= PARSED_KEPT {
+                kept.remove(0);
+            }
+            kept.push((dialect, text.to_vec(), parsed.clone()));
+        }
+        Ok(parsed)
+    }
+
     /// Reads `text` in `dialect`. Diagnostics come back beside the rules (the forges keep
     /// reading past a bad line, and so do we); only an oversized file is refused outright.
     pub fn parse(

@@ -225,8 +225,8 @@ impl Ctx<'_> {
             return; // no CODEOWNERS: nothing is owned
         };
         let dialect = pr.code_owners_dialect.resolve(Some(&file.path), &file.text);
-        let owners = match CodeOwners::parse(&file.text, dialect) {
-            Ok((o, _)) => o,
+        let parsed = match CodeOwners::parse_cached(&file.text, dialect) {
+            Ok(p) => p,
             Err(e) => {
                 out.push(self.violation(
                     Code::CodeOwnerApprovalMissing,
@@ -236,6 +236,7 @@ impl Ctx<'_> {
                 return;
             }
         };
+        let owners = &parsed.0;
         let coverage = owners.requirements(self.update.changed_paths.iter().map(String::as_bytes));
         for need in &coverage.needs {
             let names: BTreeSet<String> = need
