@@ -59,3 +59,21 @@ pin_world() {
     EPOCH=1700000000
     commit_date() { echo "@$((EPOCH + 60 * $1)) +0000"; }
 }
+
+# build_main_history N: $WORK/base.git, a bare repository whose main has N commits (fast-import),
+# each changing one file under src/, dated EPOCH + 60*i (commit_date i).
+build_main_history() {
+    git init -q --bare "$WORK/base.git"
+    awk -v n="$1" -v t0="$EPOCH" 'BEGIN {
+        for (i = 1; i <= n; i++) {
+            t = t0 + 60 * i
+            msg = sprintf("Change %d\n\nHistory commit %d of %d.\n", i, i, n)
+            content = sprintf("revision %d\n", i)
+            printf "commit refs/heads/main\nmark :%d\n", i
+            printf "author Alice Maintainer <alice@example.org> %d +0000\n", t
+            printf "committer Alice Maintainer <alice@example.org> %d +0000\n", t
+            printf "data %d\n%s\n", length(msg), msg
+            printf "M 100644 inline src/mod%03d/file%d.txt\ndata %d\n%s\n", i % 100, i % 997, length(content), content
+        }
+    }' | git --git-dir="$WORK/base.git" fast-import --quiet
+}

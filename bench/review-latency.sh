@@ -58,19 +58,7 @@ pin_world
 # --- The server repository: push-latency.sh's history, fast. ----------------------------------
 say "building a bare repository with $COMMITS commits (git fast-import)..."
 t0=$(ms_now)
-git init -q --bare "$WORK/base.git"
-awk -v n="$COMMITS" -v t0="$EPOCH" 'BEGIN {
-    for (i = 1; i <= n; i++) {
-        t = t0 + 60 * i
-        msg = sprintf("Change %d\n\nHistory commit %d of %d.\n", i, i, n)
-        content = sprintf("revision %d\n", i)
-        printf "commit refs/heads/main\nmark :%d\n", i
-        printf "author Alice Maintainer <alice@example.org> %d +0000\n", t
-        printf "committer Alice Maintainer <alice@example.org> %d +0000\n", t
-        printf "data %d\n%s\n", length(msg), msg
-        printf "M 100644 inline src/mod%03d/file%d.txt\ndata %d\n%s\n", i % 100, i % 997, length(content), content
-    }
-}' | git --git-dir="$WORK/base.git" fast-import --quiet
+build_main_history "$COMMITS"
 
 # --- CODEOWNERS on main, before any hook: OWNERS_LINES lines, last matching line decides. ------
 # Owners are identities (@bob), teams (@acme/NAME: roles in the policy) and emails; every line

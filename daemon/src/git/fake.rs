@@ -15,7 +15,7 @@
 //! let tree = repo.add_tree(&[("README", blob)]);
 //! let c = repo.add_commit(tree, &[], "A <a@example.org>", "first");
 //! repo.set_ref("refs/heads/main", c);
-//! assert_eq!(repo.commit(c).unwrap().subject, "first");
+//! assert_eq!(repo.commit(c).expect("the commit was just written").subject, "first");
 //! ```
 
 use super::{
