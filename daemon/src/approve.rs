@@ -220,7 +220,9 @@ fn git_bytes(repo: &Path, args: &[&str]) -> Result<Vec<u8>> {
     Ok(out.stdout)
 }
 
-fn git_out(repo: &Path, args: &[&str]) -> Result<String> {
+/// `git -C repo ARGS` in the user's own environment: its trimmed output, or an error with what
+/// git printed.
+pub fn git_out(repo: &Path, args: &[&str]) -> Result<String> {
     Ok(String::from_utf8_lossy(&git_bytes(repo, args)?)
         .trim()
         .to_string())

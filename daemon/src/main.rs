@@ -784,22 +784,8 @@ fn check(args: CheckArgs) -> Result<bool> {
 /// be allowed.
 fn approvals_cmd(a: ApprovalsCli) -> Result<bool> {
     let repo = absolute(&a.repo)?;
-    let git = |args: &[&str]| -> Result<String> {
-        let out = std::process::Command::new("git")
-            .arg("-C")
-            .arg(&repo)
-            .args(args)
-            .output()
-            .context("cannot run git")?;
-        if !out.status.success() {
-            bail!(
-                "git {}: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-    };
+    // In the user's own git environment, like `pushguard approve`.
+    let git = |args: &[&str]| pushguard::approve::git_out(&repo, args);
     let target = if a.ref_name.starts_with("refs/") {
         a.ref_name.clone()
     } else {

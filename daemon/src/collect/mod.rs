@@ -207,12 +207,7 @@ pub fn push_change(git: &dyn GitRead, inputs: &Inputs<'_>, push: &Push) -> Resul
         }
     }
     let push_certificate = push_certificate(&collector, &push.env, &push.updates)?;
-    let reviews = policy
-        .rulesets
-        .iter()
-        .flat_map(|r| r.rules.iter())
-        .any(|r| matches!(r, RuleSpec::PullRequest(_)));
-    let approvals = if reviews {
+    let approvals = if policy.reviews_changes() {
         let reviewed = std::mem::take(&mut collector.reviewed);
         let existing = collector.refs()?.clone();
         let verifier = inputs
@@ -615,17 +610,22 @@ impl<'a> Collector<'a> {
         }
         // Read already when the tip is new (the common case).
         out.new_tree = Some(self.tree_of(new_tip)?.to_string());
-        let by_patch_id = governing.iter().flat_map(|r| r.rules.iter()).any(|r| {
-            matches!(r, RuleSpec::PullRequest(pr)
-                if pr.dismiss_stale_reviews_on_push == rules::policy::StaleReviews::PatchId)
-        });
+        // The `pull_request` rules of this ref: what they need read besides the commits.
+        let reviews: Vec<&rules::policy::PullRequest> = governing
+            .iter()
+            .flat_map(|r| r.rules.iter())
+            .filter_map(|r| match r {
+                RuleSpec::PullRequest(pr) => Some(pr.as_ref()),
+                _ => None,
+            })
+            .collect();
+        let by_patch_id = reviews
+            .iter()
+            .any(|pr| pr.dismiss_stale_reviews_on_push == rules::policy::StaleReviews::PatchId);
         if let (true, Some((old, ObjectKind::Commit))) = (by_patch_id, old_tip) {
             out.patch_id = git.patch_id(old, new_tip)?;
         }
-        let code_owners = governing
-            .iter()
-            .flat_map(|r| r.rules.iter())
-            .any(|r| matches!(r, RuleSpec::PullRequest(pr) if pr.require_code_owner_review));
+        let code_owners = reviews.iter().any(|pr| pr.require_code_owner_review);
         if code_owners && !out.commits.is_empty() {
             out.changed_paths = self.changed_paths(&tip.commits)?;
             // The owners come from before the push: the old tip, or for a new ref the default
@@ -655,11 +655,7 @@ impl<'a> Collector<'a> {
                 }
             }
         }
-        let reviewed = governing
-            .iter()
-            .flat_map(|r| r.rules.iter())
-            .any(|r| matches!(r, RuleSpec::PullRequest(_)));
-        if reviewed && !out.commits.is_empty() {
+        if !reviews.is_empty() && !out.commits.is_empty() {
             for name in &names {
                 if !self.reviewed.contains(name) {
                     self.reviewed.push(name.clone());

@@ -122,12 +122,7 @@ pub fn evaluate(policy: &Policy, change: &Change) -> Report {
             report.approvals.extend(sinks.approvals);
         }
     }
-    let reviews = policy
-        .rulesets
-        .iter()
-        .flat_map(|r| r.rules.iter())
-        .any(|r| matches!(r, RuleSpec::PullRequest(_)));
-    if reviews {
+    if policy.reviews_changes() {
         for update in &change.updates {
             report
                 .violations

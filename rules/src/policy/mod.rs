@@ -121,6 +121,16 @@ impl Policy {
         })
     }
 
+    /// Does a ruleset ask for reviews (`pull_request`)? Then approvals are read, and the
+    /// approvals namespace is guarded.
+    pub fn reviews_changes(&self) -> bool {
+        self.rulesets.iter().any(|r| {
+            r.rules
+                .iter()
+                .any(|x| matches!(x, RuleSpec::PullRequest(_)))
+        })
+    }
+
     pub fn identity(&self, name: &str) -> Option<&Identity> {
         self.identities.iter().find(|i| i.name == name)
     }
